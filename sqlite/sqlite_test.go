@@ -1,0 +1,381 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/migrations"
+	"github.com/dialtone-voice/dialtone/secret"
+	"github.com/dialtone-voice/dialtone/storetest"
+)
+
+func sealer(t testing.TB, b byte) dialtone.Sealer {
+	t.Helper()
+	s, err := secret.NewSealer(bytes.Repeat([]byte{b}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func openAt(t testing.TB, path string, sl dialtone.Sealer) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), path, sl)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return st
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) dialtone.Store {
+		// The suite closes the store; the temp dir outlives it.
+		return openAt(t, filepath.Join(t.TempDir(), "dialtone.db"), sealer(t, 1))
+	})
+}
+
+// An awkward file name must reach SQLite intact rather than be cut at '?'
+// or '#' by the DSN parsing.
+func TestOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a dir?x=1#frag%20")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "my db?.sqlite")
+	st := openAt(t, path, sealer(t, 1))
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not created at the given path: %v", err)
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Open(ctx, "", sealer(t, 1)); err == nil {
+		t.Error("empty path accepted")
+	}
+	if _, err := Open(ctx, ":memory:", sealer(t, 1)); err == nil {
+		t.Error(":memory: accepted")
+	}
+	if _, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"), nil); err == nil {
+		t.Error("nil sealer accepted")
+	}
+	if _, err := Open(ctx, filepath.Join(t.TempDir(), "missing-dir", "x.db"), sealer(t, 1)); err == nil {
+		t.Error("path in a missing directory accepted")
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	st := openAt(t, filepath.Join(t.TempDir(), "p.db"), sealer(t, 1))
+	defer st.Close()
+	ctx := context.Background()
+	check := func(pool, pragma, want string) {
+		t.Helper()
+		db := st.write
+		if pool == "read" {
+			db = st.read
+		}
+		var got string
+		if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatalf("%s PRAGMA %s: %v", pool, pragma, err)
+		}
+		if got != want {
+			t.Errorf("%s PRAGMA %s = %q, want %q", pool, pragma, got, want)
+		}
+	}
+	for _, pool := range []string{"write", "read"} {
+		check(pool, "journal_mode", "wal")
+		check(pool, "foreign_keys", "1")
+		check(pool, "synchronous", "1") // NORMAL
+		check(pool, "busy_timeout", "5000")
+	}
+	check("write", "query_only", "0")
+	check("read", "query_only", "1")
+	if _, err := st.read.ExecContext(ctx, `DELETE FROM accounts`); err == nil {
+		t.Error("read pool accepted a write")
+	}
+}
+
+// TestSecretsSealedAtRest looks for the plain secrets in every file SQLite
+// writes, while the store is open (data still in the WAL) and after Close
+// (data checkpointed into the main file).
+func TestSecretsSealedAtRest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sealed.db")
+	st := openAt(t, path, sealer(t, 1))
+	ctx := context.Background()
+	const keySecret, tempSecret = "PLAINTEXT-KEY-SECRET-6f1c", "PLAINTEXT-TEMP-SECRET-9a2e"
+	must(t, st.PutAccount(ctx, &dialtone.Account{UID: "1", Name: "marker-account-name"}))
+	must(t, st.PutAccessKey(ctx, &dialtone.AccessKey{ID: "K1", AccountUID: "1", Secret: keySecret}))
+	must(t, st.PutTempCredential(ctx, &dialtone.TempCredential{AccessKeyID: "STS.1", AccountUID: "1", Secret: tempSecret, ExpiresAt: time.Now().Add(time.Hour)}))
+
+	scan := func(when string) {
+		t.Helper()
+		var all []byte
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			b, err := os.ReadFile(path + suffix)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{keySecret, tempSecret} {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s: %s%s contains the plain secret %q", when, filepath.Base(path), suffix, s)
+				}
+			}
+			all = append(all, b...)
+		}
+		// Guard against a vacuous pass: the unsealed data must be visible.
+		if !bytes.Contains(all, []byte("marker-account-name")) {
+			t.Errorf("%s: the files do not even contain the account name; the scan looked in the wrong place", when)
+		}
+	}
+	scan("open")
+	must(t, st.Close())
+	scan("closed")
+}
+
+func TestWrongMasterKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.db")
+	ctx := context.Background()
+	st := openAt(t, path, sealer(t, 1))
+	must(t, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	must(t, st.PutAccessKey(ctx, &dialtone.AccessKey{ID: "K1", AccountUID: "1", Secret: "s1"}))
+	must(t, st.PutTempCredential(ctx, &dialtone.TempCredential{AccessKeyID: "STS.1", AccountUID: "1", Secret: "s2"}))
+	must(t, st.Close())
+
+	st = openAt(t, path, sealer(t, 2))
+	defer st.Close()
+	k, err := st.GetAccessKey(ctx, "K1")
+	if !errors.Is(err, secret.ErrTampered) {
+		t.Errorf("GetAccessKey with wrong key = %+v, %v; want secret.ErrTampered", k, err)
+	}
+	if errors.Is(err, dialtone.ErrNotFound) {
+		t.Errorf("wrong key reported as not found: %v", err)
+	}
+	if _, err := st.ListAccessKeys(ctx, "1"); !errors.Is(err, secret.ErrTampered) {
+		t.Errorf("ListAccessKeys with wrong key: %v; want secret.ErrTampered", err)
+	}
+	c, err := st.GetTempCredential(ctx, "STS.1")
+	if !errors.Is(err, secret.ErrTampered) {
+		t.Errorf("GetTempCredential with wrong key = %+v, %v; want secret.ErrTampered", c, err)
+	}
+	// Data that is not sealed stays readable.
+	if _, err := st.GetAccount(ctx, "1"); err != nil {
+		t.Errorf("GetAccount with wrong key: %v", err)
+	}
+}
+
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "reopen.db")
+	ctx := context.Background()
+	sl := sealer(t, 1)
+	all, err := migrations.All()
+	must(t, err)
+
+	st := openAt(t, path, sl)
+	first := appliedRows(t, st)
+	if len(first) != len(all) {
+		t.Fatalf("fresh database records %d migrations, want %d", len(first), len(all))
+	}
+	for i, m := range all {
+		if first[i].version != m.Version || first[i].name != m.Name || first[i].appliedAt <= 0 {
+			t.Errorf("schema_migrations row %d = %+v, want %d %s", i, first[i], m.Version, m.Name)
+		}
+	}
+	want := &dialtone.Call{ID: "c1", AccountUID: "1", Kind: dialtone.KindTTS, Params: []byte(`{}`), CreatedAt: time.UnixMilli(1_700_000_000_001), Version: 3}
+	must(t, st.PutAccount(ctx, &dialtone.Account{UID: "1", Name: "n", Features: []dialtone.Feature{}}))
+	must(t, st.PutAccessKey(ctx, &dialtone.AccessKey{ID: "K1", AccountUID: "1", Secret: "s1", Enabled: true}))
+	must(t, st.CreateCall(ctx, want))
+	ok, err := st.UseNonce(ctx, "K1", "n1", time.Now(), time.Now().Add(time.Hour))
+	must(t, err)
+	if !ok {
+		t.Fatal("nonce refused")
+	}
+	must(t, st.Close())
+
+	for i := range 2 {
+		st = openAt(t, path, sl)
+		again := appliedRows(t, st)
+		if fmt.Sprint(again) != fmt.Sprint(first) {
+			t.Errorf("reopen %d: schema_migrations = %+v, want unchanged %+v", i, again, first)
+		}
+		a, err := st.GetAccount(ctx, "1")
+		if err != nil || a.Name != "n" || a.Features == nil {
+			t.Errorf("reopen %d: account = %+v, %v", i, a, err)
+		}
+		k, err := st.GetAccessKey(ctx, "K1")
+		if err != nil || k.Secret != "s1" || !k.Enabled {
+			t.Errorf("reopen %d: key = %+v, %v", i, k, err)
+		}
+		c, err := st.GetCall(ctx, "1", "c1")
+		if err != nil || !c.CreatedAt.Equal(want.CreatedAt) || c.Version != 3 || string(c.Params) != "{}" {
+			t.Errorf("reopen %d: call = %+v, %v", i, c, err)
+		}
+		ok, err := st.UseNonce(ctx, "K1", "n1", time.Now(), time.Now().Add(time.Hour))
+		if err != nil || ok {
+			t.Errorf("reopen %d: nonce forgotten across restart: %v, %v", i, ok, err)
+		}
+		must(t, st.Close())
+	}
+}
+
+type migrationRow struct {
+	version   int
+	name      string
+	appliedAt int64
+}
+
+func appliedRows(t *testing.T, st *Store) []migrationRow {
+	t.Helper()
+	rows, err := st.read.QueryContext(context.Background(), `SELECT version, name, applied_at FROM schema_migrations ORDER BY version`)
+	must(t, err)
+	defer rows.Close()
+	var out []migrationRow
+	for rows.Next() {
+		var r migrationRow
+		must(t, rows.Scan(&r.version, &r.name, &r.appliedAt))
+		out = append(out, r)
+	}
+	must(t, rows.Err())
+	return out
+}
+
+// A database migrated by a newer binary (or with renamed migrations) is
+// refused instead of being written with a schema this code does not know.
+func TestRefusesUnknownMigration(t *testing.T) {
+	ctx := context.Background()
+	for name, stmt := range map[string]string{
+		"newer":   `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 1)`,
+		"renamed": `UPDATE schema_migrations SET name = 'other' WHERE version = 1`,
+	} {
+		path := filepath.Join(t.TempDir(), name+".db")
+		st := openAt(t, path, sealer(t, 1))
+		if _, err := st.write.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+		must(t, st.Close())
+		if st, err := Open(ctx, path, sealer(t, 1)); err == nil {
+			st.Close()
+			t.Errorf("%s: Open succeeded", name)
+		}
+	}
+}
+
+// Two stores on one file stand for two processes: their writers contend for
+// SQLite's lock, and busy_timeout with BEGIN IMMEDIATE must absorb it.
+func TestTwoStoresOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	ctx := context.Background()
+	a := openAt(t, path, sealer(t, 1))
+	defer a.Close()
+	b := openAt(t, path, sealer(t, 1))
+	defer b.Close()
+	must(t, a.PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range 20 {
+		st := a
+		if i%2 == 1 {
+			st = b
+		}
+		wg.Go(func() {
+			for j := range 10 {
+				if err := st.PutAccessKey(ctx, &dialtone.AccessKey{ID: fmt.Sprintf("K%d-%d", i, j), AccountUID: "1", Secret: "s"}); err != nil {
+					t.Errorf("PutAccessKey: %v", err)
+					return
+				}
+			}
+			ok, err := st.UseNonce(ctx, "K", "shared", time.Now(), time.Now().Add(time.Hour))
+			if err != nil {
+				t.Errorf("UseNonce: %v", err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("nonce accepted %d times across two stores, want 1", wins)
+	}
+	keys, err := b.ListAccessKeys(ctx, "1")
+	must(t, err)
+	if len(keys) != 200 {
+		t.Errorf("ListAccessKeys = %d, want 200", len(keys))
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	st := openAt(t, filepath.Join(t.TempDir(), "c.db"), sealer(t, 1))
+	must(t, st.Close())
+	must(t, st.Close())
+	if err := st.Ping(context.Background()); err == nil {
+		t.Error("Ping after Close succeeded")
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkUseNonce(b *testing.B) {
+	st := openAt(b, filepath.Join(b.TempDir(), "bench.db"), sealer(b, 1))
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		ok, err := st.UseNonce(ctx, "K1", fmt.Sprintf("nonce-%d", i), now, now.Add(15*time.Minute))
+		if err != nil || !ok {
+			b.Fatalf("UseNonce = %v, %v", ok, err)
+		}
+	}
+}
+
+func BenchmarkGetAccessKey(b *testing.B) {
+	st := openAt(b, filepath.Join(b.TempDir(), "bench.db"), sealer(b, 1))
+	defer st.Close()
+	ctx := context.Background()
+	must(b, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	for i := range 100 {
+		must(b, st.PutAccessKey(ctx, &dialtone.AccessKey{ID: fmt.Sprintf("K%d", i), AccountUID: "1", Secret: "s", Actions: []string{"*"}}))
+	}
+	b.Run("serial", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := st.GetAccessKey(ctx, fmt.Sprintf("K%d", i%100)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, err := st.GetAccessKey(ctx, fmt.Sprintf("K%d", i%100)); err != nil {
+					b.Error(err)
+					return
+				}
+				i++
+			}
+		})
+	})
+}
