@@ -1,0 +1,494 @@
+// Package admin is the operator's HTTP API of a Dialtone server, mounted
+// under /admin/: applying provisioning documents and managing accounts and
+// their access keys. Every request carries the operator token as
+// "Authorization: Bearer <token>"; without a configured token the API is
+// switched off, so a server never runs with an open admin door by default.
+//
+// Responses are JSON. Errors are {"code": "...", "message": "..."} with a
+// fitting HTTP status. Secrets appear in exactly one response: the one that
+// creates a key.
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/keygen"
+	"github.com/dialtone-voice/dialtone/provision"
+)
+
+// Result is what applying a provisioning document did.
+type Result = provision.Result
+
+// Limits on request bodies: provisioning documents can be long (many
+// accounts and subscribers), the JSON bodies of key requests cannot.
+const (
+	maxProvisionBody = 10 << 20
+	maxJSONBody      = 1 << 20
+)
+
+// Error codes of the admin API.
+const (
+	CodeUnauthorized        = "Unauthorized"
+	CodeForbidden           = "Forbidden"
+	CodeNotFound            = "NotFound"
+	CodeMethodNotAllowed    = "MethodNotAllowed"
+	CodeInvalidRequest      = "InvalidRequest"
+	CodeInvalidProvisioning = "InvalidProvisioning"
+	CodeRequestTooLarge     = "RequestTooLarge"
+	CodeConflict            = "Conflict"
+	CodeAccountNotFound     = "AccountNotFound"
+	CodeKeyNotFound         = "KeyNotFound"
+	CodeInternalError       = "InternalError"
+)
+
+// New returns the admin API handler. It expects full request paths
+// (/admin/v1/...), so mount it on "/admin/" without stripping the prefix.
+// An empty token disables the API: every request gets 403. A nil logger
+// discards logs. Neither the token nor any secret is ever logged.
+//
+// POST /admin/v1/provision parses the body with an empty base directory:
+// relative voice file paths in it are resolved against the server's working
+// directory, because the document did not come from a file the server knows.
+func New(store dialtone.Store, token string, logger *slog.Logger) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "admin")
+	if token == "" {
+		logger.Info("admin API disabled: DIALTONE_ADMIN_TOKEN is not set")
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusForbidden, CodeForbidden,
+				"the admin API is disabled: start the server with DIALTONE_ADMIN_TOKEN set to enable it")
+		})
+	}
+	h := &handler{store: store, log: logger}
+	mux := http.NewServeMux()
+	routes := []struct {
+		pattern string
+		fn      http.HandlerFunc
+	}{
+		{"POST /admin/v1/provision", h.provision},
+		{"GET /admin/v1/accounts", h.listAccounts},
+		{"GET /admin/v1/accounts/{uid}", h.getAccount},
+		{"GET /admin/v1/accounts/{uid}/keys", h.listKeys},
+		{"POST /admin/v1/accounts/{uid}/keys", h.createKey},
+		{"PATCH /admin/v1/accounts/{uid}/keys/{id}", h.patchKey},
+		{"DELETE /admin/v1/accounts/{uid}/keys/{id}", h.deleteKey},
+	}
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range routes {
+		mux.HandleFunc(rt.pattern, rt.fn)
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if _, ok := allowed[path]; !ok {
+			paths = append(paths, path)
+		}
+		allowed[path] = append(allowed[path], method)
+	}
+	// The bare ServeMux answers a wrong method or path in plain text; these
+	// fallbacks keep every answer JSON. A pattern with a method is more
+	// specific than the same path without one, so they never shadow a route.
+	for _, path := range paths {
+		allow := strings.Join(allowed[path], ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, r.Method+" is not allowed here; use "+allow)
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, CodeNotFound, "no admin endpoint "+r.URL.Path)
+	})
+	sum := sha256.Sum256([]byte(token))
+	return &auth{next: mux, want: sum, log: logger}
+}
+
+// auth checks the bearer token before anything else runs.
+type auth struct {
+	next http.Handler
+	want [sha256.Size]byte // hash of the token: compared at a fixed length
+	log  *slog.Logger
+}
+
+func (a *auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	reason := ""
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch {
+	case r.Header.Get("Authorization") == "":
+		reason = "missing Authorization header"
+	case !ok || !strings.EqualFold(scheme, "Bearer"):
+		reason = "Authorization is not a Bearer token"
+	default:
+		// Hashing first makes the comparison constant-time in the token's
+		// length too, which ConstantTimeCompare alone would reveal.
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if subtle.ConstantTimeCompare(sum[:], a.want[:]) != 1 {
+			reason = "wrong token"
+		}
+	}
+	if reason != "" {
+		a.log.Warn("admin request rejected", "reason", reason, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dialtone-admin"`)
+		writeError(w, http.StatusUnauthorized, CodeUnauthorized,
+			reason+": send Authorization: Bearer <the DIALTONE_ADMIN_TOKEN of the server>")
+		return
+	}
+	a.next.ServeHTTP(w, r)
+}
+
+type handler struct {
+	store dialtone.Store
+	log   *slog.Logger
+}
+
+func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxProvisionBody))
+	if err != nil {
+		bodyError(w, err)
+		return
+	}
+	doc, err := provision.Parse(data, "")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, CodeInvalidProvisioning, err.Error())
+		return
+	}
+	res, err := provision.Apply(r.Context(), h.store, doc)
+	if err != nil {
+		if errors.Is(err, dialtone.ErrConflict) {
+			writeError(w, http.StatusConflict, CodeConflict, err.Error())
+			return
+		}
+		h.log.Error("provisioning failed", "err", err,
+			"accounts_created", res.AccountsCreated, "accounts_updated", res.AccountsUpdated)
+		writeError(w, http.StatusInternalServerError, CodeInternalError,
+			"applying the document failed (see the server log); what was applied before the failure stays, and applying the document again completes it")
+		return
+	}
+	h.log.Info("provisioning applied",
+		"accounts_created", res.AccountsCreated, "accounts_updated", res.AccountsUpdated, "accounts_unchanged", res.AccountsUnchanged,
+		"keys_created", res.KeysCreated, "keys_updated", res.KeysUpdated, "keys_unchanged", res.KeysUnchanged)
+	writeJSON(w, http.StatusOK, res)
+}
+
+// AccountInfo is an account as the admin API shows it.
+type AccountInfo struct {
+	UID          string `json:"uid"`
+	Name         string `json:"name"`
+	Status       string `json:"status"`
+	VoiceService bool   `json:"voice_service"`
+	// Products lists the activated features; AllProducts says the account
+	// has every feature, including ones added in later versions.
+	Products    []dialtone.Feature `json:"products"`
+	AllProducts bool               `json:"all_products"`
+	RateLimits  map[string]float64 `json:"rate_limits,omitempty"`
+	CreatedAt   time.Time          `json:"created_at"`
+	UpdatedAt   time.Time          `json:"updated_at"`
+}
+
+func accountInfo(a *dialtone.Account) AccountInfo {
+	info := AccountInfo{
+		UID: a.UID, Name: a.Name, Status: string(a.Status), VoiceService: a.VoiceService,
+		Products: a.Features, RateLimits: a.RateLimits, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+	}
+	if a.Features == nil {
+		info.Products, info.AllProducts = dialtone.AllFeatures, true
+	}
+	return info
+}
+
+// KeyInfo is an access key without its secret. Actions is ["*"] when the
+// key may call every action.
+type KeyInfo struct {
+	ID         string    `json:"id"`
+	AccountUID string    `json:"account_uid"`
+	Enabled    bool      `json:"enabled"`
+	Actions    []string  `json:"actions"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// NewKey is the answer to creating a key: the only time the secret is shown.
+type NewKey struct {
+	KeyInfo
+	Secret string `json:"secret"`
+}
+
+func keyInfo(k *dialtone.AccessKey) KeyInfo {
+	actions := k.Actions
+	if len(actions) == 0 {
+		actions = []string{"*"}
+	}
+	return KeyInfo{ID: k.ID, AccountUID: k.AccountUID, Enabled: k.Enabled, Actions: actions, CreatedAt: k.CreatedAt}
+}
+
+func (h *handler) listAccounts(w http.ResponseWriter, r *http.Request) {
+	accts, err := h.store.ListAccounts(r.Context())
+	if err != nil {
+		h.internal(w, "list accounts", err)
+		return
+	}
+	out := make([]AccountInfo, len(accts))
+	for i := range accts {
+		out[i] = accountInfo(&accts[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accounts": out})
+}
+
+// account loads the {uid} of the path, answering 404 itself when unknown.
+func (h *handler) account(w http.ResponseWriter, r *http.Request) (*dialtone.Account, bool) {
+	uid := r.PathValue("uid")
+	if !dialtone.ValidUID(uid) {
+		writeError(w, http.StatusNotFound, CodeAccountNotFound, "no account "+quoteShort(uid))
+		return nil, false
+	}
+	a, err := h.store.GetAccount(r.Context(), uid)
+	if errors.Is(err, dialtone.ErrNotFound) {
+		writeError(w, http.StatusNotFound, CodeAccountNotFound, "no account "+uid)
+		return nil, false
+	}
+	if err != nil {
+		h.internal(w, "get account", err)
+		return nil, false
+	}
+	return a, true
+}
+
+func (h *handler) getAccount(w http.ResponseWriter, r *http.Request) {
+	if a, ok := h.account(w, r); ok {
+		writeJSON(w, http.StatusOK, accountInfo(a))
+	}
+}
+
+func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.account(w, r)
+	if !ok {
+		return
+	}
+	keys, err := h.store.ListAccessKeys(r.Context(), a.UID)
+	if err != nil {
+		h.internal(w, "list access keys", err)
+		return
+	}
+	out := make([]KeyInfo, len(keys))
+	for i := range keys {
+		out[i] = keyInfo(&keys[i])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+// keyRequest is the body of POST and PATCH on keys; absent fields keep their
+// value (PATCH) or default (POST: enabled, every action).
+type keyRequest struct {
+	Enabled *bool     `json:"enabled"`
+	Actions *[]string `json:"actions"`
+}
+
+func (h *handler) createKey(w http.ResponseWriter, r *http.Request) {
+	var req keyRequest
+	if !readJSON(w, r, &req, true) {
+		return
+	}
+	a, ok := h.account(w, r)
+	if !ok {
+		return
+	}
+	k := &dialtone.AccessKey{AccountUID: a.UID, Enabled: true, CreatedAt: time.Now().UTC()}
+	if !applyKeyRequest(w, k, req) {
+		return
+	}
+	// A collision of 20 random base62 characters is not expected, but the
+	// store reports it as a conflict and a retry costs nothing.
+	var err error
+	for range 3 {
+		if k.ID, k.Secret, err = keygen.GenerateAccessKey(); err != nil {
+			break
+		}
+		if err = h.store.PutAccessKey(r.Context(), k); !errors.Is(err, dialtone.ErrConflict) {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, dialtone.ErrNotFound):
+		writeError(w, http.StatusNotFound, CodeAccountNotFound, "no account "+a.UID)
+		return
+	case err != nil:
+		h.internal(w, "create access key", err)
+		return
+	}
+	h.log.Info("access key created", "account", a.UID, "access_key_id", k.ID)
+	writeJSON(w, http.StatusCreated, NewKey{KeyInfo: keyInfo(k), Secret: k.Secret})
+}
+
+// key loads {id} of the path and answers 404 when it is unknown or belongs
+// to another account than {uid}: the answer must not reveal which.
+func (h *handler) key(w http.ResponseWriter, r *http.Request) (*dialtone.AccessKey, bool) {
+	uid, id := r.PathValue("uid"), r.PathValue("id")
+	k, err := h.store.GetAccessKey(r.Context(), id)
+	if errors.Is(err, dialtone.ErrNotFound) || (err == nil && k.AccountUID != uid) {
+		writeError(w, http.StatusNotFound, CodeKeyNotFound, "no access key "+quoteShort(id)+" in account "+quoteShort(uid))
+		return nil, false
+	}
+	if err != nil {
+		h.internal(w, "get access key", err)
+		return nil, false
+	}
+	return k, true
+}
+
+func (h *handler) patchKey(w http.ResponseWriter, r *http.Request) {
+	var req keyRequest
+	if !readJSON(w, r, &req, false) {
+		return
+	}
+	if req.Enabled == nil && req.Actions == nil {
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, `nothing to change: give "enabled" and/or "actions"`)
+		return
+	}
+	k, ok := h.key(w, r)
+	if !ok {
+		return
+	}
+	if !applyKeyRequest(w, k, req) {
+		return
+	}
+	err := h.store.PutAccessKey(r.Context(), k)
+	if errors.Is(err, dialtone.ErrNotFound) || errors.Is(err, dialtone.ErrConflict) {
+		// The account or key went away between read and write.
+		writeError(w, http.StatusNotFound, CodeKeyNotFound, "no access key "+k.ID+" in account "+k.AccountUID)
+		return
+	}
+	if err != nil {
+		h.internal(w, "update access key", err)
+		return
+	}
+	h.log.Info("access key updated", "account", k.AccountUID, "access_key_id", k.ID, "enabled", k.Enabled)
+	writeJSON(w, http.StatusOK, keyInfo(k))
+}
+
+func applyKeyRequest(w http.ResponseWriter, k *dialtone.AccessKey, req keyRequest) bool {
+	if req.Enabled != nil {
+		k.Enabled = *req.Enabled
+	}
+	if req.Actions != nil {
+		acts := *req.Actions
+		if msg := provision.CheckActions(acts); msg != "" {
+			writeError(w, http.StatusBadRequest, CodeInvalidRequest, "actions: "+msg)
+			return false
+		}
+		k.Actions = acts
+	}
+	return true
+}
+
+func (h *handler) deleteKey(w http.ResponseWriter, r *http.Request) {
+	uid, id := r.PathValue("uid"), r.PathValue("id")
+	// The store deletes only within the account, so another account's key
+	// is "not found" here, exactly like a key that does not exist.
+	err := h.store.DeleteAccessKey(r.Context(), uid, id)
+	if errors.Is(err, dialtone.ErrNotFound) {
+		writeError(w, http.StatusNotFound, CodeKeyNotFound, "no access key "+quoteShort(id)+" in account "+quoteShort(uid))
+		return
+	}
+	if err != nil {
+		h.internal(w, "delete access key", err)
+		return
+	}
+	h.log.Info("access key deleted", "account", uid, "access_key_id", id)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// internal logs a store failure and answers 500 without its details.
+func (h *handler) internal(w http.ResponseWriter, what string, err error) {
+	h.log.Error("admin: "+what, "err", err)
+	writeError(w, http.StatusInternalServerError, CodeInternalError, what+" failed; see the server log")
+}
+
+// readJSON decodes a JSON object body strictly. With optional, an empty body
+// is an empty request.
+func readJSON(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) && optional {
+		return true
+	}
+	if err == nil && dec.More() {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	if err == nil {
+		return true
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		bodyError(w, err)
+		return false
+	}
+	if errors.Is(err, io.EOF) {
+		err = errors.New("empty body")
+	}
+	writeError(w, http.StatusBadRequest, CodeInvalidRequest, "invalid JSON body: "+err.Error())
+	return false
+}
+
+func bodyError(w http.ResponseWriter, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+			"request body larger than the limit of "+byteCount(tooLarge.Limit))
+		return
+	}
+	writeError(w, http.StatusBadRequest, CodeInvalidRequest, "could not read the request body")
+}
+
+func byteCount(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return itoa(n>>20) + " MiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+// APIError is an error answer of the admin API.
+type APIError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *APIError) Error() string {
+	switch e.Status {
+	case http.StatusBadRequest:
+		if e.Code == CodeInvalidProvisioning {
+			return "the server rejected the document:\n" + e.Message
+		}
+	case http.StatusUnauthorized:
+		return "the server rejected the admin token (HTTP 401): " + e.Message
+	}
+	return e.Code + " (HTTP " + itoa(int64(e.Status)) + "): " + e.Message
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, &APIError{Code: code, Message: message})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"code":"InternalError","message":"could not encode the answer"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// Answers may hold a new secret; keep them out of every cache.
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}

@@ -1,0 +1,74 @@
+// Command dialtone runs the Dialtone voice platform and talks to it.
+//
+//	dialtone serve [--data DIR] [--http ADDR] [--provision FILE]
+//	dialtone apply -f FILE [--server URL] [--token TOKEN]
+//	dialtone version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "apply":
+		err = cmdApply(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "dialtone", version)
+	case "help", "-h", "--help":
+		usage(stdout)
+	default:
+		fmt.Fprintf(stderr, "dialtone: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	if err != nil {
+		if err == errUsage {
+			return 2
+		}
+		fmt.Fprintln(stderr, "dialtone:", err)
+		return 1
+	}
+	return 0
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Dialtone: a self-hosted voice platform with the Alibaba Cloud Voice Service API.
+
+Usage:
+  dialtone serve   [--data DIR] [--http ADDR] [--provision FILE]   run a node
+  dialtone apply   -f FILE [--server URL] [--token TOKEN]          provision a running node
+  dialtone version                                                 print the version
+
+Run "dialtone COMMAND -h" for a command's flags.
+`)
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dialtone-voice/dialtone/server"
+)
+
+var errUsage = errors.New("usage")
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", envOr("DIALTONE_DATA", "./data"), "data directory (env DIALTONE_DATA)")
+	addr := fs.String("http", envOr("DIALTONE_HTTP", "127.0.0.1:8080"), "HTTP listen address (env DIALTONE_HTTP)")
+	prov := fs.String("provision", envOr("DIALTONE_PROVISION", ""), "provisioning YAML applied at start (env DIALTONE_PROVISION)")
+	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
+	logLevel := fs.String("log-level", envOr("DIALTONE_LOG_LEVEL", "info"), "debug, info, warn or error (env DIALTONE_LOG_LEVEL)")
+	logFormat := fs.String("log-format", envOr("DIALTONE_LOG_FORMAT", "text"), "text or json (env DIALTONE_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	window, err := time.ParseDuration(*windowText)
+	if err != nil || window <= 0 {
+		return fmt.Errorf("--signature-window %q: want a positive duration such as 15m", *windowText)
+	}
+	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{
+		DataDir:         *data,
+		HTTPAddr:        *addr,
+		ProvisionFile:   *prov,
+		SignatureWindow: window,
+		AdminToken:      os.Getenv("DIALTONE_ADMIN_TOKEN"),
+		MasterKey:       os.Getenv("DIALTONE_MASTER_KEY"),
+		AccessKeyID:     os.Getenv("DIALTONE_ACCESS_KEY_ID"),
+		AccessKeySecret: os.Getenv("DIALTONE_ACCESS_KEY_SECRET"),
+		Logger:          logger,
+		Stdout:          stdout,
+	}
+	node, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return node.Run(ctx)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

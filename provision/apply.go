@@ -1,0 +1,262 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/keygen"
+)
+
+// Result tells what Apply did. Unchanged objects are counted apart so that
+// re-applying a file visibly does nothing.
+type Result struct {
+	AccountsCreated   int `json:"accounts_created"`
+	AccountsUpdated   int `json:"accounts_updated"`
+	AccountsUnchanged int `json:"accounts_unchanged"`
+	KeysCreated       int `json:"keys_created"`
+	KeysUpdated       int `json:"keys_updated"`
+	KeysUnchanged     int `json:"keys_unchanged"`
+	// Accounts lists every account of the document in order, with its UID:
+	// the only way to learn a UID that Apply generated.
+	Accounts []AppliedAccount `json:"accounts"`
+}
+
+// AppliedAccount is the outcome for one account of the document.
+type AppliedAccount struct {
+	UID    string `json:"uid"`
+	Name   string `json:"name"`
+	Action string `json:"action"` // created, updated or unchanged
+}
+
+// Actions of AppliedAccount.
+const (
+	ActionCreated   = "created"
+	ActionUpdated   = "updated"
+	ActionUnchanged = "unchanged"
+)
+
+// plan is one account of the document resolved against the store.
+type plan struct {
+	src      *Account
+	uid      string
+	existing *dialtone.Account // nil: to be created
+	keys     []*dialtone.AccessKey
+}
+
+// Apply writes the accounts of doc (which must come from Parse) and their access keys to store. Numbers,
+// templates, voice files, flow control, subscriptions and the network are
+// validated by Parse but not yet stored.
+//
+// Apply is idempotent: an account is found by UID, or by name when the file
+// gives no UID; unchanged objects are not written (so UpdatedAt moves only
+// on real changes) and CreatedAt is kept. Keys not in the file are left
+// alone. Conflicts (a key ID owned by another account, an ambiguous name)
+// are found before anything is written and wrap dialtone.ErrConflict. The
+// store has no transactions, so a store failure midway can leave part of a
+// document applied; applying it again completes it.
+func Apply(ctx context.Context, store dialtone.Store, doc *Document) (Result, error) {
+	res := Result{Accounts: []AppliedAccount{}}
+	if doc == nil || len(doc.Accounts) == 0 {
+		return res, nil
+	}
+	plans, err := resolve(ctx, store, doc)
+	if err != nil {
+		return res, err
+	}
+	now := time.Now().UTC()
+	for _, pl := range plans {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		action, err := applyAccount(ctx, store, pl, now)
+		if err != nil {
+			return res, err
+		}
+		switch action {
+		case ActionCreated:
+			res.AccountsCreated++
+		case ActionUpdated:
+			res.AccountsUpdated++
+		default:
+			res.AccountsUnchanged++
+		}
+		res.Accounts = append(res.Accounts, AppliedAccount{UID: pl.uid, Name: pl.src.Name, Action: action})
+		for i, k := range pl.src.AccessKeys {
+			action, err := applyKey(ctx, store, pl.uid, &k, pl.keys[i], now)
+			if err != nil {
+				return res, err
+			}
+			switch action {
+			case ActionCreated:
+				res.KeysCreated++
+			case ActionUpdated:
+				res.KeysUpdated++
+			default:
+				res.KeysUnchanged++
+			}
+		}
+	}
+	return res, nil
+}
+
+// resolve finds every account and key of doc in the store and checks for
+// conflicts, writing nothing.
+func resolve(ctx context.Context, store dialtone.Store, doc *Document) ([]plan, error) {
+	var all []dialtone.Account // loaded once, only if some account has no UID
+	plans := make([]plan, 0, len(doc.Accounts))
+	taken := map[string]bool{} // UIDs claimed by this document
+	for i := range doc.Accounts {
+		src := &doc.Accounts[i]
+		pl := plan{src: src, uid: src.UID}
+		if pl.uid != "" {
+			a, err := store.GetAccount(ctx, pl.uid)
+			switch {
+			case err == nil:
+				pl.existing = a
+			case !errors.Is(err, dialtone.ErrNotFound):
+				return nil, fmt.Errorf("provision: account %s: %w", pl.uid, err)
+			}
+		} else {
+			if all == nil {
+				var err error
+				if all, err = store.ListAccounts(ctx); err != nil {
+					return nil, fmt.Errorf("provision: list accounts: %w", err)
+				}
+			}
+			var matches []dialtone.Account
+			for _, a := range all {
+				if a.Name == src.Name {
+					matches = append(matches, a)
+				}
+			}
+			switch len(matches) {
+			case 0:
+				uid, err := newUID(ctx, store, taken)
+				if err != nil {
+					return nil, err
+				}
+				pl.uid = uid
+			case 1:
+				pl.uid, pl.existing = matches[0].UID, &matches[0]
+			default:
+				return nil, fmt.Errorf("provision: line %d: account %q has no uid and %d accounts have that name; add the uid: %w",
+					src.Line, src.Name, len(matches), dialtone.ErrConflict)
+			}
+		}
+		if taken[pl.uid] {
+			// A uid-less account whose name matches an account the file
+			// also lists by UID under another name.
+			return nil, fmt.Errorf("provision: line %d: account %q resolves to uid %s, which the file already lists: %w",
+				src.Line, src.Name, pl.uid, dialtone.ErrConflict)
+		}
+		taken[pl.uid] = true
+		pl.keys = make([]*dialtone.AccessKey, len(src.AccessKeys))
+		for j, k := range src.AccessKeys {
+			old, err := store.GetAccessKey(ctx, k.ID)
+			switch {
+			case errors.Is(err, dialtone.ErrNotFound):
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("provision: access key %s: %w", k.ID, err)
+			case old.AccountUID != pl.uid:
+				return nil, keyConflict(k)
+			}
+			pl.keys[j] = old
+		}
+		plans = append(plans, pl)
+	}
+	return plans, nil
+}
+
+// keyConflict names the key but not the other account: the admin API may be
+// driven by someone who should not learn which tenant owns a key.
+func keyConflict(k AccessKey) error {
+	return fmt.Errorf("provision: line %d: access key %s belongs to another account: %w", k.Line, k.ID, dialtone.ErrConflict)
+}
+
+func newUID(ctx context.Context, store dialtone.Store, taken map[string]bool) (string, error) {
+	for range 8 {
+		uid, err := keygen.GenerateUID()
+		if err != nil {
+			return "", fmt.Errorf("provision: %w", err)
+		}
+		if taken[uid] {
+			continue
+		}
+		_, err = store.GetAccount(ctx, uid)
+		if errors.Is(err, dialtone.ErrNotFound) {
+			return uid, nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("provision: check generated uid: %w", err)
+		}
+	}
+	return "", errors.New("provision: could not generate an unused account uid")
+}
+
+func applyAccount(ctx context.Context, store dialtone.Store, pl plan, now time.Time) (string, error) {
+	src := pl.src
+	want := &dialtone.Account{
+		UID:          pl.uid,
+		Name:         src.Name,
+		Status:       src.Status,
+		VoiceService: src.VoiceService,
+		Features:     src.Products,
+		RateLimits:   src.RateLimits,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	action := ActionCreated
+	if old := pl.existing; old != nil {
+		if sameAccount(old, want) {
+			return ActionUnchanged, nil
+		}
+		want.CreatedAt = old.CreatedAt
+		action = ActionUpdated
+	}
+	if err := store.PutAccount(ctx, want); err != nil {
+		return "", fmt.Errorf("provision: line %d: account %s: %w", src.Line, pl.uid, err)
+	}
+	return action, nil
+}
+
+func sameAccount(a, b *dialtone.Account) bool {
+	// nil and empty Features differ (all products vs none); nil and empty
+	// RateLimits do not (no overrides either way).
+	return a.Name == b.Name && a.Status == b.Status && a.VoiceService == b.VoiceService &&
+		(a.Features == nil) == (b.Features == nil) && slices.Equal(a.Features, b.Features) &&
+		maps.Equal(a.RateLimits, b.RateLimits)
+}
+
+func applyKey(ctx context.Context, store dialtone.Store, uid string, k *AccessKey, old *dialtone.AccessKey, now time.Time) (string, error) {
+	want := &dialtone.AccessKey{
+		ID:         k.ID,
+		AccountUID: uid,
+		Secret:     k.Secret,
+		Enabled:    k.Enabled,
+		Actions:    k.Actions,
+		CreatedAt:  now,
+	}
+	action := ActionCreated
+	if old != nil {
+		// Compared in stored form: ["*"] and no list both allow everything,
+		// but rewriting one as the other is a real change of the row.
+		if old.Secret == want.Secret && old.Enabled == want.Enabled && slices.Equal(old.Actions, want.Actions) {
+			return ActionUnchanged, nil
+		}
+		want.CreatedAt = old.CreatedAt
+		action = ActionUpdated
+	}
+	if err := store.PutAccessKey(ctx, want); err != nil {
+		if errors.Is(err, dialtone.ErrConflict) {
+			return "", keyConflict(*k) // taken by another account since resolve
+		}
+		return "", fmt.Errorf("provision: line %d: access key %s: %w", k.Line, k.ID, err)
+	}
+	return action, nil
+}

@@ -1,0 +1,210 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/secret"
+	"github.com/dialtone-voice/dialtone/sqlite"
+)
+
+// newStore opens the real SQLite store in a temporary directory: Apply's
+// idempotency depends on how the store round-trips nil lists and times, which
+// a fake would only imitate.
+func newStore(t *testing.T) dialtone.Store {
+	t.Helper()
+	sealer, err := secret.NewSealer(make([]byte, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func mustParse(t *testing.T, in string) *Document {
+	t.Helper()
+	doc, err := Parse([]byte(in), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestApplyExampleIdempotent(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	data, err := os.ReadFile(filepath.Join("testdata", "example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Parse(data, "testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Apply(ctx, st, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AccountsCreated != 1 || res.KeysCreated != 1 || res.AccountsUpdated+res.KeysUpdated != 0 {
+		t.Errorf("first apply = %+v", res)
+	}
+	acct1, _ := st.GetAccount(ctx, "1234567890123456")
+	key1, _ := st.GetAccessKey(ctx, "LTAIdemo00000000000001")
+
+	res, err = Apply(ctx, st, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{AccountsUnchanged: 1, KeysUnchanged: 1, Accounts: []AppliedAccount{{UID: "1234567890123456", Name: "demo", Action: ActionUnchanged}}}
+	if !equalResult(res, want) {
+		t.Errorf("second apply = %+v, want %+v", res, want)
+	}
+	accts, _ := st.ListAccounts(ctx)
+	keys, _ := st.ListAccessKeys(ctx, "1234567890123456")
+	if len(accts) != 1 || len(keys) != 1 {
+		t.Fatalf("rows: %d accounts, %d keys", len(accts), len(keys))
+	}
+	acct2, _ := st.GetAccount(ctx, "1234567890123456")
+	key2, _ := st.GetAccessKey(ctx, "LTAIdemo00000000000001")
+	if !acct1.CreatedAt.Equal(acct2.CreatedAt) || !acct1.UpdatedAt.Equal(acct2.UpdatedAt) || !key1.CreatedAt.Equal(key2.CreatedAt) {
+		t.Error("re-applying an unchanged file touched the rows")
+	}
+	if key2.Secret != "demoSecret000000000000000000001" || !key2.Enabled || !slices.Equal(key2.Actions, []string{"*"}) {
+		t.Errorf("key = %+v", key2)
+	}
+	if acct2.Name != "demo" || acct2.Status != dialtone.AccountActive || !acct2.VoiceService || !slices.Equal(acct2.Features, dialtone.AllFeatures) {
+		t.Errorf("account = %+v", acct2)
+	}
+}
+
+func equalResult(a, b Result) bool {
+	return a.AccountsCreated == b.AccountsCreated && a.AccountsUpdated == b.AccountsUpdated && a.AccountsUnchanged == b.AccountsUnchanged &&
+		a.KeysCreated == b.KeysCreated && a.KeysUpdated == b.KeysUpdated && a.KeysUnchanged == b.KeysUnchanged &&
+		slices.Equal(a.Accounts, b.Accounts)
+}
+
+func TestApplyUpdates(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	if _, err := Apply(ctx, st, mustParse(t, `
+accounts:
+  - uid: "100"
+    name: shop
+    access_keys:
+      - {id: AK1, secret: "0123456789abcdef"}
+      - {id: AK2, secret: "0123456789abcdef"}
+`)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.GetAccessKey(ctx, "AK1")
+	res, err := Apply(ctx, st, mustParse(t, `
+accounts:
+  - uid: "100"
+    name: shop
+    status: suspended
+    products: [tts]
+    rate_limits: {SingleCallByTts: 2}
+    access_keys:
+      - {id: AK1, secret: "fedcba9876543210", enabled: false, actions: [SingleCallByTts]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AccountsUpdated != 1 || res.KeysUpdated != 1 || res.KeysCreated != 0 {
+		t.Errorf("result = %+v", res)
+	}
+	a, _ := st.GetAccount(ctx, "100")
+	if a.Status != dialtone.AccountSuspended || !slices.Equal(a.Features, []dialtone.Feature{dialtone.FeatureTTS}) || a.RateLimits["SingleCallByTts"] != 2 {
+		t.Errorf("account = %+v", a)
+	}
+	k, _ := st.GetAccessKey(ctx, "AK1")
+	if k.Secret != "fedcba9876543210" || k.Enabled || !slices.Equal(k.Actions, []string{"SingleCallByTts"}) || !k.CreatedAt.Equal(before.CreatedAt) {
+		t.Errorf("key = %+v (created %v before)", k, before.CreatedAt)
+	}
+	// Keys the file no longer lists stay.
+	if _, err := st.GetAccessKey(ctx, "AK2"); err != nil {
+		t.Errorf("unlisted key: %v", err)
+	}
+}
+
+func TestApplyGeneratesUIDOnce(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	doc := mustParse(t, "accounts:\n  - name: nouid\n    access_keys: [{id: AK9, secret: \"0123456789abcdef\"}]\n")
+	r1, err := Apply(ctx, st, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := r1.Accounts[0].UID
+	if len(uid) != 16 || !dialtone.ValidUID(uid) || r1.Accounts[0].Action != ActionCreated {
+		t.Fatalf("result = %+v", r1)
+	}
+	r2, err := Apply(ctx, st, mustParse(t, "accounts:\n  - name: nouid\n    access_keys: [{id: AK9, secret: \"0123456789abcdef\"}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Accounts[0].UID != uid || r2.AccountsUnchanged != 1 || r2.KeysUnchanged != 1 {
+		t.Errorf("second apply = %+v, want the account %s matched by name", r2, uid)
+	}
+	if all, _ := st.ListAccounts(ctx); len(all) != 1 {
+		t.Errorf("%d accounts, want 1", len(all))
+	}
+}
+
+func TestApplyKeyOfAnotherAccount(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	if _, err := Apply(ctx, st, mustParse(t, "accounts:\n  - uid: \"1\"\n    name: a\n    access_keys: [{id: SHARED, secret: \"0123456789abcdef\"}]\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Apply(ctx, st, mustParse(t, `
+accounts:
+  - uid: "2"
+    name: b
+    access_keys: [{id: SHARED, secret: "secretOfAccountB"}]
+`))
+	if !errors.Is(err, dialtone.ErrConflict) || !strings.Contains(err.Error(), "SHARED") || !strings.Contains(err.Error(), "line 5") {
+		t.Fatalf("err = %v; want a conflict naming the key and line", err)
+	}
+	if strings.Contains(err.Error(), "secretOfAccountB") || strings.Contains(err.Error(), "0123456789abcdef") {
+		t.Errorf("error shows a secret: %v", err)
+	}
+	// Conflicts are found before anything is written.
+	if _, err := st.GetAccount(ctx, "2"); !errors.Is(err, dialtone.ErrNotFound) {
+		t.Errorf("account 2 was created despite the conflict: %v", err)
+	}
+	if k, _ := st.GetAccessKey(ctx, "SHARED"); k.AccountUID != "1" || k.Secret != "0123456789abcdef" {
+		t.Errorf("key changed: account %s", k.AccountUID)
+	}
+}
+
+func TestApplyAmbiguousName(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	for _, uid := range []string{"1", "2"} {
+		if err := st.PutAccount(ctx, &dialtone.Account{UID: uid, Name: "twin", Status: dialtone.AccountActive}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Apply(ctx, st, mustParse(t, "accounts:\n  - name: twin\n"))
+	if !errors.Is(err, dialtone.ErrConflict) || !strings.Contains(err.Error(), "twin") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestApplyEmpty(t *testing.T) {
+	res, err := Apply(context.Background(), newStore(t), mustParse(t, ""))
+	if err != nil || res.AccountsCreated+res.AccountsUpdated+res.AccountsUnchanged != 0 {
+		t.Fatalf("Apply(empty) = %+v, %v", res, err)
+	}
+}

@@ -1,0 +1,243 @@
+// Package provision reads a Dialtone provisioning document (YAML): the
+// accounts with their keys, numbers, templates, voice files, flow control
+// and receipt subscriptions, and the simulated telephone network.
+//
+// Parse is strict: every unknown key and every invalid value is reported
+// with its line and key path, all at once, so an operator fixes a file in
+// one round. Apply writes the parts the store knows about; it is idempotent,
+// so the same file can be applied at every start and through the admin API.
+//
+// Absent optional fields take their documented defaults, and applying a
+// file sets the objects it lists to exactly what it says: the file is the
+// desired state of what it mentions, not a patch. Objects it does not
+// mention (other accounts, other keys) are left alone.
+package provision
+
+import (
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+// Document is a parsed and validated provisioning file.
+type Document struct {
+	Accounts []Account
+	// Network is nil when the file has no network section; Network's
+	// methods then describe the built-in defaults.
+	Network *Network
+}
+
+// Account is one tenant as the file describes it.
+type Account struct {
+	Line int // line of the account in the file, for messages
+	// UID is empty when the file gives none: Apply then reuses the account
+	// with the same Name or creates one with a generated UID.
+	UID          string
+	Name         string
+	Status       dialtone.AccountStatus // default active
+	VoiceService bool                   // default true
+	// Products are the activated features in dialtone.AllFeatures order;
+	// nil (key absent) means all, an empty list means none.
+	Products []dialtone.Feature
+	// RateLimits maps an API action to requests per second; nil when absent.
+	RateLimits           map[string]float64
+	AccessKeys           []AccessKey
+	Numbers              []Number
+	TTSTemplates         []TTSTemplate
+	VoiceFiles           []VoiceFile
+	FlowControl          FlowControl // defaults filled in when absent
+	Subscriptions        []Subscription
+	SmartCallCallbackURL string // empty when absent
+}
+
+// AccessKey is a credential of an account. Secret is never printed in
+// errors or logs.
+type AccessKey struct {
+	Line    int
+	ID      string
+	Secret  string
+	Enabled bool // default true
+	// Actions limits the key to these API actions; nil (absent) or "*"
+	// allows all. An explicit empty list is rejected as ambiguous.
+	Actions []string
+}
+
+// DefaultConcurrency is the concurrency of a number that gives none.
+const DefaultConcurrency = 10
+
+// Number is a purchased display number.
+type Number struct {
+	Line        int
+	Number      string // digits, optional leading +
+	Concurrency int    // simultaneous calls shown from this number; >= 1
+}
+
+// TemplateKind tells verification-code templates (their own ProdId and
+// stricter variables) from notification templates.
+type TemplateKind string
+
+const (
+	TemplateVerification TemplateKind = "verification"
+	TemplateNotification TemplateKind = "notification"
+)
+
+// ReviewStatus is the review state of a template or voice file; only
+// approved ones may be used in calls.
+type ReviewStatus string
+
+const (
+	StatusPending  ReviewStatus = "pending"
+	StatusApproved ReviewStatus = "approved"
+	StatusRejected ReviewStatus = "rejected"
+)
+
+// TTSTemplate is a text-to-speech template with ${var} placeholders.
+type TTSTemplate struct {
+	Line    int
+	Code    string // TTS_...
+	Kind    TemplateKind
+	Content string
+	Status  ReviewStatus // default approved
+	Voice   string       // espeak-ng voice name; empty: the server's default
+}
+
+// VoiceFileKind is what a voice file may be used for.
+type VoiceFileKind string
+
+const (
+	VoiceNotification VoiceFileKind = "notification"
+	VoiceSmartCall    VoiceFileKind = "smartcall"
+)
+
+// VoiceFile is an uploaded recording. Parse does not open the file: a
+// missing file is reported when the file is imported, so that a document
+// can be validated on a machine that does not hold the audio.
+type VoiceFile struct {
+	Line int
+	Code string
+	// Path is as written; FullPath is Path resolved against the baseDir
+	// given to Parse (the directory of the YAML file).
+	Path     string
+	FullPath string
+	Kind     VoiceFileKind
+	Status   ReviewStatus // default approved
+}
+
+// FlowControl limits calls to one callee. Zero means no limit at that level.
+type FlowControl struct {
+	PerMinute int
+	PerHour   int
+	PerDay    int
+}
+
+// DefaultFlowControl is Alibaba's per-callee limit (reference §7).
+var DefaultFlowControl = FlowControl{PerMinute: 1, PerHour: 5, PerDay: 20}
+
+// MessageType is a receipt message type.
+type MessageType string
+
+const (
+	VoiceReport       MessageType = "VoiceReport"
+	VoiceCallReport   MessageType = "VoiceCallReport"
+	VoiceRecordReport MessageType = "VoiceRecordReport"
+)
+
+// Subscription is how an account receives one receipt type. At least one of
+// Queue and PushURL is set.
+type Subscription struct {
+	Line        int
+	MessageType MessageType
+	Queue       bool   // deliver to queue Alicom-Queue-<uid>-<MessageType>
+	PushURL     string // HTTP batch push; empty when absent
+	PushSecret  string // signs pushes; never printed; empty when absent
+}
+
+// CallResult is how a simulated subscriber reacts to a call.
+type CallResult string
+
+const (
+	ResultAnswer      CallResult = "answer"
+	ResultBusy        CallResult = "busy"
+	ResultNoAnswer    CallResult = "no_answer"
+	ResultRejected    CallResult = "rejected"
+	ResultPoweredOff  CallResult = "powered_off"
+	ResultSuspended   CallResult = "suspended"
+	ResultInvalid     CallResult = "invalid"
+	ResultUnreachable CallResult = "unreachable"
+)
+
+// Network is the simulated telephone network.
+type Network struct {
+	Line int
+	// TimeScale multiplies every simulated duration: 0.01 makes a 30 s call
+	// take 0.3 s of wall time. Always > 0; default 1.
+	TimeScale float64
+	// Default is the behaviour of every number not listed in Subscribers.
+	Default     Behavior
+	Subscribers []Subscriber
+}
+
+// Subscriber is one listed number of the simulated network. Its Behavior
+// is already merged: keys it does not set come from the network's default,
+// so the engine never has to merge.
+type Subscriber struct {
+	Line   int
+	Number string
+	Behavior
+}
+
+// Behavior is what a simulated subscriber does with a call. All durations
+// are simulated time (before TimeScale).
+type Behavior struct {
+	Result CallResult // default answer
+	// AnswerAfter is the ringing time before answering (Result answer).
+	AnswerAfter time.Duration
+	// Ring is the ringing time before a no_answer or rejected result; the
+	// other failures happen without ringing.
+	Ring time.Duration
+	// HangupAfter is when, after answering, the subscriber hangs up; 0 means
+	// it listens until the platform ends the call.
+	HangupAfter time.Duration
+	// DTMF lists the keys the subscriber presses, in order.
+	DTMF []DTMF
+	// Say lists the subscriber's utterances in a smart call, one per turn.
+	Say []string
+	// Silence is how long the subscriber stays silent after each prompt
+	// before its next Say line (long values exercise the smart call's
+	// MuteTime); 0 replies at once.
+	Silence time.Duration
+}
+
+// DefaultBehavior is how unlisted numbers behave when the file sets no
+// network default.
+var DefaultBehavior = Behavior{Result: ResultAnswer, AnswerAfter: 2 * time.Second, Ring: 30 * time.Second}
+
+// DTMF is one key press. Exactly one of AfterPrompt and At is meaningful:
+// AfterPrompt > 0 presses Digits when the n-th prompt (1-based) finished;
+// otherwise Digits are pressed At after answering.
+type DTMF struct {
+	AfterPrompt int
+	At          time.Duration
+	Digits      string
+}
+
+// Behavior returns how number behaves; it works on a nil Network.
+func (n *Network) Behavior(number string) Behavior {
+	if n == nil {
+		return DefaultBehavior
+	}
+	for i := range n.Subscribers {
+		if n.Subscribers[i].Number == number {
+			return n.Subscribers[i].Behavior
+		}
+	}
+	return n.Default
+}
+
+// Scale returns the time scale; it works on a nil Network.
+func (n *Network) Scale() float64 {
+	if n == nil || n.TimeScale <= 0 {
+		return 1
+	}
+	return n.TimeScale
+}

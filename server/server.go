@@ -1,0 +1,302 @@
+// Package server assembles a Dialtone node: store, gateway, actions, admin
+// API and operational endpoints on one HTTP listener, and runs it until its
+// context ends, then shuts down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/admin"
+	"github.com/dialtone-voice/dialtone/gateway"
+	"github.com/dialtone-voice/dialtone/keygen"
+	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/secret"
+	"github.com/dialtone-voice/dialtone/sqlite"
+	"github.com/dialtone-voice/dialtone/vms"
+)
+
+// Config is everything a node needs to start.
+type Config struct {
+	DataDir       string
+	HTTPAddr      string
+	ProvisionFile string
+	// SignatureWindow is the allowed clock skew of signed requests.
+	SignatureWindow time.Duration
+	AdminToken      string
+	// MasterKey overrides DATA/master.key (base64 or hex), from
+	// DIALTONE_MASTER_KEY.
+	MasterKey string
+	// AccessKeyID and AccessKeySecret, when both set, become the default
+	// account's key on first start instead of a generated one.
+	AccessKeyID     string
+	AccessKeySecret string
+	// ShutdownTimeout bounds how long in-flight requests may take to finish.
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+	// Stdout receives the human-oriented start-up text (where it listens,
+	// generated credentials). Logs go to Logger.
+	Stdout io.Writer
+	// Ready, if set, receives the bound address once the listener is up.
+	Ready func(addr string)
+}
+
+// Node is a running Dialtone node.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	store   dialtone.Store
+	handler http.Handler
+	ready   atomic.Bool
+}
+
+// DBFile is the SQLite database's name inside the data directory.
+const DBFile = "dialtone.db"
+
+// Open prepares a node: data directory, master key, store (with migrations),
+// first-start account and provisioning. It does not listen yet.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if (cfg.AccessKeyID == "") != (cfg.AccessKeySecret == "") {
+		return nil, errors.New("DIALTONE_ACCESS_KEY_ID and DIALTONE_ACCESS_KEY_SECRET must be set together")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, created, err := secret.LoadOrCreateKey(filepath.Join(cfg.DataDir, "master.key"), cfg.MasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if created {
+		cfg.Logger.Info("generated a new master key", "path", filepath.Join(cfg.DataDir, "master.key"))
+	}
+	sealer, err := secret.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	dbPath := filepath.Join(cfg.DataDir, DBFile)
+	_, statErr := os.Stat(dbPath)
+	firstStart := errors.Is(statErr, fs.ErrNotExist)
+	store, err := sqlite.Open(ctx, dbPath, sealer)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, store: store}
+	if firstStart {
+		if err := n.bootstrap(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	if cfg.ProvisionFile != "" {
+		if err := n.provision(ctx, cfg.ProvisionFile); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	n.handler = n.routes()
+	return n, nil
+}
+
+// bootstrap creates the default account of a new data directory.
+func (n *Node) bootstrap(ctx context.Context) error {
+	uid, err := keygen.GenerateUID()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	acct := &dialtone.Account{UID: uid, Name: "default", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now, UpdatedAt: now}
+	if err := n.store.PutAccount(ctx, acct); err != nil {
+		return fmt.Errorf("create default account: %w", err)
+	}
+	id, sec := n.cfg.AccessKeyID, n.cfg.AccessKeySecret
+	generated := id == ""
+	if generated {
+		if id, sec, err = keygen.GenerateAccessKey(); err != nil {
+			return err
+		}
+	}
+	if err := n.store.PutAccessKey(ctx, &dialtone.AccessKey{ID: id, AccountUID: uid, Secret: sec, Enabled: true, CreatedAt: now}); err != nil {
+		return fmt.Errorf("create default access key: %w", err)
+	}
+	n.log.Info("created the default account", "account", uid, "access_key_id", id, "generated", generated)
+	if !generated {
+		fmt.Fprintf(n.cfg.Stdout, "Created the default account %s with AccessKeyId %s (secret from DIALTONE_ACCESS_KEY_SECRET).\n", uid, id)
+		return nil
+	}
+	credPath := filepath.Join(n.cfg.DataDir, "credentials")
+	text := fmt.Sprintf("# Dialtone default account, created %s. Keep this file private.\naccount_uid=%s\naccess_key_id=%s\naccess_key_secret=%s\n",
+		now.UTC().Format(time.RFC3339), uid, id, sec)
+	if err := os.WriteFile(credPath, []byte(text), 0o600); err != nil {
+		return fmt.Errorf("write credentials: %w", err)
+	}
+	// Printed once, on the terminal only, never through the logger.
+	fmt.Fprintf(n.cfg.Stdout, "Created the default account %s with a new AccessKey (shown only now; also in %s, mode 0600):\n  AccessKeyId:     %s\n  AccessKeySecret: %s\n", uid, credPath, id, sec)
+	return nil
+}
+
+func (n *Node) provision(ctx context.Context, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("provisioning: %w", err)
+	}
+	doc, err := provision.Parse(data, filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("provisioning %s: %w", path, err)
+	}
+	res, err := provision.Apply(ctx, n.store, doc)
+	if err != nil {
+		return fmt.Errorf("provisioning %s: %w", path, err)
+	}
+	n.log.Info("applied provisioning", "file", path, "result", fmt.Sprintf("%+v", res))
+	return nil
+}
+
+func (n *Node) routes() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gw := gateway.New(gateway.Config{
+		Store:   n.store,
+		Logger:  n.log,
+		Window:  n.cfg.SignatureWindow,
+		Metrics: gateway.NewMetrics(reg),
+	})
+	svc := &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
+	svc.Register(gw)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !n.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "not ready\n")
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := n.store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "store unavailable\n")
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/admin/", admin.New(n.store, n.cfg.AdminToken, n.log))
+	mux.Handle("/", gw)
+	return mux
+}
+
+// Handler is the node's HTTP handler (for tests that serve it themselves).
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// Store is the node's store.
+func (n *Node) Store() dialtone.Store { return n.store }
+
+// Run listens and serves until ctx ends, then stops accepting, lets
+// in-flight requests finish (up to ShutdownTimeout) and closes the store.
+func (n *Node) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
+	if err != nil {
+		n.store.Close()
+		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
+	}
+	addr := ln.Addr().String()
+	srv := &http.Server{
+		Handler:           n.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Long polls of the receipt queues last up to 30 s.
+		WriteTimeout: 60 * time.Second,
+		IdleTimeout:  120 * time.Second,
+		ErrorLog:     slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	}
+	housekeeping, stopHK := context.WithCancel(context.Background())
+	hkDone := make(chan struct{})
+	go func() { defer close(hkDone); n.housekeep(housekeeping) }()
+
+	n.ready.Store(true)
+	n.printBanner(addr)
+	if n.cfg.Ready != nil {
+		n.cfg.Ready(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		n.log.Info("shutting down", "reason", context.Cause(ctx))
+		n.ready.Store(false)
+		sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	stopHK()
+	<-hkDone
+	if cerr := n.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close store: %w", cerr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	n.log.Info("stopped", "err", err)
+	return err
+}
+
+// housekeep purges expired nonces and temporary credentials once a minute.
+func (n *Node) housekeep(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := time.Now()
+			if _, err := n.store.PurgeNonces(ctx, now); err != nil && ctx.Err() == nil {
+				n.log.Warn("purge nonces", "err", err)
+			}
+			if _, err := n.store.PurgeTempCredentials(ctx, now); err != nil && ctx.Err() == nil {
+				n.log.Warn("purge temporary credentials", "err", err)
+			}
+		}
+	}
+}
+
+func (n *Node) printBanner(addr string) {
+	fmt.Fprintf(n.cfg.Stdout, `Dialtone is listening on http://%[1]s
+  POP API (Dyvmsapi and Dybaseapi 2017-05-25): endpoint %[1]s
+    tea/darabonba SDKs:    Config{Endpoint: "%[1]s", Protocol: "http"}
+    alibaba-cloud-sdk-go:  endpoints.AddEndpointMapping("cn-hangzhou", "Dyvmsapi", "%[1]s")
+    Node pop-core:         endpoint: "http://%[1]s"
+  Health: http://%[1]s/healthz  Ready: http://%[1]s/readyz  Metrics: http://%[1]s/metrics
+  Admin API: http://%[1]s/admin/v1/ (Authorization: Bearer $DIALTONE_ADMIN_TOKEN)
+`, addr)
+}
