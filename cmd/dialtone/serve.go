@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dialtone-voice/dialtone/server"
@@ -52,6 +53,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:          logger,
 		Stdout:          stdout,
 	}
+	// Everything under the data directory (database, keys, recordings) is
+	// private to the service user.
+	syscall.Umask(0o077)
 	node, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
