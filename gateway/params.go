@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -36,10 +37,17 @@ func (p Params) Int64(name string) (v int64, ok bool, err error) {
 		return 0, false, nil
 	}
 	v, perr := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if perr != nil {
-		return 0, false, dialtone.Errorf(dialtone.CodeInvalidParameters, "%s must be an integer, got %q.", name, s)
+	if perr == nil {
+		return v, true, nil
 	}
-	return v, true, nil
+	// dyvmsapi v1.2.1 (tea-rpc) round-trips requests through JSON and
+	// prints large integers as floats ("1.1000000300006e+13"). Accept a
+	// float that is exactly a whole number small enough to be exact.
+	f, ferr := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if ferr == nil && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+		return int64(f), true, nil
+	}
+	return 0, false, dialtone.Errorf(dialtone.CodeInvalidParameters, "%s must be an integer, got %q.", name, s)
 }
 
 // RequiredInt64 is Int64 for a mandatory parameter.

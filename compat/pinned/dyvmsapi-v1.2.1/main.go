@@ -1,0 +1,89 @@
+// Command dyvmsapi-v1.2.1 performs one QueryCallDetailByCallId with the official
+// github.com/alibabacloud-go/dyvmsapi-20170525 v1.2.1 client (tea-rpc),
+// in a module of its own so that Go's minimal version selection keeps the
+// client's own dependency versions (see compat/README.md). It prints the
+// outcome as JSON.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	vms "github.com/alibabacloud-go/dyvmsapi-20170525/client"
+	rpc "github.com/alibabacloud-go/tea-rpc/client"
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+func main() {
+	endpoint := flag.String("endpoint", "", "host:port")
+	ak := flag.String("ak", "", "AccessKeyId")
+	secret := flag.String("secret", "", "AccessKeySecret")
+	callID := flag.String("call-id", "116012354148^102813780000", "CallId")
+	prodID := flag.Int64("prod-id", 11000000300006, "ProdId")
+	flag.Parse()
+	queryDate := time.Now().UnixMilli()
+	c, err := vms.NewClient(&rpc.Config{
+		AccessKeyId:     tea.String(*ak),
+		AccessKeySecret: tea.String(*secret),
+		Endpoint:        tea.String(*endpoint),
+		Protocol:        tea.String("http"),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "NewClient:", err)
+		os.Exit(2)
+	}
+	resp, err := c.QueryCallDetailByCallId(&vms.QueryCallDetailByCallIdRequest{
+		CallId:    tea.String(*callID),
+		ProdId:    tea.Int64(*prodID),
+		QueryDate: tea.Int64(queryDate),
+	})
+	if err != nil {
+		emit(fromError(err))
+		return
+	}
+	emit(result{
+		Code:      tea.StringValue(resp.Code),
+		Message:   tea.StringValue(resp.Message),
+		RequestID: tea.StringValue(resp.RequestId),
+		Data:      tea.StringValue(resp.Data),
+		HasData:   resp.Data != nil,
+	})
+}
+
+// result is printed as JSON on stdout for the compat tests to read.
+type result struct {
+	Err       string `json:"err,omitempty"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestId"`
+	Status    int    `json:"status"`
+	Data      string `json:"data"`
+	HasData   bool   `json:"hasData"`
+}
+
+func fromError(err error) result {
+	r := result{Err: err.Error()}
+	var se *tea.SDKError
+	if !errors.As(err, &se) {
+		fmt.Fprintf(os.Stderr, "error is %T, not *tea.SDKError: %v\n", err, err)
+		os.Exit(2)
+	}
+	r.Code = tea.StringValue(se.Code)
+	r.Message = tea.StringValue(se.Message)
+	// tea-rpc sets no StatusCode and puts no status in Message.
+	if d := tea.StringValue(se.Data); d != "" {
+		var m map[string]interface{}
+		if json.Unmarshal([]byte(d), &m) == nil {
+			r.RequestID, _ = m["RequestId"].(string)
+		}
+	}
+	return r
+}
+
+func emit(r result) {
+	json.NewEncoder(os.Stdout).Encode(r)
+}
