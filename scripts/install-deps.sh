@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Debian packages
-# (only those missing) and the Node clients of the compatibility suite.
+# whose commands are missing, and the Node clients of the compatibility suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(nodejs npm)
+# command:package pairs; a package is installed only when its command is
+# missing, so tools installed another way (e.g. Node from elsewhere) stay.
+needs=(
+	node:nodejs
+	npm:npm
+	espeak-ng:espeak-ng
+)
 missing=()
-for p in "${packages[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || command -v "$p" >/dev/null 2>&1 || missing+=("$p")
+for pair in "${needs[@]}"; do
+	cmd="${pair%%:*}" pkg="${pair#*:}"
+	command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	echo "installing Debian packages: ${missing[*]}"
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 if [ -f compat/node/package-lock.json ] && [ ! -d compat/node/node_modules ]; then
