@@ -171,7 +171,7 @@ func (s *Service) templateParams(ctx context.Context, acct, name, text string, v
 		total += utf8.RuneCountInString(vars[k])
 	}
 	if total >= MaxVariableText {
-		return nil, dialtone.Errorf(dialtone.CodeParamLengthLimit, "%s: the variables hold %d characters; the limit is %d.", name, total, MaxVariableText-1)
+		return nil, dialtone.Errorf(dialtone.CodeParamLengthLimit, "%s: the variables hold %d characters; together they must be fewer than %d.", name, total, MaxVariableText)
 	}
 	for _, k := range keys {
 		if urlRe.MatchString(vars[k]) {
