@@ -3,6 +3,7 @@ module github.com/dialtone-voice/dialtone
 go 1.26.8
 
 require (
+	github.com/hajimehoshi/go-mp3 v0.3.4
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/time v0.16.0
 	gopkg.in/yaml.v3 v3.0.1
