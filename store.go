@@ -14,6 +14,7 @@ type Store interface {
 	KeyStore
 	NonceStore
 	CallStore
+	ResourceStore
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store; it is safe to call once after all use ends.
@@ -59,12 +60,116 @@ type NonceStore interface {
 	PurgeNonces(ctx context.Context, now time.Time) (int, error)
 }
 
-// CallStore keeps calls. The call engine issue extends it.
+// CallStore keeps calls, their events and the receipts they cause.
 type CallStore interface {
-	// CreateCall inserts a new call; ErrConflict when the ID exists.
-	CreateCall(ctx context.Context, c *Call) error
+	// CreateCall inserts a new call with Version 1 (whatever c.Version says;
+	// c.Version is set to 1 on success); ErrConflict when the ID exists in
+	// any account, ErrNotFound when the account does not. With a non-nil
+	// guard it first counts the account's calls to the same callee created
+	// in (Now-1m, Now], (Now-1h, Now] and (Now-24h, Now] and refuses with
+	// *FlowLimitError for the first window (minute, hour, day) whose count
+	// has reached its limit (limits <= 0 are unlimited), atomically with the
+	// insert, so two concurrent requests cannot both pass a limit of one. A
+	// refused call is not stored and does not count.
+	CreateCall(ctx context.Context, c *Call, guard *FlowGuard) error
 	// GetCall returns ErrNotFound unless the call exists in that account.
 	GetCall(ctx context.Context, accountUID, id string) (*Call, error)
+	// UpdateCall writes ch.Call (whose Version must equal the stored one, else
+	// ErrConflict; the stored Version becomes Version+1 and ch.Call.Version is
+	// updated), appends ch.Events and inserts ch.Receipts into the outbox, all
+	// in one transaction. ErrNotFound unless the call exists in
+	// ch.Call.AccountUID. ID, AccountUID and CreatedAt are fixed at
+	// creation and not rewritten. Events and receipts belong to ch.Call:
+	// their CallID (and a receipt's AccountUID) may be left empty and are
+	// filled in, and must match when set. An event Seq (>= 1) already
+	// recorded for the call or a receipt ID already in the outbox fails the
+	// whole change with ErrConflict, writing nothing; on any error
+	// ch.Call.Version is left as it was.
+	UpdateCall(ctx context.Context, ch *CallChange) error
+	// ListCallEvents returns a call's events in Seq order (ErrNotFound unless
+	// the call is the account's).
+	ListCallEvents(ctx context.Context, accountUID, callID string) ([]CallEvent, error)
+	// ListCalls returns the account's calls matching f, newest first
+	// (CreatedAt descending, then ID descending), at most f.Limit of them.
+	ListCalls(ctx context.Context, f CallFilter) ([]Call, error)
+	// ListUnfinishedCalls returns every call (any account) whose State is not
+	// CallEnded, owned by node ("" = any node), oldest first (CreatedAt,
+	// then ID): used at start-up to end what a crash left live and to dial
+	// what was never dialled.
+	ListUnfinishedCalls(ctx context.Context, node string) ([]Call, error)
+}
+
+// FlowGuard is the per-callee flow control checked by CreateCall.
+type FlowGuard struct {
+	Limits FlowControl
+	// Now ends the windows; it is passed in (not read from a clock inside
+	// the store) so that the engine's scaled test clock applies.
+	Now time.Time
+}
+
+// CallChange is one atomic step of a call.
+type CallChange struct {
+	Call     *Call
+	Events   []CallEvent
+	Receipts []Receipt
+}
+
+// CallFilter selects calls of one account. Zero fields do not filter.
+type CallFilter struct {
+	AccountUID string
+	From, To   time.Time // CreatedAt in [From, To)
+	Number     string    // caller, callee or a show number
+	StatusCode string
+	Kind       CallKind
+	OutID      string
+	Limit      int // <= 0: 100; at most 1000
+	// Before is an ID cursor: only calls ordered after this one (created
+	// before it, or at the same millisecond with a smaller ID) are listed.
+	// ErrNotFound when it is not one of the account's calls.
+	Before string
+}
+
+// AccountSettings are per-account settings of the call engine.
+type AccountSettings struct {
+	// FlowControl is stored as given: a zero limit means unlimited, not
+	// "default" (defaults apply only while nothing is stored).
+	FlowControl FlowControl
+	// SmartCallCallbackURL receives SmartCall conversation callbacks.
+	SmartCallCallbackURL string
+	// Blacklist holds forbidden keywords for template variables (in addition
+	// to the operator's global list, kept under account UID "").
+	Blacklist []string
+}
+
+// ResourceStore keeps the console resources that calls use. Every method is
+// scoped to one account: another account's resource is ErrNotFound. Put*
+// create or replace every field (CreatedAt included) and return ErrNotFound
+// when the account does not exist; Get* and Delete* return ErrNotFound when
+// the resource is not the account's; List* return an empty result, ordered
+// by number or code, when there is nothing to list.
+type ResourceStore interface {
+	PutNumber(ctx context.Context, n *Number) error
+	GetNumber(ctx context.Context, accountUID, number string) (*Number, error)
+	ListNumbers(ctx context.Context, accountUID string) ([]Number, error)
+	DeleteNumber(ctx context.Context, accountUID, number string) error
+
+	PutTemplate(ctx context.Context, t *TTSTemplate) error
+	GetTemplate(ctx context.Context, accountUID, code string) (*TTSTemplate, error)
+	ListTemplates(ctx context.Context, accountUID string) ([]TTSTemplate, error)
+	DeleteTemplate(ctx context.Context, accountUID, code string) error
+
+	PutVoiceFile(ctx context.Context, f *VoiceFile) error
+	GetVoiceFile(ctx context.Context, accountUID, code string) (*VoiceFile, error)
+	ListVoiceFiles(ctx context.Context, accountUID string) ([]VoiceFile, error)
+	DeleteVoiceFile(ctx context.Context, accountUID, code string) error
+
+	// GetAccountSettings returns defaults (DefaultFlowControl, no URL, no
+	// blacklist) for an account that has none stored, known or not. Account
+	// "" holds the operator's global blacklist and needs no account row.
+	GetAccountSettings(ctx context.Context, accountUID string) (*AccountSettings, error)
+	// PutAccountSettings replaces every setting; ErrNotFound when the
+	// account (other than "") does not exist.
+	PutAccountSettings(ctx context.Context, accountUID string, s *AccountSettings) error
 }
 
 // Sealer encrypts secrets at rest. Implementations use authenticated

@@ -12,8 +12,8 @@ func TestAllSortedAndContiguous(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) < 2 {
-		t.Fatalf("got %d migrations, want at least 2", len(all))
+	if len(all) < 3 {
+		t.Fatalf("got %d migrations, want at least 3", len(all))
 	}
 	for i, m := range all {
 		if m.Version != i+1 {
@@ -23,8 +23,8 @@ func TestAllSortedAndContiguous(t *testing.T) {
 			t.Errorf("migration %d: empty name or SQL", m.Version)
 		}
 	}
-	if all[0].Name != "accounts_keys" || all[1].Name != "calls" {
-		t.Errorf("names = %q, %q", all[0].Name, all[1].Name)
+	if all[0].Name != "accounts_keys" || all[1].Name != "calls" || all[2].Name != "engine_resources" {
+		t.Errorf("names = %q, %q, %q", all[0].Name, all[1].Name, all[2].Name)
 	}
 }
 

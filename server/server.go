@@ -100,7 +100,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	dbPath := filepath.Join(cfg.DataDir, DBFile)
 	_, statErr := os.Stat(dbPath)
 	firstStart := errors.Is(statErr, fs.ErrNotExist)
-	store, err := sqlite.Open(ctx, dbPath, sealer)
+	store, err := sqlite.Open(ctx, dbPath, sealer, sqlite.WithLogger(cfg.Logger))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

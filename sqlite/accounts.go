@@ -25,7 +25,7 @@ func (s *Store) PutAccount(ctx context.Context, a *dialtone.Account) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: put account %s: rate limits: %w", a.UID, err)
 	}
-	_, err = s.write.ExecContext(ctx, `
+	_, err = s.execCount(ctx, `
 INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (uid) DO UPDATE SET
     name = excluded.name,

@@ -28,8 +28,8 @@ func (s *Store) PutAccessKey(ctx context.Context, k *dialtone.AccessKey) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: put access key %s: actions: %w", k.ID, err)
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		if err := checkOwner(ctx, tx, `SELECT account_uid FROM access_keys WHERE id = ?`, k.ID, k.AccountUID); err != nil {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.checkOwner(ctx, tx, `SELECT account_uid FROM access_keys WHERE id = ?`, k.ID, k.AccountUID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `
@@ -53,8 +53,8 @@ ON CONFLICT (id) DO UPDATE SET
 // another account. The explicit checks give callers the sentinel errors
 // instead of a foreign-key failure, and stop an upsert from moving a row
 // across tenants.
-func checkOwner(ctx context.Context, tx *sql.Tx, ownerQuery, id, account string) error {
-	ok, err := accountExists(ctx, tx, account)
+func (s *Store) checkOwner(ctx context.Context, tx *sql.Tx, ownerQuery, id, account string) error {
+	ok, err := s.accountExists(ctx, tx, account)
 	if err != nil {
 		return err
 	}
@@ -114,11 +114,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, accountUID string) ([]dialto
 // account; the account filter is in the DELETE itself, so another tenant's
 // key can never be removed.
 func (s *Store) DeleteAccessKey(ctx context.Context, accountUID, id string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM access_keys WHERE account_uid = ? AND id = ?`, accountUID, id)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete access key %s: %w", id, err)
-	}
-	n, err := res.RowsAffected()
+	n, err := s.execCount(ctx, `DELETE FROM access_keys WHERE account_uid = ? AND id = ?`, accountUID, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: delete access key %s: %w", id, err)
 	}
@@ -168,8 +164,8 @@ func (s *Store) PutTempCredential(ctx context.Context, c *dialtone.TempCredentia
 	if err != nil {
 		return fmt.Errorf("sqlite: put temp credential %s: scope: %w", c.AccessKeyID, err)
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
-		if err := checkOwner(ctx, tx, `SELECT account_uid FROM temp_credentials WHERE access_key_id = ?`, c.AccessKeyID, c.AccountUID); err != nil {
+	err = s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.checkOwner(ctx, tx, `SELECT account_uid FROM temp_credentials WHERE access_key_id = ?`, c.AccessKeyID, c.AccountUID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `
@@ -221,13 +217,9 @@ func (s *Store) GetTempCredential(ctx context.Context, accessKeyID string) (*dia
 // PurgeTempCredentials deletes the credentials expired at now (ExpiresAt <=
 // now, matching TempCredential.Expired) and returns how many.
 func (s *Store) PurgeTempCredentials(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM temp_credentials WHERE expires_at <= ?`, now.UnixMilli())
+	n, err := s.execCount(ctx, `DELETE FROM temp_credentials WHERE expires_at <= ?`, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: purge temp credentials: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: purge temp credentials: %w", err)
-	}
-	return int(n), nil
+	return n, nil
 }

@@ -9,6 +9,11 @@
 // Reads use a separate pool of read-only connections, which WAL lets proceed
 // concurrently with the writer. busy_timeout only matters when another
 // process opens the same file.
+//
+// The write connection is driven by one goroutine that commits concurrent
+// writes together (group commit, see batch.go), each in its own savepoint,
+// so the per-transaction cost is shared without writes affecting each
+// other's outcome.
 package sqlite
 
 import (
@@ -38,6 +43,15 @@ type Store struct {
 	write  *sql.DB // exactly one connection; every write goes here
 	read   *sql.DB // read-only pool
 	sealer dialtone.Sealer
+	log    *slog.Logger
+
+	// The group-commit writer (batch.go): ops go in, quit stops it and
+	// writerDone closes when it has.
+	stmts      map[string]*sql.Stmt // hot write statements, see prepareHot
+	maxBatch   int
+	ops        chan *writeOp
+	quit       chan struct{}
+	writerDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -45,11 +59,39 @@ type Store struct {
 
 var _ dialtone.Store = (*Store)(nil)
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	logger   *slog.Logger
+	maxBatch int
+}
+
+// withMaxBatch bounds the ops per group commit; 1 turns group commit off,
+// which the benchmarks use to measure what it brings.
+func withMaxBatch(n int) Option {
+	return func(o *options) { o.maxBatch = max(1, n) }
+}
+
+// WithLogger sends the store's log records (applied migrations) to l
+// instead of slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
 // Open opens (creating if needed) the database file at path and applies the
 // pending migrations. path is a file system path; in-memory databases are
 // refused because the read and write pools would each get their own.
 // sealer seals access-key and temporary-credential secrets at rest.
-func Open(ctx context.Context, path string, sealer dialtone.Sealer) (*Store, error) {
+func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Option) (*Store, error) {
+	o := options{logger: slog.Default(), maxBatch: defaultMaxBatch}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if path == "" || strings.HasPrefix(path, ":memory:") {
 		return nil, fmt.Errorf("sqlite: open %q: a database file path is required", path)
 	}
@@ -69,7 +111,7 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer) (*Store, err
 
 	// Migrate before the read pool exists: the first write connection also
 	// switches the file to WAL, which is persistent, so readers find it set.
-	if err := migrate(ctx, write); err != nil {
+	if err := migrate(ctx, write, o.logger); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -87,7 +129,17 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer) (*Store, err
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
-	return &Store{write: write, read: read, sealer: sealer}, nil
+	s := &Store{
+		write: write, read: read, sealer: sealer, log: o.logger,
+		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
+	}
+	if err := s.prepareHot(ctx); err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	go s.writer()
+	return s, nil
 }
 
 // dsn builds the modernc.org/sqlite data source name. The "file:" form is
@@ -120,7 +172,7 @@ func escapePath(path string) string {
 // database that records a migration this binary does not know (a newer
 // binary migrated it) or under another name (the files were renumbered),
 // because writing to a schema the code does not understand can corrupt data.
-func migrate(ctx context.Context, db *sql.DB) error {
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	all, err := migrations.All()
 	if err != nil {
 		return err
@@ -154,7 +206,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 		if did {
-			slog.InfoContext(ctx, "sqlite: applied migration", "version", m.Version, "name", m.Name)
+			log.InfoContext(ctx, "sqlite: applied migration", "version", m.Version, "name", m.Name)
 		}
 	}
 	return nil
@@ -227,6 +279,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // after the first return the first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		// Stop taking writes; the writer finishes the batch in hand first,
+		// so no caller is left without an answer.
+		close(s.quit)
+		<-s.writerDone
 		// Readers go first so that the checkpoint is not held back by them.
 		errRead := s.read.Close()
 		var errCkpt error
@@ -234,6 +290,11 @@ func (s *Store) Close() error {
 		// the data (for backups and copies taken after Close).
 		if _, err := s.write.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			errCkpt = fmt.Errorf("checkpoint: %w", err)
+		}
+		for _, st := range s.stmts {
+			// Closing the pool below releases them anyway; this only
+			// keeps database/sql's bookkeeping tidy.
+			_ = st.Close()
 		}
 		errWrite := s.write.Close()
 		if err := errors.Join(errRead, errCkpt, errWrite); err != nil {
@@ -243,26 +304,12 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// withTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it when
-// fn returns nil.
-func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		// The rollback error adds nothing: fn's error is the cause, and a
-		// failed rollback ends the transaction anyway when the conn resets.
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
+const sqlAccountExists = `SELECT COUNT(*) FROM accounts WHERE uid = ?`
 
 // accountExists is used inside write transactions to turn a missing parent
 // into ErrNotFound instead of an opaque foreign-key failure.
-func accountExists(ctx context.Context, tx *sql.Tx, uid string) (bool, error) {
+func (s *Store) accountExists(ctx context.Context, tx *sql.Tx, uid string) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE uid = ?`, uid).Scan(&n)
+	err := s.txQueryRow(ctx, tx, sqlAccountExists, uid).Scan(&n)
 	return n > 0, err
 }

@@ -23,6 +23,19 @@
 //     not after now (as TempCredential.Expired): UseNonce accepts the nonce
 //     again from that instant, and the Purge methods delete it.
 //   - Concurrent writers all succeed (no "database is busy" errors).
+//   - CreateCall stores Version 1 whatever the call says. UpdateCall keeps
+//     ID, AccountUID and CreatedAt, returns ErrNotFound for a call that is
+//     not the account's, ErrConflict for a stale Version or an event Seq /
+//     receipt ID that exists (writing nothing of the change), and leaves
+//     ch.Call.Version unchanged on any error.
+//   - Flow-control windows are (Now-span, Now]; refused calls do not count.
+//   - ListCalls orders by CreatedAt then ID, both descending; an unknown
+//     Before cursor (or another account's call) is ErrNotFound.
+//     ListUnfinishedCalls orders by CreatedAt then ID, ascending.
+//   - Resources: Put* replace every field; List* order by number / code.
+//     Empty and nil Detail, Blacklist and Receipt.Body are interchangeable.
+//   - Receipts have no read method yet; the suite checks only that they
+//     take part in UpdateCall's atomicity. Stores test their rows directly.
 package storetest
 
 import (
@@ -81,6 +94,37 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 		t.Run("Duplicate", s.callDuplicate)
 		t.Run("TenantIsolation", s.callIsolation)
 		t.Run("UnknownAccount", s.callUnknownAccount)
+		t.Run("UpdateRoundTrip", s.callUpdateRoundTrip)
+		t.Run("UpdateConflict", s.callUpdateConflict)
+		t.Run("UpdateConcurrent", s.callUpdateConcurrent)
+		t.Run("UpdateNotFound", s.callUpdateNotFound)
+		t.Run("UpdateAtomic", s.callUpdateAtomic)
+		t.Run("EventsIsolation", s.callEventsIsolation)
+		t.Run("FlowMinute", s.flowMinute)
+		t.Run("FlowHourAndDay", s.flowHourDay)
+		t.Run("FlowScope", s.flowScope)
+		t.Run("FlowConcurrent", s.flowConcurrent)
+		t.Run("ListFilters", s.callListFilters)
+		t.Run("ListCursor", s.callListCursor)
+		t.Run("ListLimit", s.callListLimit)
+		t.Run("Unfinished", s.callUnfinished)
+	})
+	t.Run("Number", func(t *testing.T) {
+		t.Run("RoundTripUpsert", s.numberRoundTrip)
+		t.Run("Isolation", s.numberIsolation)
+	})
+	t.Run("Template", func(t *testing.T) {
+		t.Run("RoundTripUpsert", s.templateRoundTrip)
+		t.Run("Isolation", s.templateIsolation)
+	})
+	t.Run("VoiceFile", func(t *testing.T) {
+		t.Run("RoundTripUpsert", s.voiceFileRoundTrip)
+		t.Run("Isolation", s.voiceFileIsolation)
+	})
+	t.Run("Settings", func(t *testing.T) {
+		t.Run("Defaults", s.settingsDefaults)
+		t.Run("RoundTrip", s.settingsRoundTrip)
+		t.Run("Global", s.settingsGlobal)
 	})
 	t.Run("ConcurrentWriters", s.concurrentWriters)
 }
@@ -778,7 +822,11 @@ func (s *suite) callRoundTrip(t *testing.T) {
 	st := s.store(t)
 	putAccount(t, st, "100")
 	want := fullCall("116012354148^10281378", "100")
-	must(t, "CreateCall", st.CreateCall(ctx(t), want))
+	must(t, "CreateCall", st.CreateCall(ctx(t), want, nil))
+	// Version 7 was asked for; a new call starts at 1 whatever it says.
+	if want.Version != 1 {
+		t.Errorf("CreateCall left Version %d, want 1", want.Version)
+	}
 	got, err := st.GetCall(ctx(t), "100", want.ID)
 	must(t, "GetCall", err)
 	equal(t, "call", *got, *want, normCall)
@@ -802,7 +850,7 @@ func (s *suite) callZeroValues(t *testing.T) {
 	st := s.store(t)
 	putAccount(t, st, "100")
 	want := &dialtone.Call{ID: "c-min", AccountUID: "100", Kind: dialtone.KindVoice, State: dialtone.CallQueued}
-	must(t, "CreateCall", st.CreateCall(ctx(t), want))
+	must(t, "CreateCall", st.CreateCall(ctx(t), want, nil))
 	got, err := st.GetCall(ctx(t), "100", "c-min")
 	must(t, "GetCall", err)
 	equal(t, "minimal call", *got, *want, normCall)
@@ -816,11 +864,11 @@ func (s *suite) callDuplicate(t *testing.T) {
 	putAccount(t, st, "100")
 	putAccount(t, st, "200")
 	orig := fullCall("c1", "100")
-	must(t, "CreateCall", st.CreateCall(ctx(t), orig))
+	must(t, "CreateCall", st.CreateCall(ctx(t), orig, nil))
 	again := fullCall("c1", "100")
 	again.State = dialtone.CallQueued
-	wantErr(t, "CreateCall duplicate", st.CreateCall(ctx(t), again), dialtone.ErrConflict)
-	wantErr(t, "CreateCall duplicate in another account", st.CreateCall(ctx(t), fullCall("c1", "200")), dialtone.ErrConflict)
+	wantErr(t, "CreateCall duplicate", st.CreateCall(ctx(t), again, nil), dialtone.ErrConflict)
+	wantErr(t, "CreateCall duplicate in another account", st.CreateCall(ctx(t), fullCall("c1", "200"), nil), dialtone.ErrConflict)
 	got, err := st.GetCall(ctx(t), "100", "c1")
 	must(t, "GetCall", err)
 	equal(t, "call after refused duplicates", *got, *orig, normCall)
@@ -832,8 +880,8 @@ func (s *suite) callIsolation(t *testing.T) {
 	st := s.store(t)
 	putAccount(t, st, "100")
 	putAccount(t, st, "200")
-	must(t, "CreateCall", st.CreateCall(ctx(t), fullCall("c1", "100")))
-	must(t, "CreateCall", st.CreateCall(ctx(t), fullCall("c2", "200")))
+	must(t, "CreateCall", st.CreateCall(ctx(t), fullCall("c1", "100"), nil))
+	must(t, "CreateCall", st.CreateCall(ctx(t), fullCall("c2", "200"), nil))
 	_, err := st.GetCall(ctx(t), "200", "c1")
 	wantErr(t, "GetCall of another account's call", err, dialtone.ErrNotFound)
 	_, err = st.GetCall(ctx(t), "100", "c2")
@@ -849,7 +897,7 @@ func (s *suite) callIsolation(t *testing.T) {
 
 func (s *suite) callUnknownAccount(t *testing.T) {
 	st := s.store(t)
-	wantErr(t, "CreateCall for unknown account", st.CreateCall(ctx(t), fullCall("c1", "999")), dialtone.ErrNotFound)
+	wantErr(t, "CreateCall for unknown account", st.CreateCall(ctx(t), fullCall("c1", "999"), nil), dialtone.ErrNotFound)
 	_, err := st.GetCall(ctx(t), "999", "c1")
 	wantErr(t, "GetCall after refused create", err, dialtone.ErrNotFound)
 }
@@ -871,7 +919,18 @@ func (s *suite) concurrentWriters(t *testing.T) {
 					func() error {
 						return st.PutAccessKey(ctx(t), key("K-"+id, "100", at(time.Duration(i)*time.Millisecond)))
 					},
-					func() error { return st.CreateCall(ctx(t), fullCall("C-"+id, "100")) },
+					func() error { return st.CreateCall(ctx(t), fullCall("C-"+id, "100"), nil) },
+					func() error {
+						c := fullCall("C-"+id, "100")
+						c.Version = 1
+						c.State = dialtone.CallRinging
+						return st.UpdateCall(ctx(t), &dialtone.CallChange{Call: c,
+							Events:   []dialtone.CallEvent{{Seq: 1, At: t0, Type: "ringing"}},
+							Receipts: []dialtone.Receipt{{ID: "R-" + id, MessageType: dialtone.MsgVoiceReport, Body: []byte(`{}`), CreatedAt: t0}}})
+					},
+					func() error {
+						return st.PutNumber(ctx(t), &dialtone.Number{AccountUID: "100", Number: "N-" + id, Concurrency: i})
+					},
 					func() error {
 						ok, err := st.UseNonce(ctx(t), "K1", id, t0, at(time.Minute))
 						if err == nil && !ok {
@@ -901,5 +960,10 @@ func (s *suite) concurrentWriters(t *testing.T) {
 	must(t, "ListAccessKeys", err)
 	if len(list) != workers*perWorker {
 		t.Errorf("ListAccessKeys = %d keys, want %d", len(list), workers*perWorker)
+	}
+	nums, err := st.ListNumbers(ctx(t), "100")
+	must(t, "ListNumbers", err)
+	if len(nums) != workers*perWorker {
+		t.Errorf("ListNumbers = %d numbers, want %d", len(nums), workers*perWorker)
 	}
 }

@@ -30,8 +30,17 @@ type memStore struct {
 	temps    map[string]dialtone.TempCredential
 	nonces   map[nonceKey]time.Time
 	calls    map[string]dialtone.Call
+	events   map[string][]dialtone.CallEvent
+	receipts map[string]dialtone.Receipt
+	numbers  map[resKey]dialtone.Number
+	tmpls    map[resKey]dialtone.TTSTemplate
+	files    map[resKey]dialtone.VoiceFile
+	settings map[string]dialtone.AccountSettings
 	closed   bool
 }
+
+// resKey is an account-scoped resource key (number or code).
+type resKey struct{ account, code string }
 
 func newMemStore() *memStore {
 	return &memStore{
@@ -40,6 +49,12 @@ func newMemStore() *memStore {
 		temps:    map[string]dialtone.TempCredential{},
 		nonces:   map[nonceKey]time.Time{},
 		calls:    map[string]dialtone.Call{},
+		events:   map[string][]dialtone.CallEvent{},
+		receipts: map[string]dialtone.Receipt{},
+		numbers:  map[resKey]dialtone.Number{},
+		tmpls:    map[resKey]dialtone.TTSTemplate{},
+		files:    map[resKey]dialtone.VoiceFile{},
+		settings: map[string]dialtone.AccountSettings{},
 	}
 }
 
@@ -203,7 +218,7 @@ func (m *memStore) PurgeNonces(_ context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
-func (m *memStore) CreateCall(_ context.Context, c *dialtone.Call) error {
+func (m *memStore) CreateCall(_ context.Context, c *dialtone.Call, guard *dialtone.FlowGuard) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.accounts[c.AccountUID]; !ok {
@@ -212,9 +227,38 @@ func (m *memStore) CreateCall(_ context.Context, c *dialtone.Call) error {
 	if _, ok := m.calls[c.ID]; ok {
 		return dialtone.ErrConflict
 	}
+	if guard != nil {
+		windows := []struct {
+			name  string
+			limit int
+			span  time.Duration
+		}{
+			{"minute", guard.Limits.PerMinute, time.Minute},
+			{"hour", guard.Limits.PerHour, time.Hour},
+			{"day", guard.Limits.PerDay, 24 * time.Hour},
+		}
+		now := guard.Now.UnixMilli()
+		for _, w := range windows {
+			if w.limit <= 0 {
+				continue
+			}
+			n := 0
+			for _, old := range m.calls {
+				ms := old.CreatedAt.UnixMilli()
+				if old.AccountUID == c.AccountUID && old.Callee == c.Callee && ms > now-w.span.Milliseconds() && ms <= now {
+					n++
+				}
+			}
+			if n >= w.limit {
+				return &dialtone.FlowLimitError{Window: w.name, Limit: w.limit}
+			}
+		}
+	}
 	cc := *c
 	cc.Params = slices.Clone(c.Params)
+	cc.Version = 1
 	m.calls[c.ID] = cc
+	c.Version = 1
 	return nil
 }
 
@@ -226,4 +270,246 @@ func (m *memStore) GetCall(_ context.Context, acct, id string) (*dialtone.Call, 
 		return nil, dialtone.ErrNotFound
 	}
 	return &c, nil
+}
+
+func (m *memStore) UpdateCall(_ context.Context, ch *dialtone.CallChange) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := ch.Call
+	old, ok := m.calls[c.ID]
+	if !ok || old.AccountUID != c.AccountUID {
+		return dialtone.ErrNotFound
+	}
+	if old.Version != c.Version {
+		return dialtone.ErrConflict
+	}
+	// Validate everything before writing anything: the change is atomic.
+	seqs := map[int]bool{}
+	for _, e := range m.events[c.ID] {
+		seqs[e.Seq] = true
+	}
+	var events []dialtone.CallEvent
+	for _, e := range ch.Events {
+		if (e.CallID != "" && e.CallID != c.ID) || e.Seq < 1 {
+			return fmt.Errorf("bad event %+v", e)
+		}
+		if seqs[e.Seq] {
+			return dialtone.ErrConflict
+		}
+		seqs[e.Seq] = true
+		e.CallID = c.ID
+		e.Detail = maps.Clone(e.Detail)
+		events = append(events, e)
+	}
+	ids := map[string]bool{}
+	for _, r := range ch.Receipts {
+		if r.ID == "" || (r.AccountUID != "" && r.AccountUID != c.AccountUID) || (r.CallID != "" && r.CallID != c.ID) {
+			return fmt.Errorf("bad receipt %+v", r)
+		}
+		if _, dup := m.receipts[r.ID]; dup || ids[r.ID] {
+			return dialtone.ErrConflict
+		}
+		ids[r.ID] = true
+	}
+	nc := *c
+	nc.Params = slices.Clone(c.Params)
+	nc.CreatedAt = old.CreatedAt
+	nc.Version = old.Version + 1
+	m.calls[c.ID] = nc
+	m.events[c.ID] = append(m.events[c.ID], events...)
+	for _, r := range ch.Receipts {
+		r.AccountUID, r.CallID = c.AccountUID, c.ID
+		r.Body = slices.Clone(r.Body)
+		m.receipts[r.ID] = r
+	}
+	c.Version++
+	return nil
+}
+
+func (m *memStore) ListCallEvents(_ context.Context, acct, id string) ([]dialtone.CallEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.calls[id]; !ok || c.AccountUID != acct {
+		return nil, dialtone.ErrNotFound
+	}
+	out := slices.Clone(m.events[id])
+	slices.SortFunc(out, func(a, b dialtone.CallEvent) int { return a.Seq - b.Seq })
+	return out, nil
+}
+
+// callAfter orders calls as ListCalls does: newest first, then higher ID.
+func callAfter(a, b dialtone.Call) bool {
+	am, bm := a.CreatedAt.UnixMilli(), b.CreatedAt.UnixMilli()
+	if am != bm {
+		return am > bm
+	}
+	return a.ID > b.ID
+}
+
+func (m *memStore) ListCalls(_ context.Context, f dialtone.CallFilter) ([]dialtone.Call, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var cursor *dialtone.Call
+	if f.Before != "" {
+		c, ok := m.calls[f.Before]
+		if !ok || c.AccountUID != f.AccountUID {
+			return nil, dialtone.ErrNotFound
+		}
+		cursor = &c
+	}
+	out := []dialtone.Call{}
+	for _, c := range m.calls {
+		ms := c.CreatedAt.UnixMilli()
+		switch {
+		case c.AccountUID != f.AccountUID,
+			!f.From.IsZero() && ms < f.From.UnixMilli(),
+			!f.To.IsZero() && ms >= f.To.UnixMilli(),
+			f.Number != "" && c.Caller != f.Number && c.Callee != f.Number && c.CallerShowNumber != f.Number && c.CalleeShowNumber != f.Number,
+			f.StatusCode != "" && c.StatusCode != f.StatusCode,
+			f.Kind != "" && c.Kind != f.Kind,
+			f.OutID != "" && c.OutID != f.OutID,
+			cursor != nil && !callAfter(*cursor, c):
+			continue
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return callAfter(out[i], out[j]) })
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	return out[:min(len(out), limit, 1000)], nil
+}
+
+func (m *memStore) ListUnfinishedCalls(_ context.Context, node string) ([]dialtone.Call, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []dialtone.Call{}
+	for _, c := range m.calls {
+		if c.State != dialtone.CallEnded && (node == "" || c.Node == node) {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return callAfter(out[j], out[i]) })
+	return out, nil
+}
+
+// putRes, getRes, listRes and delRes implement the account-scoped resource
+// methods once for the three kinds.
+func putRes[T any](m *memStore, res map[resKey]T, k resKey, v T) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.accounts[k.account]; !ok {
+		return dialtone.ErrNotFound
+	}
+	res[k] = v
+	return nil
+}
+
+func getRes[T any](m *memStore, res map[resKey]T, k resKey) (*T, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := res[k]
+	if !ok {
+		return nil, dialtone.ErrNotFound
+	}
+	return &v, nil
+}
+
+func listRes[T any](m *memStore, res map[resKey]T, acct string) []T {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var keys []string
+	for k := range res {
+		if k.account == acct {
+			keys = append(keys, k.code)
+		}
+	}
+	sort.Strings(keys)
+	out := []T{}
+	for _, c := range keys {
+		out = append(out, res[resKey{acct, c}])
+	}
+	return out
+}
+
+func delRes[T any](m *memStore, res map[resKey]T, k resKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := res[k]; !ok {
+		return dialtone.ErrNotFound
+	}
+	delete(res, k)
+	return nil
+}
+
+func (m *memStore) PutNumber(_ context.Context, n *dialtone.Number) error {
+	return putRes(m, m.numbers, resKey{n.AccountUID, n.Number}, *n)
+}
+
+func (m *memStore) GetNumber(_ context.Context, acct, number string) (*dialtone.Number, error) {
+	return getRes(m, m.numbers, resKey{acct, number})
+}
+
+func (m *memStore) ListNumbers(_ context.Context, acct string) ([]dialtone.Number, error) {
+	return listRes(m, m.numbers, acct), nil
+}
+
+func (m *memStore) DeleteNumber(_ context.Context, acct, number string) error {
+	return delRes(m, m.numbers, resKey{acct, number})
+}
+
+func (m *memStore) PutTemplate(_ context.Context, t *dialtone.TTSTemplate) error {
+	return putRes(m, m.tmpls, resKey{t.AccountUID, t.Code}, *t)
+}
+
+func (m *memStore) GetTemplate(_ context.Context, acct, code string) (*dialtone.TTSTemplate, error) {
+	return getRes(m, m.tmpls, resKey{acct, code})
+}
+
+func (m *memStore) ListTemplates(_ context.Context, acct string) ([]dialtone.TTSTemplate, error) {
+	return listRes(m, m.tmpls, acct), nil
+}
+
+func (m *memStore) DeleteTemplate(_ context.Context, acct, code string) error {
+	return delRes(m, m.tmpls, resKey{acct, code})
+}
+
+func (m *memStore) PutVoiceFile(_ context.Context, f *dialtone.VoiceFile) error {
+	return putRes(m, m.files, resKey{f.AccountUID, f.Code}, *f)
+}
+
+func (m *memStore) GetVoiceFile(_ context.Context, acct, code string) (*dialtone.VoiceFile, error) {
+	return getRes(m, m.files, resKey{acct, code})
+}
+
+func (m *memStore) ListVoiceFiles(_ context.Context, acct string) ([]dialtone.VoiceFile, error) {
+	return listRes(m, m.files, acct), nil
+}
+
+func (m *memStore) DeleteVoiceFile(_ context.Context, acct, code string) error {
+	return delRes(m, m.files, resKey{acct, code})
+}
+
+func (m *memStore) GetAccountSettings(_ context.Context, acct string) (*dialtone.AccountSettings, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.settings[acct]
+	if !ok {
+		return &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl}, nil
+	}
+	st.Blacklist = slices.Clone(st.Blacklist)
+	return &st, nil
+}
+
+func (m *memStore) PutAccountSettings(_ context.Context, acct string, st *dialtone.AccountSettings) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.accounts[acct]; !ok && acct != "" {
+		return dialtone.ErrNotFound
+	}
+	c := *st
+	c.Blacklist = slices.Clone(st.Blacklist)
+	m.settings[acct] = c
+	return nil
 }

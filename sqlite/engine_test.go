@@ -1,0 +1,249 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	st := openAt(t, filepath.Join(t.TempDir(), "t.db"), sealer(t, 1))
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// The outbox has no read method yet, so its rows are checked here.
+func TestReceiptsOutbox(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	must(t, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	c := &dialtone.Call{ID: "c1", AccountUID: "1", Kind: dialtone.KindTTS, State: dialtone.CallQueued}
+	must(t, st.CreateCall(ctx, c, nil))
+	created := time.UnixMilli(1_700_000_000_555)
+	body := `{"call_id":"c1","status_code":"200000","status_msg":"用户听完语音"}`
+	must(t, st.UpdateCall(ctx, &dialtone.CallChange{Call: c, Receipts: []dialtone.Receipt{
+		{ID: "r1", MessageType: dialtone.MsgVoiceReport, Body: []byte(body), CreatedAt: created},
+	}}))
+	var (
+		id, acct, call, typ, gotBody string
+		createdAt, availableAt       int64
+		attempts                     int
+	)
+	err := st.read.QueryRowContext(ctx, `SELECT id, account_uid, call_id, message_type, body, created_at, available_at, attempts FROM receipts`).
+		Scan(&id, &acct, &call, &typ, &gotBody, &createdAt, &availableAt, &attempts)
+	must(t, err)
+	if id != "r1" || acct != "1" || call != "c1" || typ != dialtone.MsgVoiceReport || gotBody != body ||
+		createdAt != created.UnixMilli() || availableAt != createdAt || attempts != 0 {
+		t.Errorf("receipt row = %q %q %q %q %q %d %d %d", id, acct, call, typ, gotBody, createdAt, availableAt, attempts)
+	}
+}
+
+// TestGroupCommitIsolation holds the writer busy so that many ops queue up
+// and run in one batch, some of them failing, and checks that each op gets
+// its own result and that a failed op leaves nothing behind.
+func TestGroupCommitIsolation(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	must(t, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	go func() {
+		_ = st.inTx(ctx, func(context.Context, *sql.Tx) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	}()
+	<-blocked
+
+	var wg sync.WaitGroup
+	results := make([]error, 30)
+	for i := range results {
+		wg.Go(func() {
+			switch i % 3 {
+			case 0: // succeeds
+				results[i] = st.CreateCall(ctx, &dialtone.Call{ID: fmt.Sprintf("ok-%d", i), AccountUID: "1", Callee: "139"}, nil)
+			case 1: // writes, then fails: its write must be rolled back
+				results[i] = st.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (scope, nonce, expires_at) VALUES ('fail', ?, 1)`, i); err != nil {
+						return err
+					}
+					return errors.New("op failed on purpose")
+				})
+			case 2: // all but the first of these are duplicates of one ID
+				results[i] = st.CreateCall(ctx, &dialtone.Call{ID: "dup", AccountUID: "1", Callee: "139"}, nil)
+			}
+		})
+	}
+	// Give the ops time to queue behind the blocked writer; if some are
+	// late they run in a later batch, which weakens the test but not its
+	// verdict.
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+
+	dupOK := 0
+	for i, err := range results {
+		switch i % 3 {
+		case 0:
+			if err != nil {
+				t.Errorf("op %d: %v", i, err)
+			}
+		case 1:
+			if err == nil || !strings.Contains(err.Error(), "on purpose") {
+				t.Errorf("op %d: error %v, want its own failure", i, err)
+			}
+		case 2:
+			if err == nil {
+				dupOK++
+			} else if !errors.Is(err, dialtone.ErrConflict) {
+				t.Errorf("op %d: %v, want ErrConflict", i, err)
+			}
+		}
+	}
+	if dupOK != 1 {
+		t.Errorf("%d creates of one ID succeeded, want 1", dupOK)
+	}
+	var n int
+	must(t, st.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'fail'`).Scan(&n))
+	if n != 0 {
+		t.Errorf("failed ops left %d rows", n)
+	}
+	must(t, st.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM calls`).Scan(&n))
+	if n != 11 {
+		t.Errorf("%d calls stored, want 11", n)
+	}
+}
+
+// TestGroupCommitBrokenBatch: an op whose failure ends the shared
+// transaction (here by rolling it back outright) must not cost the other
+// ops of its batch their writes: they are run again alone.
+func TestGroupCommitBrokenBatch(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	blocked := make(chan struct{})
+	go func() {
+		_ = st.inTx(ctx, func(context.Context, *sql.Tx) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	}()
+	<-blocked
+	var wg sync.WaitGroup
+	used := make([]bool, 10)
+	errs := make([]error, 10)
+	var breakErr error
+	for i := range used {
+		wg.Go(func() {
+			used[i], errs[i] = st.UseNonce(ctx, "K", fmt.Sprint(i), time.UnixMilli(1), time.UnixMilli(1000))
+		})
+	}
+	wg.Go(func() {
+		breakErr = st.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK`); err != nil {
+				return err
+			}
+			return errors.New("transaction destroyed")
+		})
+	})
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if breakErr == nil {
+		t.Error("the breaking op succeeded")
+	}
+	for i := range used {
+		if errs[i] != nil || !used[i] {
+			t.Errorf("UseNonce %d = %v, %v; want true", i, used[i], errs[i])
+		}
+	}
+	var n int
+	must(t, st.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'K'`).Scan(&n))
+	if n != len(used) {
+		t.Errorf("%d nonces stored, want %d", n, len(used))
+	}
+	// The store still works.
+	ok, err := st.UseNonce(ctx, "K", "after", time.UnixMilli(1), time.UnixMilli(1000))
+	if err != nil || !ok {
+		t.Errorf("UseNonce after a broken batch = %v, %v", ok, err)
+	}
+}
+
+func TestCancelledWrite(t *testing.T) {
+	st := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := st.PutAccount(ctx, &dialtone.Account{UID: "1"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("PutAccount with a cancelled context: %v", err)
+	}
+	if _, err := st.GetAccount(context.Background(), "1"); !errors.Is(err, dialtone.ErrNotFound) {
+		t.Errorf("cancelled write was stored: %v", err)
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	st := openAt(t, filepath.Join(t.TempDir(), "c.db"), sealer(t, 1))
+	must(t, st.Close())
+	if err := st.PutAccount(context.Background(), &dialtone.Account{UID: "1"}); err == nil {
+		t.Error("PutAccount after Close succeeded")
+	}
+	if _, err := st.UseNonce(context.Background(), "K", "n", time.Now(), time.Now().Add(time.Hour)); err == nil {
+		t.Error("UseNonce after Close succeeded")
+	}
+}
+
+func TestWithLogger(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, nil))
+	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "l.db"), sealer(t, 1), WithLogger(l))
+	must(t, err)
+	must(t, st.Close())
+	if !strings.Contains(buf.String(), "applied migration") || !strings.Contains(buf.String(), "engine_resources") {
+		t.Errorf("the logger got %q", buf.String())
+	}
+}
+
+// The queries that run on every call, or over the whole history, must use
+// their indexes: flow control runs in the write transaction of every
+// CreateCall, and ListUnfinishedCalls at start-up would otherwise scan every
+// call ever made.
+func TestQueryPlans(t *testing.T) {
+	st := openTest(t)
+	for _, tc := range []struct {
+		query string
+		args  []any
+		index string
+	}{
+		{sqlFlowCount, []any{1, 2, "1", "139", 3, 4}, "calls_account_callee_created"},
+		{`SELECT ` + callCols + ` FROM calls WHERE state <> 'ended' AND node = ? ORDER BY created_at, id`, []any{"n1"}, "calls_unfinished"},
+		{`SELECT ` + callCols + ` FROM calls WHERE account_uid = ? ORDER BY created_at DESC, id DESC LIMIT ?`, []any{"1", 10}, "calls_account_created"},
+	} {
+		rows, err := st.read.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+tc.query, tc.args...)
+		must(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			must(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		if p := strings.Join(plan, "; "); !strings.Contains(p, tc.index) {
+			t.Errorf("plan %q does not use %s for %s", p, tc.index, tc.query)
+		}
+	}
+}
