@@ -1,0 +1,180 @@
+// Package sim is the simulated telephone network: a dialtone.Carrier whose
+// subscribers behave as the provisioning file's network section says
+// (answer after a while, be busy, press keys, speak lines, hang up early).
+// Every delay and every playback runs on a Clock, so a scaled clock runs a
+// whole call in a fraction of its simulated length.
+//
+// A sim leg costs one goroutine (its subscriber) plus a few hundred bytes;
+// audio is never copied — recordings keep references to the shared *Audio
+// and render the WAV only when asked.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/provision"
+)
+
+// Clock is the time source of the network; engine.Clock satisfies it.
+type Clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) *time.Timer
+	AfterFunc(d time.Duration, f func()) *time.Timer
+}
+
+// FailDelay is how long the network takes to report a failure that happens
+// without ringing (busy, powered off, invalid number, ...).
+const FailDelay = 500 * time.Millisecond
+
+// DefaultMaxTranscripts bounds how many calls' transcripts are kept, so a
+// long load run does not grow memory without end; the oldest go first.
+const DefaultMaxTranscripts = 10000
+
+// ErrLegEnded is returned by operations on a leg that has ended.
+var ErrLegEnded = errors.New("sim: leg ended")
+
+// TranscriptEntry is one thing that happened on a simulated call, as the
+// subscriber experienced it.
+type TranscriptEntry struct {
+	At   time.Time `json:"at"`
+	Leg  string    `json:"leg"`
+	Kind string    `json:"kind"` // originate, ringing, answered, failed, play, dtmf, speech, bridge, hangup
+	// Text is the prompt label, the keys pressed, the words spoken, or the
+	// failure reason.
+	Text string `json:"text,omitempty"`
+	// Interrupted marks a play cut short (barge-in or hang-up).
+	Interrupted bool `json:"interrupted,omitempty"`
+	// By says who ended the leg (hangup): "subscriber" or "platform".
+	By string `json:"by,omitempty"`
+}
+
+// Network is the simulated network. It is safe for concurrent use.
+type Network struct {
+	clock Clock
+
+	mu          sync.RWMutex
+	def         provision.Behavior
+	subscribers map[string]provision.Behavior
+
+	tmu         sync.Mutex
+	transcripts map[string][]TranscriptEntry
+	order       []string // call IDs in first-seen order, for eviction
+	maxTx       int
+}
+
+// New builds the network net describes (nil: built-in defaults).
+func New(net *provision.Network, clock Clock) *Network {
+	n := &Network{
+		clock:       clock,
+		def:         net.Behavior(""),
+		subscribers: make(map[string]provision.Behavior),
+		transcripts: make(map[string][]TranscriptEntry),
+		maxTx:       DefaultMaxTranscripts,
+	}
+	if net != nil {
+		n.def = net.Default
+		for _, s := range net.Subscribers {
+			n.subscribers[s.Number] = s.Behavior
+		}
+	}
+	return n
+}
+
+// SetBehavior changes how number behaves from the next call on.
+func (n *Network) SetBehavior(number string, b provision.Behavior) {
+	n.mu.Lock()
+	n.subscribers[number] = b
+	n.mu.Unlock()
+}
+
+// Behavior returns how number behaves.
+func (n *Network) Behavior(number string) provision.Behavior {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if b, ok := n.subscribers[number]; ok {
+		return b
+	}
+	return n.def
+}
+
+// SetMaxTranscripts changes how many calls' transcripts are retained.
+func (n *Network) SetMaxTranscripts(max int) {
+	n.tmu.Lock()
+	n.maxTx = max
+	n.tmu.Unlock()
+}
+
+// Transcript returns what happened on the call's legs so far (nil when the
+// call is unknown or its transcript was evicted).
+func (n *Network) Transcript(callID string) []TranscriptEntry {
+	n.tmu.Lock()
+	defer n.tmu.Unlock()
+	t := n.transcripts[callID]
+	if t == nil {
+		return nil
+	}
+	return append([]TranscriptEntry(nil), t...)
+}
+
+func (n *Network) note(callID string, e TranscriptEntry) {
+	n.tmu.Lock()
+	defer n.tmu.Unlock()
+	t, ok := n.transcripts[callID]
+	if !ok {
+		n.order = append(n.order, callID)
+		for len(n.order) > n.maxTx && n.maxTx > 0 {
+			delete(n.transcripts, n.order[0])
+			n.order[0] = ""
+			n.order = n.order[1:]
+		}
+	}
+	n.transcripts[callID] = append(t, e)
+}
+
+// Originate places a leg to req.To. The subscriber's behaviour is read now;
+// later SetBehavior calls do not change a call in progress.
+func (n *Network) Originate(ctx context.Context, req dialtone.OriginateRequest) (dialtone.Leg, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sim: originate %s: %w", req.To, err)
+	}
+	l := &leg{
+		net:      n,
+		callID:   req.CallID,
+		name:     req.Leg,
+		beh:      n.Behavior(req.To),
+		events:   make(chan dialtone.LegEvent, 8),
+		done:     make(chan struct{}),
+		hangupRq: make(chan struct{}),
+		kick:     make(chan struct{}, 1),
+	}
+	n.note(req.CallID, TranscriptEntry{At: n.clock.Now(), Leg: req.Leg, Kind: "originate", Text: req.To})
+	go l.run()
+	return l, nil
+}
+
+// sipStatus is the SIP final response a real network would give, reported
+// in LegEvent.Detail for logs.
+var sipStatus = map[provision.CallResult]string{
+	provision.ResultBusy:        "486",
+	provision.ResultNoAnswer:    "480",
+	provision.ResultRejected:    "603",
+	provision.ResultPoweredOff:  "480",
+	provision.ResultSuspended:   "403",
+	provision.ResultInvalid:     "404",
+	provision.ResultUnreachable: "503",
+}
+
+var failReason = map[provision.CallResult]dialtone.FailReason{
+	provision.ResultBusy:        dialtone.FailBusy,
+	provision.ResultNoAnswer:    dialtone.FailNoAnswer,
+	provision.ResultRejected:    dialtone.FailRejected,
+	provision.ResultPoweredOff:  dialtone.FailPoweredOff,
+	provision.ResultSuspended:   dialtone.FailSuspended,
+	provision.ResultInvalid:     dialtone.FailInvalid,
+	provision.ResultUnreachable: dialtone.FailUnreachable,
+}

@@ -1,0 +1,458 @@
+// Package engine runs calls: it dials legs through a dialtone.Carrier,
+// plays prompts, collects keys, holds SmartCall dialogues with the
+// account's callback server, and records every step in the store.
+//
+// Durability rule: every state change of a call is one Store.UpdateCall
+// (the call row, its new events and the receipts they cause, in one
+// transaction), and the "dialing" state is stored before a carrier is asked
+// to originate. A crash therefore never dials a call twice: at start-up
+// Recover dials what was still queued and ends everything else exactly once.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+// Store is what the engine needs from dialtone.Store.
+type Store interface {
+	GetCall(ctx context.Context, accountUID, id string) (*dialtone.Call, error)
+	UpdateCall(ctx context.Context, ch *dialtone.CallChange) error
+	ListCallEvents(ctx context.Context, accountUID, callID string) ([]dialtone.CallEvent, error)
+	ListUnfinishedCalls(ctx context.Context, node string) ([]dialtone.Call, error)
+	GetNumber(ctx context.Context, accountUID, number string) (*dialtone.Number, error)
+}
+
+// Renderer turns a prompt into audio. Implementations cache and hand out
+// shared *Audio values, which the engine never modifies.
+type Renderer interface {
+	Render(ctx context.Context, p dialtone.Prompt, speed, volume int) (*dialtone.Audio, error)
+}
+
+// RendererFunc adapts a function to Renderer.
+type RendererFunc func(ctx context.Context, p dialtone.Prompt, speed, volume int) (*dialtone.Audio, error)
+
+func (f RendererFunc) Render(ctx context.Context, p dialtone.Prompt, speed, volume int) (*dialtone.Audio, error) {
+	return f(ctx, p, speed, volume)
+}
+
+// Defaults of Config.
+const (
+	DefaultRingTimeout     = 45 * time.Second
+	DefaultCallbackTimeout = 3 * time.Second
+	DefaultDTMFTimeout     = 5 * time.Second
+	// storeTimeout bounds one store write; it runs on wall time because the
+	// store does not live on the simulated clock.
+	storeTimeout = 30 * time.Second
+)
+
+// Config wires an Engine.
+type Config struct {
+	Store    Store
+	Carrier  dialtone.Carrier
+	Renderer Renderer
+	Clock    Clock // default RealClock
+	Node     string
+	Logger   *slog.Logger // default slog.Default()
+	// RingTimeout is how long a leg may ring before the engine gives up.
+	RingTimeout time.Duration
+	// CallbackTimeout bounds one SmartCall callback exchange (clock time).
+	CallbackTimeout time.Duration
+	HTTPClient      *http.Client
+	// Receipts, if set, is called for every change of a call with the call
+	// as it will be stored and the change's new events; the receipts it
+	// returns are written in the same transaction.
+	Receipts func(c *dialtone.Call, ev []dialtone.CallEvent) []dialtone.Receipt
+	// ResolvePrompt turns a SmartCall callback's action_code (and its
+	// action_code_param JSON) into a prompt of the account.
+	ResolvePrompt func(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error)
+	// RecordDir, if set, receives each recorded call as <call id>.wav.
+	RecordDir string
+}
+
+// Errors of the engine.
+var (
+	ErrShuttingDown = errors.New("engine: shutting down")
+	ErrNotLive      = errors.New("engine: call is not live")
+)
+
+// Engine runs calls on one node.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+
+	// bg is the parent of every call's context; cancelling it abandons
+	// calls (only when Shutdown runs out of time).
+	bg     context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	live     map[string]*run
+	byNumber map[string]int
+}
+
+// New returns an engine; it does not start anything (see Recover).
+func New(cfg Config) *Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RingTimeout <= 0 {
+		cfg.RingTimeout = DefaultRingTimeout
+	}
+	if cfg.CallbackTimeout <= 0 {
+		cfg.CallbackTimeout = DefaultCallbackTimeout
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{}
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	return &Engine{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "engine"),
+		bg:       bg,
+		cancel:   cancel,
+		live:     make(map[string]*run),
+		byNumber: make(map[string]int),
+	}
+}
+
+// Start runs a queued call in its own goroutine and returns at once. The
+// engine works on its own copy of call.
+func (e *Engine) Start(ctx context.Context, call *dialtone.Call) error {
+	if call == nil {
+		return errors.New("engine: start: nil call")
+	}
+	if call.State != dialtone.CallQueued {
+		return fmt.Errorf("engine: start %s: state is %q, not queued", call.ID, call.State)
+	}
+	c := *call
+	plan, err := dialtone.DecodePlan(&c)
+	if err != nil {
+		// End it now: left queued, every restart would try it again.
+		if _, eerr := e.endStored(ctx, &c, Outcome{dialtone.StatusSystemError, SmartOther}, HangupMachine, "invalid call plan"); eerr != nil {
+			err = errors.Join(err, eerr)
+		}
+		return fmt.Errorf("engine: start: %w", err)
+	}
+	r := newRun(e, &c, plan)
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return ErrShuttingDown
+	}
+	if _, dup := e.live[c.ID]; dup {
+		e.mu.Unlock()
+		return fmt.Errorf("engine: start %s: %w", c.ID, dialtone.ErrConflict)
+	}
+	e.live[c.ID] = r
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go r.main()
+	return nil
+}
+
+// reserve takes one concurrency slot of each display number that has a
+// cap; it takes none and returns false when any is full.
+func (e *Engine) reserve(ctx context.Context, accountUID string, numbers []string) (bool, error) {
+	caps := make([]int, len(numbers))
+	for i, n := range numbers {
+		caps[i] = -1
+		if n == "" {
+			continue // public mode: no number of the account to limit
+		}
+		num, err := e.cfg.Store.GetNumber(ctx, accountUID, n)
+		if errors.Is(err, dialtone.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("concurrency of %s: %w", n, err)
+		}
+		caps[i] = num.Concurrency
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	need := make(map[string]int, len(numbers))
+	for i, n := range numbers {
+		if n == "" {
+			continue
+		}
+		need[n]++
+		if caps[i] >= 0 && e.byNumber[n]+need[n] > caps[i] {
+			return false, nil
+		}
+	}
+	for n, k := range need {
+		e.byNumber[n] += k
+	}
+	return true, nil
+}
+
+func (e *Engine) release(numbers []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, n := range numbers {
+		if n == "" {
+			continue
+		}
+		if e.byNumber[n]--; e.byNumber[n] <= 0 {
+			delete(e.byNumber, n)
+		}
+	}
+}
+
+func (e *Engine) unregister(r *run) {
+	e.mu.Lock()
+	if e.live[r.c.ID] == r {
+		delete(e.live, r.c.ID)
+	}
+	e.mu.Unlock()
+	e.wg.Done()
+}
+
+func (e *Engine) lookup(accountUID, callID string) *run {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.live[callID]
+	if r == nil || r.c.AccountUID != accountUID {
+		return nil
+	}
+	return r
+}
+
+// Live is the number of calls running on this node.
+func (e *Engine) Live() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.live)
+}
+
+// LiveByNumber is the number of live calls on this node shown from number.
+func (e *Engine) LiveByNumber(number string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.byNumber[number]
+}
+
+// Cancel ends a call of the account (CancelCall). It reports true when the
+// call was not yet ended and is now being ended, false when it had ended
+// already, and an error wrapping dialtone.ErrNotFound when the account has
+// no such call.
+func (e *Engine) Cancel(ctx context.Context, accountUID, callID string) (bool, error) {
+	if r := e.lookup(accountUID, callID); r != nil && !r.over.Load() {
+		r.requestStop(stopCancel, "cancelled")
+		return true, nil
+	}
+	c, err := e.cfg.Store.GetCall(ctx, accountUID, callID)
+	if err != nil {
+		return false, fmt.Errorf("engine: cancel %s: %w", callID, err)
+	}
+	if c.State == dialtone.CallEnded {
+		return false, nil
+	}
+	// Not running here: queued and not yet started, or owned by another
+	// node. Ending it in the store is enough — the owner's next write
+	// conflicts, reloads, sees the end and hangs up.
+	done, err := e.endStored(ctx, c, Outcome{FailOutcome(dialtone.FailCancelled, roleOf(c.Kind, c.State)).StatusCode, SmartCancel},
+		HangupMachine, "cancelled")
+	if err != nil {
+		return false, fmt.Errorf("engine: cancel %s: %w", callID, err)
+	}
+	return done, nil
+}
+
+// Operate performs SmartCallOperate. Only parallelBridge exists; on a live
+// smart call it is recorded (as an "operate" event) and reported true.
+func (e *Engine) Operate(ctx context.Context, accountUID, callID, command, param string) (bool, error) {
+	if command != "parallelBridge" {
+		return false, dialtone.Errorf(dialtone.CodeInvalidParameters, "Command %q is not supported; use parallelBridge.", command)
+	}
+	if r := e.lookup(accountUID, callID); r != nil && !r.over.Load() {
+		if r.c.Kind != dialtone.KindSmartCall {
+			return false, nil
+		}
+		return r.operate(command, param), nil
+	}
+	if _, err := e.cfg.Store.GetCall(ctx, accountUID, callID); err != nil {
+		return false, fmt.Errorf("engine: operate %s: %w", callID, err)
+	}
+	return false, nil
+}
+
+// restartReason is recorded on calls a previous run left live.
+const restartReason = "system restart while the call was live"
+
+// Recover runs at start-up, before the API accepts calls: it dials the
+// calls a previous run accepted but never dialled, and ends once (status
+// 999999) the calls it left live, which are never dialled again. Calls
+// owned by another named node are left to that node.
+func (e *Engine) Recover(ctx context.Context) error {
+	calls, err := e.cfg.Store.ListUnfinishedCalls(ctx, "")
+	if err != nil {
+		return fmt.Errorf("engine: recover: %w", err)
+	}
+	var errs []error
+	for i := range calls {
+		c := &calls[i]
+		if c.State == dialtone.CallQueued {
+			if err := e.Start(ctx, c); err != nil && !errors.Is(err, dialtone.ErrConflict) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if c.Node != "" && e.cfg.Node != "" && c.Node != e.cfg.Node {
+			continue
+		}
+		if e.lookup(c.AccountUID, c.ID) != nil {
+			continue
+		}
+		if _, err := e.endStored(ctx, c, Outcome{dialtone.StatusSystemError, SmartOther}, HangupMachine, restartReason); err != nil {
+			errs = append(errs, fmt.Errorf("engine: recover %s: %w", c.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// endStored ends a call that no goroutine of this engine runs, directly in
+// the store. It reports false when the call turned out to be ended already.
+func (e *Engine) endStored(ctx context.Context, c *dialtone.Call, out Outcome, direction, reason string) (bool, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		evs, err := e.cfg.Store.ListCallEvents(ctx, c.AccountUID, c.ID)
+		if err != nil {
+			return false, err
+		}
+		seq := 0
+		last := c.CreatedAt
+		for _, ev := range evs {
+			seq = max(seq, ev.Seq)
+			if ev.At.After(last) {
+				last = ev.At
+			}
+		}
+		now := e.cfg.Clock.Now()
+		if c.State == dialtone.CallQueued {
+			last = now
+		}
+		// The last event is the best evidence of how long the call lived.
+		endLeg(&c.A, last)
+		endLeg(&c.B, last)
+		c.State = dialtone.CallEnded
+		c.StatusCode, c.SmartStatusCode = out.StatusCode, out.SmartStatusCode
+		c.StatusMsg = reason
+		c.HangupDirection = direction
+		c.Reason = reason
+		c.Duration = talkSeconds(c)
+		ev := endedEvent(c, seq+1, now)
+		ch := &dialtone.CallChange{Call: c, Events: []dialtone.CallEvent{ev}}
+		if e.cfg.Receipts != nil {
+			ch.Receipts = e.cfg.Receipts(c, ch.Events)
+		}
+		err = e.cfg.Store.UpdateCall(ctx, ch)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, dialtone.ErrConflict) {
+			return false, err
+		}
+		fresh, gerr := e.cfg.Store.GetCall(ctx, c.AccountUID, c.ID)
+		if gerr != nil {
+			return false, gerr
+		}
+		if fresh.State == dialtone.CallEnded {
+			return false, nil
+		}
+		*c = *fresh
+	}
+	return false, fmt.Errorf("end %s: %w", c.ID, dialtone.ErrConflict)
+}
+
+// Shutdown stops accepting calls, ends the live ones (recording a system
+// reason) and waits for their goroutines until ctx ends; then it abandons
+// what is left, which Recover ends at the next start.
+func (e *Engine) Shutdown(ctx context.Context) {
+	e.mu.Lock()
+	e.closed = true
+	runs := make([]*run, 0, len(e.live))
+	for _, r := range e.live {
+		runs = append(runs, r)
+	}
+	e.mu.Unlock()
+	for _, r := range runs {
+		r.requestStop(stopShutdown, "system shutdown while the call was live")
+	}
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		e.log.Warn("shutdown timed out; abandoning live calls", "live", e.Live())
+		e.cancel()
+		<-done
+	}
+	e.cancel()
+}
+
+func endLeg(l *dialtone.LegTimes, at time.Time) {
+	if !l.Originate.IsZero() && l.End.IsZero() {
+		if at.Before(l.Originate) {
+			at = l.Originate
+		}
+		l.End = at
+	}
+}
+
+// talkSeconds is the billed duration: answered (for two-leg calls, bridged)
+// time rounded up to whole seconds.
+func talkSeconds(c *dialtone.Call) int {
+	start, end := c.A.Start, c.A.End
+	if c.Kind == dialtone.KindClickToDial {
+		start, end = c.B.Start, c.B.End
+		if !c.A.End.IsZero() && (end.IsZero() || c.A.End.Before(end)) {
+			end = c.A.End
+		}
+	}
+	if start.IsZero() || end.IsZero() || !end.After(start) {
+		return 0
+	}
+	d := end.Sub(start)
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// roleOf is the role whose table row describes an unanswered end of a call
+// of kind in state.
+func roleOf(kind dialtone.CallKind, state dialtone.CallState) LegRole {
+	if kind != dialtone.KindClickToDial {
+		return RoleSingle
+	}
+	if state == dialtone.CallAnswered {
+		return RoleCallee
+	}
+	return RoleCaller
+}
+
+func endedEvent(c *dialtone.Call, seq int, at time.Time) dialtone.CallEvent {
+	d := map[string]string{
+		"status_code":       c.StatusCode,
+		"smart_status_code": c.SmartStatusCode,
+		"hangup_direction":  c.HangupDirection,
+		"status_msg":        c.StatusMsg,
+	}
+	if c.Reason != "" {
+		d["reason"] = c.Reason
+	}
+	return dialtone.CallEvent{CallID: c.ID, Seq: seq, At: at, Type: "ended", StatusCode: dialtone.StatusTwoLegEnded, Detail: d}
+}

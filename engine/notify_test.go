@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/provision"
+)
+
+func TestNotifyAnsweredAndListened(t *testing.T) {
+	h := newHarness(t, map[string]provision.Behavior{"13800000001": {Result: provision.ResultAnswer, AnswerAfter: 2 * time.Second}})
+	c := h.start(dialtone.KindTTS, "13800000001", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("您的验证码是一二三四")}, PlayTimes: 2})
+	got := h.ended(c.ID)
+	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
+	if got.StatusMsg != "执行完成" {
+		t.Errorf("status msg %q", got.StatusMsg)
+	}
+	evs := h.events(c.ID)
+	wantTypes := []string{"originate/A:200101", "ringing/A:200201", "answered/A:200102", "play/A", "play/A", "hangup", "ended:200100"}
+	if !slices.Equal(eventTypes(evs), wantTypes) {
+		t.Fatalf("events %v, want %v", eventTypes(evs), wantTypes)
+	}
+	if evs[3].Detail["prompt"] != "您的验证码是一二三四" {
+		t.Errorf("play event detail %v", evs[3].Detail)
+	}
+	// 10 characters = 2.5 s, twice.
+	if got.Duration < 5 || got.Duration > 7 {
+		t.Errorf("duration %d, want about 5", got.Duration)
+	}
+	if got.A.Originate.IsZero() || got.A.Ring.IsZero() || got.A.Start.IsZero() || got.A.End.IsZero() {
+		t.Errorf("leg times %+v", got.A)
+	}
+	if got.A.Start.Sub(got.A.Ring) < 2*time.Second {
+		t.Errorf("answered %s after ringing, want 2 s", got.A.Start.Sub(got.A.Ring))
+	}
+	plays := transcriptKinds(h.net.Transcript(c.ID), "play")
+	if len(plays) != 2 || plays[0] != "您的验证码是一二三四" {
+		t.Errorf("transcript plays %v", plays)
+	}
+	if h.eng.Live() != 0 || h.eng.LiveByNumber(showNumber) != 0 {
+		t.Errorf("live %d, by number %d after the end", h.eng.Live(), h.eng.LiveByNumber(showNumber))
+	}
+}
+
+func TestNotifyBusy(t *testing.T) {
+	h := newHarness(t, map[string]provision.Behavior{"13800000002": {Result: provision.ResultBusy}})
+	c := h.start(dialtone.KindVoice, "13800000002", &dialtone.CallPlan{Prompt: []dialtone.Prompt{{FileCode: "a.wav"}}})
+	got := h.ended(c.ID)
+	h.check(got, want{dialtone.StatusBusy, SmartUserBusy, HangupUser, ""})
+	if got.Duration != 0 || !got.A.Start.IsZero() {
+		t.Errorf("busy call has duration %d start %v", got.Duration, got.A.Start)
+	}
+	if got.StatusMsg != dialtone.StatusText(dialtone.StatusBusy) {
+		t.Errorf("status msg %q", got.StatusMsg)
+	}
+	types := eventTypes(h.events(c.ID))
+	if slices.Contains(types, "answered/A:200102") {
+		t.Errorf("busy call answered: %v", types)
+	}
+}
+
+func TestNotifyFailures(t *testing.T) {
+	cases := map[provision.CallResult]want{
+		provision.ResultPoweredOff:  {dialtone.StatusPoweredOff, SmartPoweredOff, HangupUser, ""},
+		provision.ResultSuspended:   {dialtone.StatusSuspended, SmartSuspend, HangupUser, ""},
+		provision.ResultInvalid:     {dialtone.StatusInvalidNumber, SmartInvalid, HangupUser, ""},
+		provision.ResultUnreachable: {dialtone.StatusUnreachable, SmartUnavailable, HangupUser, ""},
+	}
+	subs := map[string]provision.Behavior{}
+	for res := range cases {
+		subs[string(res)] = provision.Behavior{Result: res}
+	}
+	subs["rejecter"] = provision.Behavior{Result: provision.ResultRejected, Ring: 2 * time.Second}
+	cases["rejecter"] = want{dialtone.StatusUnreachable, SmartRejected, HangupUser, ""}
+	h := newHarness(t, subs)
+	for res, w := range cases {
+		c := h.start(dialtone.KindTTS, string(res), &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}})
+		h.check(h.ended(c.ID), w)
+	}
+}
+
+func TestNotifyRingTimeout(t *testing.T) {
+	h := newHarness(t, map[string]provision.Behavior{"13800000005": {Result: provision.ResultNoAnswer}})
+	c := h.start(dialtone.KindTTS, "13800000005", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}})
+	got := h.ended(c.ID)
+	h.check(got, want{dialtone.StatusNoAnswer, SmartNoAnswer, HangupMachine, "ring timeout"})
+	if rang := got.A.End.Sub(got.A.Originate); rang < DefaultRingTimeout || rang > DefaultRingTimeout+10*time.Second {
+		t.Errorf("rang for %s, want the ring timeout %s", rang, DefaultRingTimeout)
+	}
+	tr := h.net.Transcript(c.ID)
+	if last := tr[len(tr)-1]; last.Kind != "hangup" || last.By != "platform" {
+		t.Errorf("transcript ends with %+v, want a platform hangup (CANCEL)", last)
+	}
+}
+
+func TestNotifyNoAnswerFromNetwork(t *testing.T) {
+	h := newHarness(t, map[string]provision.Behavior{"13800000006": {Result: provision.ResultNoAnswer, Ring: 5 * time.Second}})
+	c := h.start(dialtone.KindTTS, "13800000006", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}})
+	h.check(h.ended(c.ID), want{dialtone.StatusNoAnswer, SmartNoAnswer, HangupUser, ""})
+}
+
+func TestNotifyCalleeHangsUpEarly(t *testing.T) {
+	h := newHarness(t, map[string]provision.Behavior{"13800000004": {Result: provision.ResultAnswer, AnswerAfter: time.Second, HangupAfter: 4 * time.Second}})
+	// 40 characters: 10 s of speech, three times.
+	c := h.start(dialtone.KindTTS, "13800000004", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十")}, PlayTimes: 3})
+	got := h.ended(c.ID)
+	h.check(got, want{dialtone.StatusHungUpEarly, SmartAnswered, HangupUser, ""})
+	if got.Duration < 4 || got.Duration > 6 {
+		t.Errorf("duration %d, want about 4", got.Duration)
+	}
+	tr := h.net.Transcript(c.ID)
+	plays := 0
+	for _, e := range tr {
+		if e.Kind == "play" {
+			plays++
+			if !e.Interrupted {
+				t.Errorf("play not interrupted: %+v", e)
+			}
+		}
+	}
+	if plays != 1 {
+		t.Errorf("%d plays, want 1 cut short", plays)
+	}
+}
+
+func TestNotifyDTMFRecorded(t *testing.T) {
+	h := newHarness(t, map[string]provision.Behavior{"13800000007": {Result: provision.ResultAnswer, AnswerAfter: time.Second,
+		DTMF: []provision.DTMF{{At: time.Second, Digits: "5"}}}})
+	c := h.start(dialtone.KindTTS, "13800000007", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("一二三四五六七八九十一二")}})
+	got := h.ended(c.ID)
+	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
+	if got.DTMF != "5" {
+		t.Errorf("dtmf %q", got.DTMF)
+	}
+	if !slices.Contains(eventTypes(h.events(c.ID)), "dtmf/A:300000") {
+		t.Errorf("no dtmf event: %v", eventTypes(h.events(c.ID)))
+	}
+}
+
+func TestPlaybackFailure(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.start(dialtone.KindVoice, "13800000008", &dialtone.CallPlan{Prompt: []dialtone.Prompt{{FileCode: "BROKEN"}}})
+	got := h.ended(c.ID)
+	if got.StatusCode != dialtone.StatusPlaybackFailed || got.HangupDirection != HangupMachine {
+		t.Fatalf("status %s direction %s", got.StatusCode, got.HangupDirection)
+	}
+	if tr := h.net.Transcript(c.ID); len(tr) != 0 {
+		t.Errorf("a call with a broken prompt was dialled: %+v", tr)
+	}
+}
+
+func TestConcurrencyCap(t *testing.T) {
+	h := newHarness(t, map[string]provision.Behavior{"13800000009": {Result: provision.ResultAnswer, AnswerAfter: 30 * time.Second}})
+	if err := h.st.PutNumber(h.ctx, &dialtone.Number{AccountUID: testAccount, Number: showNumber, Concurrency: 1, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	plan := &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}}
+	first := h.start(dialtone.KindTTS, "13800000009", plan)
+	h.waitState(first.ID, dialtone.CallRinging)
+	if n := h.eng.LiveByNumber(showNumber); n != 1 {
+		t.Fatalf("LiveByNumber %d, want 1", n)
+	}
+	second := h.start(dialtone.KindTTS, "13800000009", plan)
+	got := h.ended(second.ID)
+	h.check(got, want{dialtone.StatusOverConcurrency, SmartOther, HangupMachine, "display number concurrency limit reached"})
+	if !got.A.Originate.IsZero() {
+		t.Errorf("over-cap call was originated")
+	}
+	if tr := h.net.Transcript(second.ID); len(tr) != 0 {
+		t.Errorf("over-cap call reached the network: %+v", tr)
+	}
+	if types := eventTypes(h.events(second.ID)); !slices.Equal(types, []string{"hangup", "ended:200100"}) {
+		t.Errorf("events %v", types)
+	}
+	h.check(h.ended(first.ID), want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
+	// The slot is free again.
+	third := h.start(dialtone.KindTTS, "13800000009", plan)
+	h.check(h.ended(third.ID), want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
+}

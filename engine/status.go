@@ -1,0 +1,73 @@
+package engine
+
+import "github.com/dialtone-voice/dialtone"
+
+// Smart status codes (reference §4.6).
+const (
+	SmartAnswered     = "ANSWERED"
+	SmartCancel       = "CANCEL"
+	SmartRejected     = "CALL_REJECTED"
+	SmartBarred       = "INCOMING_CALL_BARRED"
+	SmartInvalid      = "INVALID_NUMBER"
+	SmartNoAnswer     = "NO_ANSWER"
+	SmartNoResponding = "NO_USER_RESPONDING"
+	SmartNetworkBusy  = "NETWORK_BUSY"
+	SmartPoweredOff   = "POWERED_OFF"
+	SmartSuspend      = "SUSPEND"
+	SmartUserBusy     = "USER_BUSY"
+	SmartUnavailable  = "UNAVAILABLE"
+	SmartOther        = "OTHER"
+)
+
+// Hang-up directions as receipts spell them.
+const (
+	HangupUser    = "用户"
+	HangupMachine = "机器"
+)
+
+// LegRole says which leg of which kind of call failed, because the same
+// carrier reason has different status codes for a single call's callee, a
+// two-leg call's caller (A) and its callee (B).
+type LegRole int
+
+const (
+	RoleSingle LegRole = iota // the only leg of a notification, IVR or smart call
+	RoleCaller                // A leg of a click-to-dial call
+	RoleCallee                // B leg of a click-to-dial call (or a smart-call transfer)
+)
+
+// Outcome is the status pair a failure ends a call with.
+type Outcome struct {
+	StatusCode      string
+	SmartStatusCode string
+}
+
+// failTable maps every carrier failure reason to its outcome for each leg
+// role. It is the one place these mappings live; status_test.go checks each
+// row.
+var failTable = map[dialtone.FailReason][3]Outcome{
+	//                         single                                           caller (A)                                        callee (B)
+	dialtone.FailBusy:        {{dialtone.StatusBusy, SmartUserBusy}, {dialtone.StatusBusy, SmartUserBusy}, {dialtone.StatusCalleeBusy, SmartUserBusy}},
+	dialtone.FailNoAnswer:    {{dialtone.StatusNoAnswer, SmartNoAnswer}, {dialtone.StatusNoAnswer, SmartNoAnswer}, {dialtone.StatusCalleeNoAnswer, SmartNoAnswer}},
+	dialtone.FailRejected:    {{dialtone.StatusUnreachable, SmartRejected}, {dialtone.StatusUnreachable, SmartRejected}, {dialtone.StatusCalleeRejected, SmartRejected}},
+	dialtone.FailPoweredOff:  {{dialtone.StatusPoweredOff, SmartPoweredOff}, {dialtone.StatusPoweredOff, SmartPoweredOff}, {dialtone.StatusCalleeOutOfArea, SmartPoweredOff}},
+	dialtone.FailSuspended:   {{dialtone.StatusSuspended, SmartSuspend}, {dialtone.StatusSuspended, SmartSuspend}, {dialtone.StatusCalleeOutOfArea, SmartSuspend}},
+	dialtone.FailInvalid:     {{dialtone.StatusInvalidNumber, SmartInvalid}, {dialtone.StatusInvalidNumber, SmartInvalid}, {dialtone.StatusCalleeInvalid, SmartInvalid}},
+	dialtone.FailUnreachable: {{dialtone.StatusUnreachable, SmartUnavailable}, {dialtone.StatusOutOfService, SmartNoResponding}, {dialtone.StatusCalleeOutOfArea, SmartUnavailable}},
+	dialtone.FailOutOfArea:   {{dialtone.StatusOutOfService, SmartNoResponding}, {dialtone.StatusOutOfService, SmartNoResponding}, {dialtone.StatusCalleeOutOfArea, SmartNoResponding}},
+	dialtone.FailRestricted:  {{dialtone.StatusCallRestricted, SmartBarred}, {dialtone.StatusCallerRestricted, SmartBarred}, {dialtone.StatusCalleeRestricted, SmartBarred}},
+	// We gave up before an answer (CancelCall, shutdown): the far end rang
+	// without answering, as the far end saw it; CANCEL says why.
+	dialtone.FailCancelled: {{dialtone.StatusNoAnswer, SmartCancel}, {dialtone.StatusNoAnswer, SmartCancel}, {dialtone.StatusCalleeNoAnswer, SmartCancel}},
+	dialtone.FailSystem:    {{dialtone.StatusSystemError, SmartOther}, {dialtone.StatusSystemError, SmartOther}, {dialtone.StatusSystemError, SmartOther}},
+}
+
+// FailOutcome returns the status pair for a leg that failed with reason;
+// unknown reasons are system errors.
+func FailOutcome(reason dialtone.FailReason, role LegRole) Outcome {
+	row, ok := failTable[reason]
+	if !ok || role < RoleSingle || role > RoleCallee {
+		return Outcome{dialtone.StatusSystemError, SmartOther}
+	}
+	return row[role]
+}
