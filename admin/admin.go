@@ -58,7 +58,9 @@ const (
 // POST /admin/v1/provision parses the body with an empty base directory:
 // relative voice file paths in it are resolved against the server's working
 // directory, because the document did not come from a file the server knows.
-func New(store dialtone.Store, token string, logger *slog.Logger) http.Handler {
+//
+// Options add the receipt endpoints' collaborators (see WithReceipts).
+func New(store dialtone.Store, token string, logger *slog.Logger, opts ...Option) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -71,6 +73,12 @@ func New(store dialtone.Store, token string, logger *slog.Logger) http.Handler {
 		})
 	}
 	h := &handler{store: store, log: logger}
+	for _, o := range opts {
+		o(h)
+	}
+	if h.receipts == nil {
+		h.receipts, _ = store.(dialtone.ReceiptStore)
+	}
 	mux := http.NewServeMux()
 	routes := []struct {
 		pattern string
@@ -83,6 +91,12 @@ func New(store dialtone.Store, token string, logger *slog.Logger) http.Handler {
 		{"POST /admin/v1/accounts/{uid}/keys", h.createKey},
 		{"PATCH /admin/v1/accounts/{uid}/keys/{id}", h.patchKey},
 		{"DELETE /admin/v1/accounts/{uid}/keys/{id}", h.deleteKey},
+		{"GET /admin/v1/accounts/{uid}/subscriptions", h.listSubscriptions},
+		{"GET /admin/v1/accounts/{uid}/subscriptions/{type}", h.getSubscription},
+		{"PUT /admin/v1/accounts/{uid}/subscriptions/{type}", h.putSubscription},
+		{"DELETE /admin/v1/accounts/{uid}/subscriptions/{type}", h.deleteSubscription},
+		{"GET /admin/v1/accounts/{uid}/deadletters", h.listDeadLetters},
+		{"POST /admin/v1/accounts/{uid}/deadletters/redrive", h.redrive},
 	}
 	allowed := map[string][]string{}
 	var paths []string
@@ -147,6 +161,14 @@ func (a *auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type handler struct {
 	store dialtone.Store
 	log   *slog.Logger
+	// receipts is nil when the store keeps no receipt delivery state; the
+	// receipt endpoints then answer 501.
+	receipts dialtone.ReceiptStore
+	// redriven is called after dead letters were made due again, to wake
+	// the push worker at once.
+	redriven func()
+	// applyOpts are passed to provision.Apply (e.g. the voice importer).
+	applyOpts []provision.ApplyOption
 }
 
 func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +182,7 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeInvalidProvisioning, err.Error())
 		return
 	}
-	res, err := provision.Apply(r.Context(), h.store, doc)
+	res, err := provision.Apply(r.Context(), h.store, doc, h.applyOpts...)
 	if err != nil {
 		if errors.Is(err, dialtone.ErrConflict) {
 			writeError(w, http.StatusConflict, CodeConflict, err.Error())

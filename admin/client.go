@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -83,4 +84,61 @@ func quoteShort(s string) string {
 		s = s[:cut] + "…"
 	}
 	return strconv.Quote(s)
+}
+
+// call sends one JSON request to the admin API and decodes a 2xx answer
+// into out (when non-nil); other answers become *APIError.
+func call(ctx context.Context, hc *http.Client, method, serverURL, path, token string, out any) error {
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	endpoint := strings.TrimRight(serverURL, "/") + path
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, nil)
+	if err != nil {
+		return fmt.Errorf("admin: server URL %q: %w", serverURL, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin: %s %s: %w", method, endpoint, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("admin: %s %s: reading the answer: %w", method, endpoint, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		if out == nil {
+			return nil
+		}
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("admin: %s %s: unexpected answer (is this a Dialtone server?): %w", method, endpoint, err)
+		}
+		return nil
+	}
+	apiErr := &APIError{}
+	if json.Unmarshal(body, apiErr) == nil && apiErr.Code != "" {
+		apiErr.Status = resp.StatusCode
+		return apiErr
+	}
+	return fmt.Errorf("admin: %s %s: HTTP %s: %s", method, endpoint, resp.Status, snippet(body))
+}
+
+// ListDeadLetters returns an account's dead letters (the CLI's "dialtone
+// receipts dead-letters").
+func ListDeadLetters(ctx context.Context, serverURL, token, accountUID string, hc *http.Client) ([]DeadLetter, error) {
+	var out struct {
+		DeadLetters []DeadLetter `json:"dead_letters"`
+	}
+	err := call(ctx, hc, http.MethodGet, serverURL, "/admin/v1/accounts/"+url.PathEscape(accountUID)+"/deadletters", token, &out)
+	return out.DeadLetters, err
+}
+
+// Redrive makes an account's dead letters due again (the CLI's "dialtone
+// receipts redrive") and returns how many.
+func Redrive(ctx context.Context, serverURL, token, accountUID string, hc *http.Client) (int, error) {
+	var out RedriveResult
+	err := call(ctx, hc, http.MethodPost, serverURL, "/admin/v1/accounts/"+url.PathEscape(accountUID)+"/deadletters/redrive", token, &out)
+	return out.Redriven, err
 }

@@ -142,6 +142,7 @@ func statServerSources() {
 // dialtone is one running server process.
 type dialtone struct {
 	addr    string // 127.0.0.1:port
+	data    string // its data directory (receipts_test.go writes calls there)
 	cmd     *exec.Cmd
 	out     *lockedBuffer
 	done    chan struct{}
@@ -191,7 +192,7 @@ func startDialtone(t testing.TB, window time.Duration) (*dialtone, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s := &dialtone{addr: addr, out: &lockedBuffer{}, done: make(chan struct{})}
+	s := &dialtone{addr: addr, data: data, out: &lockedBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "serve",
 		"--data", data,
 		"--http", addr,

@@ -32,6 +32,9 @@ func TestNodeClients(t *testing.T) {
 		}
 	}
 
+	// Receipts for node/receipts.test.js (@alicloud/dybaseapi + @alicloud/mns).
+	callReports := feedCalls(t, main, 2, "VoiceCallReport")
+
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "--test")
@@ -48,6 +51,8 @@ func TestNodeClients(t *testing.T) {
 		"DIALTONE_MNSONLY_SECRET="+mnsOnlySecret,
 		"DIALTONE_UNKNOWN_AK="+unknownAK,
 		"DIALTONE_WRONG_SECRET="+wrongSecret,
+		"DIALTONE_ACCOUNT_UID="+compatUID,
+		"DIALTONE_CALL_REPORT_IDS="+strings.Join(callReports, ","),
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -21,6 +21,10 @@ type Result struct {
 	KeysCreated       int `json:"keys_created"`
 	KeysUpdated       int `json:"keys_updated"`
 	KeysUnchanged     int `json:"keys_unchanged"`
+	// Receipt subscriptions, counted like keys.
+	SubscriptionsCreated   int `json:"subscriptions_created"`
+	SubscriptionsUpdated   int `json:"subscriptions_updated"`
+	SubscriptionsUnchanged int `json:"subscriptions_unchanged"`
 	// Accounts lists every account of the document in order, with its UID:
 	// the only way to learn a UID that Apply generated.
 	Accounts []AppliedAccount `json:"accounts"`
@@ -48,9 +52,13 @@ type plan struct {
 	keys     []*dialtone.AccessKey
 }
 
-// Apply writes the accounts of doc (which must come from Parse) and their access keys to store. Numbers,
-// templates, voice files, flow control, subscriptions and the network are
-// validated by Parse but not yet stored.
+// Apply writes the accounts of doc (which must come from Parse), their
+// access keys, receipt subscriptions and SmartCall callback URL to store.
+// Numbers, templates, voice files, flow control and the network are
+// validated by Parse but not yet stored. Subscriptions need a store that is
+// also a dialtone.ReceiptStore; message types the file does not list keep
+// their subscription, and queue attributes set through the admin API are
+// kept.
 //
 // Apply is idempotent: an account is found by UID, or by name when the file
 // gives no UID; unchanged objects are not written (so UpdatedAt moves only
@@ -59,9 +67,19 @@ type plan struct {
 // are found before anything is written and wrap dialtone.ErrConflict. The
 // store has no transactions, so a store failure midway can leave part of a
 // document applied; applying it again completes it.
-func Apply(ctx context.Context, store dialtone.Store, doc *Document) (Result, error) {
+func Apply(ctx context.Context, store dialtone.Store, doc *Document, opts ...ApplyOption) (Result, error) {
 	res := Result{Accounts: []AppliedAccount{}}
-	if doc == nil || len(doc.Accounts) == 0 {
+	cfg := &applyConfig{}
+	for _, o := range opts {
+		o(cfg)
+	}
+	if doc == nil {
+		return res, nil
+	}
+	if err := applyGlobal(ctx, store, doc); err != nil {
+		return res, err
+	}
+	if len(doc.Accounts) == 0 {
 		return res, nil
 	}
 	plans, err := resolve(ctx, store, doc)
@@ -100,8 +118,78 @@ func Apply(ctx context.Context, store dialtone.Store, doc *Document) (Result, er
 				res.KeysUnchanged++
 			}
 		}
+		if err := applySubscriptions(ctx, store, pl, now, &res); err != nil {
+			return res, err
+		}
+		if err := applyCallbackURL(ctx, store, pl); err != nil {
+			return res, err
+		}
+		if err := applyResources(ctx, store, pl.uid, pl.src, cfg, now); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
+}
+
+func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now time.Time, res *Result) error {
+	if len(pl.src.Subscriptions) == 0 {
+		return nil
+	}
+	rs, ok := store.(dialtone.ReceiptStore)
+	if !ok {
+		return fmt.Errorf("provision: line %d: this store cannot keep receipt subscriptions", pl.src.Subscriptions[0].Line)
+	}
+	for _, sub := range pl.src.Subscriptions {
+		want := &dialtone.Subscription{
+			AccountUID: pl.uid, MessageType: string(sub.MessageType), Queue: sub.Queue,
+			PushURL: sub.PushURL, PushSecret: sub.PushSecret, CreatedAt: now, UpdatedAt: now,
+		}
+		old, err := rs.GetSubscription(ctx, pl.uid, want.MessageType)
+		switch {
+		case errors.Is(err, dialtone.ErrNotFound):
+			old = nil
+		case err != nil:
+			return fmt.Errorf("provision: line %d: subscription %s: %w", sub.Line, want.MessageType, err)
+		}
+		if old != nil {
+			if old.Queue == want.Queue && old.PushURL == want.PushURL && old.PushSecret == want.PushSecret {
+				res.SubscriptionsUnchanged++
+				continue
+			}
+			want.CreatedAt = old.CreatedAt
+			want.VisibilityTimeout, want.Retention = old.VisibilityTimeout, old.Retention
+		}
+		if err := rs.PutSubscription(ctx, want); err != nil {
+			return fmt.Errorf("provision: line %d: subscription %s: %w", sub.Line, want.MessageType, err)
+		}
+		if old == nil {
+			res.SubscriptionsCreated++
+		} else {
+			res.SubscriptionsUpdated++
+		}
+	}
+	return nil
+}
+
+// applyCallbackURL sets the SmartCall callback URL when the file gives one,
+// keeping the account's other settings.
+func applyCallbackURL(ctx context.Context, store dialtone.Store, pl plan) error {
+	url := pl.src.SmartCallCallbackURL
+	if url == "" {
+		return nil
+	}
+	st, err := store.GetAccountSettings(ctx, pl.uid)
+	if err != nil {
+		return fmt.Errorf("provision: line %d: settings of %s: %w", pl.src.Line, pl.uid, err)
+	}
+	if st.SmartCallCallbackURL == url {
+		return nil
+	}
+	st.SmartCallCallbackURL = url
+	if err := store.PutAccountSettings(ctx, pl.uid, st); err != nil {
+		return fmt.Errorf("provision: line %d: settings of %s: %w", pl.src.Line, pl.uid, err)
+	}
+	return nil
 }
 
 // resolve finds every account and key of doc in the store and checks for

@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/sqlite"
 )
@@ -51,7 +53,11 @@ func TestApplyExampleIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Apply(ctx, st, doc)
+	voiceDir := t.TempDir()
+	importer := WithVoiceImporter(func(data []byte, acct, code string) (string, string, time.Duration, error) {
+		return media.ImportVoiceFile(data, voiceDir, acct, code)
+	})
+	res, err := Apply(ctx, st, doc, importer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +67,11 @@ func TestApplyExampleIdempotent(t *testing.T) {
 	acct1, _ := st.GetAccount(ctx, "1234567890123456")
 	key1, _ := st.GetAccessKey(ctx, "LTAIdemo00000000000001")
 
-	res, err = Apply(ctx, st, doc)
+	res, err = Apply(ctx, st, doc, importer)
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkExampleResources(t, st, voiceDir)
 	want := Result{AccountsUnchanged: 1, KeysUnchanged: 1, Accounts: []AppliedAccount{{UID: "1234567890123456", Name: "demo", Action: ActionUnchanged}}}
 	if !equalResult(res, want) {
 		t.Errorf("second apply = %+v, want %+v", res, want)
@@ -206,5 +213,57 @@ func TestApplyEmpty(t *testing.T) {
 	res, err := Apply(context.Background(), newStore(t), mustParse(t, ""))
 	if err != nil || res.AccountsCreated+res.AccountsUpdated+res.AccountsUnchanged != 0 {
 		t.Fatalf("Apply(empty) = %+v, %v", res, err)
+	}
+}
+
+// checkExampleResources checks what the example file stores beyond
+// accounts and keys: numbers, templates, the imported voice file, flow
+// control and the callback URL.
+func checkExampleResources(t *testing.T, st dialtone.Store, voiceDir string) {
+	t.Helper()
+	ctx := context.Background()
+	uid := "1234567890123456"
+	nums, err := st.ListNumbers(ctx, uid)
+	if err != nil || len(nums) != 1 || nums[0].Number != "057188880000" || nums[0].Concurrency != 10 {
+		t.Fatalf("numbers %+v %v", nums, err)
+	}
+	tpl, err := st.GetTemplate(ctx, uid, "TTS_100001")
+	if err != nil || tpl.Kind != dialtone.TemplateVerification || tpl.Status != dialtone.ReviewApproved || !strings.Contains(tpl.Content, "${code}") {
+		t.Fatalf("template %+v %v", tpl, err)
+	}
+	vf, err := st.GetVoiceFile(ctx, uid, "e271f3f2-e155-4366-a9f4-0fe55765b3ec.wav")
+	if err != nil || vf.Format != "wav" || vf.Duration < 900*time.Millisecond || vf.Duration > 1100*time.Millisecond {
+		t.Fatalf("voice file %+v %v", vf, err)
+	}
+	if a, err := media.LoadVoiceFile(voiceDir, vf.StoredPath); err != nil || a.Duration() < 900*time.Millisecond {
+		t.Fatalf("stored audio: %v", err)
+	}
+	set, err := st.GetAccountSettings(ctx, uid)
+	if err != nil || set.FlowControl != (dialtone.FlowControl{PerMinute: 1, PerHour: 5, PerDay: 20}) || set.SmartCallCallbackURL != "http://127.0.0.1:9998/smartcall" {
+		t.Fatalf("settings %+v %v", set, err)
+	}
+}
+
+func TestApplyBlacklists(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	doc, err := Parse([]byte("blacklist: [赌博, ' spam ']\naccounts:\n  - uid: \"5\"\n    name: b\n    blacklist: [casino]\n    flow_control: {per_minute: 0, per_hour: 3, per_day: 9}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := Apply(ctx, st, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, _ := st.GetAccountSettings(ctx, "")
+	a, _ := st.GetAccountSettings(ctx, "5")
+	if strings.Join(g.Blacklist, ",") != "赌博,spam" || strings.Join(a.Blacklist, ",") != "casino" || a.FlowControl != (dialtone.FlowControl{PerHour: 3, PerDay: 9}) {
+		t.Fatalf("global %+v account %+v", g, a)
+	}
+	// Voice files need an importer.
+	doc, _ = Parse([]byte("accounts:\n  - name: v\n    voice_files: [{code: a.wav, path: testdata/prompts/welcome.wav, kind: notification}]\n"), ".")
+	if _, err := Apply(ctx, st, doc); err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("no importer: %v", err)
 	}
 }

@@ -123,7 +123,24 @@ func (p *parser) document(root *yaml.Node, doc *Document) {
 			})
 		},
 		"network": func(v *yaml.Node, path string) { doc.Network = p.network(v, path) },
+		// The operator's forbidden keywords for every account's template
+		// variables (isv.BLACK_KEY_CONTROL_LIMIT).
+		"blacklist": func(v *yaml.Node, path string) { doc.Blacklist = p.blacklist(v, path) },
 	})
+}
+
+func (p *parser) blacklist(n *yaml.Node, path string) []string {
+	words, ok := p.d.stringList(n, path)
+	if !ok {
+		return nil
+	}
+	out := []string{}
+	for _, w := range words {
+		if w = strings.TrimSpace(w); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func (p *parser) account(n *yaml.Node, path string) Account {
@@ -185,6 +202,7 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 			})
 		},
 		"smartcall_callback_url": func(v *yaml.Node, path string) { a.SmartCallCallbackURL = p.url(v, path) },
+		"blacklist":              func(v *yaml.Node, path string) { a.Blacklist = p.blacklist(v, path) },
 	})
 	d.require(n, path, set, "name")
 	return a

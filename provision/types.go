@@ -25,6 +25,9 @@ type Document struct {
 	// Network is nil when the file has no network section; Network's
 	// methods then describe the built-in defaults.
 	Network *Network
+	// Blacklist is the operator's global list of forbidden keywords; nil
+	// when the file does not set it (the stored list is then kept).
+	Blacklist []string
 }
 
 // Account is one tenant as the file describes it.
@@ -48,6 +51,8 @@ type Account struct {
 	FlowControl          FlowControl // defaults filled in when absent
 	Subscriptions        []Subscription
 	SmartCallCallbackURL string // empty when absent
+	// Blacklist holds the account's forbidden keywords; nil when absent.
+	Blacklist []string
 }
 
 // AccessKey is a credential of an account. Secret is never printed in

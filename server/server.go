@@ -54,6 +54,10 @@ type Config struct {
 	Stdout io.Writer
 	// Ready, if set, receives the bound address once the listener is up.
 	Ready func(addr string)
+	// Receipts tunes receipt delivery (see receipts.go).
+	Receipts ReceiptConfig
+	// Calls tunes the call engine (see calls.go).
+	Calls CallConfig
 }
 
 // Node is a running Dialtone node.
@@ -63,6 +67,12 @@ type Node struct {
 	store   dialtone.Store
 	handler http.Handler
 	ready   atomic.Bool
+	// receipts is the receipt delivery (receipts.go).
+	receipts *receipts
+	// calls are the actions, engine and carrier (calls.go).
+	calls *calls
+	// network is the provisioning file's simulated network, if any.
+	network *provision.Network
 }
 
 // DBFile is the SQLite database's name inside the data directory.
@@ -117,6 +127,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	if err := n.initReceipts(key); err != nil {
+		store.Close()
+		return nil, err
+	}
+	n.initCalls(n.network)
 	n.handler = n.routes()
 	return n, nil
 }
@@ -167,7 +182,8 @@ func (n *Node) provision(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("provisioning %s: %w", path, err)
 	}
-	res, err := provision.Apply(ctx, n.store, doc)
+	n.network = doc.Network
+	res, err := provision.Apply(ctx, n.store, doc, provision.WithVoiceImporter(n.importVoice))
 	if err != nil {
 		return fmt.Errorf("provisioning %s: %w", path, err)
 	}
@@ -184,8 +200,6 @@ func (n *Node) routes() http.Handler {
 		Window:  n.cfg.SignatureWindow,
 		Metrics: gateway.NewMetrics(reg),
 	})
-	svc := &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
-	svc.Register(gw)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +223,10 @@ func (n *Node) routes() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/admin/", admin.New(n.store, n.cfg.AdminToken, n.log))
+	mux.Handle("/admin/", admin.New(n.store, n.cfg.AdminToken, n.log,
+		append(n.adminReceiptOptions(), admin.WithApplyOptions(provision.WithVoiceImporter(n.importVoice)))...))
+	n.mountReceipts(gw, mux)
+	n.mountCalls(mux, func(s *vms.Service) { s.Register(gw) })
 	mux.Handle("/", gw)
 	return mux
 }
@@ -240,6 +257,10 @@ func (n *Node) Run(ctx context.Context) error {
 	housekeeping, stopHK := context.WithCancel(context.Background())
 	hkDone := make(chan struct{})
 	go func() { defer close(hkDone); n.housekeep(housekeeping) }()
+	stopReceipts := n.runReceipts(addr)
+	if err := n.startCalls(ctx); err != nil {
+		n.log.Error("recovering unfinished calls", "err", err)
+	}
 
 	n.ready.Store(true)
 	n.printBanner(addr)
@@ -258,8 +279,10 @@ func (n *Node) Run(ctx context.Context) error {
 		cancel()
 		<-errc
 	}
+	n.stopCalls()
 	stopHK()
 	<-hkDone
+	stopReceipts()
 	if cerr := n.store.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close store: %w", cerr)
 	}

@@ -223,3 +223,27 @@ func (s *Service) SmartCallOperate(ctx context.Context, inv *gateway.Invocation)
 	}
 	return map[string]any{"Status": ok}, nil
 }
+
+// ResolveSmartPrompt turns a SmartCall callback's action_code into a
+// prompt of the account: a $var$ TTS item whose text is in paramJSON (for
+// example action_code "$tts$" with action_code_param {"tts":"好的"}), or a
+// voice file code. It is the engine's ResolvePrompt hook, so callback
+// answers are checked like API parameters (no URLs, no blacklisted words).
+func (s *Service) ResolveSmartPrompt(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error) {
+	vars := map[string]string{}
+	if strings.TrimSpace(paramJSON) != "" {
+		v, err := s.templateParams(ctx, accountUID, "action_code_param", paramJSON, false)
+		if err != nil {
+			return dialtone.Prompt{}, err
+		}
+		vars = v
+	}
+	ps, err := s.smartPrompts(ctx, accountUID, "action_code", code, vars)
+	if err != nil {
+		return dialtone.Prompt{}, err
+	}
+	if len(ps) != 1 {
+		return dialtone.Prompt{}, dialtone.Errorf(dialtone.CodeInvalidParameters, "action_code must name one media item, got %d.", len(ps))
+	}
+	return ps[0], nil
+}

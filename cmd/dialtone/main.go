@@ -2,6 +2,7 @@
 //
 //	dialtone serve [--data DIR] [--http ADDR] [--provision FILE]
 //	dialtone apply -f FILE [--server URL] [--token TOKEN]
+//	dialtone receipts dead-letters|redrive --account UID [--server URL] [--token TOKEN]
 //	dialtone version
 package main
 
@@ -34,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "apply":
 		err = cmdApply(ctx, args[1:], stdout, stderr)
+	case "receipts":
+		err = cmdReceipts(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dialtone", version)
 	case "help", "-h", "--help":
@@ -59,6 +62,8 @@ func usage(w io.Writer) {
 Usage:
   dialtone serve   [--data DIR] [--http ADDR] [--provision FILE]   run a node
   dialtone apply   -f FILE [--server URL] [--token TOKEN]          provision a running node
+  dialtone receipts dead-letters --account UID                    list failed receipt pushes
+  dialtone receipts redrive --account UID                         push them again
   dialtone version                                                 print the version
 
 Run "dialtone COMMAND -h" for a command's flags.

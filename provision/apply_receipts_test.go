@@ -1,0 +1,65 @@
+package provision
+
+import (
+	"context"
+	"testing"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+func TestApplySubscriptionsAndCallback(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	doc := `
+accounts:
+  - uid: "42"
+    name: a
+    smartcall_callback_url: "http://127.0.0.1:9/cb"
+    subscriptions:
+      - {message_type: VoiceReport, queue: true}
+      - {message_type: VoiceRecordReport, push_url: "https://example.com/r", push_secret: s3cr3t}
+`
+	res, err := Apply(ctx, st, mustParse(t, doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SubscriptionsCreated != 2 {
+		t.Errorf("first apply = %+v", res)
+	}
+	rs := st.(dialtone.ReceiptStore)
+	sub, err := rs.GetSubscription(ctx, "42", dialtone.MsgVoiceRecordReport)
+	if err != nil || sub.Queue || sub.PushURL != "https://example.com/r" || sub.PushSecret != "s3cr3t" {
+		t.Errorf("record subscription = %+v, %v", sub, err)
+	}
+	set, err := st.GetAccountSettings(ctx, "42")
+	if err != nil || set.SmartCallCallbackURL != "http://127.0.0.1:9/cb" || set.FlowControl != dialtone.DefaultFlowControl {
+		t.Errorf("settings = %+v, %v", set, err)
+	}
+	// Queue attributes set elsewhere survive, and re-applying changes nothing.
+	sub, _ = rs.GetSubscription(ctx, "42", dialtone.MsgVoiceReport)
+	sub.VisibilityTimeout = 5e9
+	if err := rs.PutSubscription(ctx, sub); err != nil {
+		t.Fatal(err)
+	}
+	res, err = Apply(ctx, st, mustParse(t, doc))
+	if err != nil || res.SubscriptionsUnchanged != 2 || res.SubscriptionsCreated+res.SubscriptionsUpdated != 0 {
+		t.Errorf("second apply = %+v, %v", res, err)
+	}
+	res, err = Apply(ctx, st, mustParse(t, `
+accounts:
+  - uid: "42"
+    name: a
+    subscriptions:
+      - {message_type: VoiceReport, queue: true, push_url: "http://127.0.0.1:9/p"}
+`))
+	if err != nil || res.SubscriptionsUpdated != 1 {
+		t.Errorf("third apply = %+v, %v", res, err)
+	}
+	sub, _ = rs.GetSubscription(ctx, "42", dialtone.MsgVoiceReport)
+	if sub.VisibilityTimeout != 5e9 || sub.PushURL != "http://127.0.0.1:9/p" {
+		t.Errorf("updated subscription = %+v", sub)
+	}
+	if _, err := rs.GetSubscription(ctx, "42", dialtone.MsgVoiceRecordReport); err != nil {
+		t.Errorf("unlisted subscription was removed: %v", err)
+	}
+}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/admin"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
+	"github.com/dialtone-voice/dialtone/engine"
+	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/vms"
+)
+
+// The call side of a node: the Dyvmsapi actions, the call engine and the
+// carrier it dials through (the simulated network unless a SIP trunk is
+// configured). Kept apart from server.go, which only calls these functions.
+
+// CallConfig tunes the call engine; zero values take the defaults.
+type CallConfig struct {
+	// Node names this node in call ownership; default the host name.
+	Node            string
+	RingTimeout     time.Duration
+	CallbackTimeout time.Duration
+	// TTSCacheBytes bounds the synthesised-speech cache; default 64 MiB.
+	TTSCacheBytes int64
+}
+
+type calls struct {
+	vms     *vms.Service
+	engine  *engine.Engine
+	network *sim.Network
+	clock   engine.Clock
+}
+
+// initCalls builds the engine over the simulated network described by the
+// provisioning file's network section (net may be nil: defaults).
+func (n *Node) initCalls(net *provision.Network) {
+	cc := n.cfg.Calls
+	var clock engine.Clock = engine.RealClock{}
+	if s := net.Scale(); s != 1 {
+		clock = engine.ScaledClock(s)
+	}
+	node := cc.Node
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	if cc.TTSCacheBytes <= 0 {
+		cc.TTSCacheBytes = 64 << 20
+	}
+	speaker := media.NewCachedSpeaker(&media.ESpeak{}, cc.TTSCacheBytes)
+	dataDir := n.cfg.DataDir
+	render := engine.RendererFunc(func(ctx context.Context, p dialtone.Prompt, speed, volume int) (*dialtone.Audio, error) {
+		if p.IsTTS() {
+			return media.SpeakPrompt(ctx, speaker, p, speed, volume)
+		}
+		a, err := media.LoadVoiceFile(dataDir, p.StoredPath)
+		if err != nil {
+			return nil, err
+		}
+		media.ApplyVolume(a, volume)
+		return a, nil
+	})
+	c := &calls{clock: clock, network: sim.New(net, clock)}
+	c.vms = &vms.Service{Store: n.store, Clock: clock}
+	c.engine = engine.New(engine.Config{
+		Store:           n.EngineStore(n.store),
+		Carrier:         c.network,
+		Renderer:        render,
+		Clock:           clock,
+		Node:            node,
+		Logger:          n.log.With("component", "engine"),
+		RingTimeout:     cc.RingTimeout,
+		CallbackTimeout: cc.CallbackTimeout,
+		Receipts:        n.ReceiptBuilder().Build,
+		ResolvePrompt:   c.vms.ResolveSmartPrompt,
+		RecordDir:       RecordDir(dataDir),
+	})
+	c.vms.Dialer = c.engine
+	n.calls = c
+}
+
+// mountCalls registers the Dyvmsapi actions and the operator's view of the
+// simulated network.
+func (n *Node) mountCalls(mux *http.ServeMux, register func(*vms.Service)) {
+	register(n.calls.vms)
+	tok := n.cfg.AdminToken
+	mux.Handle("GET /admin/v1/sim/calls/{id}/transcript", admin.RequireToken(tok, http.HandlerFunc(n.serveTranscript)))
+	mux.Handle("GET /admin/v1/accounts/{uid}/calls/{id}/events", admin.RequireToken(tok, http.HandlerFunc(n.serveCallEvents)))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// serveTranscript shows what a simulated subscriber heard, pressed and said
+// during a call, so developers can assert on it.
+func (n *Node) serveTranscript(w http.ResponseWriter, r *http.Request) {
+	entries := n.calls.network.Transcript(r.PathValue("id"))
+	if entries == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"code": "NotFound", "message": "no simulated call with that id (the network keeps the most recent 10,000)"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"call_id": r.PathValue("id"), "transcript": entries})
+}
+
+// serveCallEvents lists a call's timeline.
+func (n *Node) serveCallEvents(w http.ResponseWriter, r *http.Request) {
+	uid, id := r.PathValue("uid"), r.PathValue("id")
+	c, err := n.store.GetCall(r.Context(), uid, id)
+	if errors.Is(err, dialtone.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"code": "NotFound", "message": "no call " + id + " in account " + uid})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "InternalError", "message": "the call could not be read"})
+		return
+	}
+	evs, err := n.store.ListCallEvents(r.Context(), uid, id)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "InternalError", "message": "the events could not be read"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"call": vms.CallDetail(c), "state": c.State, "reason": c.Reason, "events": evs})
+}
+
+// startCalls ends or redials what a previous run left unfinished.
+func (n *Node) startCalls(ctx context.Context) error {
+	return n.calls.engine.Recover(ctx)
+}
+
+// stopCalls ends live calls with a recorded system reason.
+func (n *Node) stopCalls() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n.calls.engine.Shutdown(ctx)
+}
+
+// importVoice stores a provisioned voice file under the data directory.
+func (n *Node) importVoice(data []byte, accountUID, code string) (string, string, time.Duration, error) {
+	return media.ImportVoiceFile(data, n.cfg.DataDir, accountUID, code)
+}
