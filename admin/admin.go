@@ -98,6 +98,7 @@ func New(store dialtone.Store, token string, logger *slog.Logger, opts ...Option
 		{"GET /admin/v1/accounts/{uid}/deadletters", h.listDeadLetters},
 		{"POST /admin/v1/accounts/{uid}/deadletters/redrive", h.redrive},
 	}
+	routes = append(routes, h.resourceRoutes()...) // resources.go
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range routes {
@@ -169,6 +170,11 @@ type handler struct {
 	redriven func()
 	// applyOpts are passed to provision.Apply (e.g. the voice importer).
 	applyOpts []provision.ApplyOption
+	// provisionDir resolves relative voice-file paths of documents sent
+	// through the API ("" = the server's working directory).
+	provisionDir string
+	// res serves numbers, templates, voice files and settings (resources.go).
+	res resourceState
 }
 
 func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
@@ -177,7 +183,7 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		bodyError(w, err)
 		return
 	}
-	doc, err := provision.Parse(data, "")
+	doc, err := provision.Parse(data, h.provisionDir)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, CodeInvalidProvisioning, err.Error())
 		return

@@ -14,8 +14,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/sqlite"
 )
@@ -65,8 +68,14 @@ func newEnv(t *testing.T, tok string) *env {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
+	voiceDir := t.TempDir()
 	e := &env{t: t, store: st, logs: logs,
-		h: New(st, tok, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}
+		h: New(st, tok, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			// The example document's voice file lives beside it.
+			WithProvisionDir(filepath.Join("..", "provision", "testdata")),
+			WithApplyOptions(provision.WithVoiceImporter(func(data []byte, acct, code string) (string, string, time.Duration, error) {
+				return media.ImportVoiceFile(data, voiceDir, acct, code)
+			})))}
 	t.Cleanup(func() {
 		st.Close()
 		out := logs.String()

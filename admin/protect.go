@@ -39,3 +39,9 @@ func writeProtectError(w http.ResponseWriter, status int, code, msg string) {
 func WithApplyOptions(opts ...provision.ApplyOption) Option {
 	return func(h *handler) { h.applyOpts = append(h.applyOpts, opts...) }
 }
+
+// WithProvisionDir sets the directory that relative voice-file paths in
+// documents sent to the admin API are resolved against.
+func WithProvisionDir(dir string) Option {
+	return func(h *handler) { h.provisionDir = dir }
+}

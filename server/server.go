@@ -224,7 +224,8 @@ func (n *Node) routes() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/admin/", admin.New(n.store, n.cfg.AdminToken, n.log,
-		append(n.adminReceiptOptions(), admin.WithApplyOptions(provision.WithVoiceImporter(n.importVoice)))...))
+		append(n.adminReceiptOptions(), admin.WithApplyOptions(provision.WithVoiceImporter(n.importVoice)),
+			admin.WithVoiceImporter(n.importVoice), admin.WithVoiceLoader(n.loadVoice))...))
 	n.mountReceipts(gw, mux)
 	n.mountCalls(mux, func(s *vms.Service) { s.Register(gw) })
 	mux.Handle("/", gw)
