@@ -182,8 +182,15 @@ func freePort(t testing.TB) int {
 // startDialtone starts a fresh server with its own data directory.
 func startDialtone(t testing.TB, window time.Duration) (*dialtone, error) {
 	t.Helper()
+	return startDialtoneWith(t, window, filepath.Join("testdata", "provision.yaml"))
+}
+
+// startDialtoneWith starts a fresh server with its own data directory and
+// the given provisioning file.
+func startDialtoneWith(t testing.TB, window time.Duration, provision string) (*dialtone, error) {
+	t.Helper()
 	bin := dialtoneBinary(t)
-	prov, err := filepath.Abs(filepath.Join("testdata", "provision.yaml"))
+	prov, err := filepath.Abs(provision)
 	if err != nil {
 		return nil, err
 	}

@@ -32,8 +32,9 @@ func TestNodeClients(t *testing.T) {
 		}
 	}
 
-	// Receipts for node/receipts.test.js (@alicloud/dybaseapi + @alicloud/mns).
-	callReports := feedCalls(t, main, 2, "VoiceCallReport")
+	// Calls whose receipts node/receipts.test.js reads (@alicloud/dybaseapi
+	// + @alicloud/mns).
+	receiptCalls := placeCalls(t, main, 2)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -52,7 +53,7 @@ func TestNodeClients(t *testing.T) {
 		"DIALTONE_UNKNOWN_AK="+unknownAK,
 		"DIALTONE_WRONG_SECRET="+wrongSecret,
 		"DIALTONE_ACCOUNT_UID="+compatUID,
-		"DIALTONE_CALL_REPORT_IDS="+strings.Join(callReports, ","),
+		"DIALTONE_RECEIPT_CALL_IDS="+strings.Join(receiptCalls, ","),
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

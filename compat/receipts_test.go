@@ -2,21 +2,20 @@ package compat
 
 // The official Go receipt sample (seed document §5.4: services/dybaseapi
 // QueryTokenForMnsQueue, then services/dybaseapi/mns BatchReceiveMessage and
-// BatchDeleteMessage) against a running server, changed only in endpoint,
-// credentials, queue name and in reading ExpireTime as the string the SDK
-// declares (the sample's integer arithmetic does not compile).
+// BatchDeleteMessage) against a running server, reading the receipts of
+// calls placed with SingleCallByTts on the simulated network. The sample is
+// changed only in endpoint, credentials, queue name and in reading
+// ExpireTime as the string the SDK declares (the sample's integer
+// arithmetic does not compile).
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,49 +23,48 @@ import (
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/dybaseapi"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/dybaseapi/mns"
+	"github.com/aliyun/alibaba-cloud-sdk-go/services/dyvmsapi"
 )
 
 const compatUID = "1000000000000001"
 
-var (
-	feedOnce sync.Once
-	feedBin  string
-	feedErr  error
+// Receipt calls: a subscriber of the default network (answers after 1 s
+// of simulated ringing) and the compat account's number and template
+// (testdata/provision.yaml).
+const (
+	receiptCallee   = "13900000101"
+	receiptShow     = "057100000001"
+	receiptTemplate = "TTS_100001"
 )
 
-// feedCalls writes finished calls with receipts of the given types into the
-// server's store through the same UpdateCall the engine uses (test/callfeed
-// in the main module); the server's dispatcher routes them on its own.
-// TODO: place the calls with SingleCallByTts once the engine is wired into
-// the server.
-func feedCalls(t testing.TB, s *dialtone, calls int, types string) []string {
+// placeCalls places n SingleCallByTts calls with alibaba-cloud-sdk-go and
+// returns their CallIds.
+func placeCalls(t testing.TB, s *dialtone, n int) []string {
 	t.Helper()
-	feedOnce.Do(func() {
-		feedBin = filepath.Join(workDir, "callfeed")
-		cmd := exec.Command("go", "build", "-o", feedBin, "./test/callfeed")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			feedErr = errors.New("go build ./test/callfeed: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if feedErr != nil {
-		t.Fatal(feedErr)
-	}
-	cmd := exec.Command(feedBin, "--data", s.data, "--account", compatUID, "--calls", itoa(calls), "--types", types)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	client, err := dyvmsapi.NewClientWithAccessKey("cn-hangzhou", fullAK, fullSecret)
 	if err != nil {
-		t.Fatalf("callfeed: %v\n%s", err, stderr.String())
+		t.Fatal(err)
 	}
+	client.Domain = s.addr
 	var ids []string
-	if err := json.Unmarshal(out, &ids); err != nil || len(ids) != calls {
-		t.Fatalf("callfeed printed %q (%v)", out, err)
+	for i := range n {
+		req := dyvmsapi.CreateSingleCallByTtsRequest()
+		req.CalledNumber = receiptCallee
+		req.CalledShowNumber = receiptShow
+		req.TtsCode = receiptTemplate
+		req.TtsParam = `{"order":"R` + strconv.Itoa(i) + `"}`
+		req.OutId = "receipt-" + strconv.Itoa(i)
+		resp, err := client.SingleCallByTts(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Code != "OK" || resp.CallId == "" {
+			t.Fatalf("SingleCallByTts: %s %s", resp.Code, resp.Message)
+		}
+		ids = append(ids, resp.CallId)
 	}
 	return ids
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // adminPut sends an admin API PUT with a JSON body.
 func adminPut(t testing.TB, s *dialtone, path, body string) {
@@ -90,7 +88,7 @@ func TestGoReceiptSample(t *testing.T) {
 	// A short visibility timeout, so "deleted messages do not come back" is
 	// checked past the point where undeleted ones would.
 	adminPut(t, s, "/admin/v1/accounts/"+compatUID+"/subscriptions/VoiceReport", `{"queue": true, "visibility_timeout_seconds": 2}`)
-	ids := feedCalls(t, s, 3, "VoiceReport")
+	ids := placeCalls(t, s, 3)
 
 	// --- the sample, endpoint and credentials changed ---
 	endpoints.AddEndpointMapping("cn-hangzhou", "Dybaseapi", s.addr)
@@ -99,7 +97,7 @@ func TestGoReceiptSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	var token *dybaseapi.MessageTokenDTO
-	got := map[string]string{} // receipt_id -> call_id
+	got := map[string]string{} // call_id -> status_code
 	deadline := time.Now().Add(30 * time.Second)
 	for len(got) < len(ids) && time.Now().Before(deadline) {
 		if token == nil || expiresIn(t, token.ExpireTime) < 2*time.Minute {
@@ -143,10 +141,10 @@ func TestGoReceiptSample(t *testing.T) {
 			if err := json.Unmarshal(messageBody, &r); err != nil {
 				t.Fatalf("body %q: %v", messageBody, err)
 			}
-			id, _ := r["receipt_id"].(string)
 			callID, _ := r["call_id"].(string)
-			got[id] = callID
-			if r["status_code"] != "200000" || r["duration"] != "3" || message.DequeueCount != 1 || message.Priority != 8 {
+			code, _ := r["status_code"].(string)
+			got[callID] = code
+			if code == "" || r["receipt_id"] == nil || message.DequeueCount != 1 || message.Priority != 8 {
 				t.Errorf("message %+v body %s", message, messageBody)
 			}
 			receiptHandles[i] = message.ReceiptHandle
@@ -170,7 +168,7 @@ func TestGoReceiptSample(t *testing.T) {
 	sort.Strings(gotIDs)
 	sort.Strings(ids)
 	if strings.Join(gotIDs, ",") != strings.Join(ids, ",") {
-		t.Fatalf("received receipts %v, want %v", gotIDs, ids)
+		t.Fatalf("received VoiceReports of calls %v, want %v", gotIDs, ids)
 	}
 	// Past the visibility timeout the queue stays empty: the deletes took.
 	time.Sleep(2500 * time.Millisecond)

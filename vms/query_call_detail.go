@@ -83,13 +83,23 @@ func CallDetail(c *dialtone.Call) map[string]any {
 	if state == "" {
 		state = liveState(c.State)
 	}
+	// startDate and endDate describe the conversation: both are "" when
+	// nobody answered (reference §3.8), even though the leg has an end.
+	talk := c.A
+	if c.Kind == dialtone.KindClickToDial {
+		talk = c.B
+	}
+	end := talk.End
+	if talk.Start.IsZero() {
+		end = time.Time{}
+	}
 	d := map[string]any{
 		"caller":           c.Caller,
 		"callee":           c.Callee,
 		"callerShowNumber": c.CallerShowNumber,
 		"calleeShowNumber": c.CalleeShowNumber,
-		"startDate":        dialtone.FormatTime(c.A.Start),
-		"endDate":          dialtone.FormatTime(c.A.End),
+		"startDate":        dialtone.FormatTime(talk.Start),
+		"endDate":          dialtone.FormatTime(end),
 		"duration":         c.Duration,
 		"gmtCreate":        dialtone.FormatTime(c.CreatedAt),
 		"state":            state,
@@ -100,8 +110,6 @@ func CallDetail(c *dialtone.Call) map[string]any {
 		d["aEndTime"] = dialtone.FormatTime(c.A.End)
 		d["bRingTime"] = dialtone.FormatTime(c.B.Ring)
 		d["bEndTime"] = dialtone.FormatTime(c.B.End)
-		d["startDate"] = dialtone.FormatTime(c.B.Start)
-		d["endDate"] = dialtone.FormatTime(c.B.End)
 	}
 	return d
 }
