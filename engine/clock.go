@@ -82,3 +82,23 @@ func (c *scaledClock) NewTimer(d time.Duration) *time.Timer { return time.NewTim
 func (c *scaledClock) AfterFunc(d time.Duration, f func()) *time.Timer {
 	return time.AfterFunc(c.wall(d), f)
 }
+
+// anchorer is a clock that can start a fresh virtual timeline at the wall
+// time of now. Each call runs on its own anchored clock, so a call's times
+// stay close to wall time however long the server has been up: with one
+// shared scaled clock, virtual time would run days ahead of the real
+// creation times of calls (and of QueryDate windows) after an hour's uptime.
+type anchorer interface {
+	Anchor() Clock
+}
+
+// Anchor returns a scaled clock with the same scale starting at wall now.
+func (c *scaledClock) Anchor() Clock { return &scaledClock{scale: c.scale, realStart: time.Now()} }
+
+// callClock returns the clock one call runs on.
+func callClock(c Clock) Clock {
+	if a, ok := c.(anchorer); ok {
+		return a.Anchor()
+	}
+	return c
+}

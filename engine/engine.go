@@ -340,7 +340,7 @@ func (e *Engine) endStored(ctx context.Context, c *dialtone.Call, out Outcome, d
 				last = ev.At
 			}
 		}
-		now := e.cfg.Clock.Now()
+		now := callClock(e.cfg.Clock).Now()
 		if c.State == dialtone.CallQueued {
 			last = now
 		}

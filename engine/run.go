@@ -28,6 +28,7 @@ const (
 // fields; other goroutines talk to it through stop and opKick.
 type run struct {
 	e    *Engine
+	clk  Clock // this call's own timeline (see callClock)
 	c    *dialtone.Call
 	plan *dialtone.CallPlan
 	ctx  context.Context
@@ -69,6 +70,7 @@ type playResult struct {
 func newRun(e *Engine, c *dialtone.Call, plan *dialtone.CallPlan) *run {
 	return &run{
 		e:        e,
+		clk:      callClock(e.cfg.Clock),
 		c:        c,
 		plan:     plan,
 		ctx:      e.bg,
@@ -99,7 +101,7 @@ func (r *run) operate(command, param string) bool {
 		return false
 	}
 	r.opMu.Lock()
-	r.ops = append(r.ops, dialtone.CallEvent{CallID: r.c.ID, At: r.e.cfg.Clock.Now(), Type: "operate",
+	r.ops = append(r.ops, dialtone.CallEvent{CallID: r.c.ID, At: r.now(), Type: "operate",
 		Detail: map[string]string{"command": command, "param": param}})
 	r.opMu.Unlock()
 	select {
@@ -109,8 +111,8 @@ func (r *run) operate(command, param string) bool {
 	return true
 }
 
-func (r *run) clock() Clock   { return r.e.cfg.Clock }
-func (r *run) now() time.Time { return r.e.cfg.Clock.Now() }
+func (r *run) clock() Clock   { return r.clk }
+func (r *run) now() time.Time { return r.clk.Now() }
 
 // errGone means the call was ended by someone else (another node's
 // CancelCall); the run hangs up and stops without writing.
@@ -288,12 +290,16 @@ func (r *run) wait(deadline time.Time, extra <-chan struct{}) wake {
 			r.aEv = nil
 			return wake{kind: wakeClosed, leg: "A"}
 		}
+		// Events are timed on the call's own timeline, whatever clock the
+		// carrier used.
+		ev.At = r.now()
 		return wake{kind: wakeEvent, leg: "A", ev: ev}
 	case ev, ok := <-r.bEv:
 		if !ok {
 			r.bEv = nil
 			return wake{kind: wakeClosed, leg: "B"}
 		}
+		ev.At = r.now()
 		return wake{kind: wakeEvent, leg: "B", ev: ev}
 	case p := <-r.playDone:
 		r.playing = false

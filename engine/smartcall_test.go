@@ -224,7 +224,7 @@ func TestSmartCallBadCallbacks(t *testing.T) {
 		answer string
 		reason string
 	}{
-		{"slow", func(s *callbackServer) { s.delay = 2 * time.Second }, answer("play", "$tts$", "x", ""), "callback failed: callback timed out after 3s"},
+		{"slow", func(s *callbackServer) { s.delay = time.Second }, answer("play", "$tts$", "x", ""), "callback failed: callback timed out after 300ms"},
 		{"bad json", nil, `{"result":"success",`, "callback failed: callback answered bad JSON"},
 		{"http 500", func(s *callbackServer) { s.status = 500 }, answer("play", "$tts$", "x", ""), "callback failed: callback answered HTTP 500"},
 		{"fail result", nil, `{"result":"fail","msg":"nope","data":{}}`, `callback failed: callback answered result "fail": nope`},
@@ -233,7 +233,7 @@ func TestSmartCallBadCallbacks(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := smartHarness(t, subs)
+			h := newHarness(t, subs, func(c *Config) { c.ResolvePrompt = resolveTTS; c.CallbackTimeout = 300 * time.Millisecond })
 			srv := newCallbackServer(t, tc.answer)
 			if tc.setup != nil {
 				tc.setup(srv)

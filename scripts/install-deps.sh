@@ -16,6 +16,12 @@ for pair in "${needs[@]}"; do
 	cmd="${pair%%:*}" pkg="${pair#*:}"
 	command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# The PostgreSQL tests (package pgtest) start their own server with initdb
+# and postgres, which Debian keeps outside PATH in
+# /usr/lib/postgresql/<version>/bin: look for them in both places.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+	missing+=(postgresql)
+fi
 if ((${#missing[@]})); then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"

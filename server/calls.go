@@ -67,7 +67,9 @@ func (n *Node) initCalls(net *provision.Network) {
 		return a, nil
 	})
 	c := &calls{clock: clock, network: sim.New(net, clock)}
-	c.vms = &vms.Service{Store: n.store, Clock: clock}
+	// Calls are created at wall time; each call then runs on its own
+	// (possibly scaled) timeline anchored there.
+	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
 	c.engine = engine.New(engine.Config{
 		Store:           n.EngineStore(n.store),
 		Carrier:         c.network,

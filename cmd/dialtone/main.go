@@ -3,6 +3,8 @@
 //	dialtone serve [--data DIR] [--http ADDR] [--provision FILE]
 //	dialtone apply -f FILE [--server URL] [--token TOKEN]
 //	dialtone receipts dead-letters|redrive --account UID [--server URL] [--token TOKEN]
+//	dialtone receipts watch --type VoiceReport [--queue NAME]
+//	dialtone call tts|voice|ivr|dial|smart|cancel|get [flags]
 //	dialtone version
 package main
 
@@ -36,7 +38,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "apply":
 		err = cmdApply(ctx, args[1:], stdout, stderr)
 	case "receipts":
-		err = cmdReceipts(ctx, args[1:], stdout, stderr)
+		if len(args) > 1 && args[1] == "watch" {
+			err = cmdReceiptsWatch(ctx, args[2:], stdout, stderr)
+		} else {
+			err = cmdReceipts(ctx, args[1:], stdout, stderr)
+		}
+	case "call":
+		err = cmdCall(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dialtone", version)
 	case "help", "-h", "--help":
@@ -64,6 +72,8 @@ Usage:
   dialtone apply   -f FILE [--server URL] [--token TOKEN]          provision a running node
   dialtone receipts dead-letters --account UID                    list failed receipt pushes
   dialtone receipts redrive --account UID                         push them again
+  dialtone receipts watch --type VoiceReport [--queue NAME]       print receipts from a queue
+  dialtone call tts|voice|ivr|dial|smart|cancel|get [flags]       place and follow calls
   dialtone version                                                 print the version
 
 Run "dialtone COMMAND -h" for a command's flags.

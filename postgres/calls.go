@@ -1,0 +1,452 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+const callCols = `id, account_uid, kind, prod_id, caller, callee, caller_show_number, callee_show_number, out_id, params,
+    state, status_code, smart_status_code, status_msg, hangup_direction, dtmf, reason,
+    created_at, a_originate_at, a_ring_at, a_start_at, a_end_at, b_originate_at, b_ring_at, b_start_at, b_end_at, duration,
+    node, lease_till, version`
+
+// The statements of the hot write paths. pgx prepares each once per
+// connection and caches it, so they are planned once, not per call.
+const (
+	sqlCallExists = `SELECT EXISTS (SELECT 1 FROM calls WHERE id = $1)`
+	// The lock that makes flow control exact across nodes: every CreateCall
+	// with a guard for (account, callee) takes it before counting and keeps
+	// it until its transaction ends, so the count of the next one includes
+	// this insert. A hash collision only makes two callees wait for each
+	// other; it never lets a count be wrong. The separator keeps ("1",
+	// "23") and ("12", "3") apart.
+	sqlFlowLock = `SELECT pg_advisory_xact_lock($1, hashtext($2 || '/' || $3))`
+	// DO NOTHING turns a duplicate that raced past the existence check into
+	// "0 rows" instead of an aborted transaction.
+	sqlInsertCall = `INSERT INTO calls (` + callCols + `)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+        $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
+ON CONFLICT (id) DO NOTHING`
+	// One pass over the (account_uid, callee, created_at) index counts all
+	// three windows; COUNT(*) FILTER would do the same but is not needed
+	// for portability with the SQLite statement.
+	sqlFlowCount = `
+SELECT
+    COALESCE(SUM(CASE WHEN created_at > $1 THEN 1 ELSE 0 END), 0),
+    COALESCE(SUM(CASE WHEN created_at > $2 THEN 1 ELSE 0 END), 0),
+    COUNT(*)
+FROM calls
+WHERE account_uid = $3 AND callee = $4 AND created_at > $5 AND created_at <= $6`
+	sqlUpdateCall = `
+UPDATE calls SET
+    kind = $1, prod_id = $2, caller = $3, callee = $4, caller_show_number = $5, callee_show_number = $6, out_id = $7, params = $8,
+    state = $9, status_code = $10, smart_status_code = $11, status_msg = $12, hangup_direction = $13, dtmf = $14, reason = $15,
+    a_originate_at = $16, a_ring_at = $17, a_start_at = $18, a_end_at = $19,
+    b_originate_at = $20, b_ring_at = $21, b_start_at = $22, b_end_at = $23,
+    duration = $24, node = $25, lease_till = $26,
+    version = version + 1
+WHERE id = $27 AND account_uid = $28 AND version = $29`
+	sqlInsertEvent = `
+INSERT INTO call_events (call_id, seq, at, type, leg, status_code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (call_id, seq) DO NOTHING`
+	sqlInsertReceipt = `
+INSERT INTO receipts (id, account_uid, call_id, message_type, body, created_at, available_at, attempts)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
+ON CONFLICT (id) DO NOTHING`
+)
+
+// Defaults of CallFilter.Limit.
+const (
+	defaultCallLimit = 100
+	maxCallLimit     = 1000
+)
+
+// CreateCall inserts a new call with Version 1 and sets c.Version to 1. It
+// returns dialtone.ErrConflict when the ID exists (in any account),
+// dialtone.ErrNotFound when the account does not exist and
+// *dialtone.FlowLimitError when guard refuses the call. With a guard, the
+// count and the insert run under the (account, callee) advisory lock, in
+// one transaction.
+func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialtone.FlowGuard) error {
+	if c == nil {
+		return errors.New("postgres: create call: nil call")
+	}
+	args := []any{
+		c.ID, c.AccountUID, string(c.Kind), c.ProdID, c.Caller, c.Callee, c.CallerShowNumber, c.CalleeShowNumber, c.OutID, nullableBytes(c.Params),
+		string(c.State), c.StatusCode, c.SmartStatusCode, c.StatusMsg, c.HangupDirection, c.DTMF, c.Reason,
+		toMillis(c.CreatedAt),
+		toMillis(c.A.Originate), toMillis(c.A.Ring), toMillis(c.A.Start), toMillis(c.A.End),
+		toMillis(c.B.Originate), toMillis(c.B.Ring), toMillis(c.B.Start), toMillis(c.B.End),
+		int64(c.Duration), c.Node, toMillis(c.LeaseTill), int64(1),
+	}
+	limited := guard != nil && (guard.Limits.PerMinute > 0 || guard.Limits.PerHour > 0 || guard.Limits.PerDay > 0)
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := requireAccount(ctx, tx, c.AccountUID); err != nil {
+			return err
+		}
+		if limited {
+			// Before the duplicate check, so that the check sees a
+			// resubmission that holds the lock right now once it commits.
+			if _, err := tx.Exec(ctx, sqlFlowLock, lockSpaceFlow, c.AccountUID, c.Callee); err != nil {
+				return fmt.Errorf("flow control lock: %w", err)
+			}
+		}
+		// The duplicate check comes before flow control so that a client
+		// resubmitting an accepted call learns that it exists rather than
+		// being told it is over the limit (which that very call caused).
+		var exists bool
+		if err := tx.QueryRow(ctx, sqlCallExists, c.ID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return dialtone.ErrConflict
+		}
+		if limited {
+			if err := checkFlow(ctx, tx, c, guard); err != nil {
+				return err
+			}
+		}
+		// The primary key stays the final arbiter, should another node
+		// insert the ID between the check and here.
+		tag, err := tx.Exec(ctx, sqlInsertCall, args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return dialtone.ErrConflict
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create call %s: %w", c.ID, err)
+	}
+	c.Version = 1
+	return nil
+}
+
+// checkFlow counts the account's calls to c.Callee in the three windows
+// ending at guard.Now. Windows are half-open on the left: a call made
+// exactly one minute before Now no longer counts against the minute. Under
+// READ COMMITTED this statement takes a new snapshot, taken after the flow
+// lock was granted, so it sees every call committed under that lock.
+func checkFlow(ctx context.Context, tx pgx.Tx, c *dialtone.Call, guard *dialtone.FlowGuard) error {
+	l := guard.Limits
+	now := guard.Now.UnixMilli()
+	var minute, hour, day int64
+	err := tx.QueryRow(ctx, sqlFlowCount,
+		now-time.Minute.Milliseconds(), now-time.Hour.Milliseconds(),
+		c.AccountUID, c.Callee, now-24*time.Hour.Milliseconds(), now).Scan(&minute, &hour, &day)
+	if err != nil {
+		return fmt.Errorf("flow control: %w", err)
+	}
+	for _, w := range []struct {
+		name  string
+		limit int
+		count int64
+	}{{"minute", l.PerMinute, minute}, {"hour", l.PerHour, hour}, {"day", l.PerDay, day}} {
+		if w.limit > 0 && w.count >= int64(w.limit) {
+			return &dialtone.FlowLimitError{Window: w.name, Limit: w.limit}
+		}
+	}
+	return nil
+}
+
+// UpdateCall writes ch.Call if its Version is the stored one, appends
+// ch.Events and queues ch.Receipts, all in one transaction, then increments
+// ch.Call.Version. A stale version is dialtone.ErrConflict, a call that is
+// not the account's dialtone.ErrNotFound; an event Seq or receipt ID that
+// already exists is dialtone.ErrConflict too. On any error nothing of the
+// change is written.
+//
+// The version check is optimistic: the UPDATE's WHERE names the version the
+// caller read. A concurrent change of the same call makes this UPDATE wait
+// for it and then re-check the WHERE on the new row, which no longer
+// matches, so of two racing changes exactly one wins, on any node.
+func (s *Store) UpdateCall(ctx context.Context, ch *dialtone.CallChange) error {
+	if ch == nil || ch.Call == nil {
+		return errors.New("postgres: update call: nil change")
+	}
+	c := ch.Call
+	events, receipts, err := changeRows(ch)
+	if err != nil {
+		return fmt.Errorf("postgres: update call %s: %w", c.ID, err)
+	}
+	args := []any{
+		string(c.Kind), c.ProdID, c.Caller, c.Callee, c.CallerShowNumber, c.CalleeShowNumber, c.OutID, nullableBytes(c.Params),
+		string(c.State), c.StatusCode, c.SmartStatusCode, c.StatusMsg, c.HangupDirection, c.DTMF, c.Reason,
+		toMillis(c.A.Originate), toMillis(c.A.Ring), toMillis(c.A.Start), toMillis(c.A.End),
+		toMillis(c.B.Originate), toMillis(c.B.Ring), toMillis(c.B.Start), toMillis(c.B.End),
+		int64(c.Duration), c.Node, toMillis(c.LeaseTill),
+		c.ID, c.AccountUID, c.Version,
+	}
+	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sqlUpdateCall, args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// Only on this failure path: tell a stale version from a call
+			// that is not the account's.
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM calls WHERE id = $1 AND account_uid = $2)`,
+				c.ID, c.AccountUID).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return fmt.Errorf("call of account %s: %w", c.AccountUID, dialtone.ErrNotFound)
+			}
+			return fmt.Errorf("version %d is not current: %w", c.Version, dialtone.ErrConflict)
+		}
+		// One round trip for the rows of the change; each result is still
+		// checked, in order.
+		if len(events)+len(receipts) == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		for _, ev := range events {
+			b.Queue(sqlInsertEvent, ev...)
+		}
+		for _, r := range receipts {
+			b.Queue(sqlInsertReceipt, r...)
+		}
+		br := tx.SendBatch(ctx, b)
+		err = checkInserts(br, events, receipts)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: update call %s: %w", c.ID, err)
+	}
+	c.Version++
+	return nil
+}
+
+// checkInserts reads the results of UpdateCall's batch: an insert that
+// changed no row hit an existing event Seq or receipt ID.
+func checkInserts(br pgx.BatchResults, events, receipts [][]any) error {
+	for _, ev := range events {
+		tag, err := br.Exec()
+		if err != nil {
+			return fmt.Errorf("event %v: %w", ev[1], err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("event seq %v exists: %w", ev[1], dialtone.ErrConflict)
+		}
+	}
+	for _, r := range receipts {
+		tag, err := br.Exec()
+		if err != nil {
+			return fmt.Errorf("receipt %v: %w", r[0], err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("receipt %v exists: %w", r[0], dialtone.ErrConflict)
+		}
+	}
+	return nil
+}
+
+// changeRows validates the events and receipts of ch and turns them into
+// statement arguments before the transaction starts.
+func changeRows(ch *dialtone.CallChange) (events, receipts [][]any, err error) {
+	c := ch.Call
+	for _, ev := range ch.Events {
+		if ev.CallID != "" && ev.CallID != c.ID {
+			return nil, nil, fmt.Errorf("event %d is for call %s", ev.Seq, ev.CallID)
+		}
+		if ev.Seq < 1 {
+			return nil, nil, fmt.Errorf("event seq %d: must be 1 or more", ev.Seq)
+		}
+		detail, err := encodeMap(ev.Detail)
+		if err != nil {
+			return nil, nil, fmt.Errorf("event %d detail: %w", ev.Seq, err)
+		}
+		events = append(events, []any{c.ID, int64(ev.Seq), toMillis(ev.At), ev.Type, ev.Leg, ev.StatusCode, detail})
+	}
+	for _, r := range ch.Receipts {
+		if r.ID == "" {
+			return nil, nil, errors.New("receipt without ID")
+		}
+		// A receipt names its account and call itself, but it must never be
+		// queued for another tenant through this call's change.
+		if r.AccountUID != "" && r.AccountUID != c.AccountUID {
+			return nil, nil, fmt.Errorf("receipt %s is for account %s", r.ID, r.AccountUID)
+		}
+		if r.CallID != "" && r.CallID != c.ID {
+			return nil, nil, fmt.Errorf("receipt %s is for call %s", r.ID, r.CallID)
+		}
+		created := toMillis(r.CreatedAt)
+		receipts = append(receipts, []any{r.ID, c.AccountUID, c.ID, r.MessageType, string(r.Body), created, created})
+	}
+	return events, receipts, nil
+}
+
+// GetCall returns dialtone.ErrNotFound unless the call exists in that account.
+func (s *Store) GetCall(ctx context.Context, accountUID, id string) (*dialtone.Call, error) {
+	return getRow(ctx, s.pool, "call "+id+" of account "+accountUID, scanCall,
+		`SELECT `+callCols+` FROM calls WHERE account_uid = $1 AND id = $2`, accountUID, id)
+}
+
+// ListCallEvents returns the call's events in Seq order, or
+// dialtone.ErrNotFound unless the call is the account's. The account check
+// is a join, so one query answers both and no other tenant's events leak.
+func (s *Store) ListCallEvents(ctx context.Context, accountUID, callID string) ([]dialtone.CallEvent, error) {
+	// The LEFT JOIN yields one row of NULLs for a call without events, which
+	// tells "no events" from "no such call".
+	rows, err := s.pool.Query(ctx, `
+SELECT e.seq, e.at, e.type, e.leg, e.status_code, e.detail
+FROM calls c LEFT JOIN call_events e ON e.call_id = c.id
+WHERE c.account_uid = $1 AND c.id = $2
+ORDER BY e.seq`, accountUID, callID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+	}
+	defer rows.Close()
+	found := false
+	out := []dialtone.CallEvent{}
+	for rows.Next() {
+		found = true
+		var (
+			seq, at                    *int64
+			typ, leg, code, detailText *string
+		)
+		if err := rows.Scan(&seq, &at, &typ, &leg, &code, &detailText); err != nil {
+			return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+		}
+		if seq == nil {
+			continue
+		}
+		detail, err := decodeMap[string]("detail", detailText)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+		}
+		out = append(out, dialtone.CallEvent{
+			CallID: callID, Seq: int(*seq), At: fromMillis(*at),
+			Type: *typ, Leg: *leg, StatusCode: *code, Detail: detail,
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("postgres: call %s of account %s: %w", callID, accountUID, dialtone.ErrNotFound)
+	}
+	return out, nil
+}
+
+// ListCalls returns the account's calls matching f, newest first.
+func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialtone.Call, error) {
+	var (
+		where []string
+		args  []any
+	)
+	// arg adds a parameter and returns its placeholder.
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where = append(where, "account_uid = "+arg(f.AccountUID))
+	if !f.From.IsZero() {
+		where = append(where, "created_at >= "+arg(f.From.UnixMilli()))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "created_at < "+arg(f.To.UnixMilli()))
+	}
+	if f.Number != "" {
+		n := arg(f.Number)
+		where = append(where, "(caller = "+n+" OR callee = "+n+" OR caller_show_number = "+n+" OR callee_show_number = "+n+")")
+	}
+	if f.StatusCode != "" {
+		where = append(where, "status_code = "+arg(f.StatusCode))
+	}
+	if f.Kind != "" {
+		where = append(where, "kind = "+arg(string(f.Kind)))
+	}
+	if f.OutID != "" {
+		where = append(where, "out_id = "+arg(f.OutID))
+	}
+	if f.Before != "" {
+		// Resolved separately (rather than as a subquery) so that an unknown
+		// cursor is an error instead of a silently empty page.
+		var created int64
+		err := s.pool.QueryRow(ctx, `SELECT created_at FROM calls WHERE account_uid = $1 AND id = $2`,
+			f.AccountUID, f.Before).Scan(&created)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("postgres: list calls: cursor %s: %w", f.Before, dialtone.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list calls: cursor %s: %w", f.Before, err)
+		}
+		// The same expanded form as the SQLite store; the first term lets
+		// the index bound the scan.
+		c := arg(created)
+		where = append(where, "created_at <= "+c+" AND (created_at < "+c+" OR id"+byteOrder+" < "+arg(f.Before)+")")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultCallLimit
+	}
+	limit = min(limit, maxCallLimit)
+	q := `SELECT ` + callCols + ` FROM calls WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY created_at DESC, id` + byteOrder + ` DESC LIMIT ` + arg(limit)
+	return listRows(ctx, s.pool, "calls", scanCall, q, args...)
+}
+
+// ListUnfinishedCalls returns the calls of every account that are not
+// ended, of node or of any node when node is "", oldest first. The literal
+// state condition matches the calls_unfinished partial index.
+func (s *Store) ListUnfinishedCalls(ctx context.Context, node string) ([]dialtone.Call, error) {
+	q := `SELECT ` + callCols + ` FROM calls WHERE state <> 'ended'`
+	var args []any
+	if node != "" {
+		q += ` AND node = $1`
+		args = append(args, node)
+	}
+	return listRows(ctx, s.pool, "unfinished calls", scanCall, q+` ORDER BY created_at, id`+byteOrder, args...)
+}
+
+func scanCall(row pgx.Row) (*dialtone.Call, error) {
+	var (
+		c                   dialtone.Call
+		kind, state         string
+		params              *string
+		created, lease, dur int64
+		a, b                [4]int64
+	)
+	err := row.Scan(&c.ID, &c.AccountUID, &kind, &c.ProdID, &c.Caller, &c.Callee, &c.CallerShowNumber, &c.CalleeShowNumber, &c.OutID, &params,
+		&state, &c.StatusCode, &c.SmartStatusCode, &c.StatusMsg, &c.HangupDirection, &c.DTMF, &c.Reason,
+		&created, &a[0], &a[1], &a[2], &a[3], &b[0], &b[1], &b[2], &b[3], &dur,
+		&c.Node, &lease, &c.Version)
+	if err != nil {
+		return nil, err
+	}
+	c.Kind = dialtone.CallKind(kind)
+	c.State = dialtone.CallState(state)
+	if params != nil {
+		c.Params = []byte(*params)
+	}
+	c.CreatedAt = fromMillis(created)
+	c.A = legTimes(a)
+	c.B = legTimes(b)
+	c.Duration = int(dur)
+	c.LeaseTill = fromMillis(lease)
+	return &c, nil
+}
+
+func legTimes(ms [4]int64) dialtone.LegTimes {
+	return dialtone.LegTimes{
+		Originate: fromMillis(ms[0]),
+		Ring:      fromMillis(ms[1]),
+		Start:     fromMillis(ms[2]),
+		End:       fromMillis(ms[3]),
+	}
+}

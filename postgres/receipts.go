@@ -1,0 +1,512 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+// Receipt delivery: subscriptions, outbox routing, queue messages and push
+// deliveries (migration 0004). Several nodes run dispatchers, receivers and
+// push workers against the same rows; each claim below is a single
+// conditional statement or a FOR UPDATE SKIP LOCKED selection, so that no
+// two of them take the same row.
+
+// --- subscriptions ---
+
+const subscriptionCols = `account_uid, message_type, queue, push_url, push_secret_sealed,
+    visibility_timeout_ms, retention_ms, created_at, updated_at`
+
+// PutSubscription creates or replaces the account's subscription to
+// s.MessageType; dialtone.ErrNotFound when the account does not exist.
+func (s *Store) PutSubscription(ctx context.Context, sub *dialtone.Subscription) error {
+	if sub == nil || !dialtone.ValidMessageType(sub.MessageType) {
+		return errors.New("postgres: put subscription: no valid message type")
+	}
+	sealed := ""
+	if sub.PushSecret != "" {
+		var err error
+		if sealed, err = s.seal(sub.PushSecret); err != nil {
+			return fmt.Errorf("postgres: put subscription %s: %w", sub.MessageType, err)
+		}
+	}
+	return s.putScoped(ctx, "subscription "+sub.MessageType, sub.AccountUID, `
+INSERT INTO subscriptions (`+subscriptionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (account_uid, message_type) DO UPDATE SET
+    queue = excluded.queue,
+    push_url = excluded.push_url,
+    push_secret_sealed = excluded.push_secret_sealed,
+    visibility_timeout_ms = excluded.visibility_timeout_ms,
+    retention_ms = excluded.retention_ms,
+    created_at = excluded.created_at,
+    updated_at = excluded.updated_at`,
+		sub.AccountUID, sub.MessageType, boolInt(sub.Queue), sub.PushURL, sealed,
+		sub.VisibilityTimeout.Milliseconds(), sub.Retention.Milliseconds(),
+		toMillis(sub.CreatedAt), toMillis(sub.UpdatedAt))
+}
+
+// GetSubscription returns dialtone.ErrNotFound unless the account has one.
+func (s *Store) GetSubscription(ctx context.Context, accountUID, messageType string) (*dialtone.Subscription, error) {
+	return getRow(ctx, s.pool, "subscription "+messageType+" of account "+accountUID, s.scanSubscription,
+		`SELECT `+subscriptionCols+` FROM subscriptions WHERE account_uid = $1 AND message_type = $2`, accountUID, messageType)
+}
+
+// ListSubscriptions returns the account's subscriptions ordered by type.
+func (s *Store) ListSubscriptions(ctx context.Context, accountUID string) ([]dialtone.Subscription, error) {
+	return listRows(ctx, s.pool, "subscriptions of "+accountUID, s.scanSubscription,
+		`SELECT `+subscriptionCols+` FROM subscriptions WHERE account_uid = $1 ORDER BY message_type`+byteOrder, accountUID)
+}
+
+// DeleteSubscription returns dialtone.ErrNotFound unless the account has one.
+func (s *Store) DeleteSubscription(ctx context.Context, accountUID, messageType string) error {
+	return s.deleteScoped(ctx, "subscription "+messageType+" of account "+accountUID,
+		`DELETE FROM subscriptions WHERE account_uid = $1 AND message_type = $2`, accountUID, messageType)
+}
+
+func (s *Store) scanSubscription(row pgx.Row) (*dialtone.Subscription, error) {
+	var (
+		sub                       dialtone.Subscription
+		queue                     int64
+		sealed                    string
+		visMS, retMS, created, up int64
+	)
+	if err := row.Scan(&sub.AccountUID, &sub.MessageType, &queue, &sub.PushURL, &sealed,
+		&visMS, &retMS, &created, &up); err != nil {
+		return nil, err
+	}
+	if sealed != "" {
+		var err error
+		if sub.PushSecret, err = s.unseal(sealed); err != nil {
+			return nil, err
+		}
+	}
+	sub.Queue = queue != 0
+	sub.VisibilityTimeout = time.Duration(visMS) * time.Millisecond
+	sub.Retention = time.Duration(retMS) * time.Millisecond
+	sub.CreatedAt = fromMillis(created)
+	sub.UpdatedAt = fromMillis(up)
+	return &sub, nil
+}
+
+// --- outbox routing ---
+
+// ListUnroutedReceipts returns up to limit receipts not yet routed, oldest
+// first. Another dispatcher may route some of them meanwhile; RouteReceipts
+// then skips those.
+func (s *Store) ListUnroutedReceipts(ctx context.Context, limit int) ([]dialtone.Receipt, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return listRows(ctx, s.pool, "unrouted receipts", scanReceipt, `
+SELECT id, account_uid, call_id, message_type, body, created_at
+FROM receipts WHERE routed_at = 0 ORDER BY created_at, id`+byteOrder+` LIMIT $1`, limit)
+}
+
+func scanReceipt(row pgx.Row) (*dialtone.Receipt, error) {
+	var (
+		r       dialtone.Receipt
+		body    string
+		created int64
+	)
+	if err := row.Scan(&r.ID, &r.AccountUID, &r.CallID, &r.MessageType, &body, &created); err != nil {
+		return nil, err
+	}
+	r.Body = []byte(body)
+	r.CreatedAt = fromMillis(created)
+	return &r, nil
+}
+
+const (
+	// The claim: a concurrent claim of the same receipt waits for this
+	// transaction and then re-checks routed_at = 0 on the committed row,
+	// so only the first dispatcher changes it and routes the receipt.
+	sqlClaimReceipt  = `UPDATE receipts SET routed_at = $1 WHERE id = $2 AND routed_at = 0`
+	sqlInsertMessage = `INSERT INTO queue_messages (id, queue, account_uid, receipt_id, body, body_md5, priority,
+    enqueued_at, next_visible_at, first_dequeued_at, dequeue_count, handle, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	sqlInsertPush = `INSERT INTO push_deliveries (id, account_uid, message_type, body, created_at, due_at, attempts, last_error, dead)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (id) DO NOTHING`
+)
+
+// RouteReceipts claims each receipt and creates what its route says, all
+// in one transaction.
+func (s *Store) RouteReceipts(ctx context.Context, routes []dialtone.RouteReceipt, now time.Time) ([]string, error) {
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	at := now.UnixMilli()
+	if at == 0 {
+		at = 1 // 0 means "not routed"
+	}
+	// Claiming in ID order makes every dispatcher lock rows in the same
+	// order, so two overlapping batches wait for each other instead of
+	// deadlocking.
+	sorted := slices.Clone(routes)
+	slices.SortFunc(sorted, func(a, b dialtone.RouteReceipt) int { return strings.Compare(a.ReceiptID, b.ReceiptID) })
+	var routed []string
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		routed = routed[:0] // a retry starts over
+		for _, rt := range sorted {
+			tag, err := tx.Exec(ctx, sqlClaimReceipt, at, rt.ReceiptID)
+			if err != nil {
+				return fmt.Errorf("claim receipt %s: %w", rt.ReceiptID, err)
+			}
+			if tag.RowsAffected() == 0 {
+				continue
+			}
+			if m := rt.Message; m != nil {
+				if _, err := tx.Exec(ctx, sqlInsertMessage, messageArgs(m)...); err != nil {
+					return fmt.Errorf("queue message of receipt %s: %w", rt.ReceiptID, err)
+				}
+			}
+			if p := rt.Push; p != nil {
+				if _, err := tx.Exec(ctx, sqlInsertPush, pushArgs(p)...); err != nil {
+					return fmt.Errorf("push delivery of receipt %s: %w", rt.ReceiptID, err)
+				}
+			}
+			routed = append(routed, rt.ReceiptID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: route receipts: %w", err)
+	}
+	return routed, nil
+}
+
+func messageArgs(m *dialtone.QueueMessage) []any {
+	return []any{m.ID, m.Queue, m.AccountUID, m.ReceiptID, m.Body, m.BodyMD5, int64(m.Priority),
+		toMillis(m.EnqueuedAt), toMillis(m.NextVisibleAt), toMillis(m.FirstDequeueAt), int64(m.DequeueCount),
+		m.Handle, toMillis(m.ExpiresAt)}
+}
+
+func pushArgs(p *dialtone.PushDelivery) []any {
+	return []any{p.ID, p.AccountUID, p.MessageType, string(p.Body), toMillis(p.CreatedAt), toMillis(p.DueAt),
+		int64(p.Attempts), p.LastError, boolInt(p.Dead)}
+}
+
+// PurgeRoutedReceipts deletes receipts routed before before.
+func (s *Store) PurgeRoutedReceipts(ctx context.Context, before time.Time) (int, error) {
+	n, err := s.execCount(ctx, `DELETE FROM receipts WHERE routed_at <> 0 AND routed_at < $1`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge routed receipts: %w", err)
+	}
+	return n, nil
+}
+
+// --- queue messages ---
+
+const messageCols = `id, queue, account_uid, receipt_id, body, body_md5, priority,
+    enqueued_at, next_visible_at, first_dequeued_at, dequeue_count, handle, expires_at`
+
+func scanMessage(row pgx.Row) (*dialtone.QueueMessage, error) {
+	var (
+		m                                   dialtone.QueueMessage
+		prio, enq, next, first, count, expi int64
+	)
+	if err := row.Scan(&m.ID, &m.Queue, &m.AccountUID, &m.ReceiptID, &m.Body, &m.BodyMD5, &prio,
+		&enq, &next, &first, &count, &m.Handle, &expi); err != nil {
+		return nil, err
+	}
+	m.Priority = int(prio)
+	m.EnqueuedAt = fromMillis(enq)
+	m.NextVisibleAt = fromMillis(next)
+	m.FirstDequeueAt = fromMillis(first)
+	m.DequeueCount = int(count)
+	m.ExpiresAt = fromMillis(expi)
+	return &m, nil
+}
+
+// Visible messages of a queue, in delivery order. Expired ones are left to
+// the purge job but never delivered.
+const sqlVisible = `SELECT ` + messageCols + ` FROM queue_messages
+WHERE queue = $1 AND next_visible_at <= $2 AND expires_at > $2
+ORDER BY priority, enqueued_at, id` + byteOrder + ` LIMIT $3`
+
+// ReceiveMessages takes up to n visible messages and hides them for
+// visibility under the given handles. The selection locks its rows and
+// skips rows another receiver has locked, so concurrent receivers (on any
+// node) get disjoint messages without waiting for each other; a row that
+// another receiver changed and committed is re-checked against the WHERE.
+func (s *Store) ReceiveMessages(ctx context.Context, queue string, n int, now time.Time, visibility time.Duration, handles []string) ([]dialtone.QueueMessage, error) {
+	if n <= 0 {
+		return []dialtone.QueueMessage{}, nil
+	}
+	if len(handles) < n {
+		return nil, fmt.Errorf("postgres: receive from %s: %d handles for %d messages", queue, len(handles), n)
+	}
+	at := now.UnixMilli()
+	next := now.Add(visibility).UnixMilli()
+	var out []dialtone.QueueMessage
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		out, err = collect(ctx, tx, scanMessage, sqlVisible+` FOR UPDATE SKIP LOCKED`, queue, at, n)
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		ids := make([]string, len(out))
+		for i := range out {
+			m := &out[i]
+			m.Handle = handles[i]
+			m.DequeueCount++
+			if m.FirstDequeueAt.IsZero() {
+				m.FirstDequeueAt = fromMillis(at)
+			}
+			m.NextVisibleAt = fromMillis(next)
+			ids[i] = m.ID
+		}
+		// One statement for the batch: handles pair with IDs by position.
+		_, err = tx.Exec(ctx, `
+UPDATE queue_messages AS q SET
+    handle = h.handle,
+    dequeue_count = q.dequeue_count + 1,
+    first_dequeued_at = CASE WHEN q.first_dequeued_at = 0 THEN $3 ELSE q.first_dequeued_at END,
+    next_visible_at = $4
+FROM unnest($1::text[], $2::text[]) AS h (id, handle)
+WHERE q.id = h.id`, ids, handles[:len(out)], at, next)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: receive from %s: %w", queue, err)
+	}
+	return out, nil
+}
+
+// PeekMessages reads visible messages without changing them.
+func (s *Store) PeekMessages(ctx context.Context, queue string, n int, now time.Time) ([]dialtone.QueueMessage, error) {
+	return listRows(ctx, s.pool, "messages of "+queue, scanMessage, sqlVisible, queue, now.UnixMilli(), n)
+}
+
+// The condition under which a handle is valid: the message is in the queue,
+// the handle is its current one and it has not become visible again.
+const handleValid = `id = $1 AND queue = $2 AND handle <> '' AND handle = $3 AND next_visible_at > $4`
+
+// whyInvalid tells, after a statement guarded by handleValid changed no row,
+// which error applies: ErrNotFound when the message is gone or its handle
+// expired, ErrStaleHandle when the handle is not its current one.
+func whyInvalid(ctx context.Context, q querier, queue string, ref dialtone.HandleRef, at int64) error {
+	var (
+		handle string
+		next   int64
+	)
+	err := q.QueryRow(ctx, `SELECT handle, next_visible_at FROM queue_messages WHERE id = $1 AND queue = $2`,
+		ref.MessageID, queue).Scan(&handle, &next)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return dialtone.ErrNotFound
+	case err != nil:
+		return err
+	case handle == "" || handle != ref.Handle:
+		return dialtone.ErrStaleHandle
+	case next <= at:
+		// The message is visible again: whoever held this handle lost it.
+		return dialtone.ErrNotFound
+	}
+	// Valid now but not when the statement ran: it changed in between,
+	// so the caller's handle was not current at that moment.
+	return dialtone.ErrStaleHandle
+}
+
+// DeleteMessages deletes the messages whose current handles are given. Each
+// delete checks the handle in its own WHERE, so a concurrent receive or
+// visibility change (which replaces the handle) makes it a no-op.
+func (s *Store) DeleteMessages(ctx context.Context, queue string, refs []dialtone.HandleRef, now time.Time) ([]error, error) {
+	at := now.UnixMilli()
+	errs := make([]error, len(refs))
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		for i, ref := range refs {
+			errs[i] = nil // a retry starts over
+			tag, err := tx.Exec(ctx, `DELETE FROM queue_messages WHERE `+handleValid, ref.MessageID, queue, ref.Handle, at)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 1 {
+				continue
+			}
+			switch err := whyInvalid(ctx, tx, queue, ref, at); {
+			case errors.Is(err, dialtone.ErrNotFound), errors.Is(err, dialtone.ErrStaleHandle):
+				errs[i] = err
+			default:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: delete messages of %s: %w", queue, err)
+	}
+	return errs, nil
+}
+
+// ChangeVisibility moves the message's next visible time and replaces its
+// handle, if ref's handle is current.
+func (s *Store) ChangeVisibility(ctx context.Context, queue string, ref dialtone.HandleRef, newHandle string, now time.Time, visibility time.Duration) (*dialtone.QueueMessage, error) {
+	at := now.UnixMilli()
+	next := now.Add(visibility).UnixMilli()
+	m, err := scanMessage(s.pool.QueryRow(ctx, `
+UPDATE queue_messages SET handle = $5, next_visible_at = $6
+WHERE `+handleValid+`
+RETURNING `+messageCols, ref.MessageID, queue, ref.Handle, at, newHandle, next))
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = whyInvalid(ctx, s.pool, queue, ref, at)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: change visibility in %s: %w", queue, err)
+	}
+	return m, nil
+}
+
+// EnqueueMessage inserts m as given; dialtone.ErrNotFound for an unknown
+// account, dialtone.ErrConflict for a duplicate ID.
+func (s *Store) EnqueueMessage(ctx context.Context, m *dialtone.QueueMessage) error {
+	if m == nil || m.ID == "" {
+		return errors.New("postgres: enqueue: no message ID")
+	}
+	err := requireAccount(ctx, s.pool, m.AccountUID)
+	if err == nil {
+		var n int
+		n, err = s.execCount(ctx, sqlInsertMessage+` ON CONFLICT (id) DO NOTHING`, messageArgs(m)...)
+		switch {
+		case isForeignKeyViolation(err):
+			err = fmt.Errorf("account %s: %w", m.AccountUID, dialtone.ErrNotFound)
+		case err == nil && n == 0:
+			err = fmt.Errorf("message %s exists: %w", m.ID, dialtone.ErrConflict)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: enqueue into %s: %w", m.Queue, err)
+	}
+	return nil
+}
+
+// QueueStats counts the live messages of queue.
+func (s *Store) QueueStats(ctx context.Context, queue string, now time.Time) (dialtone.QueueStats, error) {
+	at := now.UnixMilli()
+	var st dialtone.QueueStats
+	var active, inactive int64
+	err := s.pool.QueryRow(ctx, `
+SELECT COALESCE(SUM(CASE WHEN next_visible_at <= $1 THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN next_visible_at > $1 THEN 1 ELSE 0 END), 0)
+FROM queue_messages WHERE queue = $2 AND expires_at > $1`, at, queue).Scan(&active, &inactive)
+	if err != nil {
+		return st, fmt.Errorf("postgres: stats of %s: %w", queue, err)
+	}
+	st.Active, st.Inactive = int(active), int(inactive)
+	return st, nil
+}
+
+// PurgeQueueMessages deletes messages whose retention ended.
+func (s *Store) PurgeQueueMessages(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.execCount(ctx, `DELETE FROM queue_messages WHERE expires_at <= $1`, now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("postgres: purge queue messages: %w", err)
+	}
+	return n, nil
+}
+
+// --- push deliveries ---
+
+const pushCols = `id, account_uid, message_type, body, created_at, due_at, attempts, last_error, dead`
+
+func scanPush(row pgx.Row) (*dialtone.PushDelivery, error) {
+	var (
+		p                            dialtone.PushDelivery
+		body                         string
+		created, due, attempts, dead int64
+	)
+	if err := row.Scan(&p.ID, &p.AccountUID, &p.MessageType, &body, &created, &due, &attempts, &p.LastError, &dead); err != nil {
+		return nil, err
+	}
+	p.Body = []byte(body)
+	p.CreatedAt = fromMillis(created)
+	p.DueAt = fromMillis(due)
+	p.Attempts = int(attempts)
+	p.Dead = dead != 0
+	return &p, nil
+}
+
+// ClaimPushDeliveries leases the due deliveries to the caller in one
+// statement: the selection skips rows another worker is claiming, and the
+// lease moves due_at past now, so the next claim (on any node) skips them
+// too. The result is ordered by the due time the rows had when claimed.
+func (s *Store) ClaimPushDeliveries(ctx context.Context, now, lease time.Time, limit int) ([]dialtone.PushDelivery, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return listRows(ctx, s.pool, "claimed push deliveries", scanPush, `
+WITH due AS (
+    SELECT id, due_at FROM push_deliveries
+    WHERE dead = 0 AND due_at <= $1
+    ORDER BY due_at, created_at, id`+byteOrder+`
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE push_deliveries AS p SET due_at = $3
+    FROM due WHERE p.id = due.id
+    RETURNING p.id, p.account_uid, p.message_type, p.body, p.created_at, p.due_at, p.attempts, p.last_error, p.dead, due.due_at AS was_due
+)
+SELECT `+pushCols+` FROM claimed ORDER BY was_due, created_at, id`+byteOrder,
+		now.UnixMilli(), limit, toMillis(lease))
+}
+
+// CompletePushDeliveries deletes delivered ones.
+func (s *Store) CompletePushDeliveries(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM push_deliveries WHERE id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("postgres: complete push deliveries: %w", err)
+	}
+	return nil
+}
+
+// FailPushDeliveries records failed attempts, in one transaction.
+func (s *Store) FailPushDeliveries(ctx context.Context, fails []dialtone.PushFailure) error {
+	if len(fails) == 0 {
+		return nil
+	}
+	// Sorted so that concurrent calls lock rows in the same order.
+	sorted := slices.Clone(fails)
+	slices.SortFunc(sorted, func(a, b dialtone.PushFailure) int { return strings.Compare(a.ID, b.ID) })
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, f := range sorted {
+			b.Queue(`
+UPDATE push_deliveries SET attempts = attempts + 1, last_error = $1, due_at = $2, dead = $3 WHERE id = $4 AND dead = 0`,
+				f.Error, toMillis(f.Next), boolInt(f.Dead), f.ID)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: fail push deliveries: %w", err)
+	}
+	return nil
+}
+
+// ListDeadLetters returns the account's dead letters, oldest first.
+func (s *Store) ListDeadLetters(ctx context.Context, accountUID string, limit int) ([]dialtone.PushDelivery, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return listRows(ctx, s.pool, "dead letters of "+accountUID, scanPush,
+		`SELECT `+pushCols+` FROM push_deliveries WHERE account_uid = $1 AND dead = 1 ORDER BY created_at, id`+byteOrder+` LIMIT $2`,
+		accountUID, limit)
+}
+
+// RedriveDeadLetters makes the account's dead letters due again.
+func (s *Store) RedriveDeadLetters(ctx context.Context, accountUID string, now time.Time) (int, error) {
+	n, err := s.execCount(ctx, `UPDATE push_deliveries SET dead = 0, attempts = 0, due_at = $1 WHERE account_uid = $2 AND dead = 1`,
+		toMillis(now), accountUID)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: redrive dead letters of %s: %w", accountUID, err)
+	}
+	return n, nil
+}

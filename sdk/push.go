@@ -1,0 +1,120 @@
+package sdk
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PushSignatureHeader carries the signature of Dialtone's HTTP batch
+// pushes: "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>".
+const PushSignatureHeader = "X-Dialtone-Signature"
+
+// PushTolerance is the largest clock difference PushHandler accepts.
+const PushTolerance = 5 * time.Minute
+
+// PushHandler receives HTTP batch pushes of receipts (a JSON array). With
+// a non-empty secret (the subscription's push_secret) it rejects requests
+// whose X-Dialtone-Signature is missing, wrong or more than 5 minutes off
+// (HTTP 401). It answers {"code":0,"msg":"接收成功"} when handler returns
+// nil, and HTTP 500 with {"code":1,...} when it fails, so that Dialtone
+// pushes the batch again later. Each Receipt's Type is inferred from its
+// receipt_id or its fields.
+func PushHandler(secret string, handler func(ctx context.Context, rs []Receipt) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		answer := func(status, code int, msg string) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(status)
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
+			enc.Encode(map[string]any{"code": code, "msg": msg})
+		}
+		if r.Method != http.MethodPost {
+			answer(http.StatusMethodNotAllowed, 405, "POST a JSON array")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 16<<20))
+		if err != nil {
+			answer(http.StatusRequestEntityTooLarge, 413, "body too large")
+			return
+		}
+		if secret != "" {
+			if msg := verifyPush(secret, r.Header.Get(PushSignatureHeader), body, time.Now()); msg != "" {
+				answer(http.StatusUnauthorized, 401, msg)
+				return
+			}
+		}
+		var items []json.RawMessage
+		if err := json.Unmarshal(body, &items); err != nil {
+			answer(http.StatusBadRequest, 400, "the body is not a JSON array")
+			return
+		}
+		rs := make([]Receipt, len(items))
+		for i, it := range items {
+			rs[i] = decodeReceipt(it, "")
+		}
+		if err := handler(r.Context(), rs); err != nil {
+			answer(http.StatusInternalServerError, 1, "handler failed: "+err.Error())
+			return
+		}
+		answer(http.StatusOK, 0, "接收成功")
+	})
+}
+
+// SignPush returns the PushSignatureHeader value of body at t (for tests
+// and for relays that re-sign).
+func SignPush(secret string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + pushMAC(secret, ts, body)
+}
+
+func pushMAC(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// verifyPush returns "" when header signs body, else the reason.
+func verifyPush(secret, header string, body []byte, now time.Time) string {
+	if header == "" {
+		return "missing " + PushSignatureHeader
+	}
+	var ts string
+	var sigs []string
+	for _, part := range strings.Split(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || len(sigs) == 0 {
+		return "malformed " + PushSignatureHeader
+	}
+	want := []byte(pushMAC(secret, ts, body))
+	match := false
+	for _, s := range sigs {
+		if hmac.Equal(want, []byte(s)) {
+			match = true
+		}
+	}
+	if !match {
+		return "signature mismatch"
+	}
+	if skew := now.Sub(time.Unix(sec, 0)); skew > PushTolerance || skew < -PushTolerance {
+		return "signature timestamp outside the 5-minute tolerance"
+	}
+	return ""
+}
