@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,13 +26,16 @@ import (
 	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/secret"
-	"github.com/dialtone-voice/dialtone/sqlite"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
 // Config is everything a node needs to start.
 type Config struct {
-	DataDir       string
+	DataDir string
+	// StoreURL selects the store: "" for SQLite in DataDir, or a
+	// postgres:// URL shared by several nodes (which must then share
+	// DIALTONE_MASTER_KEY too).
+	StoreURL      string
 	HTTPAddr      string
 	ProvisionFile string
 	// SignatureWindow is the allowed clock skew of signed requests.
@@ -107,12 +109,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	dbPath := filepath.Join(cfg.DataDir, DBFile)
-	_, statErr := os.Stat(dbPath)
-	firstStart := errors.Is(statErr, fs.ErrNotExist)
-	store, err := sqlite.Open(ctx, dbPath, sealer, sqlite.WithLogger(cfg.Logger))
+	store, firstStart, err := openStore(ctx, cfg, sealer)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, err
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, store: store}
 	if firstStart {
@@ -228,6 +227,7 @@ func (n *Node) routes() http.Handler {
 			admin.WithVoiceImporter(n.importVoice), admin.WithVoiceLoader(n.loadVoice))...))
 	n.mountReceipts(gw, mux)
 	n.mountCalls(mux, func(s *vms.Service) { s.Register(gw) })
+	mux.Handle("/console/", n.consoleHandler())
 	mux.Handle("/", gw)
 	return mux
 }

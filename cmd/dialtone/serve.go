@@ -24,6 +24,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("http", envOr("DIALTONE_HTTP", "127.0.0.1:8080"), "HTTP listen address (env DIALTONE_HTTP)")
 	prov := fs.String("provision", envOr("DIALTONE_PROVISION", ""), "provisioning YAML applied at start (env DIALTONE_PROVISION)")
 	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
+	storeURL := fs.String("store", envOr("DIALTONE_STORE", ""), "store: empty for SQLite in the data directory, or postgres://… shared by several nodes (env DIALTONE_STORE)")
+	publicURL := fs.String("public-url", envOr("DIALTONE_PUBLIC_URL", ""), "base URL clients reach this node at, for recording links (env DIALTONE_PUBLIC_URL; default http://<listen address>)")
+	tokenLifetime := fs.Duration("token-lifetime", envDuration("DIALTONE_TOKEN_LIFETIME", 6*time.Hour), "lifetime of QueryTokenForMnsQueue credentials (env DIALTONE_TOKEN_LIFETIME)")
+	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", 45*time.Second), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
+	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", 3*time.Second), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
+	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
 	logLevel := fs.String("log-level", envOr("DIALTONE_LOG_LEVEL", "info"), "debug, info, warn or error (env DIALTONE_LOG_LEVEL)")
 	logFormat := fs.String("log-format", envOr("DIALTONE_LOG_FORMAT", "text"), "text or json (env DIALTONE_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -32,6 +38,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
+	}
+	if len(badEnv) > 0 {
+		return fmt.Errorf("serve: %s", strings.Join(badEnv, "; "))
 	}
 	window, err := time.ParseDuration(*windowText)
 	if err != nil || window <= 0 {
@@ -43,6 +52,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := server.Config{
 		DataDir:         *data,
+		StoreURL:        *storeURL,
+		Receipts:        server.ReceiptConfig{TokenLifetime: *tokenLifetime, PublicURL: *publicURL},
+		Calls:           server.CallConfig{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout},
 		HTTPAddr:        *addr,
 		ProvisionFile:   *prov,
 		SignatureWindow: window,
@@ -77,3 +89,18 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
+
+// envDuration reads a duration from the environment, or def when unset. A
+// value that does not parse is kept in badEnv and reported before start.
+func envDuration(name string, def time.Duration) time.Duration {
+	if v := os.Getenv(name); v != "" {
+		d, err := time.ParseDuration(v)
+		if err == nil && d > 0 {
+			return d
+		}
+		badEnv = append(badEnv, fmt.Sprintf("%s=%q is not a positive duration such as 30s", name, v))
+	}
+	return def
+}
+
+var badEnv []string
