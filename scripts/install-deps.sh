@@ -10,12 +10,17 @@ needs=(
 	node:nodejs
 	npm:npm
 	espeak-ng:espeak-ng
+	chromium:chromium
 )
 missing=()
 for pair in "${needs[@]}"; do
 	cmd="${pair%%:*}" pkg="${pair#*:}"
 	command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# A CJK font, so that the console's browser-test screenshots show Chinese.
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+	missing+=(fonts-wqy-microhei)
+fi
 # The PostgreSQL tests (package pgtest) start their own server with initdb
 # and postgres, which Debian keeps outside PATH in
 # /usr/lib/postgresql/<version>/bin: look for them in both places.

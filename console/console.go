@@ -1,0 +1,449 @@
+// Package console is the web console of a Dialtone node, served under
+// /console/: operators manage every account, account users their own.
+// Pages are rendered on the server with html/template; the few things that
+// change without a reload (live calls, upload progress, the API Explorer)
+// use one small vanilla JS file. Every asset is embedded, nothing is loaded
+// from another host.
+//
+// Security model: a signed-in person holds a random session ID in an
+// HttpOnly, SameSite=Strict cookie; the session lives on the server (see
+// SessionStore) and expires after 30 minutes idle or 12 hours in all. Every
+// POST carries the session's CSRF token (a hidden form field, or the
+// X-CSRF-Token header for fetch and XHR). Sign-in is rate-limited per
+// client address and per username. Account users are confined to their
+// account: every store call is scoped to the session's account, so another
+// account's call, key or file is simply not found (404).
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
+	"github.com/dialtone-voice/dialtone/provision"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Prefix is where the console is mounted.
+const Prefix = "/console/"
+
+// Store is what the console needs of the node's store. Receipt pages and
+// the overview's aggregates use dialtone.ReceiptStore and
+// dialtone.CallStatsStore when the store has them.
+type Store interface {
+	dialtone.Store
+	dialtone.ConsoleUserStore
+}
+
+// LiveCalls reports the calls running on this node (the call engine).
+type LiveCalls interface {
+	Live() int
+	LiveByNumber(number string) int
+}
+
+// Network is the simulated telephone network (sim.Network).
+type Network interface {
+	SetBehavior(number string, b provision.Behavior)
+	Behavior(number string) provision.Behavior
+	Transcript(callID string) []sim.TranscriptEntry
+}
+
+// Config is what New needs. Store is required; every other collaborator is
+// optional and its page says so when it is missing.
+type Config struct {
+	Store  Store
+	Live   LiveCalls
+	Net    Network
+	Logger *slog.Logger
+	// Speaker renders template previews (media.ESpeak).
+	Speaker dialtone.Speaker
+	// DataDir holds imported voice files.
+	DataDir string
+	// RecordURL signs a recording's URL (receipt.Records.URL).
+	RecordURL func(accountUID, callID, file string) string
+	// Redriven wakes the push worker after dead letters were re-driven.
+	Redriven func()
+	// Subscribers lists the simulated numbers known at start (the
+	// provisioning file's network section), for the network page.
+	Subscribers []string
+	// POPEndpoint is where the API Explorer sends requests; default
+	// http://127.0.0.1:<port the request came in on> (loopback only).
+	POPEndpoint string
+	// Sessions keeps sessions; default an in-memory table (one node).
+	Sessions SessionStore
+	// Serving reports whether the node is serving; event streams end when
+	// it turns false (shutdown), so they never hold a graceful shutdown.
+	Serving func() bool
+	// Now is the clock (tests move it to expire sessions).
+	Now func() time.Time
+	// SignInLimit is the sign-in attempts allowed per client address and
+	// per username per minute; default 5.
+	SignInLimit int
+}
+
+// Console is the console's HTTP handler.
+type Console struct {
+	cfg      Config
+	store    Store
+	receipts dialtone.ReceiptStore // nil: no receipt pages
+	stats    dialtone.CallStatsStore
+	log      *slog.Logger
+	sessions SessionStore
+	limiter  *limiter
+	pages    map[string]*template.Template
+	mux      *http.ServeMux
+	now      func() time.Time
+
+	mu       sync.Mutex
+	simNums  map[string]bool     // numbers shown on the network page
+	testSent map[string][]string // account/type -> recent test-receipt results
+}
+
+// New builds the console.
+func New(cfg Config) (*Console, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("console: nil store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sessions == nil {
+		cfg.Sessions = NewMemorySessions()
+	}
+	if cfg.SignInLimit <= 0 {
+		cfg.SignInLimit = 5
+	}
+	c := &Console{
+		cfg: cfg, store: cfg.Store, log: cfg.Logger.With("component", "console"),
+		sessions: cfg.Sessions, now: cfg.Now,
+		limiter: newLimiter(cfg.SignInLimit, time.Minute, cfg.Now),
+		simNums: map[string]bool{}, testSent: map[string][]string{},
+	}
+	c.receipts, _ = cfg.Store.(dialtone.ReceiptStore)
+	c.stats, _ = cfg.Store.(dialtone.CallStatsStore)
+	for _, n := range cfg.Subscribers {
+		c.simNums[n] = true
+	}
+	if err := c.parseTemplates(); err != nil {
+		return nil, err
+	}
+	c.routes()
+	return c, nil
+}
+
+func (c *Console) routes() {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	fileServer := http.StripPrefix(Prefix+"static/", http.FileServerFS(static))
+	mux.Handle("GET "+Prefix+"static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		fileServer.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("GET "+Prefix+"signin", c.signInPage)
+	mux.HandleFunc("POST "+Prefix+"signin", c.signIn)
+
+	// Signed-in pages. auth resolves the session and the account in view;
+	// every POST also passes the CSRF check inside auth.
+	page := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, v *view)) {
+		mux.Handle(pattern, c.auth(fn, false))
+	}
+	op := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, v *view)) {
+		mux.Handle(pattern, c.auth(fn, true))
+	}
+	page("POST "+Prefix+"signout", c.signOut)
+	page("GET "+Prefix+"{$}", func(w http.ResponseWriter, r *http.Request, v *view) {
+		http.Redirect(w, r, Prefix+"overview", http.StatusSeeOther)
+	})
+	page("GET "+Prefix+"overview", c.overview)
+	page("GET "+Prefix+"numbers", c.numbersPage)
+	op("POST "+Prefix+"numbers", c.numberPut)
+	op("POST "+Prefix+"numbers/delete", c.numberDelete)
+	page("GET "+Prefix+"templates", c.templatesPage)
+	page("POST "+Prefix+"templates", c.templateCreate)
+	op("POST "+Prefix+"templates/review", c.templateReview)
+	page("POST "+Prefix+"templates/delete", c.templateDelete)
+	page("GET "+Prefix+"templates/preview", c.templatePreview)
+	page("GET "+Prefix+"voicefiles", c.voiceFilesPage)
+	page("POST "+Prefix+"voicefiles", c.voiceFileUpload)
+	op("POST "+Prefix+"voicefiles/review", c.voiceFileReview)
+	page("POST "+Prefix+"voicefiles/delete", c.voiceFileDelete)
+	page("GET "+Prefix+"voicefiles/audio", c.voiceFileAudio)
+	page("GET "+Prefix+"keys", c.keysPage)
+	page("POST "+Prefix+"keys", c.keyCreate)
+	page("POST "+Prefix+"keys/update", c.keyUpdate)
+	page("POST "+Prefix+"keys/delete", c.keyDelete)
+	page("GET "+Prefix+"receipts", c.receiptsPage)
+	page("POST "+Prefix+"receipts", c.receiptPut)
+	page("POST "+Prefix+"receipts/test", c.receiptTest)
+	page("POST "+Prefix+"receipts/redrive", c.receiptRedrive)
+	page("GET "+Prefix+"calls", c.callsPage)
+	page("GET "+Prefix+"calls/{id}", c.callPage)
+	op("GET "+Prefix+"network", c.networkPage)
+	op("POST "+Prefix+"network", c.networkPut)
+	page("GET "+Prefix+"explorer", c.explorerPage)
+	page("POST "+Prefix+"explorer/send", c.explorerSend)
+	page("POST "+Prefix+"explorer/code", c.explorerCode)
+	page("GET "+Prefix+"events", c.events)
+	op("GET "+Prefix+"users", c.usersPage)
+	op("POST "+Prefix+"users", c.userPut)
+	op("POST "+Prefix+"users/delete", c.userDelete)
+	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
+		c.notFound(w, r, nil)
+	})
+	c.mux = mux
+}
+
+// ServeHTTP serves the console; mount it on "/console/" without stripping.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	// Everything the pages need comes from this origin; inline scripts and
+	// styles are not used, so the policy can forbid them.
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self' http: https:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	c.mux.ServeHTTP(w, r)
+}
+
+// view is what a signed-in request knows: who, which account it looks at,
+// and the data shared by every page's layout.
+type view struct {
+	Session  *Session
+	Operator bool
+	Account  string // the account in view ("" only for an operator without accounts)
+	Accounts []dialtone.Account
+	Path     string
+	Title    string
+	Flash    string
+	Error    string
+	Data     any
+}
+
+// CSRF is the token the layout puts in every form.
+func (v *view) CSRF() string { return v.Session.CSRF }
+
+// auth wraps a page: it resolves the session (redirecting to sign-in
+// without one), checks CSRF on POST, and picks the account in view.
+func (c *Console) auth(fn func(w http.ResponseWriter, r *http.Request, v *view), operatorOnly bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := c.session(r)
+		if err != nil {
+			if r.Method == http.MethodGet && r.Header.Get("Accept") != "text/event-stream" && r.Header.Get("X-CSRF-Token") == "" {
+				http.Redirect(w, r, Prefix+"signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "Your session has ended; sign in again.", http.StatusUnauthorized)
+			return
+		}
+		if r.Method == http.MethodPost && !c.checkCSRF(r, s) {
+			c.log.WarnContext(r.Context(), "console: CSRF check failed", "user", s.Username, "path", r.URL.Path)
+			http.Error(w, "The form's security token is missing or wrong; reload the page and try again.", http.StatusForbidden)
+			return
+		}
+		if operatorOnly && !s.Operator() {
+			c.notFound(w, r, nil)
+			return
+		}
+		v := &view{Session: s, Operator: s.Operator(), Path: r.URL.Path}
+		if err := c.pickAccount(r, v); err != nil {
+			c.internal(w, r, "accounts", err)
+			return
+		}
+		fn(w, r, v)
+	})
+}
+
+// pickAccount sets the account in view. An account user always sees its
+// own account, whatever the URL says; an operator chooses with ?acct=,
+// remembered in the session.
+func (c *Console) pickAccount(r *http.Request, v *view) error {
+	s := v.Session
+	if !s.Operator() {
+		v.Account = s.AccountUID
+		return nil
+	}
+	accts, err := c.store.ListAccounts(r.Context())
+	if err != nil {
+		return err
+	}
+	v.Accounts = accts
+	want := r.URL.Query().Get("acct")
+	if want == "" {
+		want = s.Current
+	}
+	for _, a := range accts {
+		if a.UID == want {
+			v.Account = want
+		}
+	}
+	if v.Account == "" && len(accts) > 0 {
+		v.Account = accts[0].UID
+	}
+	if v.Account != s.Current {
+		s.Current = v.Account
+		if err := c.sessions.Put(r.Context(), s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Console) parseTemplates() error {
+	funcs := template.FuncMap{
+		"fmtTime":    fmtTime,
+		"statusText": dialtone.StatusText,
+		"pct":        func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
+		"join":       strings.Join,
+		"dur": func(d time.Duration) string {
+			return fmt.Sprintf("%.1f s", d.Seconds())
+		},
+		"sortedKeys": func(m map[string]string) []string {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			return keys
+		},
+		"navItems": func(operator bool) []navItem { return nav(operator) },
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return fmt.Errorf("console: templates: %w", err)
+	}
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return fmt.Errorf("console: templates: %w", err)
+	}
+	c.pages = map[string]*template.Template{}
+	for _, f := range files {
+		name := strings.TrimPrefix(f, "templates/")
+		if name == "layout.html" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, f)
+		if err != nil {
+			return fmt.Errorf("console: template %s: %w", name, err)
+		}
+		c.pages[name] = t
+	}
+	return nil
+}
+
+type navItem struct{ Path, Label string }
+
+// nav is the menu; operator-only pages are left out for account users.
+func nav(operator bool) []navItem {
+	items := []navItem{
+		{"overview", "Overview 概览"},
+		{"calls", "Call records 通话记录"},
+		{"numbers", "Numbers 号码"},
+		{"templates", "TTS templates 文本模板"},
+		{"voicefiles", "Voice files 语音文件"},
+		{"keys", "AccessKeys"},
+		{"receipts", "Receipts 回执"},
+		{"explorer", "API Explorer"},
+	}
+	if operator {
+		items = append(items, navItem{"network", "Simulated network 模拟网络"}, navItem{"users", "Console users 用户"})
+	}
+	return items
+}
+
+// render writes a page inside the layout; tmpl "" renders only the named
+// block (fragments fetched by the page's script).
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view, block string) {
+	t := c.pages[page]
+	if t == nil {
+		c.internal(w, r, "template", fmt.Errorf("no template %s", page))
+		return
+	}
+	name := "layout"
+	if block != "" {
+		name = block
+	}
+	var buf strings.Builder
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+		c.internal(w, r, "render "+page, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request, v *view) {
+	if v == nil {
+		if s, err := c.session(r); err == nil {
+			v = &view{Session: s, Operator: s.Operator(), Account: s.AccountUID}
+		}
+	}
+	if v == nil {
+		http.Error(w, "Not found.", http.StatusNotFound)
+		return
+	}
+	v.Title = "Not found"
+	c.render(w, r, http.StatusNotFound, "notfound.html", v, "")
+}
+
+// internal logs the cause and shows a page without it: store errors may
+// name tables and values that are not the visitor's business.
+func (c *Console) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	c.log.ErrorContext(r.Context(), "console: "+what, "err", err)
+	http.Error(w, "Something went wrong on the server; it has been logged. Please retry.", http.StatusInternalServerError)
+}
+
+// redirect answers a POST with 303 to a GET page, carrying a short message.
+func redirect(w http.ResponseWriter, r *http.Request, path, flash, errMsg string) {
+	q := url.Values{}
+	if flash != "" {
+		q.Set("flash", flash)
+	}
+	if errMsg != "" {
+		q.Set("error", errMsg)
+	}
+	u := Prefix + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// messages copies the redirect's messages into the view.
+func messages(r *http.Request, v *view) {
+	v.Flash = r.URL.Query().Get("flash")
+	v.Error = r.URL.Query().Get("error")
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(dialtone.ChinaTime).Format("2006-01-02 15:04:05.000")
+}
+
+// withTimeout bounds a page's store work.
+func withTimeout(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 10*time.Second)
+}

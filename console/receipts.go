@@ -1,0 +1,363 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/receipt"
+)
+
+// --- receipts ---
+
+type receiptRow struct {
+	Type       string
+	Sub        *dialtone.Subscription
+	QueueName  string
+	Depth      int
+	HasSecret  bool
+	TestResult []string
+}
+
+type receiptsData struct {
+	Missing bool
+	Rows    []receiptRow
+	Dead    []dialtone.PushDelivery
+}
+
+func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) {
+	messages(r, v)
+	v.Title = "Receipts 回执"
+	d := receiptsData{Missing: c.receipts == nil}
+	if c.receipts != nil && v.Account != "" {
+		ctx, cancel := withTimeout(r)
+		defer cancel()
+		now := c.now()
+		for _, typ := range dialtone.MessageTypes {
+			row := receiptRow{Type: typ, QueueName: dialtone.QueueName(v.Account, typ)}
+			sub, err := c.receipts.GetSubscription(ctx, v.Account, typ)
+			switch {
+			case err == nil:
+				row.Sub, row.HasSecret = sub, sub.PushSecret != ""
+				// The push secret is never put on a page.
+				sub.PushSecret = ""
+			case !errors.Is(err, dialtone.ErrNotFound):
+				c.internal(w, r, "subscription", err)
+				return
+			}
+			qs, err := c.receipts.QueueStats(ctx, row.QueueName, now)
+			if err != nil {
+				c.internal(w, r, "queue stats", err)
+				return
+			}
+			row.Depth = qs.Active + qs.Inactive + qs.Delayed
+			c.mu.Lock()
+			row.TestResult = append([]string(nil), c.testSent[v.Account+"/"+typ]...)
+			c.mu.Unlock()
+			d.Rows = append(d.Rows, row)
+		}
+		dead, err := c.receipts.ListDeadLetters(ctx, v.Account, 100)
+		if err != nil {
+			c.internal(w, r, "dead letters", err)
+			return
+		}
+		d.Dead = dead
+	}
+	v.Data = d
+	c.render(w, r, http.StatusOK, "receipts.html", v, "")
+}
+
+func validPushURL(s string) bool {
+	if s == "" {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (c *Console) receiptPut(w http.ResponseWriter, r *http.Request, v *view) {
+	if c.receipts == nil {
+		c.notFound(w, r, v)
+		return
+	}
+	typ := r.PostFormValue("type")
+	push := strings.TrimSpace(r.PostFormValue("push_url"))
+	if !dialtone.ValidMessageType(typ) || !validPushURL(push) {
+		redirect(w, r, "receipts", "", "Choose a message type and an http(s) push URL (or none).")
+		return
+	}
+	queue := r.PostFormValue("queue") == "on"
+	now := c.now()
+	old, err := c.receipts.GetSubscription(r.Context(), v.Account, typ)
+	if err != nil && !errors.Is(err, dialtone.ErrNotFound) {
+		c.internal(w, r, "subscription", err)
+		return
+	}
+	if !queue && push == "" {
+		if old != nil {
+			if err := c.receipts.DeleteSubscription(r.Context(), v.Account, typ); err != nil {
+				c.internal(w, r, "delete subscription", err)
+				return
+			}
+		}
+		redirect(w, r, "receipts", typ+": off.", "")
+		return
+	}
+	sub := &dialtone.Subscription{AccountUID: v.Account, MessageType: typ, Queue: queue, PushURL: push, CreatedAt: now, UpdatedAt: now}
+	if old != nil {
+		sub.CreatedAt, sub.PushSecret = old.CreatedAt, old.PushSecret
+		sub.VisibilityTimeout, sub.Retention = old.VisibilityTimeout, old.Retention
+	}
+	if s := r.PostFormValue("push_secret"); s != "" {
+		sub.PushSecret = s
+	}
+	if r.PostFormValue("clear_secret") == "on" {
+		sub.PushSecret = ""
+	}
+	if err := c.receipts.PutSubscription(r.Context(), sub); err != nil {
+		c.internal(w, r, "put subscription", err)
+		return
+	}
+	redirect(w, r, "receipts", typ+": saved.", "")
+}
+
+// sampleReceipt is a receipt body of the message type for a made-up call,
+// shaped like the real ones, so the receiver's parser can be tried.
+func sampleReceipt(typ, acct string, now time.Time) map[string]any {
+	t := dialtone.FormatTime(now)
+	c := &dialtone.Call{ID: "000000000000^0000000000", AccountUID: acct, Kind: dialtone.KindTTS, Callee: "13800000000",
+		CalleeShowNumber: "057100000000", OutID: "console-test", State: dialtone.CallEnded,
+		StatusCode: dialtone.StatusCompleted, StatusMsg: dialtone.StatusText(dialtone.StatusCompleted), CreatedAt: now,
+		A: dialtone.LegTimes{Originate: now, Ring: now, Start: now, End: now}}
+	switch typ {
+	case dialtone.MsgVoiceReport:
+		return receipt.VoiceReport(c)
+	case dialtone.MsgVoiceCallReport:
+		return map[string]any{"call_id": c.ID, "status_code": dialtone.StatusRinging, "status_msg": dialtone.StatusText(dialtone.StatusRinging),
+			"status_time": t, "out_id": c.OutID, "test": true}
+	default:
+		return map[string]any{"call_id": c.ID, "start_time": t, "end_time": t, "duration": "0", "status_code": c.StatusCode,
+			"record_file": "", "out_id": c.OutID, "test": true}
+	}
+}
+
+// receiptTest pushes one sample receipt to the subscription's push URL,
+// signed as the pusher signs, and remembers the outcome for the page.
+func (c *Console) receiptTest(w http.ResponseWriter, r *http.Request, v *view) {
+	if c.receipts == nil {
+		c.notFound(w, r, v)
+		return
+	}
+	typ := r.PostFormValue("type")
+	sub, err := c.receipts.GetSubscription(r.Context(), v.Account, typ)
+	if err != nil || sub.PushURL == "" {
+		redirect(w, r, "receipts", "", typ+" has no push URL to test.")
+		return
+	}
+	now := c.now()
+	body, _ := json.Marshal([]any{sampleReceipt(typ, v.Account, now)})
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	result := pushOnce(ctx, sub, body, now)
+	c.mu.Lock()
+	key := v.Account + "/" + typ
+	c.testSent[key] = append([]string{fmtTime(now) + " " + result}, c.testSent[key]...)
+	if len(c.testSent[key]) > 5 {
+		c.testSent[key] = c.testSent[key][:5]
+	}
+	c.mu.Unlock()
+	redirect(w, r, "receipts", "Test receipt for "+typ+": "+result, "")
+}
+
+func pushOnce(ctx context.Context, sub *dialtone.Subscription, body []byte, now time.Time) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.PushURL, bytes.NewReader(body))
+	if err != nil {
+		return "bad push URL"
+	}
+	req.Header.Set("Content-Type", "application/json;charset=utf-8")
+	req.Header.Set("User-Agent", "Dialtone-Console-Test/1")
+	if sub.PushSecret != "" {
+		req.Header.Set(receipt.SignatureHeader, receipt.Sign(sub.PushSecret, now, body))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "failed: " + err.Error()
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+	return fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.TrimSpace(string(answer)))
+}
+
+func (c *Console) receiptRedrive(w http.ResponseWriter, r *http.Request, v *view) {
+	if c.receipts == nil {
+		c.notFound(w, r, v)
+		return
+	}
+	n, err := c.receipts.RedriveDeadLetters(r.Context(), v.Account, c.now())
+	if err != nil {
+		c.internal(w, r, "redrive", err)
+		return
+	}
+	if c.cfg.Redriven != nil && n > 0 {
+		c.cfg.Redriven()
+	}
+	redirect(w, r, "receipts", fmt.Sprintf("Re-drove %d dead letters.", n), "")
+}
+
+// --- simulated network (operator) ---
+
+type subscriberRow struct {
+	Number string
+	B      provision.Behavior
+	DTMF   string
+	Say    string
+}
+
+type networkData struct {
+	Missing bool
+	Rows    []subscriberRow
+	Results []provision.CallResult
+}
+
+var callResults = []provision.CallResult{
+	provision.ResultAnswer, provision.ResultBusy, provision.ResultNoAnswer, provision.ResultRejected,
+	provision.ResultPoweredOff, provision.ResultSuspended, provision.ResultInvalid, provision.ResultUnreachable,
+}
+
+func (c *Console) networkPage(w http.ResponseWriter, r *http.Request, v *view) {
+	messages(r, v)
+	v.Title = "Simulated network 模拟网络"
+	d := networkData{Missing: c.cfg.Net == nil, Results: callResults}
+	if c.cfg.Net != nil {
+		c.mu.Lock()
+		nums := make([]string, 0, len(c.simNums))
+		for n := range c.simNums {
+			nums = append(nums, n)
+		}
+		c.mu.Unlock()
+		sort.Strings(nums)
+		for _, n := range nums {
+			b := c.cfg.Net.Behavior(n)
+			d.Rows = append(d.Rows, subscriberRow{Number: n, B: b, DTMF: formatDTMF(b.DTMF), Say: strings.Join(b.Say, "\n")})
+		}
+	}
+	v.Data = d
+	c.render(w, r, http.StatusOK, "network.html", v, "")
+}
+
+// formatDTMF writes key presses as "p1:1, 3s:2#": after the n-th prompt,
+// or at a time after answering.
+func formatDTMF(ds []provision.DTMF) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		if d.AfterPrompt > 0 {
+			parts[i] = fmt.Sprintf("p%d:%s", d.AfterPrompt, d.Digits)
+		} else {
+			parts[i] = d.At.String() + ":" + d.Digits
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func parseDTMF(s string) ([]provision.DTMF, error) {
+	var out []provision.DTMF
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		when, keys, ok := strings.Cut(part, ":")
+		if !ok || keys == "" {
+			return nil, fmt.Errorf("%q: write p<prompt>:<keys> or <duration>:<keys>", part)
+		}
+		if n, err := strconv.Atoi(strings.TrimPrefix(when, "p")); strings.HasPrefix(when, "p") && err == nil && n > 0 {
+			out = append(out, provision.DTMF{AfterPrompt: n, Digits: keys})
+			continue
+		}
+		d, err := time.ParseDuration(when)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q: write p<prompt>:<keys> or <duration>:<keys>", part)
+		}
+		out = append(out, provision.DTMF{At: d, Digits: keys})
+	}
+	return out, nil
+}
+
+func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
+	if c.cfg.Net == nil {
+		c.notFound(w, r, v)
+		return
+	}
+	num := strings.TrimSpace(r.PostFormValue("number"))
+	if !digits.MatchString(num) {
+		redirect(w, r, "network", "", "A number is 3 to 20 digits.")
+		return
+	}
+	dur := func(name string) (time.Duration, error) {
+		s := strings.TrimSpace(r.PostFormValue(name))
+		if s == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("%s: write a duration such as 2s", name)
+		}
+		return d, nil
+	}
+	b := provision.Behavior{Result: provision.CallResult(r.PostFormValue("result"))}
+	valid := false
+	for _, res := range callResults {
+		valid = valid || res == b.Result
+	}
+	var errs []error
+	var err error
+	b.AnswerAfter, err = dur("answer_after")
+	errs = append(errs, err)
+	b.Ring, err = dur("ring")
+	errs = append(errs, err)
+	b.HangupAfter, err = dur("hangup_after")
+	errs = append(errs, err)
+	b.Silence, err = dur("silence")
+	errs = append(errs, err)
+	b.DTMF, err = parseDTMF(r.PostFormValue("dtmf"))
+	errs = append(errs, err)
+	for _, line := range strings.Split(r.PostFormValue("say"), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			b.Say = append(b.Say, line)
+		}
+	}
+	if err := errors.Join(errs...); err != nil || !valid {
+		msg := "Choose a result."
+		if err != nil {
+			msg = err.Error()
+		}
+		redirect(w, r, "network", "", msg)
+		return
+	}
+	c.cfg.Net.SetBehavior(num, b)
+	c.mu.Lock()
+	c.simNums[num] = true
+	c.mu.Unlock()
+	c.log.InfoContext(r.Context(), "console: simulated subscriber changed", "number", num, "result", b.Result, "by", v.Session.Username)
+	redirect(w, r, "network", "Saved subscriber "+num+".", "")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

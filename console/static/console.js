@@ -1,0 +1,214 @@
+// Dialtone console: progressive enhancement only. Every page works as plain
+// forms; this file adds live updates (EventSource), upload progress, audio
+// previews and the API Explorer. No framework, nothing from other hosts.
+(function () {
+  "use strict";
+  var csrf = document.body.dataset.csrf || "";
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+
+  // Account switcher and confirmations.
+  $all("select[data-autosubmit]").forEach(function (s) {
+    s.addEventListener("change", function () { s.form.submit(); });
+  });
+  $all("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.dataset.confirm)) { e.preventDefault(); }
+    });
+  });
+
+  // TTS template preview: the engine's WAV plays in place.
+  $all("form[data-preview]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var audio = $("audio", f);
+      var q = new URLSearchParams(new FormData(f)).toString();
+      audio.hidden = false;
+      audio.src = f.action + "?" + q;
+      audio.play().catch(function () { /* autoplay may be refused; the controls remain */ });
+    });
+  });
+
+  // Voice file upload with a progress bar (XHR upload events).
+  $all("form[data-upload]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var bar = $("progress", f), status = $("#vf-status", f) || $("[role=status]", f);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", f.action);
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      xhr.upload.addEventListener("progress", function (ev) {
+        if (ev.lengthComputable) {
+          var pct = Math.round(ev.loaded * 100 / ev.total);
+          bar.value = pct; bar.textContent = pct + "%";
+          status.textContent = "Uploading… " + pct + "%";
+        }
+      });
+      xhr.addEventListener("load", function () {
+        var res = {};
+        try { res = JSON.parse(xhr.responseText); } catch (err) { res = { error: xhr.responseText }; }
+        if (xhr.status === 200) {
+          bar.value = 100;
+          status.textContent = "Uploaded " + res.code + " (" + res.format + ", " + res.duration + "). 上传成功";
+          status.dataset.done = res.code;
+          setTimeout(function () { window.location.reload(); }, 600);
+        } else {
+          status.textContent = "Upload failed: " + (res.error || xhr.status);
+        }
+      });
+      xhr.addEventListener("error", function () { status.textContent = "Upload failed: network error."; });
+      xhr.send(new FormData(f));
+    });
+  });
+
+  // Live updates over Server-Sent Events.
+  var rowsTable = $("[data-live-rows]"), detail = $("[data-live-detail]");
+  if ($("[data-live]") || rowsTable || detail) {
+    var url = "/console/events" + (detail ? "?call=" + encodeURIComponent(detail.dataset.watch) : "");
+    var es = new EventSource(url);
+    var busy = false;
+    es.addEventListener("update", function (ev) {
+      var u = JSON.parse(ev.data);
+      $all("[data-live=account]").forEach(function (el) { el.textContent = u.live; });
+      if (u.node_live !== undefined) {
+        $all("[data-live=node]").forEach(function (el) { el.textContent = u.node_live; });
+      }
+      if (!u.changes || !u.changes.length || busy) { return; }
+      if (rowsTable) {
+        busy = true;
+        var src = rowsTable.dataset.liveRows;
+        fetch(src + (src.indexOf("?") < 0 ? "?" : "&") + "fragment=rows", { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+          .then(function (html) { var old = $("#calls-rows"); if (old) { old.outerHTML = html; } })
+          .finally(function () { busy = false; });
+      }
+      if (detail && u.changes.some(function (c) { return c.id === detail.dataset.watch; })) {
+        busy = true;
+        fetch(detail.dataset.liveDetail, { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+          .then(function (html) { detail.innerHTML = html; })
+          .finally(function () { busy = false; });
+      }
+    });
+    window.addEventListener("beforeunload", function () { es.close(); });
+  }
+
+  // API Explorer.
+  var ex = $("#explorer");
+  if (!ex) { return; }
+  var actions = JSON.parse(ex.dataset.actions);
+  var sel = $("#ex-action"), form = $("#ex-form"), problems = $("#ex-problems");
+  var lastCode = null, current = null;
+
+  function def() {
+    for (var i = 0; i < actions.length; i++) { if (actions[i].Name === sel.value) { return actions[i]; } }
+    return null;
+  }
+  function showAction() {
+    var d = def();
+    $all("fieldset.ex-params").forEach(function (fs) {
+      var on = fs.dataset.action === sel.value;
+      fs.hidden = !on; fs.disabled = !on;
+    });
+    $("#ex-summary").textContent = d ? d.Summary : "";
+  }
+  sel.addEventListener("change", showAction);
+  showAction();
+
+  // check mirrors the server's validate() in explorer.go.
+  function check(p, v) {
+    if (v === "") { return p.Required ? p.Name + " is required." : ""; }
+    var n = Array.from(v).length;
+    if ((p.MaxLen > 0 && n > p.MaxLen) || n < p.MinLen) {
+      return p.MinLen > 0 ? p.Name + " has " + p.MinLen + " to " + p.MaxLen + " characters." : p.Name + " has at most " + p.MaxLen + " characters.";
+    }
+    if (p.Enum && p.Enum.length && p.Enum.indexOf(v) < 0) { return p.Name + " must be one of " + p.Enum.join(", ") + "."; }
+    switch (p.Type) {
+      case "int32": case "int64":
+        if (!/^-?[0-9]+$/.test(v)) { return p.Name + " must be a whole number."; }
+        if (p.HasRange && (Number(v) < p.Min || Number(v) > p.Max)) { return p.Name + " must be between " + p.Min + " and " + p.Max + "."; }
+        break;
+      case "float64":
+        if (isNaN(Number(v))) { return p.Name + " must be a number."; }
+        break;
+      case "bool":
+        if (v !== "true" && v !== "false") { return p.Name + " must be true or false."; }
+        break;
+      case "json":
+        try { var o = JSON.parse(v); if (!o || typeof o !== "object" || Array.isArray(o)) { throw 0; } }
+        catch (e) { return p.Name + " must be a JSON object, e.g. {\"code\":\"1234\"}."; }
+        break;
+      case "menumap":
+        try { var a = JSON.parse(v); if (!Array.isArray(a) || a.length < 1 || a.length > 15) { throw 0; } }
+        catch (e) { return p.Name + " must be a JSON array of 1 to 15 items like {\"Key\":\"1\",\"Code\":\"TTS_100001\"}."; }
+        break;
+    }
+    return "";
+  }
+
+  function collect() {
+    var d = def(), params = {}, errs = [];
+    d.Params.forEach(function (p) {
+      var el = document.getElementById("ex-" + d.Name + "-" + p.Name);
+      var err = document.getElementById("err-" + d.Name + "-" + p.Name);
+      var v = el.value.trim();
+      var msg = check(p, v);
+      err.textContent = msg;
+      el.setAttribute("aria-invalid", msg ? "true" : "false");
+      if (msg) { errs.push({ el: el, msg: msg }); } else if (v !== "") { params[p.Name] = v; }
+    });
+    return { body: { action: d.Name, key: $("#ex-key").value, params: params }, errs: errs };
+  }
+
+  function post(path, body) {
+    return fetch(path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json(); });
+  }
+
+  function showProblems(list) {
+    problems.hidden = !list || !list.length;
+    problems.textContent = list && list.length ? list.join(" ") : "";
+  }
+
+  function showCode(res) {
+    if (!res.code) { return; }
+    lastCode = res;
+    var tabs = $("#ex-tabs");
+    tabs.textContent = "";
+    if (!current || !res.code[current]) { current = res.order[0]; }
+    res.order.forEach(function (name) {
+      var b = document.createElement("button");
+      b.type = "button"; b.setAttribute("role", "tab"); b.textContent = name;
+      b.setAttribute("aria-selected", name === current ? "true" : "false");
+      b.addEventListener("click", function () { current = name; showCode(lastCode); });
+      tabs.appendChild(b);
+    });
+    $("#ex-code").textContent = res.code[current];
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var c = collect();
+    if (c.errs.length) { showProblems(c.errs.map(function (x) { return x.msg; })); c.errs[0].el.focus(); return; }
+    if (!c.body.key) { showProblems(["Choose an AccessKey."]); return; }
+    showProblems([]);
+    $("#ex-send").disabled = true;
+    $("#ex-response").textContent = "Sending…";
+    post("/console/explorer/send", c.body).then(function (res) {
+      showProblems(res.problems || (res.error ? [res.error] : []));
+      $("#ex-request").textContent = res.request || "";
+      $("#ex-response").textContent = res.response || "";
+      showCode(res);
+    }).catch(function (err) {
+      showProblems(["The console did not answer: " + err]);
+    }).finally(function () { $("#ex-send").disabled = false; });
+  });
+  $("#ex-code-btn").addEventListener("click", function () {
+    var c = collect();
+    post("/console/explorer/code", c.body).then(showCode);
+  });
+})();

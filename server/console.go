@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/dialtone-voice/dialtone/console"
+	"github.com/dialtone-voice/dialtone/media"
+)
+
+// The web console (/console/). Kept apart from server.go, which only mounts
+// the handler built here.
+
+// EnvConsoleAdminPassword sets the password of the console operator
+// "admin" at start (created if missing).
+const EnvConsoleAdminPassword = "DIALTONE_CONSOLE_ADMIN_PASSWORD"
+
+// consoleHandler builds the console over the node's store, engine and
+// simulated network. A store without console users gets a page saying so
+// rather than a node that fails to start.
+func (n *Node) consoleHandler() http.Handler {
+	st, ok := n.store.(console.Store)
+	if !ok {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "The web console needs a store with console users; this one has none.", http.StatusServiceUnavailable)
+		})
+	}
+	if pw := os.Getenv(EnvConsoleAdminPassword); pw != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		changed, err := console.EnsureOperator(ctx, st, pw, time.Now())
+		cancel()
+		switch {
+		case err != nil:
+			n.log.Error("console: could not set the operator password", "env", EnvConsoleAdminPassword, "err", err)
+		case changed:
+			n.log.Info("console: operator admin set from the environment", "env", EnvConsoleAdminPassword)
+		}
+	}
+	var subscribers []string
+	if n.network != nil {
+		for _, s := range n.network.Subscribers {
+			subscribers = append(subscribers, s.Number)
+		}
+	}
+	cfg := console.Config{
+		Store:       st,
+		Logger:      n.log,
+		Speaker:     &media.ESpeak{},
+		DataDir:     n.cfg.DataDir,
+		Subscribers: subscribers,
+		Serving:     n.ready.Load,
+	}
+	if n.calls != nil {
+		cfg.Live, cfg.Net = n.calls.engine, n.calls.network
+	}
+	if n.receipts != nil {
+		cfg.RecordURL, cfg.Redriven = n.receipts.records.URL, n.receipts.pusher.Notify
+	}
+	h, err := console.New(cfg)
+	if err != nil {
+		n.log.Error("console: not available", "err", err)
+		return http.NotFoundHandler()
+	}
+	return h
+}
