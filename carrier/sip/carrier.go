@@ -1,0 +1,498 @@
+// Package sip is a dialtone.Carrier that places calls through SIP trunks
+// with RTP media: G.711 µ-law and A-law in 20 ms packets, RFC 4733 and
+// SIP INFO DTMF, early media, stereo recording, RTP statistics and an RTP
+// timeout. Signalling uses github.com/emiago/sipgo (transactions, dialogs,
+// digest auth); RTP packets use github.com/pion/rtp.
+//
+// One Carrier listens on one local SIP address (UDP, plus TCP when a trunk
+// needs it). Every leg has its own RTP socket on the local IP the trunk is
+// reached from; one shared pacer goroutine sends the 20 ms frames of all
+// legs, so thousands of calls do not cost thousands of tickers.
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"golang.org/x/time/rate"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+// Errors of the carrier.
+var (
+	ErrNoRoute   = errors.New("sip: no trunk for this call")
+	ErrClosed    = errors.New("sip: carrier closed")
+	errLegEnded  = errors.New("sip: leg ended")
+	errRingOut   = errors.New("ring timeout")
+	errHangupReq = errors.New("hangup requested")
+)
+
+// trunk is a configured trunk with its caps.
+type trunk struct {
+	Trunk
+	slots   chan struct{} // nil: no concurrency cap
+	limiter *rate.Limiter // nil: no rate cap
+	localIP netip.Addr    // our IP towards the trunk
+	client  *sipgo.Client
+	dialog  *sipgo.DialogUA
+}
+
+// Carrier places calls on SIP trunks. It is safe for concurrent use.
+type Carrier struct {
+	cfg    Config
+	log    *slog.Logger
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	trunks map[string]*trunk
+	pacer  *pacer
+
+	udp      net.PacketConn
+	tcp      net.Listener
+	host     string // advertised in Via and Contact
+	port     int
+	serveErr chan error
+
+	mu     sync.Mutex
+	closed bool
+	legs   map[string]*leg // by SIP Call-ID
+}
+
+// New starts a carrier: it binds the SIP listeners and serves in-dialog
+// requests (BYE, INFO, re-INVITE) until Close.
+func New(cfg Config, log *slog.Logger) (*Carrier, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Carrier{
+		cfg:    cfg,
+		log:    log.With("component", "sip"),
+		trunks: make(map[string]*trunk, len(cfg.Trunks)),
+		pacer:  newPacer(),
+		legs:   make(map[string]*leg),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			c.Close()
+		}
+	}()
+
+	var err error
+	c.udp, err = net.ListenPacket("udp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen udp %s: %w", cfg.Listen, err)
+	}
+	laddr := c.udp.LocalAddr().(*net.UDPAddr)
+	c.port = laddr.Port
+	needTCP := false
+	for _, t := range cfg.Trunks {
+		needTCP = needTCP || t.Transport == TransportTCP
+	}
+	if needTCP {
+		c.tcp, err = net.Listen("tcp", net.JoinHostPort(laddr.IP.String(), strconv.Itoa(c.port)))
+		if err != nil {
+			return nil, fmt.Errorf("sip: listen tcp on the udp port %d: %w", c.port, err)
+		}
+	}
+
+	// The host we advertise: the configured one, the listen IP, or the IP
+	// the first trunk is reached from.
+	c.host = cfg.Advertise
+	if c.host == "" && !laddr.IP.IsUnspecified() {
+		c.host = laddr.IP.String()
+	}
+	for _, t := range cfg.Trunks {
+		ip, err := localIPTowards(t.Address)
+		if err != nil {
+			return nil, fmt.Errorf("sip: trunk %s: %w", t.Name, err)
+		}
+		if !laddr.IP.IsUnspecified() {
+			ip, _ = netip.AddrFromSlice(laddr.IP)
+			ip = ip.Unmap()
+		}
+		if c.host == "" {
+			c.host = ip.String()
+		}
+		tr := &trunk{Trunk: t, localIP: ip}
+		if t.MaxCalls > 0 {
+			tr.slots = make(chan struct{}, t.MaxCalls)
+		}
+		if t.MaxCPS > 0 {
+			tr.limiter = rate.NewLimiter(rate.Limit(t.MaxCPS), 1)
+		}
+		c.trunks[t.Name] = tr
+	}
+
+	c.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(c.host))
+	if err != nil {
+		return nil, fmt.Errorf("sip: user agent: %w", err)
+	}
+	c.srv, err = sipgo.NewServer(c.ua, sipgo.WithServerLogger(c.log))
+	if err != nil {
+		return nil, fmt.Errorf("sip: server: %w", err)
+	}
+	c.srv.OnBye(c.onBye)
+	c.srv.OnInfo(c.onInfo)
+	c.srv.OnInvite(c.onInvite)
+	c.srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	c.srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	})
+
+	// UDP requests leave from the listening socket, so responses and the
+	// far end's in-dialog requests come back to where we listen; stream
+	// transports open their own connections (binding them to the listen
+	// port would collide with the listener).
+	udpCli, err := sipgo.NewClient(c.ua, sipgo.WithClientLogger(c.log), sipgo.WithClientHostname(c.host),
+		sipgo.WithClientPort(c.port), sipgo.WithClientConnectionAddr(c.udp.LocalAddr().String()))
+	if err != nil {
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
+	streamCli, err := sipgo.NewClient(c.ua, sipgo.WithClientLogger(c.log), sipgo.WithClientHostname(c.host))
+	if err != nil {
+		return nil, fmt.Errorf("sip: client: %w", err)
+	}
+	for _, tr := range c.trunks {
+		cli := udpCli
+		if tr.Transport != TransportUDP {
+			cli = streamCli
+		}
+		contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "dialtone", Host: c.host, Port: c.port}}
+		if tr.Transport != TransportUDP {
+			contact.Address.UriParams = sip.NewParams()
+			contact.Address.UriParams.Add("transport", tr.Transport)
+		}
+		tr.client = cli
+		// RewriteContact sends in-dialog requests to where responses came
+		// from: the trunk, which is where a trunk wants them, also when the
+		// far end's Contact is an address we cannot reach.
+		tr.dialog = &sipgo.DialogUA{Client: cli, ContactHDR: contact, RewriteContact: true}
+	}
+
+	c.serveErr = make(chan error, 2)
+	go func() { c.serveErr <- c.srv.ServeUDP(c.udp) }()
+	if c.tcp != nil {
+		go func() { c.serveErr <- c.srv.ServeTCP(c.tcp) }()
+	}
+	// Serving registers the listening socket with sipgo's transport layer
+	// in its own goroutine; until then a request would try to bind the
+	// listen address a second time. Wait for it (bounded).
+	for i := 0; ; i++ {
+		if _, err := c.ua.TransportLayer().GetConnection("udp", c.udp.LocalAddr().String()); err == nil {
+			break
+		}
+		if i == 500 {
+			return nil, errors.New("sip: udp listener did not start")
+		}
+		select {
+		case err := <-c.serveErr:
+			return nil, fmt.Errorf("sip: serve: %w", err)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	ok = true
+	c.log.Info("sip carrier listening", "addr", c.udp.LocalAddr().String(), "tcp", c.tcp != nil, "trunks", len(c.trunks))
+	return c, nil
+}
+
+// Addr is the local SIP address (UDP; TCP uses the same port).
+func (c *Carrier) Addr() string { return c.udp.LocalAddr().String() }
+
+// Close hangs up every leg and stops the carrier.
+func (c *Carrier) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	legs := make([]*leg, 0, len(c.legs))
+	for _, l := range c.legs {
+		legs = append(legs, l)
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, l := range legs {
+		_ = l.Hangup(ctx)
+	}
+	for _, l := range legs {
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+		}
+	}
+	c.pacer.close()
+	var err error
+	if c.ua != nil {
+		err = c.ua.Close() // closes the transports, listeners included
+	}
+	if c.udp != nil {
+		_ = c.udp.Close()
+	}
+	if c.tcp != nil {
+		_ = c.tcp.Close()
+	}
+	return err
+}
+
+// localIPTowards is the local IP the kernel routes to addr from. Dialling
+// UDP sends nothing; it only consults the routing table.
+func localIPTowards(addr string) (netip.Addr, error) {
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("route to %s: %w", addr, err)
+	}
+	defer conn.Close()
+	ap := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return ap.Addr().Unmap(), nil
+}
+
+// Originate places a call. When the trunk is at its call or rate cap it
+// waits for room, as long as ctx allows.
+func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) (dialtone.Leg, error) {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	name := pickTrunk(c.cfg.Routes, c.cfg.DefaultTrunk, req.AccountUID, req.To)
+	tr := c.trunks[name]
+	if tr == nil {
+		return nil, fmt.Errorf("sip: originate %s to %s: %w", req.CallID, req.To, ErrNoRoute)
+	}
+	to := rewriteNumber(tr.Rewrite, req.To)
+	fromUser, paiUser := presentation(&tr.Trunk, req.From)
+	if fromUser == "" {
+		fromUser = "anonymous"
+	}
+	l := newLeg(c, tr, req)
+	if !validUser(to) || !validUser(fromUser) || (paiUser != "" && !validUser(paiUser)) {
+		// A number we cannot put in a URI is an invalid number, not a
+		// system failure: report it as the network would.
+		go l.failNow(dialtone.FailInvalid, map[string]string{"reason": "number not dialable"})
+		return l, nil
+	}
+
+	if err := c.acquire(ctx, tr); err != nil {
+		return nil, fmt.Errorf("sip: originate %s on trunk %s: %w", req.CallID, tr.Name, err)
+	}
+	l.release = func() { c.releaseSlot(tr) }
+	st, err := openStream(tr.localIP, c.cfg.RTPPortMin, c.cfg.RTPPortMax, c.cfg.RTPTimeout, c.cfg.MaxRecording,
+		streamHooks{dtmf: l.onDTMF, timeout: l.onRTPTimeout})
+	if err != nil {
+		l.release()
+		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)
+	}
+	l.st = st
+	inv, err := c.buildInvite(tr, l, to, fromUser, paiUser)
+	if err != nil {
+		st.close()
+		l.release()
+		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		st.close()
+		l.release()
+		return nil, ErrClosed
+	}
+	c.legs[l.sipCallID] = l
+	c.mu.Unlock()
+	c.pacer.add(st)
+	go l.run(inv)
+	return l, nil
+}
+
+func (c *Carrier) acquire(ctx context.Context, tr *trunk) error {
+	if tr.slots != nil {
+		select {
+		case tr.slots <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a free call slot: %w", ctx.Err())
+		}
+	}
+	if tr.limiter != nil {
+		if err := tr.limiter.Wait(ctx); err != nil {
+			c.releaseSlot(tr)
+			return fmt.Errorf("waiting for the call rate: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *Carrier) releaseSlot(tr *trunk) {
+	if tr.slots != nil {
+		<-tr.slots
+	}
+}
+
+func (c *Carrier) forget(l *leg) {
+	c.mu.Lock()
+	if c.legs[l.sipCallID] == l {
+		delete(c.legs, l.sipCallID)
+	}
+	c.mu.Unlock()
+	if l.st != nil {
+		c.pacer.remove(l.st)
+	}
+}
+
+// buildInvite makes the INVITE with our SDP offer.
+func (c *Carrier) buildInvite(tr *trunk, l *leg, to, fromUser, paiUser string) (*sip.Request, error) {
+	host, portS, err := net.SplitHostPort(tr.Address)
+	if err != nil {
+		return nil, fmt.Errorf("trunk address %q: %w", tr.Address, err)
+	}
+	port, _ := strconv.Atoi(portS)
+	ruri := sip.Uri{Scheme: "sip", User: to, Host: host, Port: port}
+	if tr.Transport != TransportUDP {
+		ruri.UriParams = sip.NewParams()
+		ruri.UriParams.Add("transport", tr.Transport)
+	}
+	req := sip.NewRequest(sip.INVITE, ruri)
+	req.SetTransport(sip.NetworkToUpper(tr.Transport))
+
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: tr.FromDomain}, Params: sip.NewParams()}
+	from.Params.Add("tag", randHex(8))
+	toH := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: to, Host: tr.FromDomain}}
+	callID := sip.CallIDHeader(l.sipCallID)
+	req.AppendHeader(from)
+	req.AppendHeader(toH)
+	req.AppendHeader(&callID)
+	if paiUser != "" {
+		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+paiUser+"@"+tr.FromDomain+">"))
+	}
+	req.AppendHeader(sip.NewHeader("User-Agent", c.cfg.UserAgent))
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	o := offer{user: "dialtone", session: uint64(time.Now().Unix()), addr: tr.localIP, port: l.st.port(), codecs: normCodecs(tr.Codecs)}
+	l.offer = o
+	req.SetBody(o.marshal())
+	// Header injection is ruled out before we get here: numbers pass
+	// validUser and the domain passed Config.Validate (sipgo v1.7.2 has no
+	// request validator of its own).
+	return req, nil
+}
+
+func normCodecs(cs []string) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, strings.ToUpper(c))
+	}
+	return out
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (c *Carrier) legOf(req *sip.Request) *leg {
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.legs[string(*id)]
+}
+
+// onBye handles the far end hanging up.
+func (c *Carrier) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	l := c.legOf(req)
+	if l == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	l.onFarBye()
+}
+
+// onInfo takes DTMF sent as SIP INFO (application/dtmf-relay or
+// application/dtmf); other INFO bodies are acknowledged and ignored.
+func (c *Carrier) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	l := c.legOf(req)
+	if l == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = strings.ToLower(strings.TrimSpace(h.Value()))
+	}
+	if key, ok := parseInfoDTMF(ct, req.Body()); ok {
+		l.onDTMF(key)
+	}
+}
+
+// onInvite answers re-INVITEs of our calls (session refresh, hold) with
+// our unchanged offer; we place calls and never take them, so a new
+// INVITE is refused.
+func (c *Carrier) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	l := c.legOf(req)
+	if l == nil {
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Inbound calls not accepted", nil))
+		return
+	}
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", l.offer.marshal())
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res.AppendHeader(sip.HeaderClone(&l.tr.dialog.ContactHDR))
+	_ = tx.Respond(res)
+}
+
+// parseInfoDTMF reads one key from a SIP INFO body.
+func parseInfoDTMF(contentType string, body []byte) (string, bool) {
+	if len(body) > 1024 {
+		return "", false
+	}
+	ct, _, _ := strings.Cut(strings.ToLower(contentType), ";")
+	var v string
+	switch strings.TrimSpace(ct) {
+	case "application/dtmf-relay":
+		for _, line := range strings.Split(string(body), "\n") {
+			k, val, ok := strings.Cut(strings.TrimSpace(line), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "signal") {
+				v = strings.TrimSpace(val)
+				break
+			}
+		}
+	case "application/dtmf":
+		v = strings.TrimSpace(string(body))
+	default:
+		return "", false
+	}
+	if len(v) != 1 {
+		// Some senders put the event number ("10" for *).
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 && n < len(dtmfEvents) {
+			return string(dtmfEvents[n]), true
+		}
+		return "", false
+	}
+	k := strings.ToUpper(v)
+	if !strings.Contains(dtmfEvents, k) {
+		return "", false
+	}
+	return k, true
+}

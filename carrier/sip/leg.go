@@ -1,0 +1,425 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+// byeTimeout bounds sending BYE (and ACK) at the end of a call.
+const byeTimeout = 5 * time.Second
+
+// hangupWait is how long Hangup waits for the leg to wind down before it
+// returns and lets the rest (a CANCEL waiting for its 487) finish alone.
+const hangupWait = 3 * time.Second
+
+// leg is one outbound SIP call.
+type leg struct {
+	c         *Carrier
+	tr        *trunk
+	req       dialtone.OriginateRequest
+	sipCallID string
+	st        *stream
+	offer     offer
+	release   func()
+
+	events                     chan dialtone.LegEvent
+	done                       chan struct{} // closed when the leg has ended
+	hangupRq                   chan struct{} // closed by Hangup
+	farBye                     chan struct{} // closed when the far end sent BYE
+	rtpDead                    chan struct{} // closed on RTP timeout
+	dtmfIn                     chan string
+	hangOnce, byeOnce, rtpOnce sync.Once
+
+	mu        sync.Mutex
+	status    int // last SIP status received
+	trying    bool
+	ringing   bool
+	early     bool
+	answered  bool
+	endDetail string
+	dtmfDrops int
+}
+
+func newLeg(c *Carrier, tr *trunk, req dialtone.OriginateRequest) *leg {
+	return &leg{
+		c:         c,
+		tr:        tr,
+		req:       req,
+		sipCallID: randHex(16),
+		events:    make(chan dialtone.LegEvent, 16),
+		done:      make(chan struct{}),
+		hangupRq:  make(chan struct{}),
+		farBye:    make(chan struct{}),
+		rtpDead:   make(chan struct{}),
+		dtmfIn:    make(chan string, 32),
+	}
+}
+
+func (l *leg) Events() <-chan dialtone.LegEvent { return l.events }
+
+// emit delivers ev unless the platform hung up first; false means stop.
+func (l *leg) emit(kind dialtone.LegEventKind, reason dialtone.FailReason, detail map[string]string) bool {
+	ev := dialtone.LegEvent{Kind: kind, At: time.Now(), Reason: reason, Detail: detail}
+	if kind == dialtone.LegDTMF {
+		ev.Digits, ev.Detail = detail["digits"], nil
+	}
+	select {
+	case l.events <- ev:
+		return true
+	case <-l.hangupRq:
+		return false
+	}
+}
+
+// end releases everything; the events channel closes last.
+func (l *leg) end() {
+	if l.st != nil {
+		l.st.close()
+	}
+	l.c.forget(l)
+	if l.release != nil {
+		l.release()
+	}
+	close(l.done)
+	close(l.events)
+}
+
+// failNow reports a failure without dialling.
+func (l *leg) failNow(reason dialtone.FailReason, detail map[string]string) {
+	defer l.end()
+	l.emit(dialtone.LegFailed, reason, detail)
+}
+
+func (l *leg) log(msg string, args ...any) {
+	l.c.log.Info(msg, append([]any{"call", l.req.CallID, "leg", l.req.Leg, "sip_call_id", l.sipCallID, "trunk", l.tr.Name}, args...)...)
+}
+
+// run places the call and follows it to its end.
+func (l *leg) run(inv *sip.Request) {
+	defer l.end()
+	ring := l.req.RingTimeout
+	if ring <= 0 {
+		ring = DefaultRingTimeout
+	}
+	ringCtx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	timer := time.AfterFunc(ring, func() { cancel(errRingOut) })
+	defer timer.Stop()
+	go func() {
+		select {
+		case <-l.hangupRq:
+			cancel(errHangupReq)
+		case <-ringCtx.Done():
+		}
+	}()
+
+	sess, err := l.tr.dialog.WriteInvite(ringCtx, inv)
+	if err != nil {
+		l.log("invite not sent", "err", err)
+		l.emit(dialtone.LegFailed, dialtone.FailUnreachable, map[string]string{"error": err.Error()})
+		return
+	}
+	err = sess.WaitAnswer(ringCtx, sipgo.AnswerOptions{
+		OnResponse: l.onResponse,
+		Username:   l.tr.Username,
+		Password:   l.tr.Password,
+	})
+	timer.Stop()
+	if err != nil && ringCtx.Err() != nil {
+		cause := context.Cause(ringCtx)
+		if res := sess.InviteResponse; res != nil && res.IsSuccess() {
+			// The far end answered while we cancelled: complete the
+			// dialog, then end it.
+			l.ackAndBye(sess)
+		}
+		if errors.Is(cause, errRingOut) {
+			l.mu.Lock()
+			status := l.status
+			l.mu.Unlock()
+			if status == 0 {
+				l.log("no response before ring timeout")
+				l.emit(dialtone.LegFailed, dialtone.FailUnreachable, map[string]string{"reason": "no response"})
+				return
+			}
+			l.log("ring timeout; cancelled", "last_status", status)
+			l.emit(dialtone.LegFailed, dialtone.FailNoAnswer, map[string]string{"reason": "ring timeout", "sip_status": strconv.Itoa(status)})
+		}
+		return // our own Hangup: nothing more to report
+	}
+	if err != nil {
+		var de *sipgo.ErrDialogResponse
+		if errors.As(err, &de) && de.Res != nil {
+			reasonHdr := ""
+			if h := de.Res.GetHeader("Reason"); h != nil {
+				reasonHdr = h.Value()
+			}
+			reason := failReason(de.Res.StatusCode, reasonHdr)
+			l.log("call failed", "status", de.Res.StatusCode, "reason", reason)
+			d := map[string]string{"sip_status": strconv.Itoa(de.Res.StatusCode), "sip_reason": de.Res.Reason}
+			if reasonHdr != "" {
+				d["sip_reason_header"] = reasonHdr
+			}
+			l.emit(dialtone.LegFailed, reason, d)
+			return
+		}
+		// Timer B, a refused TCP connection, a dead route: the trunk did not
+		// take the call.
+		l.log("call failed", "err", err)
+		l.emit(dialtone.LegFailed, dialtone.FailUnreachable, map[string]string{"error": err.Error()})
+		return
+	}
+	l.talk(sess)
+}
+
+// onResponse sees every response to the INVITE while it is pending.
+func (l *leg) onResponse(r *sip.Response) error {
+	l.mu.Lock()
+	l.status = r.StatusCode
+	l.mu.Unlock()
+	if !r.IsProvisional() {
+		return nil
+	}
+	var sdp bool
+	var ans answer
+	if len(r.Body()) > 0 && r.StatusCode != 100 {
+		a, err := parseAnswer(r.Body(), l.offer.codecs)
+		if err == nil {
+			sdp, ans = true, a
+		}
+	}
+	l.mu.Lock()
+	sendTrying := !l.trying
+	l.trying = true
+	sendRinging := r.StatusCode > 100 && !l.ringing
+	l.ringing = l.ringing || r.StatusCode > 100
+	sendEarly := sdp && !l.early
+	l.early = l.early || sdp
+	l.mu.Unlock()
+	if sendTrying && !l.emit(dialtone.LegTrying, "", map[string]string{"sip_status": strconv.Itoa(r.StatusCode)}) {
+		return nil
+	}
+	// A 183 counts as ringing too: many networks send only 183 with their
+	// ringback tone as early media.
+	if sendRinging && !l.emit(dialtone.LegRinging, "", map[string]string{"sip_status": strconv.Itoa(r.StatusCode)}) {
+		return nil
+	}
+	if sendEarly {
+		l.st.setRemote(ans)
+		l.emit(dialtone.LegEarlyMedia, "", map[string]string{"sip_status": strconv.Itoa(r.StatusCode), "codec": ans.codec})
+	}
+	return nil
+}
+
+func (l *leg) ackAndBye(sess *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := sess.Ack(ctx); err != nil {
+		l.log("ack failed", "err", err)
+	}
+	if err := sess.Bye(ctx); err != nil {
+		l.log("bye failed", "err", err)
+	}
+}
+
+// talk runs an answered call until either side ends it.
+func (l *leg) talk(sess *sipgo.DialogClientSession) {
+	ackCtx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	err := sess.Ack(ackCtx)
+	cancel()
+	if err != nil {
+		l.log("ack failed", "err", err)
+	}
+	ans, err := parseAnswer(sess.InviteResponse.Body(), l.offer.codecs)
+	if err != nil {
+		l.log("answer without usable sdp; hanging up", "err", err)
+		l.bye(sess)
+		// 488 is what the far end should have sent for this.
+		l.emit(dialtone.LegFailed, dialtone.FailSystem, map[string]string{"sip_status": "200", "error": err.Error()})
+		return
+	}
+	l.st.setRemote(ans)
+	l.st.answer()
+	l.mu.Lock()
+	l.answered = true
+	l.mu.Unlock()
+	l.log("answered", "codec", ans.codec)
+	if !l.emit(dialtone.LegAnswered, "", map[string]string{"sip_status": "200", "codec": ans.codec}) {
+		l.bye(sess)
+		return
+	}
+	for {
+		select {
+		case <-l.hangupRq:
+			l.bye(sess)
+			return
+		case <-l.farBye:
+			l.log("far end hung up")
+			l.setEnd("far end BYE")
+			l.emit(dialtone.LegHangup, "", map[string]string{"by": "callee"})
+			return
+		case <-l.rtpDead:
+			l.log("rtp timeout; hanging up", "timeout", l.c.cfg.RTPTimeout)
+			l.setEnd("rtp timeout")
+			l.bye(sess)
+			l.emit(dialtone.LegHangup, "", map[string]string{"reason": "rtp timeout"})
+			return
+		case k := <-l.dtmfIn:
+			if !l.emit(dialtone.LegDTMF, "", map[string]string{"digits": k}) {
+				l.bye(sess)
+				return
+			}
+		}
+	}
+}
+
+func (l *leg) setEnd(s string) {
+	l.mu.Lock()
+	l.endDetail = s
+	l.mu.Unlock()
+}
+
+func (l *leg) bye(sess *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := sess.Bye(ctx); err != nil {
+		l.log("bye failed", "err", err)
+	}
+}
+
+func (l *leg) onFarBye() { l.byeOnce.Do(func() { close(l.farBye) }) }
+
+func (l *leg) onRTPTimeout() { l.rtpOnce.Do(func() { close(l.rtpDead) }) }
+
+// onDTMF queues keys for the leg's goroutine, which alone sends events
+// (and closes the channel); a flood beyond the buffer is dropped rather
+// than stalling the RTP reader.
+func (l *leg) onDTMF(keys string) {
+	for _, k := range keys {
+		select {
+		case l.dtmfIn <- string(k):
+		default:
+			l.mu.Lock()
+			l.dtmfDrops++
+			l.mu.Unlock()
+		}
+	}
+}
+
+// Play sends a as RTP in 20 ms frames.
+func (l *leg) Play(ctx context.Context, a *dialtone.Audio, interrupt <-chan struct{}) (bool, error) {
+	if a == nil {
+		return false, fmt.Errorf("sip: play on %s: nil audio", l.req.CallID)
+	}
+	if l.st == nil {
+		return false, fmt.Errorf("sip: play on %s: %w", l.req.CallID, errLegEnded)
+	}
+	if len(a.Samples) == 0 {
+		return false, nil
+	}
+	j, err := l.st.startPlay(a.Samples)
+	if err != nil {
+		return false, fmt.Errorf("sip: play on %s: %w", l.req.CallID, err)
+	}
+	select {
+	case <-j.done:
+		if l.st.playedOut(j) {
+			return false, nil
+		}
+		select {
+		case <-l.done:
+			return true, fmt.Errorf("sip: play on %s: %w", l.req.CallID, errLegEnded)
+		default:
+			return true, nil // superseded by another Play
+		}
+	case <-interrupt:
+		l.st.stopPlay(j)
+		return true, nil
+	case <-l.done:
+		return true, fmt.Errorf("sip: play on %s: %w", l.req.CallID, errLegEnded)
+	case <-ctx.Done():
+		l.st.stopPlay(j)
+		return true, fmt.Errorf("sip: play on %s: %w", l.req.CallID, ctx.Err())
+	}
+}
+
+// Bridge is not implemented yet (issue 6, click-to-dial part).
+func (l *leg) Bridge(ctx context.Context, other dialtone.Leg) error {
+	return fmt.Errorf("sip: bridge %s: %w", l.req.CallID, errors.ErrUnsupported)
+}
+
+// Record starts recording: left channel what we sent to the party, right
+// channel what the party sent us.
+func (l *leg) Record(ctx context.Context) error {
+	if l.st == nil {
+		return fmt.Errorf("sip: record %s: %w", l.req.CallID, errLegEnded)
+	}
+	l.st.record()
+	return nil
+}
+
+func (l *leg) Recording() []byte {
+	if l.st == nil {
+		return nil
+	}
+	return l.st.recording()
+}
+
+// EarlyMedia returns the audio heard before answer (ringback, carrier
+// announcements such as "the number you dialled is busy"), at most a
+// minute, as 8 kHz PCM.
+func (l *leg) EarlyMedia() []int16 {
+	if l.st == nil {
+		return nil
+	}
+	return l.st.earlyMedia()
+}
+
+// Hangup ends the leg: CANCEL before answer, BYE after. It waits a little
+// for that to finish and is idempotent.
+func (l *leg) Hangup(ctx context.Context) error {
+	l.hangOnce.Do(func() { close(l.hangupRq) })
+	t := time.NewTimer(hangupWait)
+	defer t.Stop()
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return nil
+}
+
+func (l *leg) Stats() map[string]string {
+	m := map[string]string{"carrier": "sip", "trunk": l.tr.Name, "sip_call_id": l.sipCallID}
+	l.mu.Lock()
+	if l.status != 0 {
+		m["sip_status"] = strconv.Itoa(l.status)
+	}
+	if l.endDetail != "" {
+		m["end"] = l.endDetail
+	}
+	if l.dtmfDrops > 0 {
+		m["dtmf_dropped"] = strconv.Itoa(l.dtmfDrops)
+	}
+	l.mu.Unlock()
+	if l.st != nil {
+		l.st.stats(m)
+	}
+	return m
+}
+
+var _ dialtone.Leg = (*leg)(nil)
+
+// String is for logs.
+func (l *leg) String() string {
+	return strings.Join([]string{l.req.CallID, l.req.Leg, l.sipCallID}, "/")
+}

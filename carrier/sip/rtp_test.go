@@ -1,0 +1,195 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"golang.org/x/time/rate"
+)
+
+func TestRxStatsLossAndJitter(t *testing.T) {
+	var s rxStats
+	// 10 packets, 3 and 7 lost, 5 duplicated, one reordered.
+	order := []uint16{65533, 65534, 65535, 1, 2, 2, 4, 3, 6, 8}
+	for i, seq := range order {
+		s.seq(42, seq)
+		s.arrival(uint32(i)*160, time.Duration(i)*frameTime)
+	}
+	// Expected 65533..8 = 12 packets, received 10 (one a duplicate): 0,5,7 missing -> 3 lost, minus the duplicate.
+	if got := s.totalLost(); got != 2 {
+		t.Errorf("lost %d, want 2", got)
+	}
+	if s.jitter != 0 {
+		t.Errorf("jitter %v for perfectly paced packets", s.jitter)
+	}
+	// A new source folds the old source's loss in.
+	s.seq(43, 100)
+	s.seq(43, 103)
+	if got := s.totalLost(); got != 4 {
+		t.Errorf("lost after new source %d, want 4", got)
+	}
+
+	// Jitter: every other packet arrives 10 ms late (80 timestamp units);
+	// |D| is 80 for every packet, so J converges to 80 (10 ms).
+	var j rxStats
+	for i := 0; i < 400; i++ {
+		late := time.Duration(i%2) * 10 * time.Millisecond
+		j.seq(1, uint16(i))
+		j.arrival(uint32(i)*160, time.Duration(i)*frameTime+late)
+	}
+	if j.jitter < 76 || j.jitter > 84 {
+		t.Errorf("jitter %v (%s ms)", j.jitter, j.jitterMS())
+	}
+}
+
+func TestDTMFDetector(t *testing.T) {
+	pkt := func(ev byte, end bool) []byte {
+		b := []byte{ev, 10, 0, 160}
+		if end {
+			b[1] |= 0x80
+		}
+		return b
+	}
+	var d dtmfDetector
+	var got string
+	// '1': three updates and three end packets, all timestamp 1000.
+	for i := 0; i < 6; i++ {
+		got += d.feed(1000, pkt(1, i >= 3))
+	}
+	// '1' again (a new press: new timestamp), end packets lost; then '#'.
+	got += d.feed(2000, pkt(1, false))
+	got += d.feed(2000, pkt(1, false))
+	got += d.feed(3000, pkt(11, false))
+	got += d.feed(3000, pkt(11, true))
+	got += d.feed(3000, pkt(11, true)) // retransmitted end
+	// Ignored: short payload, flash (16), unknown events.
+	got += d.feed(4000, []byte{1, 0x80})
+	got += d.feed(5000, pkt(16, true))
+	got += d.feed(6000, pkt(200, true))
+	if got != "11#" {
+		t.Errorf("keys %q, want 11#", got)
+	}
+}
+
+func TestParseInfoDTMF(t *testing.T) {
+	cases := []struct {
+		ct, body, want string
+	}{
+		{"application/dtmf-relay", "Signal=5\r\nDuration=160\r\n", "5"},
+		{"Application/DTMF-Relay; charset=x", "signal = #\nDuration=100", "#"},
+		{"application/dtmf-relay", "Signal=10\r\n", "*"},
+		{"application/dtmf-relay", "Signal=a\r\n", "A"},
+		{"application/dtmf", "9", "9"},
+		{"application/dtmf-relay", "Signal=\r\n", ""},
+		{"application/dtmf-relay", "Signal=99\r\n", ""},
+		{"application/dtmf-relay", "Signal=x\r\n", ""},
+		{"text/plain", "Signal=5", ""},
+	}
+	for _, c := range cases {
+		got, ok := parseInfoDTMF(c.ct, []byte(c.body))
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("%q %q: got %q %v", c.ct, c.body, got, ok)
+		}
+	}
+}
+
+func TestRecorderPlacesByTimestamp(t *testing.T) {
+	start := time.Now()
+	r := &recorder{start: start, max: 8000}
+	frame := make([]int16, 160)
+	for i := range frame {
+		frame[i] = 1
+	}
+	// First packet 100 ms in; the next one 40 ms of timestamps later
+	// (one packet lost), whatever its arrival time.
+	r.addIn(7, 1000, start.Add(100*time.Millisecond), frame)
+	r.addIn(7, 1320, start.Add(105*time.Millisecond), frame)
+	if len(r.in) != 800+320+160 {
+		t.Fatalf("in track %d samples", len(r.in))
+	}
+	if r.in[799] != 0 || r.in[800] != 1 || r.in[960] != 0 || r.in[1120] != 1 {
+		t.Error("samples misplaced")
+	}
+	// A timestamp far in the future is dropped, not allocated.
+	ts := uint32(1000)
+	r.addIn(7, ts+1<<30, start, frame)
+	r.addIn(7, ts-1<<30, start, frame)
+	if len(r.in) != 1280 {
+		t.Errorf("hostile timestamps grew the track to %d", len(r.in))
+	}
+	for i := 0; i < 100; i++ {
+		r.addOut(frame)
+	}
+	if len(r.out) != 8000 {
+		t.Errorf("out track %d samples, want capped at 8000", len(r.out))
+	}
+}
+
+func TestAcquireWaitsBoundedByContext(t *testing.T) {
+	c := &Carrier{}
+	tr := &trunk{slots: make(chan struct{}, 1), limiter: rate.NewLimiter(rate.Limit(1000), 1)}
+	if err := c.acquire(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := c.acquire(ctx, tr)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) < 90*time.Millisecond {
+		t.Errorf("over the cap: %v after %v", err, time.Since(start))
+	}
+	// A freed slot lets a waiting call through.
+	got := make(chan error, 1)
+	go func() { got <- c.acquire(context.Background(), tr) }()
+	time.Sleep(20 * time.Millisecond)
+	c.releaseSlot(tr)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("waiting call not admitted")
+	}
+	// The rate cap spaces calls out: 5 calls at 20/s take about 200 ms.
+	rc := &trunk{limiter: rate.NewLimiter(20, 1)}
+	start = time.Now()
+	for i := 0; i < 5; i++ {
+		if err := c.acquire(context.Background(), rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("5 calls at 20 cps in %v", d)
+	}
+}
+
+// FuzzRTPHandle feeds arbitrary datagrams through the receive path: it
+// must never panic, whatever the payload type or length.
+func FuzzRTPHandle(f *testing.F) {
+	good, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: 1, Timestamp: 160, SSRC: 1},
+		Payload: make([]byte, 160)}).Marshal()
+	dtmf, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 101, SequenceNumber: 2, Timestamp: 160, SSRC: 1},
+		Payload: []byte{1, 0x8a, 0, 160}}).Marshal()
+	f.Add(good)
+	f.Add(dtmf)
+	f.Add([]byte{0x80})
+	f.Add([]byte{0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := &stream{codec: CodecPCMU, pt: 0, dtmfPTs: [2]int{101, 96}, maxRec: 8000,
+			hooks: streamHooks{dtmf: func(string) {}}}
+		s.rec = &recorder{start: time.Now(), max: 8000}
+		s.answered = time.Now()
+		var p rtp.Packet
+		if err := p.Unmarshal(b); err != nil || p.Version != 2 {
+			return
+		}
+		from := netip.MustParseAddrPort("127.0.0.1:4000")
+		s.handle(&p, from, time.Now())
+		s.handle(&p, from, time.Now())
+	})
+}

@@ -1,0 +1,444 @@
+package sip
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/dialtone-voice/dialtone/media"
+)
+
+// maxEarlyMedia bounds the early media kept per call.
+const maxEarlyMedia = 60 * sampleRate
+
+// streamHooks are what a stream reports to its leg.
+type streamHooks struct {
+	dtmf    func(keys string)
+	timeout func() // no RTP for the configured time after answer
+}
+
+// stream is the RTP side of a leg: one UDP socket, a receive goroutine,
+// and a send slot served by the carrier's shared pacer.
+type stream struct {
+	conn    *net.UDPConn
+	hooks   streamHooks
+	timeout time.Duration
+	started time.Time
+
+	mu       sync.Mutex
+	closed   bool
+	remote   netip.AddrPort // where we send; latched to the real source
+	latched  bool
+	codec    string
+	pt       uint8
+	dtmfPTs  [2]int // payload types accepted as telephone-event: ours and the answer's
+	answered time.Time
+	sending  bool
+	lastRx   time.Time
+
+	// Send state; frames are built under mu by the pacer.
+	ssrc    uint32
+	seq     uint16
+	ts      uint32
+	marker  bool
+	play    *playJob
+	sent    uint64
+	silence [frameSamples]int16
+
+	rx        rxStats
+	dtmf      dtmfDetector
+	rec       *recorder
+	maxRec    int
+	early     []int16
+	earlyPkts uint64
+
+	pkt []byte // send buffer, touched only by the pacer goroutine
+}
+
+// playJob is one Play in progress.
+type playJob struct {
+	samples  []int16
+	pos      int
+	finished bool // played to the end (under stream.mu)
+	done     chan struct{}
+}
+
+// openStream binds a UDP socket on ip, in [min, max] when a range is set.
+func openStream(ip netip.Addr, portMin, portMax int, timeout time.Duration, maxRec time.Duration, hooks streamHooks) (*stream, error) {
+	var conn *net.UDPConn
+	var err error
+	if portMin == 0 && portMax == 0 {
+		conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	} else {
+		// Start at a random even port so concurrent calls do not all
+		// probe from the bottom of the range.
+		span := portMax - portMin + 1
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		first := int(binary.BigEndian.Uint32(b[:]) % uint32(span))
+		for i := 0; i < span; i++ {
+			p := portMin + (first+i)%span
+			if p%2 == 1 {
+				continue // RTP on even ports, RTCP above (RFC 3550 §11)
+			}
+			conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
+			if err == nil {
+				break
+			}
+		}
+		if conn == nil && err == nil {
+			err = errors.New("no even port in range")
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rtp socket on %s: %w", ip, err)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	s := &stream{
+		conn:    conn,
+		hooks:   hooks,
+		timeout: timeout,
+		started: time.Now(),
+		ssrc:    binary.BigEndian.Uint32(b[:4]),
+		seq:     binary.BigEndian.Uint16(b[4:6]),
+		ts:      uint32(binary.BigEndian.Uint16(b[6:8])) << 8,
+		marker:  true,
+		dtmfPTs: [2]int{dtmfPT, -1},
+		maxRec:  int(maxRec * sampleRate / time.Second),
+		pkt:     make([]byte, 0, 12+frameSamples),
+	}
+	go s.receive()
+	return s, nil
+}
+
+func (s *stream) port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// setRemote applies the far end's SDP (early media or answer).
+func (s *stream) setRemote(a answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.latched {
+		s.remote = netip.AddrPortFrom(a.addr.Unmap(), uint16(a.port))
+	}
+	s.codec, s.pt = a.codec, a.pt
+	s.dtmfPTs[1] = a.dtmfPT
+}
+
+// answer starts sending (silence until something plays).
+func (s *stream) answer() {
+	s.mu.Lock()
+	s.answered = time.Now()
+	s.sending = true
+	s.mu.Unlock()
+}
+
+// close stops the stream for good; a Play in progress ends.
+func (s *stream) close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.sending = false
+	if s.play != nil {
+		close(s.play.done)
+		s.play = nil
+	}
+	s.mu.Unlock()
+	_ = s.conn.Close()
+}
+
+// startPlay replaces what is playing with samples; the returned job's
+// done closes when it played out or the stream closed.
+func (s *stream) startPlay(samples []int16) (*playJob, error) {
+	j := &playJob{samples: samples, done: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errLegEnded
+	}
+	if !s.sending {
+		return nil, errors.New("not answered")
+	}
+	if s.play != nil {
+		close(s.play.done) // superseded: its Play returns as finished early
+	}
+	s.play = j
+	return j, nil
+}
+
+// playedOut reports whether j played to its end.
+func (s *stream) playedOut(j *playJob) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return j.finished
+}
+
+// stopPlay removes j if it is still playing.
+func (s *stream) stopPlay(j *playJob) {
+	s.mu.Lock()
+	if s.play == j {
+		s.play = nil
+		close(j.done)
+	}
+	s.mu.Unlock()
+}
+
+func (s *stream) record() {
+	s.mu.Lock()
+	if s.rec == nil {
+		s.rec = &recorder{start: time.Now(), max: s.maxRec}
+	}
+	s.mu.Unlock()
+}
+
+func (s *stream) recording() []byte {
+	s.mu.Lock()
+	r := s.rec
+	var out, in []int16
+	if r != nil {
+		out = append(out, r.out...)
+		in = append(in, r.in...)
+	}
+	s.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	wav, err := media.EncodeStereoWAV(out, in, sampleRate)
+	if err != nil {
+		return nil
+	}
+	return wav
+}
+
+// tick sends one 20 ms frame; the pacer calls it every frameTime.
+func (s *stream) tick() {
+	s.mu.Lock()
+	if !s.sending || !s.remote.IsValid() || s.remote.Port() == 0 {
+		s.mu.Unlock()
+		return
+	}
+	frame := s.silence[:]
+	if j := s.play; j != nil {
+		n := min(frameSamples, len(j.samples)-j.pos)
+		if n == frameSamples {
+			frame = j.samples[j.pos : j.pos+n]
+		} else {
+			// The last, short frame: pad with silence.
+			var last [frameSamples]int16
+			copy(last[:], j.samples[j.pos:])
+			frame = last[:]
+		}
+		j.pos += n
+		if j.pos >= len(j.samples) {
+			j.finished = true
+			close(j.done)
+			s.play = nil
+		}
+	}
+	if s.rec != nil {
+		s.rec.addOut(frame)
+	}
+	h := rtp.Header{Version: 2, Marker: s.marker, PayloadType: s.pt, SequenceNumber: s.seq, Timestamp: s.ts, SSRC: s.ssrc}
+	s.marker = false
+	s.seq++
+	s.ts += frameSamples
+	s.sent++
+	buf := s.pkt[:h.MarshalSize()]
+	if _, err := h.MarshalTo(buf); err != nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.codec == CodecPCMA {
+		buf = media.AppendALaw(buf, frame)
+	} else {
+		buf = media.AppendMuLaw(buf, frame)
+	}
+	to := s.remote
+	s.mu.Unlock()
+	// A failed write (ICMP unreachable, socket closed) is not fatal: the
+	// RTP timeout and SIP decide when the call is over.
+	_, _ = s.conn.WriteToUDPAddrPort(buf, to)
+}
+
+// receive reads RTP until the socket closes.
+func (s *stream) receive() {
+	buf := make([]byte, 1500)
+	var p rtp.Packet
+	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(time.Second))
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				if s.timedOut() {
+					s.hooks.timeout()
+					return
+				}
+				continue
+			}
+			return // closed
+		}
+		if err := p.Unmarshal(buf[:n]); err != nil || p.Version != 2 {
+			continue
+		}
+		s.handle(&p, from, time.Now())
+	}
+}
+
+// timedOut reports whether an answered call has had no RTP for too long.
+func (s *stream) timedOut() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.timeout <= 0 || s.answered.IsZero() {
+		return false
+	}
+	last := s.lastRx
+	if last.Before(s.answered) {
+		last = s.answered
+	}
+	return time.Since(last) > s.timeout
+}
+
+// handle processes one RTP packet.
+func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
+	var keys string
+	s.mu.Lock()
+	isDTMF := int(p.PayloadType) == s.dtmfPTs[0] || int(p.PayloadType) == s.dtmfPTs[1]
+	if s.closed || s.codec == "" || (p.PayloadType != s.pt && !isDTMF) {
+		s.rx.unknown++
+		s.mu.Unlock()
+		return
+	}
+	// Symmetric RTP: answer where the media really comes from (NAT), and
+	// latch again only when the source changes identity (new SSRC).
+	newSource := s.rx.seq(p.SSRC, p.SequenceNumber)
+	if !s.latched || (newSource && from != s.remote) {
+		s.remote, s.latched = from, true
+	}
+	s.lastRx = now
+	if isDTMF {
+		keys = s.dtmf.feed(p.Timestamp, p.Payload)
+	} else {
+		s.rx.arrival(p.Timestamp, now.Sub(s.started))
+		var pcm []int16
+		if s.codec == CodecPCMA {
+			pcm = media.DecodeALaw(p.Payload)
+		} else {
+			pcm = media.DecodeMuLaw(p.Payload)
+		}
+		if s.answered.IsZero() {
+			s.earlyPkts++
+			if len(s.early)+len(pcm) <= maxEarlyMedia {
+				s.early = append(s.early, pcm...)
+			}
+		} else if s.rec != nil {
+			s.rec.addIn(p.SSRC, p.Timestamp, now, pcm)
+		}
+	}
+	s.mu.Unlock()
+	if keys != "" && s.hooks.dtmf != nil {
+		s.hooks.dtmf(keys)
+	}
+}
+
+// earlyMedia returns a copy of the early media heard before answer.
+func (s *stream) earlyMedia() []int16 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int16(nil), s.early...)
+}
+
+// stats reports the media statistics.
+func (s *stream) stats(m map[string]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m["codec"] = s.codec
+	m["rtp_local_port"] = strconv.Itoa(s.port())
+	if s.remote.IsValid() {
+		m["rtp_remote"] = s.remote.String()
+	}
+	m["packets_sent"] = strconv.FormatUint(s.sent, 10)
+	m["packets_received"] = strconv.FormatUint(s.rx.received, 10)
+	m["packets_lost"] = strconv.FormatInt(s.rx.totalLost(), 10)
+	m["jitter_ms"] = s.rx.jitterMS()
+	if s.rx.unknown > 0 {
+		m["packets_ignored"] = strconv.FormatUint(s.rx.unknown, 10)
+	}
+	if s.earlyPkts > 0 {
+		m["early_media_ms"] = strconv.Itoa(len(s.early) * 1000 / sampleRate)
+	}
+}
+
+// pacer sends a frame on every registered stream every 20 ms from one
+// goroutine: a ticker per call would be 50 wake-ups a second per call,
+// while one loop over all calls costs one wake-up and a few µs per call.
+type pacer struct {
+	mu      sync.Mutex
+	streams map[*stream]struct{}
+	list    []*stream // reused snapshot
+	stop    chan struct{}
+	running bool
+}
+
+func newPacer() *pacer {
+	return &pacer{streams: make(map[*stream]struct{}), stop: make(chan struct{})}
+}
+
+func (p *pacer) add(s *stream) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.streams[s] = struct{}{}
+	if !p.running {
+		p.running = true
+		go p.run()
+	}
+}
+
+func (p *pacer) remove(s *stream) {
+	p.mu.Lock()
+	delete(p.streams, s)
+	p.mu.Unlock()
+}
+
+func (p *pacer) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.stop:
+	default:
+		close(p.stop)
+	}
+}
+
+func (p *pacer) run() {
+	t := time.NewTicker(frameTime)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		p.list = p.list[:0]
+		for s := range p.streams {
+			p.list = append(p.list, s)
+		}
+		list := p.list
+		p.mu.Unlock()
+		for _, s := range list {
+			s.tick()
+		}
+	}
+}
