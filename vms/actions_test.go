@@ -2,6 +2,7 @@ package vms_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -29,16 +30,18 @@ const (
 )
 
 type fixture struct {
-	t     *testing.T
-	store dialtone.Store
-	srv   *httptest.Server
-	a, b  *poptest.Signer
+	t      *testing.T
+	dbPath string
+	store  dialtone.Store
+	srv    *httptest.Server
+	a, b   *poptest.Signer
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	sealer, _ := secret.NewSealer(make([]byte, 32))
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sealer)
+	dbPath := filepath.Join(t.TempDir(), "db")
+	st, err := sqlite.Open(context.Background(), dbPath, sealer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +85,7 @@ func newFixture(t *testing.T) *fixture {
 		SmartCallCallbackURL: "http://127.0.0.1:9/smartcall"}))
 	g := gateway.New(gateway.Config{Store: st})
 	(&vms.Service{Store: st}).Register(g)
-	f := &fixture{t: t, store: st, srv: httptest.NewServer(g)}
+	f := &fixture{t: t, dbPath: dbPath, store: st, srv: httptest.NewServer(g)}
 	t.Cleanup(func() { f.srv.Close(); st.Close() })
 	f.a = &poptest.Signer{Endpoint: f.srv.URL, AccessKeyID: keyA, Secret: sec}
 	f.b = &poptest.Signer{Endpoint: f.srv.URL, AccessKeyID: keyB, Secret: sec}
@@ -389,4 +392,30 @@ func TestFeatureNotActivated(t *testing.T) {
 	f.expect(f.a, "IvrCall", ivr, "isv.PRODUCT_UNSUBSCRIBE", "ivr")
 	f.expect(f.a, "ClickToDial", c2d, "isv.PRODUCT_UNSUBSCRIBE", "clicktodial")
 	f.expect(f.a, "SingleCallByTts", tts, "OK", "")
+}
+
+// TestSystemErrorFromAStoreFault: the calls table vanishes under a running
+// server (a real storage fault, made through a second connection to the
+// database file). Authentication still works, the action's insert fails,
+// and the caller gets isp.SYSTEM_ERROR with no internal detail.
+func TestSystemErrorFromAStoreFault(t *testing.T) {
+	f := newFixture(t)
+	db, err := sql.Open("sqlite", f.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("PRAGMA busy_timeout=5000; ALTER TABLE calls RENAME TO calls_lost"); err != nil {
+		t.Fatal(err)
+	}
+	status, body := f.call(f.a, "SingleCallByTts", merge(tts, "CalledNumber", "13800000099"))
+	if status != 200 || body["Code"] != "isp.SYSTEM_ERROR" {
+		t.Fatalf("%d %v", status, body)
+	}
+	msg := strings.ToLower(body["Message"].(string))
+	for _, leak := range []string{"sql", "calls", "table", "no such"} {
+		if strings.Contains(msg, leak) {
+			t.Fatalf("message leaks %q: %s", leak, msg)
+		}
+	}
 }
