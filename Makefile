@@ -2,7 +2,7 @@
 # runs every test on a fresh machine (it installs what the tests need first).
 
 GO ?= go
-FUZZTIME ?= 10s
+FUZZTIME ?= 6s
 
 .PHONY: test deps unit race compat fuzz-short vet build run bench
 

@@ -2,7 +2,9 @@ package dialtone
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ConsoleUser is a person who signs in to the web console. An operator
@@ -33,4 +35,18 @@ type ConsoleUserStore interface {
 	ListConsoleUsers(ctx context.Context) ([]ConsoleUser, error)
 	// DeleteConsoleUser returns ErrNotFound for an unknown username.
 	DeleteConsoleUser(ctx context.Context, username string) error
+}
+
+// ValidConsoleUsername reports whether u can name a console user: 1 to 64
+// bytes of valid UTF-8, no control characters, no surrounding spaces.
+func ValidConsoleUsername(u string) bool {
+	if u == "" || len(u) > 64 || strings.TrimSpace(u) != u || !utf8.ValidString(u) {
+		return false
+	}
+	for _, r := range u {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

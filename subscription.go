@@ -221,4 +221,31 @@ type ReceiptStore interface {
 	// RedriveDeadLetters makes the account's dead letters due at now with
 	// no attempts; it returns how many.
 	RedriveDeadLetters(ctx context.Context, accountUID string, now time.Time) (int, error)
+
+	// RecordPushResult keeps the outcome of one push attempt, and forgets
+	// the (r.AccountUID, r.MessageType) results older than the newest
+	// PushResultsKept; ErrNotFound when the account does not exist.
+	RecordPushResult(ctx context.Context, r *PushResult) error
+	// ListPushResults returns the newest results of the account's message
+	// type, newest first (then by ID), at most limit (<= 0: PushResultsKept).
+	ListPushResults(ctx context.Context, accountUID, messageType string, limit int) ([]PushResult, error)
+}
+
+// PushResultsKept is how many push results a store keeps per account and
+// message type: enough to see a pattern on the console, few enough that
+// the table never needs a purge job.
+const PushResultsKept = 20
+
+// PushResult is the outcome of one HTTP push (a batch of Count receipts)
+// or of the console's test receipt. URL never carries a password.
+type PushResult struct {
+	ID          string // unique; the store's tie-breaker for equal times
+	AccountUID  string
+	MessageType string
+	At          time.Time
+	URL         string
+	HTTPStatus  int    // 0: no HTTP answer
+	Error       string // "": accepted
+	Count       int
+	Test        bool
 }

@@ -98,7 +98,8 @@ func New(store dialtone.Store, token string, logger *slog.Logger, opts ...Option
 		{"GET /admin/v1/accounts/{uid}/deadletters", h.listDeadLetters},
 		{"POST /admin/v1/accounts/{uid}/deadletters/redrive", h.redrive},
 	}
-	routes = append(routes, h.resourceRoutes()...) // resources.go
+	routes = append(routes, h.resourceRoutes()...)    // resources.go
+	routes = append(routes, h.consoleUserRoutes()...) // console_users.go
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range routes {

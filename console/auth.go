@@ -16,63 +16,20 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/argon2"
-
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/console/passhash"
 )
 
 // --- passwords ---
 
-// Argon2id parameters: OWASP's minimum (19 MiB, 2 passes, 1 lane), which
-// costs some 30 ms here: slow enough to make guessing a stolen hash
-// expensive, cheap enough for a node with two cores that signs people in
-// now and then.
-const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
-	argonThreads = 1
-	argonKeyLen  = 32
-	saltLen      = 16
-)
-
 // HashPassword returns an argon2id hash of password with a random salt, in
-// the PHC string format, so parameters can change without breaking old
-// hashes.
-func HashPassword(password string) (string, error) {
-	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("console: salt: %w", err)
-	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
-}
+// the PHC string format (see package passhash, shared with the admin API
+// and provisioning).
+func HashPassword(password string) (string, error) { return passhash.Hash(password) }
 
 // VerifyPassword reports whether password matches hash, comparing in
 // constant time. A malformed hash never matches.
-func VerifyPassword(hash, password string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
-		return false
-	}
-	var m, t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<20 || t > 16 {
-		return false
-	}
-	enc := base64.RawStdEncoding
-	salt, err := enc.DecodeString(parts[4])
-	if err != nil {
-		return false
-	}
-	want, err := enc.DecodeString(parts[5])
-	if err != nil || len(want) == 0 || len(want) > 128 {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
-}
+func VerifyPassword(hash, password string) bool { return passhash.Verify(hash, password) }
 
 // dummyHash is verified against when the username is unknown, so that a
 // wrong username takes as long as a wrong password and does not reveal
@@ -88,8 +45,8 @@ func SetPassword(ctx context.Context, users dialtone.ConsoleUserStore, username,
 	if err := checkUsername(username); err != nil {
 		return err
 	}
-	if len(password) < 8 {
-		return errors.New("the password must have at least 8 characters")
+	if len(password) < passhash.MinPasswordLen {
+		return fmt.Errorf("the password must have at least %d characters", passhash.MinPasswordLen)
 	}
 	hash, err := HashPassword(password)
 	if err != nil {
@@ -116,13 +73,8 @@ func EnsureOperator(ctx context.Context, users dialtone.ConsoleUserStore, passwo
 }
 
 func checkUsername(u string) error {
-	if u == "" || len(u) > 64 || strings.TrimSpace(u) != u {
-		return errors.New("a username has 1 to 64 characters without leading or trailing spaces")
-	}
-	for _, r := range u {
-		if r < 0x20 || r == 0x7f {
-			return errors.New("a username cannot contain control characters")
-		}
+	if !dialtone.ValidConsoleUsername(u) {
+		return errors.New("a username has 1 to 64 characters, no control characters and no leading or trailing spaces")
 	}
 	return nil
 }
@@ -143,9 +95,25 @@ type Session struct {
 	AccountUID string // "" for an operator
 	CSRF       string
 	Current    string // the account an operator looks at
-	Created    time.Time
-	LastSeen   time.Time
+	// Stamp fingerprints the user's account and password hash at sign-in
+	// (userStamp): deleting the user, moving it to another account or
+	// changing its password ends its sessions on every node.
+	Stamp    string
+	Created  time.Time
+	LastSeen time.Time
 }
+
+// userStamp is the Session.Stamp of u. It is a hash, so a session row
+// does not carry the password hash itself.
+func userStamp(u *dialtone.ConsoleUser) string {
+	sum := sha256.Sum256([]byte(u.Username + "\x00" + u.AccountUID + "\x00" + u.PasswordHash))
+	return hex.EncodeToString(sum[:16])
+}
+
+// touchEvery bounds how often a request writes the session's LastSeen:
+// with sessions in the store every page view would otherwise be a write.
+// Idle expiry is then early by at most this much, against 30 minutes.
+const touchEvery = time.Minute
 
 // Operator reports whether the session is an operator's.
 func (s *Session) Operator() bool { return s.AccountUID == "" }
@@ -213,6 +181,41 @@ func (m *MemorySessions) DeleteExpired(_ context.Context, idleBefore, createdBef
 	return nil
 }
 
+// StoreSessions is a SessionStore over the node's store: sessions survive
+// a restart and are shared by every node of a cluster. The store sees only
+// a hash of each session ID.
+type StoreSessions struct {
+	st dialtone.ConsoleSessionStore
+}
+
+// NewStoreSessions keeps sessions in st.
+func NewStoreSessions(st dialtone.ConsoleSessionStore) *StoreSessions { return &StoreSessions{st: st} }
+
+func (s *StoreSessions) Put(ctx context.Context, se *Session) error {
+	return s.st.PutConsoleSession(ctx, &dialtone.ConsoleSession{
+		IDHash: sessionKey(se.ID), Username: se.Username, AccountUID: se.AccountUID, CSRF: se.CSRF,
+		Current: se.Current, UserStamp: se.Stamp, CreatedAt: se.Created, LastSeen: se.LastSeen,
+	})
+}
+
+func (s *StoreSessions) Get(ctx context.Context, id string) (*Session, error) {
+	cs, err := s.st.GetConsoleSession(ctx, sessionKey(id))
+	if err != nil {
+		return nil, err
+	}
+	return &Session{ID: id, Username: cs.Username, AccountUID: cs.AccountUID, CSRF: cs.CSRF, Current: cs.Current,
+		Stamp: cs.UserStamp, Created: cs.CreatedAt, LastSeen: cs.LastSeen}, nil
+}
+
+func (s *StoreSessions) Delete(ctx context.Context, id string) error {
+	return s.st.DeleteConsoleSession(ctx, sessionKey(id))
+}
+
+func (s *StoreSessions) DeleteExpired(ctx context.Context, idleBefore, createdBefore time.Time) error {
+	_, err := s.st.DeleteExpiredConsoleSessions(ctx, idleBefore, createdBefore)
+	return err
+}
+
 const (
 	cookieName = "dialtone_console"
 	// preCookie carries the sign-in form's CSRF token before a session
@@ -248,9 +251,23 @@ func (c *Console) session(r *http.Request) (*Session, error) {
 		_ = c.sessions.Delete(r.Context(), s.ID)
 		return nil, dialtone.ErrNotFound
 	}
+	// The user may have been deleted, moved or given a new password since
+	// (here, through the admin API or provisioning, or on another node).
+	u, err := c.store.GetConsoleUser(r.Context(), s.Username)
+	switch {
+	case errors.Is(err, dialtone.ErrNotFound):
+		_ = c.sessions.Delete(r.Context(), s.ID)
+		return nil, dialtone.ErrNotFound
+	case err != nil:
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(userStamp(u)), []byte(s.Stamp)) != 1 {
+		_ = c.sessions.Delete(r.Context(), s.ID)
+		return nil, dialtone.ErrNotFound
+	}
 	// The event stream polls on its own; it must not keep an unattended
 	// page's session alive forever.
-	if r.URL.Path != Prefix+"events" {
+	if r.URL.Path != Prefix+"events" && now.Sub(s.LastSeen) >= touchEvery {
 		s.LastSeen = now
 		if err := c.sessions.Put(r.Context(), s); err != nil {
 			return nil, err
@@ -417,7 +434,8 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		_ = c.sessions.Delete(r.Context(), old.Value)
 	}
 	_ = c.sessions.DeleteExpired(r.Context(), now.Add(-IdleTimeout), now.Add(-AbsoluteTimeout))
-	s := &Session{ID: randomToken(), Username: u.Username, AccountUID: u.AccountUID, CSRF: randomToken(), Created: now, LastSeen: now}
+	s := &Session{ID: randomToken(), Username: u.Username, AccountUID: u.AccountUID, CSRF: randomToken(),
+		Stamp: userStamp(u), Created: now, LastSeen: now}
 	if err := c.sessions.Put(r.Context(), s); err != nil {
 		c.internal(w, r, "session", err)
 		return

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -386,4 +388,100 @@ func TestBrowserMainFlow(t *testing.T) {
 		t.Error("bob sees account 1001's call")
 	}
 	s.shot("09-foreign-call-404")
+}
+
+// TestBrowserReceiptsAndNetwork: the Receipts page shows the delivery
+// result of "send a test receipt" to a real receiver, and an edit on the
+// simulated network page decides how the next call goes.
+func TestBrowserReceiptsAndNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	received := make(chan string, 4)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		received <- string(body)
+		_, _ = io.WriteString(w, `{"code":0,"msg":"成功"}`)
+	}))
+	defer recv.Close()
+	base := startNode(t)
+	s := &session{t: t, ctx: newBrowser(t), base: base, dir: artifactDir(t)}
+	s.signIn("admin", adminPassword)
+
+	// Subscribe VoiceReport by push and send a test receipt.
+	s.do("subscribe push",
+		chromedp.Navigate(base+"/console/receipts?acct=1001"),
+		chromedp.WaitVisible("#push-VoiceReport"),
+		chromedp.SendKeys("#push-VoiceReport", recv.URL+"/receipts"),
+		chromedp.Submit("#push-VoiceReport"),
+		chromedp.WaitVisible(".flash"),
+	)
+	s.do("send a test receipt",
+		chromedp.Click(`#rc-VoiceReport ~ form[action="/console/receipts/test"] button`),
+		chromedp.WaitVisible(`#results-VoiceReport tr.ok`),
+	)
+	select {
+	case body := <-received:
+		if !strings.Contains(body, "console-test") {
+			t.Errorf("the receiver got %q", body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the receiver got nothing")
+	}
+	if row := s.text(`#results-VoiceReport tr.ok`); !strings.Contains(row, "200") || !strings.Contains(row, "(test)") {
+		t.Errorf("result row %q", row)
+	}
+	if sum := s.text(`#receipt-summary tr[data-type=VoiceReport]`); !strings.Contains(sum, "OK") {
+		t.Errorf("summary row %q", sum)
+	}
+	s.shot("10-receipts-test-result")
+
+	// Make the provisioned subscriber busy.
+	s.do("edit subscriber",
+		chromedp.Navigate(base+"/console/network?edit=13800000001"),
+		chromedp.WaitVisible("#sn-form"),
+		chromedp.SetValue("#sn-result", "busy"),
+		chromedp.Submit("#sn-number"),
+		chromedp.WaitVisible(".flash"),
+	)
+	if row := s.text(`tr[data-number="13800000001"]`); !strings.Contains(row, "busy") {
+		t.Fatalf("subscriber row after edit %q", row)
+	}
+	s.shot("11-network-edited")
+
+	// The next call to it: an approved template, then the Explorer.
+	s.do("create template",
+		chromedp.Navigate(base+"/console/templates"),
+		chromedp.WaitVisible("#tpl-content"),
+		chromedp.SendKeys("#tpl-content", "您好，测试忙音。"),
+		chromedp.Submit("#tpl-content"),
+		chromedp.WaitVisible(".flash"),
+	)
+	code := s.eval(`document.querySelector("tr[data-code]").dataset.code`)
+	s.do("approve template",
+		chromedp.Click(fmt.Sprintf(`tr[data-code=%q] form[action="/console/templates/review"] input[value=approved] ~ button`, code)),
+		chromedp.WaitVisible(fmt.Sprintf(`tr[data-code=%q] .badge.approved`, code)),
+	)
+	s.do("explorer send",
+		chromedp.Navigate(base+"/console/explorer"),
+		chromedp.WaitVisible("#ex-action"),
+		chromedp.SetValue("#ex-action", "SingleCallByTts"),
+		chromedp.SendKeys("#ex-SingleCallByTts-CalledNumber", "13800000001"),
+		chromedp.SendKeys("#ex-SingleCallByTts-CalledShowNumber", "057188880000"),
+		chromedp.SendKeys("#ex-SingleCallByTts-TtsCode", code),
+		chromedp.Click("#ex-send"),
+		poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
+	)
+	m := callIDRE.FindStringSubmatch(s.text("#ex-response"))
+	if m == nil {
+		t.Fatalf("explorer response:\n%s", s.text("#ex-response"))
+	}
+	s.do("busy call ends",
+		chromedp.Navigate(base+"/console/calls"),
+		poll(fmt.Sprintf(`(function(){var r=document.querySelector('tr[data-call=%q]');return !!r && r.dataset.state==="ended";})()`, m[1])),
+	)
+	if st := s.text(fmt.Sprintf(`tr[data-call=%q] td:nth-child(7)`, m[1])); !strings.Contains(st, "200002") {
+		t.Errorf("status of the call to the busy subscriber %q, want 200002", st)
+	}
+	s.shot("12-calls-busy")
 }

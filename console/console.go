@@ -27,7 +27,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -62,6 +61,8 @@ type LiveCalls interface {
 type Network interface {
 	SetBehavior(number string, b provision.Behavior)
 	Behavior(number string) provision.Behavior
+	// Subscribers lists the numbers with a behaviour of their own.
+	Subscribers() []provision.Subscriber
 	Transcript(callID string) []sim.TranscriptEntry
 }
 
@@ -80,9 +81,6 @@ type Config struct {
 	RecordURL func(accountUID, callID, file string) string
 	// Redriven wakes the push worker after dead letters were re-driven.
 	Redriven func()
-	// Subscribers lists the simulated numbers known at start (the
-	// provisioning file's network section), for the network page.
-	Subscribers []string
 	// POPEndpoint is where the API Explorer sends requests; default
 	// http://127.0.0.1:<port the request came in on> (loopback only).
 	POPEndpoint string
@@ -110,10 +108,6 @@ type Console struct {
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	now      func() time.Time
-
-	mu       sync.Mutex
-	simNums  map[string]bool     // numbers shown on the network page
-	testSent map[string][]string // account/type -> recent test-receipt results
 }
 
 // New builds the console.
@@ -137,13 +131,9 @@ func New(cfg Config) (*Console, error) {
 		cfg: cfg, store: cfg.Store, log: cfg.Logger.With("component", "console"),
 		sessions: cfg.Sessions, now: cfg.Now,
 		limiter: newLimiter(cfg.SignInLimit, time.Minute, cfg.Now),
-		simNums: map[string]bool{}, testSent: map[string][]string{},
 	}
 	c.receipts, _ = cfg.Store.(dialtone.ReceiptStore)
 	c.stats, _ = cfg.Store.(dialtone.CallStatsStore)
-	for _, n := range cfg.Subscribers {
-		c.simNums[n] = true
-	}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -22,12 +21,15 @@ import (
 // --- receipts ---
 
 type receiptRow struct {
-	Type       string
-	Sub        *dialtone.Subscription
-	QueueName  string
-	Depth      int
-	HasSecret  bool
-	TestResult []string
+	Type      string
+	Sub       *dialtone.Subscription
+	QueueName string
+	Depth     int
+	Stats     dialtone.QueueStats
+	HasSecret bool
+	// Results are the last push attempts, the pusher's and the test
+	// button's, newest first (kept by the store, so every node shows them).
+	Results []dialtone.PushResult
 }
 
 type receiptsData struct {
@@ -61,10 +63,11 @@ func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) 
 				c.internal(w, r, "queue stats", err)
 				return
 			}
-			row.Depth = qs.Active + qs.Inactive + qs.Delayed
-			c.mu.Lock()
-			row.TestResult = append([]string(nil), c.testSent[v.Account+"/"+typ]...)
-			c.mu.Unlock()
+			row.Depth, row.Stats = qs.Active+qs.Inactive+qs.Delayed, qs
+			if row.Results, err = c.receipts.ListPushResults(ctx, v.Account, typ, 10); err != nil {
+				c.internal(w, r, "push results", err)
+				return
+			}
 			d.Rows = append(d.Rows, row)
 		}
 		dead, err := c.receipts.ListDeadLetters(ctx, v.Account, 100)
@@ -153,7 +156,7 @@ func sampleReceipt(typ, acct string, now time.Time) map[string]any {
 }
 
 // receiptTest pushes one sample receipt to the subscription's push URL,
-// signed as the pusher signs, and remembers the outcome for the page.
+// signed as the pusher signs, and records the outcome with the pusher's.
 func (c *Console) receiptTest(w http.ResponseWriter, r *http.Request, v *view) {
 	if c.receipts == nil {
 		c.notFound(w, r, v)
@@ -169,21 +172,30 @@ func (c *Console) receiptTest(w http.ResponseWriter, r *http.Request, v *view) {
 	body, _ := json.Marshal([]any{sampleReceipt(typ, v.Account, now)})
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	result := pushOnce(ctx, sub, body, now)
-	c.mu.Lock()
-	key := v.Account + "/" + typ
-	c.testSent[key] = append([]string{fmtTime(now) + " " + result}, c.testSent[key]...)
-	if len(c.testSent[key]) > 5 {
-		c.testSent[key] = c.testSent[key][:5]
+	status, answer, perr := pushOnce(ctx, sub, body, now)
+	res := &dialtone.PushResult{AccountUID: v.Account, MessageType: typ, At: now, URL: receipt.RedactURL(sub.PushURL),
+		HTTPStatus: status, Count: 1, Test: true}
+	summary := fmt.Sprintf("HTTP %d, accepted. %s", status, answer)
+	if perr != nil {
+		res.Error = perr.Error()
+		summary = "not accepted: " + res.Error
+		if answer != "" {
+			summary += ". Answer: " + answer
+		}
 	}
-	c.mu.Unlock()
-	redirect(w, r, "receipts", "Test receipt for "+typ+": "+result, "")
+	if err := c.receipts.RecordPushResult(r.Context(), res); err != nil {
+		// The outcome is still shown in the flash message.
+		c.log.WarnContext(r.Context(), "console: recording a test receipt failed", "account", v.Account, "type", typ, "err", err)
+	}
+	redirect(w, r, "receipts", "Test receipt for "+typ+": "+summary, "")
 }
 
-func pushOnce(ctx context.Context, sub *dialtone.Subscription, body []byte, now time.Time) string {
+// pushOnce POSTs body as the pusher would and judges the answer as the
+// pusher does; answer is the start of the receiver's reply, for people.
+func pushOnce(ctx context.Context, sub *dialtone.Subscription, body []byte, now time.Time) (status int, answer string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.PushURL, bytes.NewReader(body))
 	if err != nil {
-		return "bad push URL"
+		return 0, "", errors.New("bad push URL")
 	}
 	req.Header.Set("Content-Type", "application/json;charset=utf-8")
 	req.Header.Set("User-Agent", "Dialtone-Console-Test/1")
@@ -192,11 +204,16 @@ func pushOnce(ctx context.Context, sub *dialtone.Subscription, body []byte, now 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "failed: " + err.Error()
+		// The client's error names the URL without its password.
+		return 0, "", err
 	}
 	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-	return fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.TrimSpace(string(answer)))
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	answer = strings.TrimSpace(string(raw))
+	if len(answer) > 300 {
+		answer = strings.ToValidUTF8(answer[:300], "")
+	}
+	return resp.StatusCode, answer, receipt.CheckAnswer(resp.StatusCode, raw)
 }
 
 func (c *Console) receiptRedrive(w http.ResponseWriter, r *http.Request, v *view) {
@@ -228,6 +245,9 @@ type networkData struct {
 	Missing bool
 	Rows    []subscriberRow
 	Results []provision.CallResult
+	// Edit fills the form: the subscriber picked with ?edit=, or a new one.
+	Edit    subscriberRow
+	Editing bool
 }
 
 var callResults = []provision.CallResult{
@@ -238,18 +258,18 @@ var callResults = []provision.CallResult{
 func (c *Console) networkPage(w http.ResponseWriter, r *http.Request, v *view) {
 	messages(r, v)
 	v.Title = "Simulated network 模拟网络"
-	d := networkData{Missing: c.cfg.Net == nil, Results: callResults}
+	d := networkData{Missing: c.cfg.Net == nil, Results: callResults,
+		Edit: subscriberRow{B: provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: 2 * time.Second, Ring: 30 * time.Second}}}
 	if c.cfg.Net != nil {
-		c.mu.Lock()
-		nums := make([]string, 0, len(c.simNums))
-		for n := range c.simNums {
-			nums = append(nums, n)
-		}
-		c.mu.Unlock()
-		sort.Strings(nums)
-		for _, n := range nums {
-			b := c.cfg.Net.Behavior(n)
-			d.Rows = append(d.Rows, subscriberRow{Number: n, B: b, DTMF: formatDTMF(b.DTMF), Say: strings.Join(b.Say, "\n")})
+		edit := r.URL.Query().Get("edit")
+		// The network lists what the provisioning file set and what was
+		// set since, from this page or elsewhere.
+		for _, s := range c.cfg.Net.Subscribers() {
+			row := subscriberRow{Number: s.Number, B: s.Behavior, DTMF: formatDTMF(s.DTMF), Say: strings.Join(s.Say, "\n")}
+			d.Rows = append(d.Rows, row)
+			if s.Number == edit {
+				d.Edit, d.Editing = row, true
+			}
 		}
 	}
 	v.Data = d
@@ -346,9 +366,6 @@ func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	c.cfg.Net.SetBehavior(num, b)
-	c.mu.Lock()
-	c.simNums[num] = true
-	c.mu.Unlock()
 	c.log.InfoContext(r.Context(), "console: simulated subscriber changed", "number", num, "result", b.Result, "by", v.Session.Username)
 	redirect(w, r, "network", "Saved subscriber "+num+".", "")
 }

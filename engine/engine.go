@@ -75,6 +75,10 @@ type Config struct {
 	ResolvePrompt func(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error)
 	// RecordDir, if set, receives each recorded call as <call id>.wav.
 	RecordDir string
+	// CancelElsewhere, if set, is told about a call that Cancel ended in
+	// the store while node (another one) runs it, so that node can hang up
+	// at once (the cluster's cross-node cancel).
+	CancelElsewhere func(ctx context.Context, node, accountUID, callID string)
 }
 
 // Errors of the engine.
@@ -264,10 +268,17 @@ func (e *Engine) Cancel(ctx context.Context, accountUID, callID string) (bool, e
 	// Not running here: queued and not yet started, or owned by another
 	// node. Ending it in the store is enough — the owner's next write
 	// conflicts, reloads, sees the end and hangs up.
+	owner := c.Node
 	done, err := e.endStored(ctx, c, Outcome{FailOutcome(dialtone.FailCancelled, roleOf(c.Kind, c.State)).StatusCode, SmartCancel},
 		HangupMachine, "cancelled")
 	if err != nil {
 		return false, fmt.Errorf("engine: cancel %s: %w", callID, err)
+	}
+	// The store now says ended; the owner would only notice at its next
+	// write, which a long prompt can put off for minutes. Tell it now so
+	// that it hangs up the carrier legs at once.
+	if done && owner != "" && owner != e.cfg.Node && e.cfg.CancelElsewhere != nil {
+		e.cfg.CancelElsewhere(ctx, owner, accountUID, callID)
 	}
 	return done, nil
 }

@@ -161,7 +161,7 @@ func (r *run) commit() error {
 		}
 		// Until our first write lands the call is not ours: whoever moved
 		// it out of queued dials it, and we must not dial it again.
-		if !r.claimed && fresh.State != dialtone.CallQueued {
+		if !r.claimed && (fresh.State != dialtone.CallQueued || r.e.claimedElsewhere(fresh)) {
 			return errGone
 		}
 		evs, lerr := r.e.cfg.Store.ListCallEvents(ctx, r.c.AccountUID, r.c.ID)

@@ -427,6 +427,12 @@ func (r *run) postCallback(contentType, content string) (*callbackAnswer, error)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("callback answered HTTP %d", resp.StatusCode)
 	}
+	return parseCallbackAnswer(body)
+}
+
+// parseCallbackAnswer reads the body of a callback server's answer, which
+// is outside input: anything but a successful answer is an error.
+func parseCallbackAnswer(body []byte) (*callbackAnswer, error) {
 	var ans callbackAnswer
 	if err := json.Unmarshal(body, &ans); err != nil {
 		return nil, fmt.Errorf("callback answered bad JSON: %w", err)

@@ -25,6 +25,10 @@ type Result struct {
 	SubscriptionsCreated   int `json:"subscriptions_created"`
 	SubscriptionsUpdated   int `json:"subscriptions_updated"`
 	SubscriptionsUnchanged int `json:"subscriptions_unchanged"`
+	// Console users, counted like keys.
+	ConsoleUsersCreated   int `json:"console_users_created"`
+	ConsoleUsersUpdated   int `json:"console_users_updated"`
+	ConsoleUsersUnchanged int `json:"console_users_unchanged"`
 	// Accounts lists every account of the document in order, with its UID:
 	// the only way to learn a UID that Apply generated.
 	Accounts []AppliedAccount `json:"accounts"`
@@ -80,7 +84,7 @@ func Apply(ctx context.Context, store dialtone.Store, doc *Document, opts ...App
 		return res, err
 	}
 	if len(doc.Accounts) == 0 {
-		return res, nil
+		return res, applyConsoleUsers(ctx, store, doc, time.Now().UTC(), &res)
 	}
 	plans, err := resolve(ctx, store, doc)
 	if err != nil {
@@ -128,7 +132,8 @@ func Apply(ctx context.Context, store dialtone.Store, doc *Document, opts ...App
 			return res, err
 		}
 	}
-	return res, nil
+	// After the accounts, which the users may belong to.
+	return res, applyConsoleUsers(ctx, store, doc, now, &res)
 }
 
 func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now time.Time, res *Result) error {

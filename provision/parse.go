@@ -126,7 +126,14 @@ func (p *parser) document(root *yaml.Node, doc *Document) {
 		// The operator's forbidden keywords for every account's template
 		// variables (isv.BLACK_KEY_CONTROL_LIMIT).
 		"blacklist": func(v *yaml.Node, path string) { doc.Blacklist = p.blacklist(v, path) },
+		// The web console's users (console_users.go).
+		"console_users": func(v *yaml.Node, path string) { doc.ConsoleUsers = p.consoleUsers(v, path) },
+		// SIP trunks and the routes to them (sip.go).
+		"sip":    func(v *yaml.Node, path string) { doc.SIP = p.sip(v, path) },
+		"trunks": func(v *yaml.Node, path string) { doc.Trunks = p.trunks(v, path) },
+		"routes": func(v *yaml.Node, path string) { doc.Routes = p.routes(v, path) },
 	})
+	p.checkRoutes(doc)
 }
 
 func (p *parser) blacklist(n *yaml.Node, path string) []string {

@@ -28,6 +28,28 @@ type Document struct {
 	// Blacklist is the operator's global list of forbidden keywords; nil
 	// when the file does not set it (the stored list is then kept).
 	Blacklist []string
+	// ConsoleUsers are the web console's users; nil when absent.
+	ConsoleUsers []ConsoleUser
+	// SIP is where the SIP carrier listens; nil when the file has no sip
+	// section (defaults apply if there are trunks).
+	SIP *SIP
+	// Trunks and Routes send calls to SIP trunks; with no route matching a
+	// call (or no trunks at all) it goes to the simulated network. They are
+	// read at start only: Apply does not store them.
+	Trunks []Trunk
+	Routes []Route
+}
+
+// ConsoleUser is a person who signs in to the web console: an account
+// user (AccountUID) or an operator. Exactly one of Password and
+// PasswordHash is set; Password is never printed.
+type ConsoleUser struct {
+	Line         int
+	Username     string
+	Password     string
+	PasswordHash string // argon2id PHC string
+	AccountUID   string
+	Operator     bool
 }
 
 // Account is one tenant as the file describes it.
@@ -245,4 +267,63 @@ func (n *Network) Scale() float64 {
 		return 1
 	}
 	return n.TimeScale
+}
+
+// SIP holds the SIP carrier's local settings.
+type SIP struct {
+	Line int
+	// Listen is the local SIP address, host:port (UDP, and TCP on the same
+	// port when a trunk uses it); empty: the carrier's default.
+	Listen string
+	// Advertise is the host (name or IP) put in Via, Contact and SDP when
+	// Listen is a wildcard; empty: the local IP towards the first trunk.
+	Advertise string
+	// RTPPortMin and RTPPortMax bound the local RTP ports; both 0: any.
+	RTPPortMin, RTPPortMax int
+	// RTPTimeout ends an answered call that receives no RTP for this long;
+	// 0 when the file does not set it (the carrier's default, 30 s).
+	RTPTimeout time.Duration
+	// RTPTimeoutOff is set when the file disables the timeout (0s).
+	RTPTimeoutOff bool
+}
+
+// Trunk is a SIP peer calls can be routed to. Password is never printed in
+// errors or logs.
+type Trunk struct {
+	Line      int
+	Name      string
+	Address   string // host:port
+	Transport string // udp (default), tcp or tls
+	Username  string
+	Password  string
+	// FromDomain is the host of From, To and the Request-URI; empty: the
+	// host of Address.
+	FromDomain string
+	// Presentation is from (default), pai or both.
+	Presentation string
+	Rewrite      []Rewrite
+	// Codecs in order of preference; nil: PCMU then PCMA.
+	Codecs []string
+	// MaxCalls and MaxCPS cap concurrent calls and new calls per second;
+	// 0 means no cap. Calls over a cap wait for room.
+	MaxCalls int
+	MaxCPS   float64
+}
+
+// Rewrite replaces a leading Prefix of the callee number with Replace.
+type Rewrite struct {
+	Line    int
+	Prefix  string
+	Replace string
+}
+
+// Route sends the calls of Account (empty: every account) to callees
+// starting with Prefix (empty: every callee) through Trunk. The longest
+// matching prefix wins; on a tie an account's own route beats a route for
+// every account, and the first written beats later ones.
+type Route struct {
+	Line    int
+	Account string
+	Prefix  string
+	Trunk   string
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,12 +236,15 @@ func (p *Pusher) deliver(ctx context.Context, k pushKey, batch []dialtone.PushDe
 	case errors.Is(err, dialtone.ErrNotFound) || (err == nil && sub.PushURL == ""):
 		// Kept as dead letters rather than dropped: the operator may
 		// restore the subscription and redrive them.
+		p.record(ctx, k, "", 0, errors.New("no push subscription"), len(batch))
 		p.fail(ctx, batch, errors.New("no push subscription"), true)
 		return
 	case err != nil:
 		failErr = fmt.Errorf("subscription lookup: %w", err)
 	default:
-		failErr = p.post(ctx, sub, batch)
+		var status int
+		status, failErr = p.post(ctx, sub, batch)
+		p.record(ctx, k, sub.PushURL, status, failErr, len(batch))
 	}
 	if failErr == nil {
 		if err := p.cfg.Store.CompletePushDeliveries(ctx, ids); err != nil {
@@ -252,6 +256,40 @@ func (p *Pusher) deliver(ctx context.Context, k pushKey, batch []dialtone.PushDe
 	}
 	p.log.InfoContext(ctx, "push failed", "account", k.account, "type", k.msgType, "receipts", len(batch), "err", failErr)
 	p.fail(ctx, batch, failErr, false)
+}
+
+// PushResultRecorder is a PushStore that also keeps the outcome of each
+// POST for the console (dialtone.ReceiptStore has it); the pusher records
+// only when its store is one.
+type PushResultRecorder interface {
+	RecordPushResult(ctx context.Context, r *dialtone.PushResult) error
+}
+
+// record keeps the outcome of one POST. A failure to record is only
+// logged: the history is for people, the delivery itself already happened.
+func (p *Pusher) record(ctx context.Context, k pushKey, pushURL string, status int, cause error, n int) {
+	rec, ok := p.cfg.Store.(PushResultRecorder)
+	if !ok {
+		return
+	}
+	r := &dialtone.PushResult{AccountUID: k.account, MessageType: k.msgType, At: p.cfg.Clock.Now(),
+		URL: RedactURL(pushURL), HTTPStatus: status, Count: n}
+	if cause != nil {
+		r.Error = truncate(cause.Error(), 500)
+	}
+	if err := rec.RecordPushResult(ctx, r); err != nil {
+		p.log.WarnContext(ctx, "recording a push result failed", "account", k.account, "type", k.msgType, "err", err)
+	}
+}
+
+// RedactURL drops a password from a push URL before it is stored or shown
+// (a receiver may take basic-auth credentials in the URL).
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
 }
 
 func (p *Pusher) fail(ctx context.Context, batch []dialtone.PushDelivery, cause error, dead bool) {
@@ -275,8 +313,9 @@ func (p *Pusher) fail(ctx context.Context, batch []dialtone.PushDelivery, cause 
 
 // post sends the batch as a JSON array of the receipt objects and decides
 // success as Alibaba does: HTTP 200 with a JSON body whose "code" is a
-// number (its value is not checked).
-func (p *Pusher) post(ctx context.Context, sub *dialtone.Subscription, batch []dialtone.PushDelivery) error {
+// number (its value is not checked). status is the HTTP status, 0 when no
+// answer came.
+func (p *Pusher) post(ctx context.Context, sub *dialtone.Subscription, batch []dialtone.PushDelivery) (status int, err error) {
 	var body bytes.Buffer
 	body.WriteByte('[')
 	for i, d := range batch {
@@ -290,7 +329,7 @@ func (p *Pusher) post(ctx context.Context, sub *dialtone.Subscription, batch []d
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.PushURL, bytes.NewReader(body.Bytes()))
 	if err != nil {
-		return fmt.Errorf("push URL: %w", err)
+		return 0, fmt.Errorf("push URL: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json;charset=utf-8")
 	req.Header.Set("User-Agent", "Dialtone-Receipts/1")
@@ -299,15 +338,23 @@ func (p *Pusher) post(ctx context.Context, sub *dialtone.Subscription, batch []d
 	}
 	resp, err := p.cfg.Client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return fmt.Errorf("reading the answer: %w", err)
+		return status, fmt.Errorf("reading the answer: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	return status, CheckAnswer(status, answer)
+}
+
+// CheckAnswer decides whether a receiver accepted a push from its answer,
+// as Alibaba does (HTTP 200 and a JSON object with a numeric "code"); the
+// console's test receipt judges by it too.
+func CheckAnswer(status int, answer []byte) error {
+	if status != http.StatusOK {
+		return fmt.Errorf("HTTP %d", status)
 	}
 	var reply map[string]json.RawMessage
 	if err := json.Unmarshal(answer, &reply); err != nil {

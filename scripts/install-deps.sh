@@ -12,6 +12,7 @@ needs=(
 	espeak-ng:espeak-ng
 	chromium:chromium
 	sipp:sip-tester
+	pocketsphinx_continuous:pocketsphinx
 )
 missing=()
 for pair in "${needs[@]}"; do
@@ -21,6 +22,11 @@ done
 # A CJK font, so that the console's browser-test screenshots show Chinese.
 if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
 	missing+=(fonts-wqy-microhei)
+fi
+# The US English model of PocketSphinx (the speech tests) is data without a
+# command: look for its model directory.
+if [ ! -d /usr/share/pocketsphinx/model/en-us/en-us ]; then
+	missing+=(pocketsphinx-en-us)
 fi
 # The PostgreSQL tests (package pgtest) start their own server with initdb
 # and postgres, which Debian keeps outside PATH in

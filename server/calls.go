@@ -29,6 +29,8 @@ type CallConfig struct {
 	CallbackTimeout time.Duration
 	// TTSCacheBytes bounds the synthesised-speech cache; default 64 MiB.
 	TTSCacheBytes int64
+	// Cluster tunes capacity, claiming and node liveness (cluster.go).
+	Cluster ClusterConfig
 }
 
 type calls struct {
@@ -72,7 +74,7 @@ func (n *Node) initCalls(net *provision.Network) {
 	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
 	c.engine = engine.New(engine.Config{
 		Store:           n.EngineStore(n.store),
-		Carrier:         c.network,
+		Carrier:         n.callCarrier(c.network),
 		Renderer:        render,
 		Clock:           clock,
 		Node:            node,
@@ -82,8 +84,9 @@ func (n *Node) initCalls(net *provision.Network) {
 		Receipts:        n.ReceiptBuilder().Build,
 		ResolvePrompt:   c.vms.ResolveSmartPrompt,
 		RecordDir:       RecordDir(dataDir),
+		CancelElsewhere: n.cluster.cancelElsewhere,
 	})
-	c.vms.Dialer = c.engine
+	c.vms.Dialer = n.cluster.attachEngine(c.engine, n.store)
 	n.calls = c
 }
 
@@ -137,14 +140,17 @@ func (n *Node) serveCallEvents(w http.ResponseWriter, r *http.Request) {
 
 // startCalls ends or redials what a previous run left unfinished.
 func (n *Node) startCalls(ctx context.Context) error {
-	return n.calls.engine.Recover(ctx)
+	return n.cluster.start(ctx)
 }
 
 // stopCalls ends live calls with a recorded system reason.
 func (n *Node) stopCalls() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	n.calls.engine.Shutdown(ctx)
+	n.cluster.shutdown(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.calls.engine.Shutdown(ctx)
+	})
+	n.closeSIP()
 }
 
 // importVoice stores a provisioned voice file under the data directory.

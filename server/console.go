@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/console"
 	"github.com/dialtone-voice/dialtone/media"
 )
@@ -38,19 +39,17 @@ func (n *Node) consoleHandler() http.Handler {
 			n.log.Info("console: operator admin set from the environment", "env", EnvConsoleAdminPassword)
 		}
 	}
-	var subscribers []string
-	if n.network != nil {
-		for _, s := range n.network.Subscribers {
-			subscribers = append(subscribers, s.Number)
-		}
-	}
 	cfg := console.Config{
-		Store:       st,
-		Logger:      n.log,
-		Speaker:     &media.ESpeak{},
-		DataDir:     n.cfg.DataDir,
-		Subscribers: subscribers,
-		Serving:     n.ready.Load,
+		Store:   st,
+		Logger:  n.log,
+		Speaker: &media.ESpeak{},
+		DataDir: n.cfg.DataDir,
+		Serving: n.ready.Load,
+	}
+	// Sessions in the store survive a restart and work on every node of a
+	// cluster; the in-memory table is only for stores without them.
+	if ss, ok := n.store.(dialtone.ConsoleSessionStore); ok {
+		cfg.Sessions = console.NewStoreSessions(ss)
 	}
 	if n.calls != nil {
 		cfg.Live, cfg.Net = n.calls.engine, n.calls.network

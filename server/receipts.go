@@ -49,7 +49,7 @@ type receiptStore interface {
 
 type receipts struct {
 	store      receiptStore
-	waker      *mns.LocalWaker
+	waker      mns.Waker
 	queues     *mns.Server
 	dispatcher *receipt.Dispatcher
 	pusher     *receipt.Pusher
@@ -66,7 +66,7 @@ func (n *Node) initReceipts(masterKey []byte) error {
 		return errors.New("the store keeps no receipt delivery state")
 	}
 	rc := n.cfg.Receipts
-	r := &receipts{store: rs, waker: &mns.LocalWaker{}}
+	r := &receipts{store: rs, waker: n.clusterWaker()}
 	r.queues = mns.New(mns.Config{Store: rs, Waker: r.waker, Logger: n.log.With("component", "mns"), Window: n.cfg.SignatureWindow})
 	r.pusher = receipt.NewPusher(receipt.PusherConfig{
 		Store: rs, Logger: n.log, Timeout: rc.PushTimeout, Retries: rc.PushRetries, Sweep: rc.PushSweep,

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
+	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/provision"
@@ -75,6 +76,10 @@ type Node struct {
 	calls *calls
 	// network is the provisioning file's simulated network, if any.
 	network *provision.Network
+	// cluster is the node's part in a cluster (cluster.go).
+	cluster *cluster
+	// sip is the SIP trunk carrier, nil without trunks (sip.go).
+	sip *sip.Carrier
 }
 
 // DBFile is the SQLite database's name inside the data directory.
@@ -126,6 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	n.initCluster()
 	if err := n.initReceipts(key); err != nil {
 		store.Close()
 		return nil, err
@@ -187,7 +193,7 @@ func (n *Node) provision(ctx context.Context, path string) error {
 		return fmt.Errorf("provisioning %s: %w", path, err)
 	}
 	n.log.Info("applied provisioning", "file", path, "result", fmt.Sprintf("%+v", res))
-	return nil
+	return n.openSIP(doc)
 }
 
 func (n *Node) routes() http.Handler {
@@ -322,5 +328,6 @@ func (n *Node) printBanner(addr string) {
     Node pop-core:         endpoint: "http://%[1]s"
   Health: http://%[1]s/healthz  Ready: http://%[1]s/readyz  Metrics: http://%[1]s/metrics
   Admin API: http://%[1]s/admin/v1/ (Authorization: Bearer $DIALTONE_ADMIN_TOKEN)
+  Console: http://%[1]s/console/ (operator "admin" from $DIALTONE_CONSOLE_ADMIN_PASSWORD)
 `, addr)
 }

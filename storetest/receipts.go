@@ -49,6 +49,7 @@ func RunReceipts(t *testing.T, open func(t *testing.T) ReceiptStore) {
 		t.Run("ClaimFailDead", r.pushLifecycle)
 		t.Run("DeadLetterIsolation", r.pushIsolation)
 	})
+	t.Run("PushResults", r.pushResults)
 }
 
 type rsuite struct {

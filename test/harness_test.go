@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dialtone-voice/dialtone/pgtest"
 )
 
 var binary string
@@ -35,7 +37,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build dialtone: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	// pgtest.Main runs the tests and stops the PostgreSQL server that the
+	// tests on a shared database start on first use.
+	code := pgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

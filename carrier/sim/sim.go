@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -100,6 +101,20 @@ func (n *Network) Behavior(number string) provision.Behavior {
 		return b
 	}
 	return n.def
+}
+
+// Subscribers returns every listed number with its behaviour (the
+// provisioning file's subscribers and those set since with SetBehavior),
+// ordered by number, for the console to show and edit.
+func (n *Network) Subscribers() []provision.Subscriber {
+	n.mu.RLock()
+	out := make([]provision.Subscriber, 0, len(n.subscribers))
+	for num, b := range n.subscribers {
+		out = append(out, provision.Subscriber{Number: num, Behavior: b})
+	}
+	n.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out
 }
 
 // SetMaxTranscripts changes how many calls' transcripts are retained.

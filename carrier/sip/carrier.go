@@ -496,3 +496,10 @@ func parseInfoDTMF(contentType string, body []byte) (string, bool) {
 	}
 	return k, true
 }
+
+// HasRoute reports whether a call of account to callee would go to a
+// trunk (a route matches, or a default trunk is set); the routing carrier
+// sends the other calls elsewhere.
+func (c *Carrier) HasRoute(account, callee string) bool {
+	return pickTrunk(c.cfg.Routes, c.cfg.DefaultTrunk, account, callee) != ""
+}

@@ -352,13 +352,8 @@ func (l *leg) Play(ctx context.Context, a *dialtone.Audio, interrupt <-chan stru
 	}
 }
 
-// Bridge is not implemented yet (issue 6, click-to-dial part).
-func (l *leg) Bridge(ctx context.Context, other dialtone.Leg) error {
-	return fmt.Errorf("sip: bridge %s: %w", l.req.CallID, errors.ErrUnsupported)
-}
-
-// Record starts recording: left channel what we sent to the party, right
-// channel what the party sent us.
+// Record starts recording: left channel what we sent to the party (prompts,
+// and the other party once bridged), right channel what the party sent us.
 func (l *leg) Record(ctx context.Context) error {
 	if l.st == nil {
 		return fmt.Errorf("sip: record %s: %w", l.req.CallID, errLegEnded)

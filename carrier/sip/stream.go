@@ -60,6 +60,10 @@ type stream struct {
 	early     []int16
 	earlyPkts uint64
 
+	// Bridge state (bridge.go): peer receives what this stream hears;
+	// bridgeIn is what the peer heard, waiting to be sent here.
+	br bridgeState
+
 	pkt []byte // send buffer, touched only by the pacer goroutine
 }
 
@@ -150,6 +154,7 @@ func (s *stream) close() {
 	}
 	s.closed = true
 	s.sending = false
+	s.br.peer, s.br.in, s.br.dtmfQ = nil, nil, nil // keep the counters for Stats
 	if s.play != nil {
 		close(s.play.done)
 		s.play = nil
@@ -228,8 +233,17 @@ func (s *stream) tick() {
 		s.mu.Unlock()
 		return
 	}
+	if s.tickDTMF() {
+		s.mu.Unlock()
+		return
+	}
 	frame := s.silence[:]
-	if j := s.play; j != nil {
+	if j := s.play; j == nil {
+		// Nothing playing: send what the bridged party said, if any.
+		if f := s.br.next(); f != nil {
+			frame = f
+		}
+	} else {
 		n := min(frameSamples, len(j.samples)-j.pos)
 		if n == frameSamples {
 			frame = j.samples[j.pos : j.pos+n]
@@ -313,6 +327,7 @@ func (s *stream) timedOut() bool {
 // handle processes one RTP packet.
 func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 	var keys string
+	var pcm []int16
 	s.mu.Lock()
 	isDTMF := int(p.PayloadType) == s.dtmfPTs[0] || int(p.PayloadType) == s.dtmfPTs[1]
 	if s.closed || s.codec == "" || (p.PayloadType != s.pt && !isDTMF) {
@@ -331,7 +346,6 @@ func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 		keys = s.dtmf.feed(p.Timestamp, p.Payload)
 	} else {
 		s.rx.arrival(p.Timestamp, now.Sub(s.started))
-		var pcm []int16
 		if s.codec == CodecPCMA {
 			pcm = media.DecodeALaw(p.Payload)
 		} else {
@@ -346,7 +360,22 @@ func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 			s.rec.addIn(p.SSRC, p.Timestamp, now, pcm)
 		}
 	}
+	peer := s.br.peer
+	if s.answered.IsZero() {
+		peer = nil // early media stays with its own leg
+	}
 	s.mu.Unlock()
+	// The peer is locked only after ours is released: two bridged streams
+	// feed each other from their own goroutines, and holding both locks
+	// would deadlock them.
+	if peer != nil {
+		if len(pcm) > 0 {
+			peer.bridgeAudio(pcm)
+		}
+		if keys != "" {
+			peer.sendDTMF(keys)
+		}
+	}
 	if keys != "" && s.hooks.dtmf != nil {
 		s.hooks.dtmf(keys)
 	}
@@ -375,6 +404,7 @@ func (s *stream) stats(m map[string]string) {
 	if s.rx.unknown > 0 {
 		m["packets_ignored"] = strconv.FormatUint(s.rx.unknown, 10)
 	}
+	s.bridgeStats(m)
 	if s.earlyPkts > 0 {
 		m["early_media_ms"] = strconv.Itoa(len(s.early) * 1000 / sampleRate)
 	}

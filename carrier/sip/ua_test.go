@@ -37,19 +37,24 @@ type testUAS struct {
 	authUser  string
 	authPass  string
 	byeAfter  time.Duration // hang up after this long (0: never)
+	toneHz    float64       // after answer, send a tone of this frequency
+	toneFor   time.Duration // for this long
+	keysAt    time.Duration // press keys this long after the ACK (default 300 ms)
 	gotAuth   chan bool
 	invites   chan *sip.Request
 
-	mu      sync.Mutex
-	heard   []int16
-	bye     chan struct{}
-	byeOnce sync.Once
-	conn    *net.UDPConn // its RTP socket
-	peer    *net.UDPAddr // our RTP address from the offer
-	seq     uint16
-	srv     *sipgo.Server
-	cli     *sipgo.Client
-	dialogs *sipgo.DialogServerCache
+	mu        sync.Mutex
+	heard     []int16
+	heardKeys string // RFC 4733 events received
+	det       dtmfDetector
+	bye       chan struct{}
+	byeOnce   sync.Once
+	conn      *net.UDPConn // its RTP socket
+	peer      *net.UDPAddr // our RTP address from the offer
+	seq       uint16
+	srv       *sipgo.Server
+	cli       *sipgo.Client
+	dialogs   *sipgo.DialogServerCache
 }
 
 func startUAS(t *testing.T, u *testUAS) *testUAS {
@@ -178,7 +183,14 @@ func (u *testUAS) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (u *testUAS) afterAnswer(dlg *sipgo.DialogServerSession) {
-	time.Sleep(300 * time.Millisecond)
+	if u.toneHz > 0 {
+		go u.sendAudio(tone(u.toneFor, u.toneHz, 8000).Samples)
+	}
+	if u.keysAt > 0 {
+		time.Sleep(u.keysAt)
+	} else {
+		time.Sleep(300 * time.Millisecond)
+	}
 	for _, k := range u.keys {
 		u.sendDTMF(strings.IndexRune(dtmfEvents, k))
 		time.Sleep(100 * time.Millisecond)
@@ -220,7 +232,11 @@ func (u *testUAS) send(pt uint8, marker bool, ts uint32, payload []byte) {
 // sendAudio sends samples paced at 20 ms.
 func (u *testUAS) sendAudio(s []int16) {
 	ts := uint32(1000)
+	start := time.Now()
 	for i := 0; i+frameSamples <= len(s); i += frameSamples {
+		// Paced against the start, not frame to frame, so sleep overshoot
+		// does not make this far end's clock run slow.
+		time.Sleep(time.Until(start.Add(time.Duration(i/frameSamples) * frameTime)))
 		var p []byte
 		if u.codec == CodecPCMA {
 			p = media.EncodeALaw(s[i : i+frameSamples])
@@ -229,7 +245,6 @@ func (u *testUAS) sendAudio(s []int16) {
 		}
 		u.send(staticPT[u.codec], i == 0, ts, p)
 		ts += frameSamples
-		time.Sleep(frameTime)
 	}
 }
 
@@ -269,6 +284,11 @@ func (u *testUAS) readRTP() {
 			pcm = media.DecodeMuLaw(p.Payload)
 		case 8:
 			pcm = media.DecodeALaw(p.Payload)
+		case 101:
+			u.mu.Lock()
+			u.heardKeys += u.det.feed(p.Timestamp, p.Payload)
+			u.mu.Unlock()
+			continue
 		default:
 			continue
 		}

@@ -5,6 +5,8 @@
 //	dialtone receipts dead-letters|redrive --account UID [--server URL] [--token TOKEN]
 //	dialtone receipts watch --type VoiceReport [--queue NAME]
 //	dialtone call tts|voice|ivr|dial|smart|cancel|get [flags]
+//	dialtone bench [--duration 3s] [--calls 300] [--postgres URL]
+//	dialtone soak [--duration 5m] [--rate 50]
 //	dialtone version
 package main
 
@@ -45,6 +47,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "call":
 		err = cmdCall(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "soak":
+		err = cmdSoak(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dialtone", version)
 	case "help", "-h", "--help":
@@ -74,6 +80,8 @@ Usage:
   dialtone receipts redrive --account UID                         push them again
   dialtone receipts watch --type VoiceReport [--queue NAME]       print receipts from a queue
   dialtone call tts|voice|ivr|dial|smart|cancel|get [flags]       place and follow calls
+  dialtone bench   [--duration 3s] [--calls 300] [--postgres URL]  measure this machine, print one table
+  dialtone soak    [--duration 5m] [--rate 50] [--every 10s]       hold a steady load, report memory and latency
   dialtone version                                                 print the version
 
 Run "dialtone COMMAND -h" for a command's flags.

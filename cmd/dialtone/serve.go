@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", 45*time.Second), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
 	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", 3*time.Second), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
+	maxLive := fs.Int("max-live-calls", envInt("DIALTONE_MAX_LIVE_CALLS", server.DefaultMaxLiveCalls), "calls this node runs at once; beyond it accepted calls wait queued for any node with room (env DIALTONE_MAX_LIVE_CALLS)")
+	nodeLease := fs.Duration("node-lease", envDuration("DIALTONE_NODE_LEASE", server.DefaultNodeLease), "how long a node may miss heartbeats before other nodes end its calls and take its queued ones (env DIALTONE_NODE_LEASE)")
 	logLevel := fs.String("log-level", envOr("DIALTONE_LOG_LEVEL", "info"), "debug, info, warn or error (env DIALTONE_LOG_LEVEL)")
 	logFormat := fs.String("log-format", envOr("DIALTONE_LOG_FORMAT", "text"), "text or json (env DIALTONE_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -51,10 +54,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg := server.Config{
-		DataDir:         *data,
-		StoreURL:        *storeURL,
-		Receipts:        server.ReceiptConfig{TokenLifetime: *tokenLifetime, PublicURL: *publicURL},
-		Calls:           server.CallConfig{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout},
+		DataDir:  *data,
+		StoreURL: *storeURL,
+		Receipts: server.ReceiptConfig{TokenLifetime: *tokenLifetime, PublicURL: *publicURL},
+		Calls: server.CallConfig{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
+			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
 		ProvisionFile:   *prov,
 		SignatureWindow: window,
@@ -99,6 +103,19 @@ func envDuration(name string, def time.Duration) time.Duration {
 			return d
 		}
 		badEnv = append(badEnv, fmt.Sprintf("%s=%q is not a positive duration such as 30s", name, v))
+	}
+	return def
+}
+
+// envInt reads a positive integer from the environment, or def when unset;
+// a bad value goes to badEnv like envDuration's.
+func envInt(name string, def int) int {
+	if v := os.Getenv(name); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && n > 0 {
+			return n
+		}
+		badEnv = append(badEnv, fmt.Sprintf("%s=%q is not a positive integer", name, v))
 	}
 	return def
 }

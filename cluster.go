@@ -1,0 +1,43 @@
+package dialtone
+
+import (
+	"context"
+	"time"
+)
+
+// ClusterStore is what several nodes sharing one store need besides Store:
+// spreading queued calls over nodes and telling live nodes from dead ones.
+// It is a separate interface (like ReceiptStore) so that test doubles of
+// Store need not grow; both SQL stores implement it and pass the
+// conformance suite (storetest).
+//
+// Ownership of a call: Node and LeaseTill. A queued call is free when its
+// Node is "" or its lease has run out; ClaimCalls gives free calls to one
+// node, atomically and with Version+1, so that the same call is never
+// handed to two nodes and a stale copy held by anyone else fails its next
+// UpdateCall. A node dials a claimed call by storing state dialing (with
+// the Version check) before it originates, which keeps "dialled at most
+// once" whatever the claims did.
+type ClusterStore interface {
+	// ClaimCalls takes up to limit free queued calls (oldest first, by
+	// CreatedAt then ID) for node: sets Node = node, LeaseTill = now+lease,
+	// Version+1, and returns them as stored. Concurrent claimers, in this
+	// or another process, never get the same call.
+	ClaimCalls(ctx context.Context, node string, limit int, lease time.Duration, now time.Time) ([]Call, error)
+	// ReleaseCalls frees the queued calls owned by node (Node = "",
+	// LeaseTill zero, Version+1) and returns how many. Calls in other
+	// states are left alone.
+	ReleaseCalls(ctx context.Context, node string) (int, error)
+	// Heartbeat records that node is alive at now (creating its row).
+	Heartbeat(ctx context.Context, node string, now time.Time) error
+	// DeadNodes lists, by name, the nodes other than self whose last
+	// heartbeat is before before, and the nodes other than self that own a
+	// call in a live state (neither queued nor ended) but have no
+	// heartbeat row at all (a crash before the first heartbeat, or a
+	// node renamed between runs).
+	DeadNodes(ctx context.Context, self string, before time.Time) ([]string, error)
+	// ForgetNode deletes node's heartbeat row if its last heartbeat is
+	// before before (so that a reaper cannot erase a node that came back
+	// meanwhile); unknown nodes are not an error.
+	ForgetNode(ctx context.Context, node string, before time.Time) error
+}

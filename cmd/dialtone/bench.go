@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/mns"
+	"github.com/dialtone-voice/dialtone/pgtest"
+	"github.com/dialtone-voice/dialtone/sdk"
+)
+
+// benchRow is one line of the table.
+type benchRow struct {
+	name, value, note string
+}
+
+// cmdBench measures a node in-process on loopback and prints one table.
+// Every measurement is bounded in count and in time.
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dur := fs.Duration("duration", 3*time.Second, "how long each request-rate measurement runs")
+	calls := fs.Int("calls", 300, "calls per end-to-end measurement")
+	receipts := fs.Int("receipts", 3200, "receipts enqueued for the receive+delete measurement")
+	pgURL := fs.String("postgres", envOr("DIALTONE_BENCH_POSTGRES", ""), "PostgreSQL server for the cluster rows, as a URL of a role with CREATEDB (env DIALTONE_BENCH_POSTGRES); default: start a throw-away server with the Debian postgresql binaries")
+	noPG := fs.Bool("no-postgres", false, "skip the PostgreSQL rows")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return errUsage
+	}
+	if *dur <= 0 || *dur > time.Minute || *calls <= 0 || *calls > 100000 || *receipts <= 0 || *receipts > 1000000 {
+		return errors.New("bench: --duration must be in (0, 1m], --calls in [1, 100000], --receipts in [1, 1000000]")
+	}
+	dir, err := os.MkdirTemp("", "dialtone-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	machine := machineInfo()
+	var rows []benchRow
+	add := func(r benchRow, err error) {
+		if err != nil {
+			r.value, r.note = "failed", err.Error()
+		}
+		rows = append(rows, r)
+		fmt.Fprintf(stderr, "bench: %s: %s %s\n", r.name, r.value, r.note)
+	}
+
+	key, err := newMasterKey()
+	if err != nil {
+		return err
+	}
+	sqliteNode, err := startBenchNode(ctx, dir, "sqlite", "", key, "0.001", 0)
+	if err != nil {
+		return err
+	}
+	gw, bare, err := benchGateway(ctx, sqliteNode, *dur)
+	add(benchRow{"gateway signed requests/s (V3, SQLite)", fmtRate(gw, "req/s"),
+		fmt.Sprintf("bare net/http %s; ratio %.2f", fmtRate(bare, "req/s"), gw/max(bare, 1))}, err)
+	rate, err := benchCalls(ctx, []*benchNode{sqliteNode}, *calls)
+	add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"), fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time", *calls)}, err)
+	rate, err = benchReceipts(ctx, sqliteNode, *receipts)
+	add(benchRow{"receipts receive+delete (batches of 16)", fmtRate(rate, "msg/s"), fmt.Sprintf("%d messages, 4 consumers over MNS HTTP", *receipts)}, err)
+	if err := sqliteNode.stop(); err != nil {
+		fmt.Fprintln(stderr, "bench: stopping the SQLite node:", err)
+	}
+
+	if !*noPG {
+		pgRows, err := benchPostgres(ctx, dir, *pgURL, *calls, stderr)
+		if err != nil {
+			add(benchRow{name: "PostgreSQL cluster"}, err)
+		}
+		for _, r := range pgRows {
+			add(r, nil)
+		}
+	}
+
+	fmt.Fprintf(stdout, "Dialtone %s bench on %s\n\n", version, machine)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "measurement\tresult\tdetail\tmachine")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, r.value, r.note, machine)
+	}
+	return tw.Flush()
+}
+
+func fmtRate(v float64, unit string) string {
+	return strconv.FormatFloat(v, 'f', 0, 64) + " " + unit
+}
+
+// machineInfo names the CPU model, cores and Go version.
+func machineInfo() string {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.Join(strings.Fields(v), " ")
+				break
+			}
+		}
+		f.Close()
+	}
+	return fmt.Sprintf("%s, %d cores, %s", model, runtime.NumCPU(), runtime.Version())
+}
+
+// benchGateway runs signed QueryCallDetailByCallId requests through the
+// node's gateway and, for the same duration, through a bare net/http
+// handler on loopback that answers without checking anything; the client
+// signs in both, so the ratio is the gateway's own cost.
+func benchGateway(ctx context.Context, n *benchNode, d time.Duration) (gw, bare float64, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		io.WriteString(w, `{"RequestId":"X","Code":"OK","Message":"OK"}`)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	bareClient, err := sdk.New(sdk.Config{AccessKeyID: benchKeyID, AccessKeySecret: benchSecret, Endpoint: ln.Addr().String(), MaxRetries: -1})
+	if err != nil {
+		return 0, 0, err
+	}
+	params := map[string]string{"CallId": "116012354148^10281378", "ProdId": "11000000300006", "QueryDate": strconv.FormatInt(time.Now().UnixMilli(), 10)}
+	measure := func(c *sdk.Client) (float64, error) {
+		var ok, failed atomic.Int64
+		var firstErr atomic.Value
+		var wg sync.WaitGroup
+		end := time.Now().Add(d)
+		start := time.Now()
+		for range 4 * runtime.NumCPU() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(end) && ctx.Err() == nil {
+					if _, err := c.Do(ctx, "QueryCallDetailByCallId", params, true); err != nil {
+						failed.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+						continue
+					}
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if f := failed.Load(); f > 0 {
+			return 0, fmt.Errorf("%d of %d requests failed, first: %v", f, f+ok.Load(), firstErr.Load())
+		}
+		return float64(ok.Load()) / time.Since(start).Seconds(), nil
+	}
+	if bare, err = measure(bareClient); err != nil {
+		return 0, 0, fmt.Errorf("bare: %w", err)
+	}
+	if gw, err = measure(n.client); err != nil {
+		return 0, bare, fmt.Errorf("gateway: %w", err)
+	}
+	return gw, bare, nil
+}
+
+// benchCalls places total TTS calls round-robin over nodes (16 at a time)
+// and measures from the first request until every call has ended.
+func benchCalls(ctx context.Context, nodes []*benchNode, total int) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	var next atomic.Int64
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				n := nodes[(i+w)%len(nodes)]
+				_, err := n.client.SingleCallByTts(ctx, sdk.TtsCall{CalledNumber: fmt.Sprintf("139%08d", i), CalledShowNumber: "057188880000",
+					TtsCode: "TTS_100002", PlayTimes: 1})
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return 0, fmt.Errorf("%d of %d calls refused: %v", f, total, firstErr.Load())
+	}
+	for {
+		open, err := nodes[0].unfinished(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if open == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%d calls still unfinished: %w", open, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return float64(total) / time.Since(start).Seconds(), nil
+}
+
+// benchReceipts enqueues total VoiceReport messages in the account's queue
+// and measures 4 consumers receiving 16 at a time and deleting them.
+func benchReceipts(ctx context.Context, n *benchNode, total int) (float64, error) {
+	rs, ok := n.node.Store().(dialtone.ReceiptStore)
+	if !ok {
+		return 0, errors.New("the store has no queues")
+	}
+	queue := dialtone.QueueName(benchUID, dialtone.MsgVoiceReport)
+	now := time.Now()
+	for i := range total {
+		m := mns.NewReceiptMessage(&dialtone.Receipt{ID: fmt.Sprint("bench-", i), AccountUID: benchUID,
+			Body: []byte(`{"call_id":"x","status_code":"200000"}`)}, queue, now, time.Hour)
+		if err := rs.EnqueueMessage(ctx, m); err != nil {
+			return 0, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var got atomic.Int64
+	var runErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &sdk.Consumer{Client: n.client, MessageType: dialtone.MsgVoiceReport, AccountUID: benchUID, Batch: 16,
+				Wait: time.Second, Concurrency: 16,
+				Handler: func(context.Context, sdk.Receipt) error {
+					if got.Add(1) >= int64(total) {
+						cancel()
+					}
+					return nil
+				}}
+			if err := c.Run(ctx); err != nil {
+				runErr.CompareAndSwap(nil, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := runErr.Load().(error); err != nil {
+		return 0, err
+	}
+	if g := got.Load(); g < int64(total) {
+		return 0, fmt.Errorf("%d of %d receipts consumed in time", g, total)
+	}
+	// Deletes of the last batch finished when Run returned.
+	left, err := rs.QueueStats(context.Background(), queue, time.Now().Add(time.Hour))
+	if err == nil && left.Active+left.Inactive > 0 {
+		return 0, fmt.Errorf("%d messages left in the queue", left.Active+left.Inactive)
+	}
+	return float64(total) / time.Since(start).Seconds(), nil
+}
+
+// benchPostgres runs the end-to-end call measurement on 1, 2 and 3 nodes
+// sharing one PostgreSQL database (a fresh one each time).
+func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Writer) ([]benchRow, error) {
+	var newDB func() (string, error)
+	if url != "" {
+		os.Setenv(pgtest.EnvDSN, url)
+	}
+	srv, err := pgtest.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintln(stderr, "bench: stopping PostgreSQL:", err)
+		}
+	}()
+	newDB = func() (string, error) { return srv.NewDatabase(ctx) }
+	var rows []benchRow
+	rates := map[int]float64{}
+	for k := 1; k <= 3; k++ {
+		dsn, err := newDB()
+		if err != nil {
+			return rows, err
+		}
+		key, err := newMasterKey()
+		if err != nil {
+			return rows, err
+		}
+		var nodes []*benchNode
+		for i := range k {
+			n, err := startBenchNode(ctx, dir, fmt.Sprintf("pg%d-%d", k, i), dsn, key, "0.001", 0)
+			if err != nil {
+				for _, n := range nodes {
+					n.stop()
+				}
+				return rows, err
+			}
+			nodes = append(nodes, n)
+		}
+		rate, err := benchCalls(ctx, nodes, calls)
+		for _, n := range nodes {
+			if serr := n.stop(); serr != nil {
+				fmt.Fprintln(stderr, "bench: stopping a node:", serr)
+			}
+		}
+		r := benchRow{name: fmt.Sprintf("end-to-end calls/s (PostgreSQL, %d node%s)", k, map[bool]string{true: "s"}[k > 1]),
+			value: fmtRate(rate, "calls/s"), note: fmt.Sprintf("%d calls spread over the nodes, all in one process", calls)}
+		if err != nil {
+			r.value, r.note = "failed", err.Error()
+		} else {
+			rates[k] = rate
+			if k > 1 && rates[1] > 0 {
+				r.note += fmt.Sprintf("; x%.2f of 1 node", rate/rates[1])
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dialtone-voice/dialtone/sdk"
+	"github.com/dialtone-voice/dialtone/server"
+)
+
+// In-process nodes for `dialtone bench` and `dialtone soak`: real nodes
+// (server.Open and Run) on loopback, in temporary directories.
+
+const (
+	benchUID    = "9000000000000009"
+	benchKeyID  = "LTAIbench000000000001"
+	benchSecret = "benchSecret0000000000000001"
+)
+
+// benchDoc provisions one account; scale is the simulated network's
+// time_scale, so that a call of a few simulated seconds takes
+// milliseconds of wall time.
+func benchDoc(scale string) string {
+	return `accounts:
+  - uid: "` + benchUID + `"
+    name: bench
+    access_keys:
+      - id: ` + benchKeyID + `
+        secret: ` + benchSecret + `
+    numbers:
+      - number: "057188880000"
+        concurrency: 100000
+    tts_templates:
+      - code: TTS_100002
+        kind: notification
+        content: "Your order has shipped."
+    flow_control: {per_minute: 0, per_hour: 0, per_day: 0}
+    # A bench measures the node, not the per-account limits.
+    rate_limits: {SingleCallByTts: 1000000, QueryCallDetailByCallId: 1000000, QueryTokenForMnsQueue: 1000000}
+    subscriptions:
+      - {message_type: VoiceReport, queue: true}
+network:
+  time_scale: ` + scale + `
+  default:
+    answer_after: 2s
+`
+}
+
+// benchNode is one running in-process node.
+type benchNode struct {
+	node   *server.Node
+	addr   string
+	client *sdk.Client
+	stop   func() error
+}
+
+func newMasterKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// startBenchNode starts a node with its own data directory under dir.
+// storeURL "" is SQLite; nodes given the same PostgreSQL URL must share
+// masterKey.
+func startBenchNode(ctx context.Context, dir, name, storeURL, masterKey, scale string, maxLive int) (*benchNode, error) {
+	data := filepath.Join(dir, name)
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, err
+	}
+	prov := filepath.Join(data, "provision.yaml")
+	if err := os.WriteFile(prov, []byte(benchDoc(scale)), 0o600); err != nil {
+		return nil, err
+	}
+	ready := make(chan string, 1)
+	cfg := server.Config{
+		DataDir: data, StoreURL: storeURL, HTTPAddr: "127.0.0.1:0", ProvisionFile: prov,
+		SignatureWindow: 15 * time.Minute, MasterKey: masterKey,
+		Calls:  server.CallConfig{Node: name, Cluster: server.ClusterConfig{MaxLiveCalls: maxLive}},
+		Logger: slog.New(slog.DiscardHandler),
+		Ready:  func(addr string) { ready <- addr },
+	}
+	n, err := server.Open(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", name, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- n.Run(runCtx) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		return nil, fmt.Errorf("node %s: %w", name, err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		return nil, fmt.Errorf("node %s did not start in 30 s", name)
+	}
+	client, err := sdk.New(sdk.Config{AccessKeyID: benchKeyID, AccessKeySecret: benchSecret, Endpoint: addr, MaxRetries: -1})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(60 * time.Second):
+			return errors.New("node did not stop in 60 s")
+		}
+	}
+	return &benchNode{node: n, addr: addr, client: client, stop: stop}, nil
+}
+
+// unfinished counts the calls of the node's store that have not ended.
+func (b *benchNode) unfinished(ctx context.Context) (int, error) {
+	calls, err := b.node.Store().ListUnfinishedCalls(ctx, "")
+	return len(calls), err
+}

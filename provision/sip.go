@@ -1,0 +1,311 @@
+package provision
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dialtone-voice/dialtone"
+)
+
+// The sip, trunks and routes sections. Their shape follows the SIP
+// carrier's configuration (carrier/sip.Config), which the server builds
+// from them; this package does not import the carrier so that reading a
+// provisioning file does not pull in a SIP stack.
+
+var (
+	trunkName   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	digitPrefix = regexp.MustCompile(`^[0-9]{0,20}$`)
+	// A rewrite may add a leading + (E.164) and digits.
+	rewriteTo = regexp.MustCompile(`^\+?[0-9]{0,20}$`)
+	// dnsName is a host name; IP literals are checked by net.ParseIP.
+	dnsName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+	// sipUser is what may stand in the user part of a From URI unescaped.
+	sipUser = regexp.MustCompile(`^[A-Za-z0-9+._*-]{1,64}$`)
+)
+
+func (p *parser) sip(n *yaml.Node, path string) *SIP {
+	d := p.d
+	s := &SIP{Line: n.Line}
+	port := func(dst *int) func(*yaml.Node, string) {
+		return func(v *yaml.Node, path string) {
+			if i, ok := d.integer(v, path); ok {
+				if i < 1024 || i > 65535 {
+					d.addf(v, path, "%d is not a port from 1024 to 65535", i)
+					return
+				}
+				*dst = i
+			}
+		}
+	}
+	set := d.fields(n, path, handlers{
+		"listen": func(v *yaml.Node, path string) {
+			if a, ok := p.hostPort(v, path, true); ok {
+				s.Listen = a
+			}
+		},
+		"advertise": func(v *yaml.Node, path string) {
+			if h, ok := d.str(v, path); ok {
+				if !validHost(h) {
+					d.addf(v, path, "%s is not a host name or IP address (no port)", quote(h))
+					return
+				}
+				s.Advertise = h
+			}
+		},
+		"rtp_port_min": port(&s.RTPPortMin),
+		"rtp_port_max": port(&s.RTPPortMax),
+		"rtp_timeout": func(v *yaml.Node, path string) {
+			if t, ok := d.duration(v, path); ok {
+				s.RTPTimeout, s.RTPTimeoutOff = t, t == 0
+			}
+		},
+	})
+	if set == nil {
+		return s
+	}
+	if set["rtp_port_min"] != set["rtp_port_max"] {
+		d.addf(n, path, "set both rtp_port_min and rtp_port_max, or neither")
+	} else if s.RTPPortMin > 0 && s.RTPPortMax > 0 {
+		// RTP takes even ports (RFC 3550 §11): the range needs one.
+		if s.RTPPortMin > s.RTPPortMax || (s.RTPPortMin == s.RTPPortMax && s.RTPPortMin%2 == 1) {
+			d.addf(n, path, "rtp ports %d-%d hold no even port", s.RTPPortMin, s.RTPPortMax)
+		}
+	}
+	return s
+}
+
+// hostPort checks host:port; wildcard allows an empty host or 0 port (a
+// listen address).
+func (p *parser) hostPort(v *yaml.Node, path string, wildcard bool) (string, bool) {
+	s, ok := p.d.str(v, path)
+	if !ok {
+		return "", false
+	}
+	host, portS, err := net.SplitHostPort(s)
+	port, perr := strconv.Atoi(portS)
+	switch {
+	case err != nil || perr != nil:
+		p.d.addf(v, path, "%s is not host:port", quote(s))
+	case port < 0 || port > 65535 || (port == 0 && !wildcard):
+		p.d.addf(v, path, "%s: port %d is out of range", quote(s), port)
+	case host == "" && !wildcard:
+		p.d.addf(v, path, "%s has no host", quote(s))
+	case host != "" && !validHost(host):
+		p.d.addf(v, path, "%s: %s is not a host name or IP address", quote(s), quote(host))
+	default:
+		return s, true
+	}
+	return "", false
+}
+
+func (p *parser) trunks(n *yaml.Node, path string) []Trunk {
+	out := []Trunk{}
+	names := map[string]int{}
+	p.d.list(n, path, func(_ int, item *yaml.Node, path string) {
+		out = append(out, p.trunk(item, path, names))
+	})
+	return out
+}
+
+func (p *parser) trunk(n *yaml.Node, path string, names map[string]int) Trunk {
+	d := p.d
+	t := Trunk{Line: n.Line}
+	set := d.fields(n, path, handlers{
+		"name": func(v *yaml.Node, path string) {
+			if s, ok := d.str(v, path); ok {
+				if !trunkName.MatchString(s) {
+					d.addf(v, path, "%s must be 1 to 64 letters, digits, '.', '_' or '-'", quote(s))
+					return
+				}
+				p.unique(names, s, v, path, "trunk")
+				t.Name = s
+			}
+		},
+		"address": func(v *yaml.Node, path string) { t.Address, _ = p.hostPort(v, path, false) },
+		"transport": func(v *yaml.Node, path string) {
+			tr, _ := oneOf(d, v, path, "udp", "tcp", "tls")
+			t.Transport = tr
+		},
+		"username": func(v *yaml.Node, path string) {
+			if s, ok := d.str(v, path); ok {
+				if !sipUser.MatchString(s) {
+					d.addf(v, path, "%s must be 1 to 64 letters, digits or + . _ * -", quote(s))
+					return
+				}
+				t.Username = s
+			}
+		},
+		"password": func(v *yaml.Node, path string) {
+			// Never quote the value: messages reach logs and HTTP responses.
+			s, ok := d.str(v, path)
+			if !ok {
+				return
+			}
+			if s == "" || len(s) > 256 || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+				d.addf(v, path, "must be 1 to 256 characters without control characters")
+				return
+			}
+			t.Password = s
+		},
+		"from_domain": func(v *yaml.Node, path string) {
+			if s, ok := d.str(v, path); ok {
+				if !validHost(s) {
+					d.addf(v, path, "%s is not a host name", quote(s))
+					return
+				}
+				t.FromDomain = s
+			}
+		},
+		"presentation": func(v *yaml.Node, path string) {
+			pr, _ := oneOf(d, v, path, "from", "pai", "both")
+			t.Presentation = pr
+		},
+		"rewrite": func(v *yaml.Node, path string) {
+			t.Rewrite = []Rewrite{}
+			d.list(v, path, func(_ int, item *yaml.Node, path string) {
+				t.Rewrite = append(t.Rewrite, p.rewrite(item, path))
+			})
+		},
+		"codecs": func(v *yaml.Node, path string) {
+			seen := map[string]bool{}
+			ok := d.list(v, path, func(_ int, item *yaml.Node, path string) {
+				c, ok := oneOf(d, item, path, "PCMU", "PCMA")
+				if !ok {
+					return
+				}
+				if seen[c] {
+					d.addf(item, path, "duplicate codec %s", c)
+					return
+				}
+				seen[c] = true
+				t.Codecs = append(t.Codecs, c)
+			})
+			if ok && len(v.Content) == 0 {
+				d.addf(v, path, "must list PCMU, PCMA or both (leave it out for both)")
+			}
+		},
+		"max_calls": func(v *yaml.Node, path string) {
+			if i, ok := d.integer(v, path); ok {
+				if i < 1 {
+					d.addf(v, path, "must be at least 1 (leave it out for no cap)")
+					return
+				}
+				t.MaxCalls = i
+			}
+		},
+		"max_cps": func(v *yaml.Node, path string) {
+			if f, ok := d.number(v, path); ok {
+				if f < 1 {
+					d.addf(v, path, "must be at least 1 (leave it out for no cap)")
+					return
+				}
+				t.MaxCPS = f
+			}
+		},
+	})
+	d.require(n, path, set, "name", "address")
+	if set != nil {
+		if t.Presentation == "pai" && t.Username == "" {
+			d.addf(n, path, "presentation pai puts the username in From: set username")
+		}
+		if set["password"] && !set["username"] {
+			d.addf(n, path, "password needs username")
+		}
+	}
+	return t
+}
+
+func (p *parser) rewrite(n *yaml.Node, path string) Rewrite {
+	d := p.d
+	r := Rewrite{Line: n.Line}
+	set := d.fields(n, path, handlers{
+		"prefix": func(v *yaml.Node, path string) {
+			if s, ok := d.str(v, path); ok {
+				if !digitPrefix.MatchString(s) {
+					d.addf(v, path, "%s must be up to 20 digits", quote(s))
+					return
+				}
+				r.Prefix = s
+			}
+		},
+		"replace": func(v *yaml.Node, path string) {
+			if s, ok := d.str(v, path); ok {
+				if !rewriteTo.MatchString(s) {
+					d.addf(v, path, "%s must be up to 20 digits with an optional leading +", quote(s))
+					return
+				}
+				r.Replace = s
+			}
+		},
+	})
+	// Both keys written, even when empty (""), so a rule is never a typo.
+	if set != nil && !set["prefix"] && !set["replace"] {
+		d.addf(n, path, "a rewrite rule needs prefix, replace or both")
+	}
+	return r
+}
+
+func (p *parser) routes(n *yaml.Node, path string) []Route {
+	d := p.d
+	out := []Route{}
+	seen := map[string]int{}
+	d.list(n, path, func(_ int, item *yaml.Node, path string) {
+		r := Route{Line: item.Line}
+		set := d.fields(item, path, handlers{
+			"account": func(v *yaml.Node, path string) {
+				if s, ok := d.str(v, path); ok {
+					if !dialtone.ValidUID(s) {
+						d.addf(v, path, "%s is not an account uid (1 to 32 digits)", quote(s))
+						return
+					}
+					r.Account = s
+				}
+			},
+			"prefix": func(v *yaml.Node, path string) {
+				if s, ok := d.str(v, path); ok {
+					if !digitPrefix.MatchString(s) {
+						d.addf(v, path, "%s must be up to 20 digits", quote(s))
+						return
+					}
+					r.Prefix = s
+				}
+			},
+			"trunk": func(v *yaml.Node, path string) { r.Trunk, _ = d.str(v, path) },
+		})
+		d.require(item, path, set, "trunk")
+		if set != nil && r.Trunk != "" {
+			// The same account and prefix may list several trunks: the
+			// later ones are the failover order. The same triple twice is
+			// a mistake.
+			p.unique(seen, r.Account+"\x00"+r.Prefix+"\x00"+r.Trunk, item, path,
+				fmt.Sprintf("route (account %s, prefix %s, trunk %s)", quote(r.Account), quote(r.Prefix), quote(r.Trunk)))
+		}
+		out = append(out, r)
+	})
+	return out
+}
+
+// checkRoutes runs after the whole document is read: trunks may come after
+// the routes naming them.
+func (p *parser) checkRoutes(doc *Document) {
+	names := map[string]bool{}
+	for _, t := range doc.Trunks {
+		names[t.Name] = true
+	}
+	for i, r := range doc.Routes {
+		if r.Trunk != "" && !names[r.Trunk] {
+			p.d.addf(&yaml.Node{Line: r.Line}, index("routes", i)+".trunk", "no trunk named %s", quote(r.Trunk))
+		}
+	}
+}
+
+// validHost reports whether h is a DNS name or an IP address (IPv6 without
+// brackets); it is written into SIP headers, so nothing else may pass.
+func validHost(h string) bool {
+	return net.ParseIP(h) != nil || dnsName.MatchString(h)
+}

@@ -1,0 +1,130 @@
+package provision
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const sipDoc = `sip:
+  listen: 127.0.0.1:5070
+  advertise: 127.0.0.1
+  rtp_port_min: 20000
+  rtp_port_max: 20100
+  rtp_timeout: 20s
+routes:
+  - prefix: "1"
+    trunk: pbx
+  - account: "1234567890123456"
+    prefix: "0"
+    trunk: carrier
+  - account: "1234567890123456"
+    prefix: "0"
+    trunk: pbx
+trunks:
+  - name: carrier
+    address: sip.carrier.example:5060
+    transport: tcp
+    username: acme
+    password: "p@ss w0rd"
+    from_domain: carrier.example
+    presentation: pai
+    rewrite: [{prefix: "0", replace: "+86"}, {prefix: "", replace: "86"}]
+    codecs: [PCMA, PCMU]
+    max_calls: 30
+    max_cps: 5
+  - name: pbx
+    address: 127.0.0.1:5080
+`
+
+func TestParseSIP(t *testing.T) {
+	doc, err := Parse([]byte(sipDoc), "")
+	if err != nil {
+		t.Fatalf("rejected:\n%v", err)
+	}
+	s := doc.SIP
+	if s == nil || s.Listen != "127.0.0.1:5070" || s.Advertise != "127.0.0.1" || s.RTPPortMin != 20000 || s.RTPPortMax != 20100 ||
+		s.RTPTimeout != 20*time.Second || s.RTPTimeoutOff || s.Line != 2 {
+		t.Errorf("sip = %+v", s)
+	}
+	if len(doc.Trunks) != 2 {
+		t.Fatalf("trunks = %+v", doc.Trunks)
+	}
+	c := doc.Trunks[0]
+	if c.Name != "carrier" || c.Transport != "tcp" || c.Password != "p@ss w0rd" || c.Presentation != "pai" || c.MaxCalls != 30 || c.MaxCPS != 5 ||
+		len(c.Rewrite) != 2 || c.Rewrite[0].Replace != "+86" || c.Rewrite[1].Prefix != "" || strings.Join(c.Codecs, ",") != "PCMA,PCMU" || c.Line != 17 {
+		t.Errorf("carrier = %+v", c)
+	}
+	if p := doc.Trunks[1]; p.Transport != "" || p.Codecs != nil || p.MaxCalls != 0 {
+		t.Errorf("pbx = %+v (defaults are the carrier's)", p)
+	}
+	if len(doc.Routes) != 3 || doc.Routes[1].Account != "1234567890123456" || doc.Routes[2].Trunk != "pbx" || doc.Routes[0].Line != 8 {
+		t.Errorf("routes = %+v", doc.Routes)
+	}
+	// Without the sections nothing changes: the simulated network stays.
+	doc, err = Parse([]byte("network:\n  time_scale: 0.5\n"), "")
+	if err != nil || doc.SIP != nil || doc.Trunks != nil || doc.Routes != nil {
+		t.Errorf("no sip sections: %+v, %v", doc, err)
+	}
+	doc, err = Parse([]byte("sip:\n  rtp_timeout: 0s\n"), "")
+	if err != nil || !doc.SIP.RTPTimeoutOff {
+		t.Errorf("rtp_timeout 0s: %+v, %v", doc.SIP, err)
+	}
+}
+
+func TestParseSIPErrors(t *testing.T) {
+	const secret = "hunter2-very-secret"
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+	}{
+		{"listen", "sip:\n  listen: localhost\n", []string{`line 2: sip.listen: "localhost" is not host:port`}},
+		{"listen port", "sip:\n  listen: 127.0.0.1:70000\n", []string{`line 2: sip.listen: "127.0.0.1:70000": port 70000 is out of range`}},
+		{"advertise with port", "sip:\n  advertise: 1.2.3.4:5060\n", []string{`line 2: sip.advertise: "1.2.3.4:5060" is not a host name`}},
+		{"port range", "sip:\n  rtp_port_min: 30000\n  rtp_port_max: 20000\n", []string{"line 2: sip: rtp ports 30000-20000 hold no even port"}},
+		{"one port bound", "sip:\n  rtp_port_min: 30000\n", []string{"line 2: sip: set both rtp_port_min and rtp_port_max"}},
+		{"low port", "sip:\n  rtp_port_min: 80\n  rtp_port_max: 90\n", []string{"line 2: sip.rtp_port_min: 80 is not a port from 1024"}},
+		{"timeout", "sip:\n  rtp_timeout: 30\n", []string{`line 2: sip.rtp_timeout: "30" is not a duration`}},
+		{"unknown sip key", "sip:\n  lisen: 1.2.3.4:5060\n", []string{`line 2: sip: unknown key "lisen" (did you mean "listen"?)`}},
+		{"trunk required", "trunks:\n  - transport: udp\n", []string{`line 2: trunks[0]: missing required key "name"`, `line 2: trunks[0]: missing required key "address"`}},
+		{"trunk address", "trunks:\n  - name: t\n    address: carrier.example\n", []string{`line 3: trunks[0].address: "carrier.example" is not host:port`}},
+		{"trunk address no host", "trunks:\n  - name: t\n    address: \":5060\"\n", []string{`line 3: trunks[0].address: ":5060" has no host`}},
+		{"trunk port 0", "trunks:\n  - name: t\n    address: 1.2.3.4:0\n", []string{`line 3: trunks[0].address: "1.2.3.4:0": port 0 is out of range`}},
+		{"transport", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    transport: sctp\n", []string{`line 4: trunks[0].transport: "sctp" is not one of udp, tcp, tls`}},
+		{"codec", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    codecs: [PCMU, G729]\n", []string{`line 4: trunks[0].codecs[1]: "G729" is not one of PCMU, PCMA`}},
+		{"codec dup", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    codecs: [PCMU, PCMU]\n", []string{`trunks[0].codecs[1]: duplicate codec PCMU`}},
+		{"codecs empty", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    codecs: []\n", []string{`trunks[0].codecs: must list PCMU, PCMA or both`}},
+		{"caps", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    max_calls: 0\n    max_cps: 0.5\n",
+			[]string{"line 4: trunks[0].max_calls: must be at least 1", "line 5: trunks[0].max_cps: must be at least 1"}},
+		{"presentation", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    presentation: pai\n", []string{"line 2: trunks[0]: presentation pai puts the username in From: set username"}},
+		{"presentation value", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    presentation: rpid\n", []string{`trunks[0].presentation: "rpid" is not one of from, pai, both`}},
+		{"rewrite", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    rewrite: [{prefix: \"+0\", replace: \"86x\"}, {}]\n",
+			[]string{`line 4: trunks[0].rewrite[0].prefix: "+0" must be up to 20 digits`, `line 4: trunks[0].rewrite[0].replace: "86x" must be up to 20 digits with an optional leading +`, "trunks[0].rewrite[1]: a rewrite rule needs prefix, replace or both"}},
+		{"duplicate trunk", "trunks:\n  - {name: t, address: \"1.2.3.4:5060\"}\n  - {name: t, address: \"1.2.3.4:5061\"}\n", []string{`line 3: trunks[1].name: duplicate trunk "t" (first at line 2)`}},
+		{"route trunk", "routes:\n  - prefix: \"86\"\n    trunk: nope\ntrunks:\n  - {name: t, address: \"1.2.3.4:5060\"}\n", []string{`line 2: routes[0].trunk: no trunk named "nope"`}},
+		{"route prefix", "routes:\n  - {prefix: \"+86\", trunk: t}\ntrunks:\n  - {name: t, address: \"1.2.3.4:5060\"}\n", []string{`line 2: routes[0].prefix: "+86" must be up to 20 digits`}},
+		{"route account", "routes:\n  - {account: demo, trunk: t}\ntrunks:\n  - {name: t, address: \"1.2.3.4:5060\"}\n", []string{`line 2: routes[0].account: "demo" is not an account uid`}},
+		{"route no trunk", "routes:\n  - {prefix: \"1\"}\n", []string{`line 2: routes[0]: missing required key "trunk"`}},
+		{"route dup", "routes:\n  - {prefix: \"1\", trunk: t}\n  - {prefix: \"1\", trunk: t}\ntrunks:\n  - {name: t, address: \"1.2.3.4:5060\"}\n", []string{`line 3: routes[1]: duplicate route`}},
+		{"password control", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    username: u\n    password: \"" + secret + "\\n\"\n", []string{"line 5: trunks[0].password: must be 1 to 256 characters without control characters"}},
+		{"password without user", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    password: " + secret + "\n", []string{"line 2: trunks[0]: password needs username"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in), "")
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v, want *Error", err)
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("missing %q in:\n%s", w, msg)
+				}
+			}
+			if strings.Contains(msg, "hunter2") {
+				t.Errorf("the password leaked into the error:\n%s", msg)
+			}
+		})
+	}
+}
