@@ -207,8 +207,8 @@ type Segmenter struct {
 	timeBroken bool
 	// noiseSegment: the stationarity test fired during the utterance.
 	noiseSegment bool
-	minLvl     float64 // level range of the utterance's voiced frames,
-	maxLvl     float64 // for the noise test
+	minLvl       float64 // level range of the utterance's voiced frames,
+	maxLvl       float64 // for the noise test
 
 	playing     bool
 	silentSince time.Time // start of the current silence period
