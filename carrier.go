@@ -59,6 +59,13 @@ type OriginateRequest struct {
 	To          string // the number dialled
 	From        string // the display number shown
 	RingTimeout time.Duration
+	// Listen, when set, asks the carrier to listen to the party once it
+	// answers (SmartCall): cut its speech at PauseTime, recognise each
+	// utterance with the AsrModelID grammar, and report LegSpeech. A
+	// LegSpeech with empty Text and SpeechEnd-SpeechStart of at least
+	// ActionCodeTimeBreak is the barge-in report of a caller still talking
+	// over a prompt. MuteTime is the engine's to time, not the carrier's.
+	Listen *SmartPlan
 }
 
 // Audio is mono 16-bit PCM at 8 kHz, ready for G.711.

@@ -60,6 +60,8 @@ type run struct {
 	playLabel  string
 	playLeg    string
 	playedTill time.Time // when the last playback ended
+	// listen is what leg A is listened for (SmartCall), nil otherwise.
+	listen *dialtone.SmartPlan
 }
 
 type playResult struct {
@@ -412,9 +414,14 @@ func (r *run) dial(legName, to, from string, role LegRole) bool {
 		r.abandon(err)
 		return false
 	}
-	l, err := r.e.cfg.Carrier.Originate(r.ctx, dialtone.OriginateRequest{
+	req := dialtone.OriginateRequest{
 		CallID: r.c.ID, Leg: legName, AccountUID: r.c.AccountUID, To: to, From: from, RingTimeout: r.e.cfg.RingTimeout,
-	})
+	}
+	if legName == "A" {
+		// A SmartCall's callee is listened to: the carrier reports speech.
+		req.Listen = r.listen
+	}
+	l, err := r.e.cfg.Carrier.Originate(r.ctx, req)
 	if err != nil {
 		r.log.Warn("originate failed", "leg", legName, "err", err)
 		r.finish(FailOutcome(dialtone.FailSystem, role), HangupMachine, "originate failed: "+err.Error())
@@ -570,7 +577,10 @@ func (r *run) finish(out Outcome, direction, reason string) {
 		r.c.StatusMsg = dialtone.StatusText(out.StatusCode)
 	}
 	r.c.Duration = talkSeconds(r.c)
-	r.event("hangup", "", "", map[string]string{"direction": direction})
+	hd := map[string]string{"direction": direction}
+	legStats(hd, "A", r.a)
+	legStats(hd, "B", r.b)
+	r.event("hangup", "", "", hd)
 	r.seq++
 	r.pending = append(r.pending, endedEvent(r.c, r.seq, now))
 	if err := r.commit(); err != nil {
@@ -578,6 +588,19 @@ func (r *run) finish(out Outcome, direction, reason string) {
 			return
 		}
 		r.log.Error("cannot write the end of the call", "err", err)
+	}
+}
+
+// legStats copies a leg's media statistics (carrier, codec, RTP packets,
+// loss, jitter) into the hangup event as "A.packets_lost" and so on: the
+// call detail then shows how the line was, as RTCP reports would. The legs
+// have been hung up, so the figures are final.
+func legStats(d map[string]string, name string, l dialtone.Leg) {
+	if l == nil {
+		return
+	}
+	for k, v := range l.Stats() {
+		d[name+"."+k] = v
 	}
 }
 

@@ -120,6 +120,7 @@ func (r *run) smartCall() {
 	if !ok {
 		return
 	}
+	r.listen = sp
 	if !r.dial("A", r.c.Callee, r.display(), RoleSingle) {
 		return
 	}
@@ -181,6 +182,11 @@ func (r *run) smartCall() {
 					if st.breakable {
 						r.interruptPlay()
 					}
+				} else if ev.Text == "" {
+					// A carrier's barge-in report that came after the
+					// prompt ended (or a recogniser that heard nothing):
+					// there are no words to tell the business.
+					continue
 				}
 				r.event("speech", "A", "", map[string]string{"words": ev.Text})
 			case dialtone.LegDTMF:

@@ -3,9 +3,11 @@ package provision
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -26,7 +28,124 @@ var (
 	dnsName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
 	// sipUser is what may stand in the user part of a From URI unescaped.
 	sipUser = regexp.MustCompile(`^[A-Za-z0-9+._*-]{1,64}$`)
+	// asrPhrase is a word or phrase a recogniser's grammar or keyword list
+	// can hold without its syntax changing: letters, ' and -, single
+	// spaces.
+	asrPhrase = regexp.MustCompile(`^[\p{L}'-]+( [\p{L}'-]+)*$`)
+	// asrKeyword is a phrase with an optional PocketSphinx threshold.
+	asrKeyword = regexp.MustCompile(`^[\p{L}'-]+( [\p{L}'-]+)*( /[0-9.eE+-]+/)?$`)
 )
+
+func (p *parser) asr(n *yaml.Node, path string) *ASR {
+	d := p.d
+	a := &ASR{Line: n.Line}
+	phrases := func(dst *[]string, re *regexp.Regexp) func(*yaml.Node, string) {
+		return func(v *yaml.Node, path string) {
+			d.list(v, path, func(_ int, item *yaml.Node, path string) {
+				w, ok := d.str(item, path)
+				if !ok {
+					return
+				}
+				if len(w) > 200 || !re.MatchString(w) {
+					d.addf(item, path, "%s is not a plain word or phrase (letters, ' and -, single spaces)", quote(w))
+					return
+				}
+				*dst = append(*dst, w)
+			})
+		}
+	}
+	models := map[string]int{}
+	set := d.fields(n, path, handlers{
+		"engine": func(v *yaml.Node, path string) {
+			a.Engine, _ = oneOf(d, v, path, ASRPocketSphinx, ASRHTTP, ASRNone)
+		},
+		"url": func(v *yaml.Node, path string) {
+			s, ok := d.str(v, path)
+			if !ok {
+				return
+			}
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+				d.addf(v, path, "%s is not an http or https URL without credentials", quote(s))
+				return
+			}
+			a.URL = s
+		},
+		"timeout": func(v *yaml.Node, path string) {
+			if t, ok := d.duration(v, path); ok {
+				if t <= 0 || t > time.Minute {
+					d.addf(v, path, "must be more than 0s and at most 1m")
+					return
+				}
+				a.Timeout = t
+			}
+		},
+		"models": func(v *yaml.Node, path string) {
+			d.list(v, path, func(_ int, item *yaml.Node, path string) {
+				m := ASRModel{Line: item.Line}
+				mset := d.fields(item, path, handlers{
+					"name": func(v *yaml.Node, path string) {
+						if s, ok := d.str(v, path); ok {
+							if !trunkName.MatchString(s) {
+								d.addf(v, path, "%s must be 1 to 64 letters, digits, '.', '_' or '-'", quote(s))
+								return
+							}
+							p.unique(models, s, v, path, "asr model")
+							m.Name = s
+						}
+					},
+					"words":    phrases(&m.Words, asrPhrase),
+					"keywords": phrases(&m.Keywords, asrKeyword),
+				})
+				d.require(item, path, mset, "name")
+				if mset != nil && mset["words"] == mset["keywords"] {
+					d.addf(item, path, "set words or keywords (one of them)")
+				}
+				a.Models = append(a.Models, m)
+			})
+		},
+		"accounts": func(v *yaml.Node, path string) {
+			seen := map[string]int{}
+			d.list(v, path, func(_ int, item *yaml.Node, path string) {
+				ac := ASRAccount{Line: item.Line}
+				aset := d.fields(item, path, handlers{
+					"account": func(v *yaml.Node, path string) {
+						if s, ok := d.str(v, path); ok {
+							if !dialtone.ValidUID(s) {
+								d.addf(v, path, "%s is not an account uid (1 to 32 digits)", quote(s))
+								return
+							}
+							p.unique(seen, s, v, path, "asr account")
+							ac.Account = s
+						}
+					},
+					"model": func(v *yaml.Node, path string) { ac.Model, _ = d.str(v, path) },
+				})
+				d.require(item, path, aset, "account", "model")
+				a.Accounts = append(a.Accounts, ac)
+			})
+		},
+	})
+	if set == nil {
+		return a
+	}
+	if a.Engine == ASRHTTP && a.URL == "" {
+		d.addf(n, path, "engine http needs url")
+	}
+	if a.URL != "" && a.Engine != ASRHTTP {
+		d.addf(n, path, "url is for engine http")
+	}
+	if set["timeout"] && a.Engine != ASRHTTP {
+		d.addf(n, path, "timeout is for engine http")
+	}
+	// Accounts may name models listed after them: checked once all are read.
+	for i, ac := range a.Accounts {
+		if _, ok := models[ac.Model]; ac.Model != "" && !ok {
+			d.addf(&yaml.Node{Line: ac.Line}, index(join(path, "accounts"), i)+".model", "no asr model named %s", quote(ac.Model))
+		}
+	}
+	return a
+}
 
 func (p *parser) sip(n *yaml.Node, path string) *SIP {
 	d := p.d
@@ -64,6 +183,7 @@ func (p *parser) sip(n *yaml.Node, path string) *SIP {
 				s.RTPTimeout, s.RTPTimeoutOff = t, t == 0
 			}
 		},
+		"asr": func(v *yaml.Node, path string) { s.ASR = p.asr(v, path) },
 	})
 	if set == nil {
 		return s

@@ -128,3 +128,51 @@ func TestParseSIPErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSIPASR(t *testing.T) {
+	doc, err := Parse([]byte(`sip:
+  asr:
+    engine: http
+    url: https://asr.example/recognize
+    timeout: 5s
+    accounts:
+      - {account: "1000001", model: yesno}
+    models:
+      - name: yesno
+        words: ["yes", "no", "speak to an operator"]
+      - name: spot
+        keywords: ["operator /1e-20/", "agent"]
+`), "")
+	if err != nil {
+		t.Fatalf("rejected:\n%v", err)
+	}
+	a := doc.SIP.ASR
+	if a == nil || a.Engine != ASRHTTP || a.URL != "https://asr.example/recognize" || a.Timeout != 5*time.Second || a.Line != 3 {
+		t.Fatalf("asr = %+v", a)
+	}
+	if len(a.Models) != 2 || a.Models[0].Name != "yesno" || len(a.Models[0].Words) != 3 || a.Models[1].Keywords[0] != "operator /1e-20/" || a.Models[1].Line != 11 {
+		t.Errorf("models = %+v", a.Models)
+	}
+	if len(a.Accounts) != 1 || a.Accounts[0].Account != "1000001" || a.Accounts[0].Model != "yesno" {
+		t.Errorf("accounts = %+v", a.Accounts)
+	}
+
+	for _, tc := range []struct{ name, in, want string }{
+		{"engine", "sip:\n  asr:\n    engine: kaldi\n", `line 3: sip.asr.engine: "kaldi" is not one of pocketsphinx, http, none`},
+		{"http without url", "sip:\n  asr:\n    engine: http\n", "line 3: sip.asr: engine http needs url"},
+		{"url scheme", "sip:\n  asr:\n    engine: http\n    url: ftp://x/\n", `line 4: sip.asr.url: "ftp://x/" is not an http or https URL`},
+		{"url for pocketsphinx", "sip:\n  asr:\n    url: http://x/\n", "line 3: sip.asr: url is for engine http"},
+		{"grammar syntax", "sip:\n  asr:\n    models:\n      - {name: m, words: [\"yes | <no>\"]}\n", `line 4: sip.asr.models[0].words[0]: "yes | <no>" is not a plain word or phrase`},
+		{"words and keywords", "sip:\n  asr:\n    models:\n      - {name: m, words: [yes], keywords: [no]}\n", "line 4: sip.asr.models[0]: set words or keywords"},
+		{"duplicate model", "sip:\n  asr:\n    models:\n      - {name: m, words: [yes]}\n      - {name: m, words: [no]}\n", `line 5: sip.asr.models[1].name: duplicate asr model "m" (first at line 4)`},
+		{"unknown model", "sip:\n  asr:\n    accounts:\n      - {account: \"1\", model: nope}\n", `line 4: sip.asr.accounts[0].model: no asr model named "nope"`},
+		{"unknown key", "sip:\n  asr:\n    modles: []\n", `line 3: sip.asr: unknown key "modles"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in), "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -285,6 +285,49 @@ type SIP struct {
 	RTPTimeout time.Duration
 	// RTPTimeoutOff is set when the file disables the timeout (0s).
 	RTPTimeoutOff bool
+	// ASR is the speech recogniser of SmartCall legs; nil: the default
+	// (PocketSphinx when it is installed).
+	ASR *ASR
+}
+
+// ASR engines.
+const (
+	ASRPocketSphinx = "pocketsphinx"
+	ASRHTTP         = "http"
+	ASRNone         = "none"
+)
+
+// ASR configures speech recognition on SIP legs.
+type ASR struct {
+	Line int
+	// Engine is pocketsphinx (default), http or none.
+	Engine string
+	// URL is the network service's endpoint (engine http).
+	URL string
+	// Timeout bounds one recognition (engine http); 0: its default.
+	Timeout time.Duration
+	// Models are named word lists (a grammar: exactly one of the words)
+	// or keyword lists to spot; a SmartCall's AsrModelID or an account's
+	// model picks one. The http engine receives the name.
+	Models []ASRModel
+	// Accounts give an account's calls a model when the SmartCall names
+	// none.
+	Accounts []ASRAccount
+}
+
+// ASRModel is a named set of words or keywords.
+type ASRModel struct {
+	Line     int
+	Name     string
+	Words    []string
+	Keywords []string
+}
+
+// ASRAccount gives an account a model.
+type ASRAccount struct {
+	Line    int
+	Account string
+	Model   string
 }
 
 // Trunk is a SIP peer calls can be routed to. Password is never printed in

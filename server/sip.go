@@ -8,6 +8,7 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/route"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/speech"
 )
 
 // SIP trunks. The provisioning file's sip, trunks and routes sections are
@@ -31,6 +32,11 @@ func SIPConfig(doc *provision.Document) (cfg sip.Config, ok bool) {
 			cfg.RTPTimeout = -1 // the carrier's "disabled"
 		}
 	}
+	var asr *provision.ASR
+	if doc.SIP != nil {
+		asr = doc.SIP.ASR
+	}
+	cfg.ASR, cfg.ASRAccountModels = recognizer(asr)
 	for _, t := range doc.Trunks {
 		st := sip.Trunk{
 			Name: t.Name, Address: t.Address, Transport: t.Transport,
@@ -47,6 +53,42 @@ func SIPConfig(doc *provision.Document) (cfg sip.Config, ok bool) {
 		cfg.Routes = append(cfg.Routes, sip.Route{Account: r.Account, Prefix: r.Prefix, Trunk: r.Trunk})
 	}
 	return cfg, true
+}
+
+// recognizer builds the SmartCall speech recogniser the provisioning
+// file asks for: PocketSphinx by default, when it is installed (without it
+// SmartCall legs still get DTMF and barge-in, but no words); a network
+// service; or none.
+func recognizer(a *provision.ASR) (speech.Recognizer, map[string]string) {
+	if a == nil {
+		a = &provision.ASR{}
+	}
+	var accounts map[string]string
+	for _, ac := range a.Accounts {
+		if accounts == nil {
+			accounts = make(map[string]string, len(a.Accounts))
+		}
+		accounts[ac.Account] = ac.Model
+	}
+	switch a.Engine {
+	case provision.ASRNone:
+		return nil, accounts
+	case provision.ASRHTTP:
+		// The service gets the model's name and knows its words.
+		return &speech.HTTPRecognizer{URL: a.URL, Timeout: a.Timeout}, accounts
+	}
+	p := &speech.PocketSphinx{}
+	if err := p.Check(); err != nil {
+		slog.Warn("no speech recognition on SIP calls", "err", err)
+		return nil, accounts
+	}
+	if len(a.Models) > 0 {
+		p.Models = make(map[string]speech.Hints, len(a.Models))
+		for _, m := range a.Models {
+			p.Models[m.Name] = speech.Hints{Words: m.Words, Keywords: m.Keywords}
+		}
+	}
+	return p, accounts
 }
 
 // openSIP starts the SIP carrier when the document configures trunks.

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/speech"
 )
 
 // Errors of the carrier.
@@ -38,6 +39,7 @@ var (
 	errLegEnded  = errors.New("sip: leg ended")
 	errRingOut   = errors.New("ring timeout")
 	errHangupReq = errors.New("hangup requested")
+	errNoAnswer  = errors.New("no response to the invite")
 )
 
 // trunk is a configured trunk with its caps.
@@ -48,6 +50,7 @@ type trunk struct {
 	localIP netip.Addr    // our IP towards the trunk
 	client  *sipgo.Client
 	dialog  *sipgo.DialogUA
+	health  trunkHealth
 }
 
 // Carrier places calls on SIP trunks. It is safe for concurrent use.
@@ -274,17 +277,32 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 	if closed {
 		return nil, ErrClosed
 	}
-	name := pickTrunk(c.cfg.Routes, c.cfg.DefaultTrunk, req.AccountUID, req.To)
-	tr := c.trunks[name]
-	if tr == nil {
+	names := pickTrunks(c.cfg.Routes, c.cfg.DefaultTrunk, req.AccountUID, req.To)
+	if len(names) == 0 {
 		return nil, fmt.Errorf("sip: originate %s to %s: %w", req.CallID, req.To, ErrNoRoute)
+	}
+	tr := c.upTrunk(names, nil)
+	down := tr == nil
+	if down {
+		tr = c.trunks[names[0]]
+	}
+	l := newLeg(c, tr, req)
+	l.candidates = names
+	if req.Listen != nil {
+		l.lis = newListener(l, req.Listen, c.cfg.ASR, c.hints(req))
+	}
+	if down {
+		// Every trunk of the route is resting after failing to answer: the
+		// call fails at once, as unreachable, rather than wait for a
+		// timeout that is known to come.
+		go l.failNow(dialtone.FailUnreachable, map[string]string{"reason": "trunk down", "trunks": strings.Join(names, ",")})
+		return l, nil
 	}
 	to := rewriteNumber(tr.Rewrite, req.To)
 	fromUser, paiUser := presentation(&tr.Trunk, req.From)
 	if fromUser == "" {
 		fromUser = "anonymous"
 	}
-	l := newLeg(c, tr, req)
 	if !validUser(to) || !validUser(fromUser) || (paiUser != "" && !validUser(paiUser)) {
 		// A number we cannot put in a URI is an invalid number, not a
 		// system failure: report it as the network would.
@@ -297,7 +315,7 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 	}
 	l.release = func() { c.releaseSlot(tr) }
 	st, err := openStream(tr.localIP, c.cfg.RTPPortMin, c.cfg.RTPPortMax, c.cfg.RTPTimeout, c.cfg.MaxRecording,
-		streamHooks{dtmf: l.onDTMF, timeout: l.onRTPTimeout})
+		streamHooks{dtmf: l.onDTMF, timeout: l.onRTPTimeout, audio: l.onAudio})
 	if err != nil {
 		l.release()
 		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)
@@ -321,6 +339,28 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 	c.pacer.add(st)
 	go l.run(inv)
 	return l, nil
+}
+
+// upTrunk returns the first trunk of names that is up and not in tried,
+// or nil.
+func (c *Carrier) upTrunk(names []string, tried map[string]bool) *trunk {
+	now := time.Now()
+	for _, n := range names {
+		if tr := c.trunks[n]; tr != nil && !tried[n] && tr.health.up(now) {
+			return tr
+		}
+	}
+	return nil
+}
+
+// hints are what the recogniser listens for on a call: the SmartCall's
+// AsrModelID, else the model configured for its account.
+func (c *Carrier) hints(req dialtone.OriginateRequest) speech.Hints {
+	h := speech.Hints{Model: req.Listen.AsrModelID}
+	if h.Model == "" {
+		h.Model = c.cfg.ASRAccountModels[req.AccountUID]
+	}
+	return h
 }
 
 func (c *Carrier) acquire(ctx context.Context, tr *trunk) error {
@@ -458,7 +498,7 @@ func (c *Carrier) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", l.offer.marshal())
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	res.AppendHeader(sip.HeaderClone(&l.tr.dialog.ContactHDR))
+	res.AppendHeader(sip.HeaderClone(&l.trunk().dialog.ContactHDR))
 	_ = tx.Respond(res)
 }
 

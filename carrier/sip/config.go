@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/dialtone-voice/dialtone/speech"
 )
 
 // Transports a trunk may use.
@@ -39,6 +41,17 @@ const (
 	DefaultRTPTimeout  = 30 * time.Second
 	DefaultRingTimeout = 45 * time.Second
 	DefaultUserAgent   = "Dialtone"
+	// DefaultDownAfter consecutive INVITEs without any response mark a
+	// trunk down: one lost INVITE is bad luck, three in a row is a trunk
+	// that is not there.
+	DefaultDownAfter = 3
+	// DefaultCoolOff is how long a down trunk gets no calls before it is
+	// tried again.
+	DefaultCoolOff = 30 * time.Second
+	// DefaultInviteTimeout is how long an INVITE may go without any
+	// response (not even 100 Trying, which a live trunk sends within
+	// milliseconds) before the trunk counts as not answering.
+	DefaultInviteTimeout = 8 * time.Second
 )
 
 // Config configures the SIP carrier.
@@ -69,6 +82,25 @@ type Config struct {
 	// MaxRecording bounds a recording (default 2 h), so a hostile RTP
 	// timestamp cannot make us allocate without end.
 	MaxRecording time.Duration `yaml:"max_recording"`
+
+	// ASR recognises what the callee says on legs that listen (SmartCall);
+	// nil: speech is not recognised, though barge-in (TimeBreak) and DTMF
+	// still work.
+	ASR speech.Recognizer `yaml:"-"`
+	// ASRAccountModels names the recogniser model (speech.Hints.Model) of
+	// an account's calls whose SmartCall names no AsrModelID.
+	ASRAccountModels map[string]string `yaml:"asr_account_models"`
+
+	// DownAfter consecutive INVITEs on a trunk without any response (a
+	// transport error or InviteTimeout) mark it down for CoolOff; calls
+	// then go to the next trunk routed for the same account and prefix,
+	// or fail as unreachable. Defaults DefaultDownAfter and DefaultCoolOff;
+	// a negative DownAfter never marks a trunk down.
+	DownAfter int           `yaml:"down_after"`
+	CoolOff   time.Duration `yaml:"cool_off"`
+	// InviteTimeout bounds the wait for the first response to an INVITE
+	// (default DefaultInviteTimeout, capped by the call's ring timeout).
+	InviteTimeout time.Duration `yaml:"invite_timeout"`
 }
 
 // Trunk is one SIP peer (a carrier, a PBX, an SBC).
@@ -127,6 +159,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRecording <= 0 {
 		c.MaxRecording = 2 * time.Hour
+	}
+	if c.DownAfter == 0 {
+		c.DownAfter = DefaultDownAfter
+	}
+	if c.CoolOff <= 0 {
+		c.CoolOff = DefaultCoolOff
+	}
+	if c.InviteTimeout <= 0 {
+		c.InviteTimeout = DefaultInviteTimeout
 	}
 	c.Trunks = append([]Trunk(nil), c.Trunks...)
 	for i := range c.Trunks {

@@ -48,7 +48,7 @@ func startSipp(t *testing.T, scenario string, extra ...string) *sippProc {
 		t.Fatalf("sipp not found (install the Debian package sip-tester, or run scripts/install-deps.sh): %v", err)
 	}
 	port := freeUDPPort(t)
-	mport := freeUDPPort(t) &^ 1
+	mport := freeMediaPorts(t)
 	dir := t.TempDir()
 	args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(mport),
 		"-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "err.log"),
@@ -82,6 +82,13 @@ func startSipp(t *testing.T, scenario string, extra ...string) *sippProc {
 	})
 	// Ready when its port is taken (bounded wait).
 	for i := 0; i < 100; i++ {
+		select {
+		case err := <-p.done:
+			// Exited: its output is complete and safe to read.
+			p.done <- err
+			t.Fatalf("sipp exited before listening on %s: %v\n%s", p.addr, err, out.String())
+		default:
+		}
 		c, err := net.ListenPacket("udp", p.addr)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
@@ -92,8 +99,39 @@ func startSipp(t *testing.T, scenario string, extra ...string) *sippProc {
 		c.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
+	_ = cmd.Process.Kill()
+	err = <-p.done
+	p.done <- err // for Cleanup
 	t.Fatalf("sipp did not start listening on %s:\n%s", p.addr, out.String())
 	return nil
+}
+
+// freeMediaPorts returns an even loopback port from which SIPp's four
+// media ports (audio RTP and RTCP, video RTP and RTCP) were all free a
+// moment ago; one free port alone often has a busy neighbour.
+func freeMediaPorts(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		base := freeUDPPort(t) &^ 1
+		ok := true
+		var held []net.PacketConn
+		for p := base; p < base+4 && ok; p++ {
+			c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil {
+				ok = false
+				break
+			}
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no four free consecutive UDP ports on loopback")
+	return 0
 }
 
 // wait waits for SIPp to finish its one call and reports whether it

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -28,9 +29,11 @@ type leg struct {
 	tr        *trunk
 	req       dialtone.OriginateRequest
 	sipCallID string
-	st        *stream
-	offer     offer
-	release   func()
+	// candidates are the trunks routed for the call, in failover order.
+	candidates []string
+	st         *stream
+	offer      offer
+	release    func()
 
 	events                     chan dialtone.LegEvent
 	done                       chan struct{} // closed when the leg has ended
@@ -38,6 +41,8 @@ type leg struct {
 	farBye                     chan struct{} // closed when the far end sent BYE
 	rtpDead                    chan struct{} // closed on RTP timeout
 	dtmfIn                     chan string
+	speechIn                   chan dialtone.LegEvent
+	lis                        *listener // nil unless the call listens (SmartCall)
 	hangOnce, byeOnce, rtpOnce sync.Once
 
 	mu        sync.Mutex
@@ -62,6 +67,7 @@ func newLeg(c *Carrier, tr *trunk, req dialtone.OriginateRequest) *leg {
 		farBye:    make(chan struct{}),
 		rtpDead:   make(chan struct{}),
 		dtmfIn:    make(chan string, 32),
+		speechIn:  make(chan dialtone.LegEvent, 8),
 	}
 }
 
@@ -73,6 +79,11 @@ func (l *leg) emit(kind dialtone.LegEventKind, reason dialtone.FailReason, detai
 	if kind == dialtone.LegDTMF {
 		ev.Digits, ev.Detail = detail["digits"], nil
 	}
+	return l.send(ev)
+}
+
+// send delivers a ready event unless the platform hung up first.
+func (l *leg) send(ev dialtone.LegEvent) bool {
 	select {
 	case l.events <- ev:
 		return true
@@ -101,33 +112,91 @@ func (l *leg) failNow(reason dialtone.FailReason, detail map[string]string) {
 }
 
 func (l *leg) log(msg string, args ...any) {
-	l.c.log.Info(msg, append([]any{"call", l.req.CallID, "leg", l.req.Leg, "sip_call_id", l.sipCallID, "trunk", l.tr.Name}, args...)...)
+	l.c.log.Info(msg, append([]any{"call", l.req.CallID, "leg", l.req.Leg, "sip_call_id", l.sipCallID, "trunk", l.trunk().Name}, args...)...)
 }
 
-// run places the call and follows it to its end.
+// run places the call and follows it to its end. When a trunk does not
+// answer the INVITE at all, the call moves to the next trunk routed for it
+// (if one is up and the ring timeout allows) before anything was reported.
 func (l *leg) run(inv *sip.Request) {
 	defer l.end()
 	ring := l.req.RingTimeout
 	if ring <= 0 {
 		ring = DefaultRingTimeout
 	}
+	deadline := time.Now().Add(ring)
+	tried := make(map[string]bool, len(l.candidates))
+	// Bounded: every round marks one more trunk as tried.
+	for range len(l.candidates) + 1 {
+		tried[l.tr.Name] = true
+		detail, failed := l.attempt(inv, deadline)
+		if !failed {
+			return
+		}
+		if l.tr.health.noResponse(time.Now(), l.c.cfg.DownAfter, l.c.cfg.CoolOff) {
+			l.c.log.Warn("sip trunk not answering; marked down", "trunk", l.tr.Name,
+				"after", l.c.cfg.DownAfter, "cool_off", l.c.cfg.CoolOff)
+		}
+		next, ok := l.failover(tried, deadline)
+		if !ok {
+			l.emit(dialtone.LegFailed, dialtone.FailUnreachable, detail)
+			return
+		}
+		inv = next
+	}
+	l.emit(dialtone.LegFailed, dialtone.FailUnreachable, map[string]string{"reason": "no trunk answered"})
+}
+
+// attempt sends inv on the leg's trunk and follows the call. failed means
+// the trunk gave no response at all (detail says how); every other end has
+// been reported already.
+func (l *leg) attempt(inv *sip.Request, deadline time.Time) (detail map[string]string, failed bool) {
 	ringCtx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	timer := time.AfterFunc(ring, func() { cancel(errRingOut) })
+	// why records the first reason to stop waiting. Before any response
+	// there is nothing to CANCEL (RFC 3261 §9.1) and sipgo would wait for
+	// Timer B (32 s); the transaction is abandoned at once instead.
+	var why atomic.Value
+	stop := func(cause error) {
+		why.CompareAndSwap(nil, cause)
+		l.mu.Lock()
+		status := l.status
+		l.mu.Unlock()
+		if status == 0 {
+			cancel(sipgo.WaitAnswerForceCancelErr)
+			return
+		}
+		cancel(cause)
+	}
+	timer := time.AfterFunc(time.Until(deadline), func() { stop(errRingOut) })
 	defer timer.Stop()
+	// A live trunk answers an INVITE within milliseconds (100 Trying);
+	// waiting the whole ring timeout for a dead one would hold every call
+	// routed to it.
+	noAnswer := time.AfterFunc(min(l.c.cfg.InviteTimeout, time.Until(deadline)), func() {
+		l.mu.Lock()
+		status := l.status
+		l.mu.Unlock()
+		if status == 0 {
+			stop(errNoAnswer)
+		}
+	})
+	defer noAnswer.Stop()
 	go func() {
 		select {
 		case <-l.hangupRq:
-			cancel(errHangupReq)
+			stop(errHangupReq)
 		case <-ringCtx.Done():
 		}
 	}()
 
 	sess, err := l.tr.dialog.WriteInvite(ringCtx, inv)
 	if err != nil {
+		if why.Load() == errHangupReq {
+			return nil, false
+		}
 		l.log("invite not sent", "err", err)
-		l.emit(dialtone.LegFailed, dialtone.FailUnreachable, map[string]string{"error": err.Error()})
-		return
+		return map[string]string{"error": err.Error()}, true
 	}
 	err = sess.WaitAnswer(ringCtx, sipgo.AnswerOptions{
 		OnResponse: l.onResponse,
@@ -135,30 +204,31 @@ func (l *leg) run(inv *sip.Request) {
 		Password:   l.tr.Password,
 	})
 	timer.Stop()
+	noAnswer.Stop()
 	if err != nil && ringCtx.Err() != nil {
-		cause := context.Cause(ringCtx)
+		cause, _ := why.Load().(error)
 		if res := sess.InviteResponse; res != nil && res.IsSuccess() {
 			// The far end answered while we cancelled: complete the
 			// dialog, then end it.
 			l.ackAndBye(sess)
 		}
-		if errors.Is(cause, errRingOut) {
-			l.mu.Lock()
-			status := l.status
-			l.mu.Unlock()
+		l.mu.Lock()
+		status := l.status
+		l.mu.Unlock()
+		if errors.Is(cause, errRingOut) || errors.Is(cause, errNoAnswer) {
 			if status == 0 {
-				l.log("no response before ring timeout")
-				l.emit(dialtone.LegFailed, dialtone.FailUnreachable, map[string]string{"reason": "no response"})
-				return
+				l.log("no response to the invite", "waited", l.c.cfg.InviteTimeout)
+				return map[string]string{"reason": "no response"}, true
 			}
 			l.log("ring timeout; cancelled", "last_status", status)
 			l.emit(dialtone.LegFailed, dialtone.FailNoAnswer, map[string]string{"reason": "ring timeout", "sip_status": strconv.Itoa(status)})
 		}
-		return // our own Hangup: nothing more to report
+		return nil, false // our own Hangup: nothing more to report
 	}
 	if err != nil {
 		var de *sipgo.ErrDialogResponse
 		if errors.As(err, &de) && de.Res != nil {
+			l.tr.health.responded()
 			reasonHdr := ""
 			if h := de.Res.GetHeader("Reason"); h != nil {
 				reasonHdr = h.Value()
@@ -170,22 +240,95 @@ func (l *leg) run(inv *sip.Request) {
 				d["sip_reason_header"] = reasonHdr
 			}
 			l.emit(dialtone.LegFailed, reason, d)
-			return
+			return nil, false
 		}
 		// Timer B, a refused TCP connection, a dead route: the trunk did not
 		// take the call.
 		l.log("call failed", "err", err)
+		l.mu.Lock()
+		status := l.status
+		l.mu.Unlock()
+		if status == 0 {
+			return map[string]string{"error": err.Error()}, true
+		}
 		l.emit(dialtone.LegFailed, dialtone.FailUnreachable, map[string]string{"error": err.Error()})
-		return
+		return nil, false
 	}
+	l.tr.health.responded()
 	l.talk(sess)
+	return nil, false
+}
+
+// failover moves the leg to the next trunk routed for it that is up and
+// not tried yet, and returns the INVITE for it. It does not when the ring
+// timeout has run out, the platform hung up, or the next trunk is reached
+// from another local address (the RTP socket is bound to this one).
+func (l *leg) failover(tried map[string]bool, deadline time.Time) (*sip.Request, bool) {
+	next := l.c.upTrunk(l.candidates, tried)
+	if next == nil || next.localIP != l.tr.localIP || time.Until(deadline) <= 0 {
+		return nil, false
+	}
+	select {
+	case <-l.hangupRq:
+		return nil, false
+	default:
+	}
+	to := rewriteNumber(next.Rewrite, l.req.To)
+	fromUser, paiUser := presentation(&next.Trunk, l.req.From)
+	if fromUser == "" {
+		fromUser = "anonymous"
+	}
+	if !validUser(to) || !validUser(fromUser) || (paiUser != "" && !validUser(paiUser)) {
+		return nil, false
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	go func() {
+		select {
+		case <-l.hangupRq:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if l.release != nil {
+		l.release()
+		l.release = nil
+	}
+	if err := l.c.acquire(ctx, next); err != nil {
+		l.log("failover: no room on the next trunk", "trunk", next.Name, "err", err)
+		return nil, false
+	}
+	l.release = func() { l.c.releaseSlot(next) }
+	prev := l.tr.Name
+	l.mu.Lock()
+	l.tr = next
+	l.mu.Unlock()
+	inv, err := l.c.buildInvite(next, l, to, fromUser, paiUser)
+	if err != nil {
+		l.log("failover: invite not built", "err", err)
+		return nil, false
+	}
+	l.log("trunk did not answer; trying the next one", "from_trunk", prev)
+	return inv, true
+}
+
+// trunk is the trunk the leg is on now, for other goroutines (failover
+// may change it while the leg rings).
+func (l *leg) trunk() *trunk {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.tr
 }
 
 // onResponse sees every response to the INVITE while it is pending.
 func (l *leg) onResponse(r *sip.Response) error {
 	l.mu.Lock()
+	first := l.status == 0
 	l.status = r.StatusCode
 	l.mu.Unlock()
+	if first {
+		l.trunk().health.responded()
+	}
 	if !r.IsProvisional() {
 		return nil
 	}
@@ -257,6 +400,9 @@ func (l *leg) talk(sess *sipgo.DialogClientSession) {
 		l.bye(sess)
 		return
 	}
+	if l.lis != nil {
+		l.lis.start()
+	}
 	for {
 		select {
 		case <-l.hangupRq:
@@ -275,6 +421,11 @@ func (l *leg) talk(sess *sipgo.DialogClientSession) {
 			return
 		case k := <-l.dtmfIn:
 			if !l.emit(dialtone.LegDTMF, "", map[string]string{"digits": k}) {
+				l.bye(sess)
+				return
+			}
+		case ev := <-l.speechIn:
+			if !l.send(ev) {
 				l.bye(sess)
 				return
 			}
@@ -299,6 +450,23 @@ func (l *leg) bye(sess *sipgo.DialogClientSession) {
 func (l *leg) onFarBye() { l.byeOnce.Do(func() { close(l.farBye) }) }
 
 func (l *leg) onRTPTimeout() { l.rtpOnce.Do(func() { close(l.rtpDead) }) }
+
+// onAudio receives the party's decoded audio after answer, on the RTP
+// reader's goroutine.
+func (l *leg) onAudio(pcm []int16, at time.Time) {
+	if l.lis != nil {
+		l.lis.push(pcm, at)
+	}
+}
+
+// onSpeech hands a speech event to the leg's goroutine, which alone sends
+// events; it gives up when the leg ends rather than block the listener.
+func (l *leg) onSpeech(ev dialtone.LegEvent) {
+	select {
+	case l.speechIn <- ev:
+	case <-l.done:
+	}
+}
 
 // onDTMF queues keys for the leg's goroutine, which alone sends events
 // (and closes the channel); a flood beyond the buffer is dropped rather
@@ -325,6 +493,11 @@ func (l *leg) Play(ctx context.Context, a *dialtone.Audio, interrupt <-chan stru
 	}
 	if len(a.Samples) == 0 {
 		return false, nil
+	}
+	if l.lis != nil {
+		// The segmenter reports barge-in only while something plays.
+		l.lis.playing.Add(1)
+		defer l.lis.playing.Add(-1)
 	}
 	j, err := l.st.startPlay(a.Samples)
 	if err != nil {
@@ -394,7 +567,7 @@ func (l *leg) Hangup(ctx context.Context) error {
 }
 
 func (l *leg) Stats() map[string]string {
-	m := map[string]string{"carrier": "sip", "trunk": l.tr.Name, "sip_call_id": l.sipCallID}
+	m := map[string]string{"carrier": "sip", "trunk": l.trunk().Name, "sip_call_id": l.sipCallID}
 	l.mu.Lock()
 	if l.status != 0 {
 		m["sip_status"] = strconv.Itoa(l.status)
@@ -408,6 +581,9 @@ func (l *leg) Stats() map[string]string {
 	l.mu.Unlock()
 	if l.st != nil {
 		l.st.stats(m)
+	}
+	if l.lis != nil {
+		l.lis.stats(m)
 	}
 	return m
 }

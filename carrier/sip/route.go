@@ -1,29 +1,57 @@
 package sip
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // pickTrunk returns the trunk name for a call of account to callee: the
-// route with the longest matching prefix wins; on equal prefixes a route
-// naming the account beats one for every account, and earlier beats later.
-// With no matching route it returns def ("" when there is none).
+// first of pickTrunks, or "" when there is none.
 func pickTrunk(routes []Route, def, account, callee string) string {
-	best, bestLen, bestOwn := "", -1, false
-	for _, r := range routes {
+	if names := pickTrunks(routes, def, account, callee); len(names) > 0 {
+		return names[0]
+	}
+	return ""
+}
+
+// pickTrunks returns the trunks a call of account to callee may use, in
+// the order to try them. The route with the longest matching prefix wins;
+// on equal prefixes a route naming the account beats one for every
+// account. Every route with the winner's account and prefix is a
+// candidate, in the order written (the later ones are the failover order).
+// With no matching route it returns def, or nothing when def is "".
+func pickTrunks(routes []Route, def, account, callee string) []string {
+	best := -1
+	for i, r := range routes {
 		if r.Account != "" && r.Account != account {
 			continue
 		}
 		if !strings.HasPrefix(callee, r.Prefix) {
 			continue
 		}
-		own := r.Account != ""
-		if len(r.Prefix) > bestLen || (len(r.Prefix) == bestLen && own && !bestOwn) {
-			best, bestLen, bestOwn = r.Trunk, len(r.Prefix), own
+		if best < 0 {
+			best = i
+			continue
+		}
+		b := routes[best]
+		if len(r.Prefix) > len(b.Prefix) || (len(r.Prefix) == len(b.Prefix) && r.Account != "" && b.Account == "") {
+			best = i
 		}
 	}
-	if best == "" {
-		return def
+	if best < 0 {
+		if def == "" {
+			return nil
+		}
+		return []string{def}
 	}
-	return best
+	b := routes[best]
+	var out []string
+	for _, r := range routes {
+		if r.Account == b.Account && r.Prefix == b.Prefix && !slices.Contains(out, r.Trunk) {
+			out = append(out, r.Trunk)
+		}
+	}
+	return out
 }
 
 // rewriteNumber applies the first rule whose prefix matches number.

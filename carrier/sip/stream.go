@@ -23,6 +23,10 @@ const maxEarlyMedia = 60 * sampleRate
 type streamHooks struct {
 	dtmf    func(keys string)
 	timeout func() // no RTP for the configured time after answer
+	// audio receives the party's decoded audio after answer (for speech
+	// recognition); it must not block and must not keep or change pcm
+	// beyond reading it.
+	audio func(pcm []int16, at time.Time)
 }
 
 // stream is the RTP side of a leg: one UDP socket, a receive goroutine,
@@ -289,24 +293,30 @@ func (s *stream) tick() {
 func (s *stream) receive() {
 	buf := make([]byte, 1500)
 	var p rtp.Packet
+	// The timeout is checked when the socket is quiet and, at most once a
+	// second, while datagrams arrive: junk and payload types nobody agreed
+	// are not media, and arriving more often than the read deadline they
+	// would otherwise keep a dead call up for ever.
+	nextCheck := time.Now().Add(time.Second)
 	for {
 		_ = s.conn.SetReadDeadline(time.Now().Add(time.Second))
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		now := time.Now()
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				if s.timedOut() {
-					s.hooks.timeout()
-					return
-				}
-				continue
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				return // closed
 			}
-			return // closed
+		} else if p.Unmarshal(buf[:n]) == nil && p.Version == 2 {
+			s.handle(&p, from, now)
 		}
-		if err := p.Unmarshal(buf[:n]); err != nil || p.Version != 2 {
-			continue
+		if err != nil || !now.Before(nextCheck) {
+			nextCheck = now.Add(time.Second)
+			if s.timedOut() {
+				s.hooks.timeout()
+				return
+			}
 		}
-		s.handle(&p, from, time.Now())
 	}
 }
 
@@ -361,10 +371,14 @@ func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 		}
 	}
 	peer := s.br.peer
-	if s.answered.IsZero() {
+	answered := !s.answered.IsZero()
+	if !answered {
 		peer = nil // early media stays with its own leg
 	}
 	s.mu.Unlock()
+	if answered && len(pcm) > 0 && s.hooks.audio != nil {
+		s.hooks.audio(pcm, now)
+	}
 	// The peer is locked only after ours is released: two bridged streams
 	// feed each other from their own goroutines, and holding both locks
 	// would deadlock them.
@@ -413,32 +427,52 @@ func (s *stream) stats(m map[string]string) {
 // pacer sends a frame on every registered stream every 20 ms from one
 // goroutine: a ticker per call would be 50 wake-ups a second per call,
 // while one loop over all calls costs one wake-up and a few µs per call.
+//
+// Streams are served in a stable order (a slice, not a map walk, whose
+// order Go randomises): a stream's send time within the tick then stays
+// put, so its packets keep their 20 ms spacing even when the loop takes
+// several ms; in a random order each packet would land anywhere in it.
 type pacer struct {
 	mu      sync.Mutex
-	streams map[*stream]struct{}
-	list    []*stream // reused snapshot
+	order   []*stream       // the send order
+	index   map[*stream]int // position in order
+	list    []*stream       // reused snapshot
 	stop    chan struct{}
 	running bool
 }
 
 func newPacer() *pacer {
-	return &pacer{streams: make(map[*stream]struct{}), stop: make(chan struct{})}
+	return &pacer{index: make(map[*stream]int), stop: make(chan struct{})}
 }
 
 func (p *pacer) add(s *stream) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.streams[s] = struct{}{}
+	if _, ok := p.index[s]; !ok {
+		p.index[s] = len(p.order)
+		p.order = append(p.order, s)
+	}
 	if !p.running {
 		p.running = true
 		go p.run()
 	}
 }
 
+// remove moves the last stream into the hole: one stream changes place,
+// once, instead of every later one moving up.
 func (p *pacer) remove(s *stream) {
 	p.mu.Lock()
-	delete(p.streams, s)
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	i, ok := p.index[s]
+	if !ok {
+		return
+	}
+	last := len(p.order) - 1
+	p.order[i] = p.order[last]
+	p.index[p.order[i]] = i
+	p.order[last] = nil
+	p.order = p.order[:last]
+	delete(p.index, s)
 }
 
 func (p *pacer) close() {
@@ -461,10 +495,7 @@ func (p *pacer) run() {
 		case <-t.C:
 		}
 		p.mu.Lock()
-		p.list = p.list[:0]
-		for s := range p.streams {
-			p.list = append(p.list, s)
-		}
+		p.list = append(p.list[:0], p.order...)
 		list := p.list
 		p.mu.Unlock()
 		for _, s := range list {

@@ -40,6 +40,8 @@ type testUAS struct {
 	toneHz    float64       // after answer, send a tone of this frequency
 	toneFor   time.Duration // for this long
 	keysAt    time.Duration // press keys this long after the ACK (default 300 ms)
+	say       []int16       // after answer, speak this (sent as RTP)
+	sayAt     time.Duration // this long after the ACK
 	gotAuth   chan bool
 	invites   chan *sip.Request
 
@@ -185,6 +187,12 @@ func (u *testUAS) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 func (u *testUAS) afterAnswer(dlg *sipgo.DialogServerSession) {
 	if u.toneHz > 0 {
 		go u.sendAudio(tone(u.toneFor, u.toneHz, 8000).Samples)
+	}
+	if u.say != nil {
+		go func() {
+			time.Sleep(u.sayAt)
+			u.sendAudio(u.say)
+		}()
 	}
 	if u.keysAt > 0 {
 		time.Sleep(u.keysAt)
