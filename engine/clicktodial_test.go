@@ -104,7 +104,7 @@ func TestClickToDialSessionTimeout(t *testing.T) {
 	c := h.startC2D(aNum, bNum, &dialtone.CallPlan{SessionTimeout: 30 * time.Second})
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, "session timeout"})
-	if total := got.A.End.Sub(got.A.Originate); total < 30*time.Second || total > 33*time.Second {
+	if total := got.A.End.Sub(got.A.Originate); total < 30*time.Second || total > 40*time.Second { // slack for loaded machines
 		t.Errorf("call lasted %s, want the 30 s session", total)
 	}
 }

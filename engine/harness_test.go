@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	testScale   = 0.01
+	testScale   = 0.02
 	testAccount = "1000001"
 	showNumber  = "057100000001"
 )

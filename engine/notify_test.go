@@ -39,6 +39,10 @@ func TestNotifyAnsweredAndListened(t *testing.T) {
 	if len(plays) != 2 || plays[0] != "您的验证码是一二三四" {
 		t.Errorf("transcript plays %v", plays)
 	}
+	// The run unregisters just after its final write: allow it a moment.
+	for deadline := time.Now().Add(2 * time.Second); (h.eng.Live() != 0 || h.eng.LiveByNumber(showNumber) != 0) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if h.eng.Live() != 0 || h.eng.LiveByNumber(showNumber) != 0 {
 		t.Errorf("live %d, by number %d after the end", h.eng.Live(), h.eng.LiveByNumber(showNumber))
 	}
