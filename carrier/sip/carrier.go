@@ -6,8 +6,9 @@
 //
 // One Carrier listens on one local SIP address (UDP, plus TCP when a trunk
 // needs it). Every leg has its own RTP socket on the local IP the trunk is
-// reached from; one shared pacer goroutine sends the 20 ms frames of all
-// legs, so thousands of calls do not cost thousands of tickers.
+// reached from; a shared pacer (one goroutine per CPU, at most 8) sends the
+// 20 ms frames of all legs, so thousands of calls do not cost thousands of
+// tickers.
 package sip
 
 import (
@@ -143,11 +144,16 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 		c.trunks[t.Name] = tr
 	}
 
-	c.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(c.host))
+	// sipgo's layers log through a wrapper that keeps what strangers' bad
+	// datagrams cause at Debug (siplog.go).
+	sipLog := newSipgoLogger(c.log)
+	c.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(c.host),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
 	if err != nil {
 		return nil, fmt.Errorf("sip: user agent: %w", err)
 	}
-	c.srv, err = sipgo.NewServer(c.ua, sipgo.WithServerLogger(c.log))
+	c.srv, err = sipgo.NewServer(c.ua, sipgo.WithServerLogger(sipLog))
 	if err != nil {
 		return nil, fmt.Errorf("sip: server: %w", err)
 	}
@@ -163,12 +169,12 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 	// far end's in-dialog requests come back to where we listen; stream
 	// transports open their own connections (binding them to the listen
 	// port would collide with the listener).
-	udpCli, err := sipgo.NewClient(c.ua, sipgo.WithClientLogger(c.log), sipgo.WithClientHostname(c.host),
+	udpCli, err := sipgo.NewClient(c.ua, sipgo.WithClientLogger(sipLog), sipgo.WithClientHostname(c.host),
 		sipgo.WithClientPort(c.port), sipgo.WithClientConnectionAddr(c.udp.LocalAddr().String()))
 	if err != nil {
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
-	streamCli, err := sipgo.NewClient(c.ua, sipgo.WithClientLogger(c.log), sipgo.WithClientHostname(c.host))
+	streamCli, err := sipgo.NewClient(c.ua, sipgo.WithClientLogger(sipLog), sipgo.WithClientHostname(c.host))
 	if err != nil {
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
@@ -413,7 +419,11 @@ func (c *Carrier) buildInvite(tr *trunk, l *leg, to, fromUser, paiUser string) (
 	req.SetTransport(sip.NetworkToUpper(tr.Transport))
 
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: tr.FromDomain}, Params: sip.NewParams()}
-	from.Params.Add("tag", randHex(8))
+	tag := randHex(8)
+	from.Params.Add("tag", tag)
+	l.mu.Lock()
+	l.localTag = tag
+	l.mu.Unlock()
 	toH := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: to, Host: tr.FromDomain}}
 	callID := sip.CallIDHeader(l.sipCallID)
 	req.AppendHeader(from)
@@ -458,10 +468,12 @@ func (c *Carrier) legOf(req *sip.Request) *leg {
 	return c.legs[string(*id)]
 }
 
-// onBye handles the far end hanging up.
+// onBye handles the far end hanging up. The BYE must match the dialog's
+// tags, not just its Call-ID: a forged or stale BYE gets 481 and the call
+// goes on.
 func (c *Carrier) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	l := c.legOf(req)
-	if l == nil {
+	if l == nil || !l.inDialog(req) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		return
 	}

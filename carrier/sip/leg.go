@@ -53,6 +53,10 @@ type leg struct {
 	answered  bool
 	endDetail string
 	dtmfDrops int
+	// The dialog's tags (RFC 3261 §12): ours, from our INVITE's From, and
+	// the far end's, from the 2xx's To. A BYE must carry both; the Call-ID
+	// alone is no proof, anyone who saw or guessed it could end the call.
+	localTag, remoteTag string
 }
 
 func newLeg(c *Carrier, tr *trunk, req dialtone.OriginateRequest) *leg {
@@ -382,6 +386,7 @@ func (l *leg) talk(sess *sipgo.DialogClientSession) {
 	if err != nil {
 		l.log("ack failed", "err", err)
 	}
+	l.setRemoteTag(sess.InviteResponse)
 	ans, err := parseAnswer(sess.InviteResponse.Body(), l.offer.codecs)
 	if err != nil {
 		l.log("answer without usable sdp; hanging up", "err", err)
@@ -445,6 +450,33 @@ func (l *leg) bye(sess *sipgo.DialogClientSession) {
 	if err := sess.Bye(ctx); err != nil {
 		l.log("bye failed", "err", err)
 	}
+}
+
+// setRemoteTag notes the far end's tag of the answered dialog. It is set
+// before our ACK: the far end may send BYE only once the ACK reached it
+// (RFC 3261 §15), so no genuine BYE is refused for coming too early.
+func (l *leg) setRemoteTag(res *sip.Response) {
+	tag := ""
+	if to := res.To(); to != nil {
+		tag, _ = to.Params.Get("tag")
+	}
+	l.mu.Lock()
+	l.remoteTag = tag
+	l.mu.Unlock()
+}
+
+// inDialog reports whether req's tags are those of the leg's confirmed
+// dialog: the far end's in From, ours in To (it is the far end's request).
+func (l *leg) inDialog(req *sip.Request) bool {
+	from, to := req.From(), req.To()
+	if from == nil || to == nil {
+		return false
+	}
+	ft, _ := from.Params.Get("tag")
+	tt, _ := to.Params.Get("tag")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.localTag != "" && l.remoteTag != "" && tt == l.localTag && ft == l.remoteTag
 }
 
 func (l *leg) onFarBye() { l.byeOnce.Do(func() { close(l.farBye) }) }

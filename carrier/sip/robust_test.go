@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -160,10 +161,24 @@ func malformedRTP() [][]byte {
 		randomBytes(172),
 		randomBytes(1500),
 	}
-	// A burst from another source (new SSRC, new address): the carrier
-	// re-latches to it, and must latch back when the real far end speaks.
+	return out
+}
+
+// hijackRTP is what an intruder on another address sends to take over a
+// call: loud audio under a new SSRC, then an RFC 4733 digit 9 (three
+// updates and the end packet, as a real sender does).
+func hijackRTP() [][]byte {
+	loud := bytes.Repeat([]byte{0x00}, 160) // µ-law 0x00 is full-scale
+	var out [][]byte
 	for i := 0; i < 50; i++ {
-		out = append(out, rtpBytes(0x80, 0, uint16(1000+i), uint32(i*160), 0xBADBAD, pcmu))
+		out = append(out, rtpBytes(0x80, 0, uint16(1000+i), uint32(i*160), 0xBADBAD, loud))
+	}
+	for i := 0; i < 4; i++ {
+		end := byte(0x0A)
+		if i == 3 {
+			end |= 0x80
+		}
+		out = append(out, rtpBytes(0x80, dtmfPT, uint16(1050+i), 50*160, 0xBADBAD, []byte{9, end, 0, byte(160 * (i + 1))}))
 	}
 	return out
 }
@@ -235,18 +250,41 @@ func TestRobustMalformedSIPAndRTPDuringCall(t *testing.T) {
 	rx0, _ := strconv.Atoi(st["packets_received"])
 
 	sendRaw(t, c.Addr(), malformedSIP(callID, c.Addr())...)
-	attacker := sendRaw(t, rtpAddr, malformedRTP()...)
+	sendRaw(t, rtpAddr, malformedRTP()...)
 	// Again, interleaved, to catch state left behind by the first pass.
 	sendRaw(t, rtpAddr, malformedRTP()...)
 	sendRaw(t, c.Addr(), malformedSIP(callID, c.Addr())...)
 
 	optionsAlive(t, c.Addr())
 
-	// During the foreign burst our audio went to the intruder (symmetric
-	// RTP latches to a new SSRC); note it, the test below is what matters.
-	_ = attacker.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	if n, _ := attacker.Read(make([]byte, 1500)); n > 0 {
-		t.Logf("note: a foreign SSRC from a new address re-latched our RTP to it (%d-byte packet received by the intruder)", n)
+	// An intruder on another address (127.0.0.2: the far end's SDP says
+	// 127.0.0.1) sends audio under a new SSRC and a DTMF digit. Symmetric
+	// RTP must not latch to it: it gets none of our audio, and neither its
+	// audio nor its digit is taken.
+	remoteBefore := l.Stats()["rtp_remote"]
+	intruder, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatalf("bind 127.0.0.2 (Linux loopback takes all of 127/8): %v", err)
+	}
+	t.Cleanup(func() { intruder.Close() })
+	raddr, _ := net.ResolveUDPAddr("udp", rtpAddr)
+	hijack := hijackRTP()
+	for _, p := range hijack {
+		if _, err := intruder.WriteToUDP(p, raddr); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	_ = intruder.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := intruder.Read(make([]byte, 1500)); err == nil {
+		t.Errorf("intruder on another address received our RTP (%d bytes): re-latched", n)
+	}
+	st = l.Stats()
+	if st["rtp_remote"] != remoteBefore {
+		t.Errorf("rtp_remote moved %s -> %s", remoteBefore, st["rtp_remote"])
+	}
+	if n, _ := strconv.Atoi(st["rtp_foreign"]); n < len(hijack) {
+		t.Errorf("rtp_foreign %q, want at least %d", st["rtp_foreign"], len(hijack))
 	}
 
 	// Media still flows both ways: the far end's next packets latch us
@@ -277,6 +315,11 @@ func TestRobustMalformedSIPAndRTPDuringCall(t *testing.T) {
 	for _, ev := range early {
 		if ev.Kind != dialtone.LegDTMF {
 			t.Errorf("event during the barrage: %+v", ev)
+		}
+		// SIP INFO in the barrage may carry digits; 9 came only from the
+		// intruder's RTP.
+		if strings.Contains(ev.Detail["digits"], "9") {
+			t.Errorf("DTMF injected by the intruder accepted: %+v", ev)
 		}
 	}
 
@@ -635,4 +678,137 @@ func FuzzMalformedRTPSequence(f *testing.F) {
 		}
 		_ = media.EncodeMuLaw(s.rec.in)
 	})
+}
+
+// TestForgedByeRejected: a BYE with the call's Call-ID but not its
+// dialog's tags (none right, or only ours) gets 481 and the call goes on;
+// the far end's own BYE still ends it.
+func TestForgedByeRejected(t *testing.T) {
+	u := startUAS(t, &testUAS{toneHz: 300, toneFor: 10 * time.Second, byeAfter: 2 * time.Second})
+	c := newTestCarrier(t, u.addr, nil)
+	l := originate(t, c, "13800000000", 10*time.Second)
+	waitFor(t, l, dialtone.LegAnswered, 5*time.Second)
+	answered := time.Now()
+	inv := <-u.invites
+	ourTag, _ := inv.From().Params.Get("tag")
+	callID := l.Stats()["sip_call_id"]
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("forger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, portS, _ := net.SplitHostPort(c.Addr())
+	port, _ := strconv.Atoi(portS)
+	forge := func(fromTag, toTag string) int {
+		t.Helper()
+		req := sip.NewRequest(sip.BYE, sip.Uri{Scheme: "sip", User: "dialtone", Host: host, Port: port})
+		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "13800000000", Host: "127.0.0.1"}, Params: sip.NewParams()}
+		from.Params.Add("tag", fromTag)
+		to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: "dialtone", Host: host}, Params: sip.NewParams()}
+		to.Params.Add("tag", toTag)
+		cid := sip.CallIDHeader(callID)
+		req.AppendHeader(from)
+		req.AppendHeader(to)
+		req.AppendHeader(&cid)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		res, err := cli.Do(ctx, req)
+		if err != nil {
+			t.Fatalf("forged bye: %v", err)
+		}
+		return res.StatusCode
+	}
+	if code := forge("forged"+randHex(4), "forged"+randHex(4)); code != 481 {
+		t.Errorf("BYE with wrong tags answered %d, want 481", code)
+	}
+	if code := forge("forged"+randHex(4), ourTag); code != 481 {
+		t.Errorf("BYE with our tag but a wrong far-end tag answered %d, want 481", code)
+	}
+	// The call is still up: no hangup, and media still flows.
+	rx0, _ := strconv.Atoi(l.Stats()["packets_received"])
+	time.Sleep(300 * time.Millisecond)
+	if rx, _ := strconv.Atoi(l.Stats()["packets_received"]); rx < rx0+5 {
+		t.Errorf("packets received %d -> %d after the forged BYE", rx0, rx)
+	}
+	// The genuine BYE (byeAfter) ends the call as the callee's hangup.
+	ev, _ := waitFor(t, l, dialtone.LegHangup, 5*time.Second)
+	if ev.Detail["by"] != "callee" {
+		t.Errorf("hangup %v", ev.Detail)
+	}
+	if d := time.Since(answered); d < 1500*time.Millisecond {
+		t.Errorf("call ended %v after answer; the far end's BYE comes after 2 s", d)
+	}
+	// Its BYE transaction completes before the test (and its UA) ends.
+	select {
+	case <-u.bye:
+	case <-time.After(5 * time.Second):
+		t.Error("far end's BYE did not complete")
+	}
+	waitClosed(t, l, 5*time.Second)
+}
+
+// countHandler counts records by level and keeps the longest attribute.
+type countHandler struct {
+	mu      sync.Mutex
+	loud    []string // messages at Warn or above
+	debug   map[string]int
+	longest int
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Level >= slog.LevelWarn {
+		h.loud = append(h.loud, r.Message)
+	} else if r.Level == slog.LevelDebug {
+		h.debug[r.Message]++
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		h.longest = max(h.longest, len(a.Value.String()))
+		return true
+	})
+	return nil
+}
+
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestRobustBarrageLogsBounded: the malformed-SIP barrage, sent twice
+// during a call, leaves a bounded number of log lines at Warn or above;
+// the parse errors are still there at Debug, their datagrams cut short.
+func TestRobustBarrageLogsBounded(t *testing.T) {
+	u := startUAS(t, &testUAS{toneHz: 300, toneFor: 5 * time.Second})
+	h := &countHandler{debug: map[string]int{}}
+	c, err := New(Config{Listen: "127.0.0.1:0", Trunks: []Trunk{{Name: "t", Address: u.addr}}, DefaultTrunk: "t"}, slog.New(h))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	l := originate(t, c, "13800000000", 10*time.Second)
+	waitFor(t, l, dialtone.LegAnswered, 5*time.Second)
+	callID := l.Stats()["sip_call_id"]
+	for i := 0; i < 2; i++ {
+		sendRaw(t, c.Addr(), malformedSIP(callID, c.Addr())...)
+	}
+	optionsAlive(t, c.Addr())
+	time.Sleep(200 * time.Millisecond) // sipgo handles each datagram in its own goroutine
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	// 2 x 33 datagrams; the rate limit lets 10 at once through.
+	if len(h.loud) > 12 {
+		t.Errorf("%d log lines at Warn or above from the barrage: %q", len(h.loud), h.loud)
+	}
+	if h.debug["failed to parse"] < 10 {
+		t.Errorf("parse errors at Debug: %d, want them kept there", h.debug["failed to parse"])
+	}
+	if h.longest > 2000 {
+		t.Errorf("a log attribute of %d bytes: datagrams not cut short", h.longest)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -37,10 +38,19 @@ type stream struct {
 	timeout time.Duration
 	started time.Time
 
-	mu       sync.Mutex
-	closed   bool
-	remote   netip.AddrPort // where we send; latched to the real source
-	latched  bool
+	mu      sync.Mutex
+	closed  bool
+	remote  netip.AddrPort // where we send; latched to the real source
+	latched bool
+	// sdpIP is the far end's SDP connection address: media from it is
+	// trusted whatever its port (NAT). pinned is the first source accepted
+	// since the SDP or the answer; when sdpIP is private or unroutable the
+	// far end's media may legitimately come from another IP (its NAT's),
+	// and then only that first source is believed, so a stranger who can
+	// reach our port cannot take the call's audio or inject DTMF.
+	sdpIP    netip.Addr
+	pinned   netip.AddrPort
+	foreign  uint64 // packets dropped for coming from an untrusted source
 	codec    string
 	pt       uint8
 	dtmfPTs  [2]int // payload types accepted as telephone-event: ours and the answer's
@@ -137,6 +147,7 @@ func (s *stream) setRemote(a answer) {
 	if !s.latched {
 		s.remote = netip.AddrPortFrom(a.addr.Unmap(), uint16(a.port))
 	}
+	s.sdpIP = a.addr.Unmap()
 	s.codec, s.pt = a.codec, a.pt
 	s.dtmfPTs[1] = a.dtmfPT
 }
@@ -146,6 +157,9 @@ func (s *stream) answer() {
 	s.mu.Lock()
 	s.answered = time.Now()
 	s.sending = true
+	// The answer may move media to another gateway: the first source
+	// after it is the one to believe, not the early media's.
+	s.pinned = netip.AddrPort{}
 	s.mu.Unlock()
 }
 
@@ -345,6 +359,11 @@ func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 		s.mu.Unlock()
 		return
 	}
+	if !s.trusted(from) {
+		s.foreign++
+		s.mu.Unlock()
+		return
+	}
 	// Symmetric RTP: answer where the media really comes from (NAT), and
 	// latch again only when the source changes identity (new SSRC).
 	newSource := s.rx.seq(p.SSRC, p.SequenceNumber)
@@ -395,6 +414,29 @@ func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 	}
 }
 
+// trusted reports whether media from src may be taken as the far end's,
+// pinning the first trusted source; s.mu is held.
+func (s *stream) trusted(src netip.AddrPort) bool {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	ok := src.Addr() == s.sdpIP ||
+		(unroutable(s.sdpIP) && (!s.pinned.IsValid() || src == s.pinned))
+	if ok && !s.pinned.IsValid() {
+		s.pinned = src
+	}
+	return ok
+}
+
+// cgnat is the carrier-grade NAT range (RFC 6598), private in practice.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// unroutable reports whether an SDP address cannot be where the far end's
+// packets come from as seen across the network: private, loopback,
+// link-local, unspecified, or missing.
+func unroutable(a netip.Addr) bool {
+	return !a.IsValid() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() ||
+		a.IsUnspecified() || cgnat.Contains(a)
+}
+
 // earlyMedia returns a copy of the early media heard before answer.
 func (s *stream) earlyMedia() []int16 {
 	s.mu.Lock()
@@ -418,61 +460,101 @@ func (s *stream) stats(m map[string]string) {
 	if s.rx.unknown > 0 {
 		m["packets_ignored"] = strconv.FormatUint(s.rx.unknown, 10)
 	}
+	if s.foreign > 0 {
+		m["rtp_foreign"] = strconv.FormatUint(s.foreign, 10)
+	}
 	s.bridgeStats(m)
 	if s.earlyPkts > 0 {
 		m["early_media_ms"] = strconv.Itoa(len(s.early) * 1000 / sampleRate)
 	}
 }
 
-// pacer sends a frame on every registered stream every 20 ms from one
-// goroutine: a ticker per call would be 50 wake-ups a second per call,
-// while one loop over all calls costs one wake-up and a few µs per call.
+// pacer sends a frame on every registered stream every 20 ms from a few
+// shard goroutines: a ticker per call would be 50 wake-ups a second per
+// call, while one loop over many calls costs one wake-up and a few µs per
+// call. One loop alone, though, runs out of its 20 ms at a couple of
+// thousand calls; shards spread the work over the CPUs, and their ticks
+// are offset by 20 ms / shards so the sends spread over the period rather
+// than all queue at its start.
 //
-// Streams are served in a stable order (a slice, not a map walk, whose
-// order Go randomises): a stream's send time within the tick then stays
-// put, so its packets keep their 20 ms spacing even when the loop takes
-// several ms; in a random order each packet would land anywhere in it.
+// Within a shard streams are served in a stable order (a slice, not a map
+// walk, whose order Go randomises): a stream's send time within the tick
+// then stays put, so its packets keep their 20 ms spacing even when the
+// loop takes several ms; in a random order each packet would land anywhere
+// in it.
 type pacer struct {
 	mu      sync.Mutex
-	order   []*stream       // the send order
-	index   map[*stream]int // position in order
-	list    []*stream       // reused snapshot
+	shards  []*pacerShard
+	where   map[*stream]*pacerShard
+	next    int // round-robin position for the next stream
 	stop    chan struct{}
 	running bool
 }
 
+// pacerShard is one goroutine's share of the streams.
+type pacerShard struct {
+	mu    sync.Mutex
+	order []*stream       // the send order
+	index map[*stream]int // position in order
+	list  []*stream       // reused snapshot, touched only by run
+}
+
+// maxPacerShards bounds the goroutines: past a few, the sends are limited
+// by the socket writes, not by the loop.
+const maxPacerShards = 8
+
 func newPacer() *pacer {
-	return &pacer{index: make(map[*stream]int), stop: make(chan struct{})}
+	n := min(max(runtime.GOMAXPROCS(0), 1), maxPacerShards)
+	p := &pacer{where: make(map[*stream]*pacerShard), stop: make(chan struct{})}
+	for range n {
+		p.shards = append(p.shards, &pacerShard{index: make(map[*stream]int)})
+	}
+	return p
 }
 
 func (p *pacer) add(s *stream) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.index[s]; !ok {
-		p.index[s] = len(p.order)
-		p.order = append(p.order, s)
+	if _, ok := p.where[s]; ok {
+		return
 	}
+	sh := p.shards[p.next%len(p.shards)]
+	p.next++
+	p.where[s] = sh
+	sh.mu.Lock()
+	sh.index[s] = len(sh.order)
+	sh.order = append(sh.order, s)
+	sh.mu.Unlock()
 	if !p.running {
 		p.running = true
-		go p.run()
+		for i, sh := range p.shards {
+			go sh.run(p.stop, time.Duration(i)*frameTime/time.Duration(len(p.shards)))
+		}
 	}
 }
 
-// remove moves the last stream into the hole: one stream changes place,
-// once, instead of every later one moving up.
+// remove moves the shard's last stream into the hole: one stream changes
+// place, once, instead of every later one moving up.
 func (p *pacer) remove(s *stream) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	i, ok := p.index[s]
+	sh, ok := p.where[s]
+	delete(p.where, s)
+	p.mu.Unlock()
 	if !ok {
 		return
 	}
-	last := len(p.order) - 1
-	p.order[i] = p.order[last]
-	p.index[p.order[i]] = i
-	p.order[last] = nil
-	p.order = p.order[:last]
-	delete(p.index, s)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	i, ok := sh.index[s]
+	if !ok {
+		return
+	}
+	last := len(sh.order) - 1
+	sh.order[i] = sh.order[last]
+	sh.index[sh.order[i]] = i
+	sh.order[last] = nil
+	sh.order = sh.order[:last]
+	delete(sh.index, s)
 }
 
 func (p *pacer) close() {
@@ -485,19 +567,30 @@ func (p *pacer) close() {
 	}
 }
 
-func (p *pacer) run() {
+// run ticks the shard's streams every frameTime, starting phase after the
+// first shard.
+func (sh *pacerShard) run(stop <-chan struct{}, phase time.Duration) {
+	if phase > 0 {
+		t := time.NewTimer(phase)
+		select {
+		case <-stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 	t := time.NewTicker(frameTime)
 	defer t.Stop()
 	for {
 		select {
-		case <-p.stop:
+		case <-stop:
 			return
 		case <-t.C:
 		}
-		p.mu.Lock()
-		p.list = append(p.list[:0], p.order...)
-		list := p.list
-		p.mu.Unlock()
+		sh.mu.Lock()
+		sh.list = append(sh.list[:0], sh.order...)
+		list := sh.list
+		sh.mu.Unlock()
 		for _, s := range list {
 			s.tick()
 		}
