@@ -344,24 +344,8 @@ func (p *parser) rewrite(n *yaml.Node, path string) Rewrite {
 	d := p.d
 	r := Rewrite{Line: n.Line}
 	set := d.fields(n, path, handlers{
-		"prefix": func(v *yaml.Node, path string) {
-			if s, ok := d.str(v, path); ok {
-				if !digitPrefix.MatchString(s) {
-					d.addf(v, path, "%s must be up to 20 digits", quote(s))
-					return
-				}
-				r.Prefix = s
-			}
-		},
-		"replace": func(v *yaml.Node, path string) {
-			if s, ok := d.str(v, path); ok {
-				if !rewriteTo.MatchString(s) {
-					d.addf(v, path, "%s must be up to 20 digits with an optional leading +", quote(s))
-					return
-				}
-				r.Replace = s
-			}
-		},
+		"prefix":  p.checked(&r.Prefix, digitPrefix.MatchString, "must be up to 20 digits"),
+		"replace": p.checked(&r.Replace, rewriteTo.MatchString, "must be up to 20 digits with an optional leading +"),
 	})
 	// Both keys written, even when empty (""), so a rule is never a typo.
 	if set != nil && !set["prefix"] && !set["replace"] {
@@ -377,25 +361,9 @@ func (p *parser) routes(n *yaml.Node, path string) []Route {
 	d.list(n, path, func(_ int, item *yaml.Node, path string) {
 		r := Route{Line: item.Line}
 		set := d.fields(item, path, handlers{
-			"account": func(v *yaml.Node, path string) {
-				if s, ok := d.str(v, path); ok {
-					if !dialtone.ValidUID(s) {
-						d.addf(v, path, "%s is not an account uid (1 to 32 digits)", quote(s))
-						return
-					}
-					r.Account = s
-				}
-			},
-			"prefix": func(v *yaml.Node, path string) {
-				if s, ok := d.str(v, path); ok {
-					if !digitPrefix.MatchString(s) {
-						d.addf(v, path, "%s must be up to 20 digits", quote(s))
-						return
-					}
-					r.Prefix = s
-				}
-			},
-			"trunk": func(v *yaml.Node, path string) { r.Trunk, _ = d.str(v, path) },
+			"account": p.checked(&r.Account, dialtone.ValidUID, "is not an account uid (1 to 32 digits)"),
+			"prefix":  p.checked(&r.Prefix, digitPrefix.MatchString, "must be up to 20 digits"),
+			"trunk":   func(v *yaml.Node, path string) { r.Trunk, _ = d.str(v, path) },
 		})
 		d.require(item, path, set, "trunk")
 		if set != nil && r.Trunk != "" {
@@ -428,4 +396,20 @@ func (p *parser) checkRoutes(doc *Document) {
 // brackets); it is written into SIP headers, so nothing else may pass.
 func validHost(h string) bool {
 	return net.ParseIP(h) != nil || dnsName.MatchString(h)
+}
+
+// checked returns a handler that stores a string value valid by ok in dst,
+// or reports the quoted value followed by msg.
+func (p *parser) checked(dst *string, ok func(string) bool, msg string) func(v *yaml.Node, path string) {
+	return func(v *yaml.Node, path string) {
+		s, isStr := p.d.str(v, path)
+		if !isStr {
+			return
+		}
+		if !ok(s) {
+			p.d.addf(v, path, "%s "+msg, quote(s))
+			return
+		}
+		*dst = s
+	}
 }
