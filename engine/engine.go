@@ -132,8 +132,9 @@ func New(cfg Config) *Engine {
 	}
 }
 
-// Start runs a queued call in its own goroutine and returns at once. The
-// engine works on its own copy of call.
+// Start runs a queued call in its own goroutine and returns at once; a call
+// already running on this engine is left alone. The engine works on its own
+// copy of call.
 func (e *Engine) Start(ctx context.Context, call *dialtone.Call) error {
 	if call == nil {
 		return errors.New("engine: start: nil call")
@@ -157,8 +158,11 @@ func (e *Engine) Start(ctx context.Context, call *dialtone.Call) error {
 		return ErrShuttingDown
 	}
 	if _, dup := e.live[c.ID]; dup {
+		// Already running here: this node's claimer took the call between
+		// the API storing it and asking for it. Starting is idempotent, so
+		// the API answers OK rather than an error for a call that proceeds.
 		e.mu.Unlock()
-		return fmt.Errorf("engine: start %s: %w", c.ID, dialtone.ErrConflict)
+		return nil
 	}
 	e.live[c.ID] = r
 	e.wg.Add(1)

@@ -183,3 +183,27 @@ func TestConcurrencyCap(t *testing.T) {
 	third := h.start(dialtone.KindTTS, "13800000009", plan)
 	h.check(h.ended(third.ID), want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
 }
+
+// TestStartIsIdempotent: a second Start of a call already running here
+// (the node's claimer raced the API) succeeds and runs the call once.
+func TestStartIsIdempotent(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.create(dialtone.KindTTS, "", "13800000001", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}})
+	if err := h.eng.Start(h.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.eng.Start(h.ctx, c); err != nil {
+		t.Fatalf("second start: %v", err)
+	}
+	got := h.ended(c.ID)
+	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
+	originates := 0
+	for _, ev := range h.events(c.ID) {
+		if ev.Type == "originate" {
+			originates++
+		}
+	}
+	if originates != 1 {
+		t.Fatalf("%d originate events, want 1", originates)
+	}
+}
