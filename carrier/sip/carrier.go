@@ -326,6 +326,9 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 		l.release()
 		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)
 	}
+	st.mu.Lock()
+	st.rc.every = c.cfg.rtcpInterval
+	st.mu.Unlock()
 	l.st = st
 	inv, err := c.buildInvite(tr, l, to, fromUser, paiUser)
 	if err != nil {
@@ -482,10 +485,13 @@ func (c *Carrier) onBye(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // onInfo takes DTMF sent as SIP INFO (application/dtmf-relay or
-// application/dtmf); other INFO bodies are acknowledged and ignored.
+// application/dtmf); other INFO bodies are acknowledged and ignored. Like
+// BYE, the INFO must carry the confirmed dialog's tags: the Call-ID alone
+// travels in logs and CDRs, and a stranger who learnt it must not be able
+// to inject keys (an IVR choice, a PIN) into the call.
 func (c *Carrier) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	l := c.legOf(req)
-	if l == nil {
+	if l == nil || !l.inDialog(req) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 		return
 	}

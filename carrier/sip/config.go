@@ -83,6 +83,10 @@ type Config struct {
 	// timestamp cannot make us allocate without end.
 	MaxRecording time.Duration `yaml:"max_recording"`
 
+	// rtcpInterval is the RTCP report interval (default 5 s); unexported
+	// so only tests shorten it below RFC 3550's minimum.
+	rtcpInterval time.Duration
+
 	// ASR recognises what the callee says on legs that listen (SmartCall);
 	// nil: speech is not recognised, though barge-in (TimeBreak) and DTMF
 	// still work.

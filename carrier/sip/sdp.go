@@ -55,6 +55,9 @@ type answer struct {
 	codec  string // negotiated codec, PCMU or PCMA
 	pt     uint8  // its payload type
 	dtmfPT int    // telephone-event payload type, -1 if none
+
+	rtcpPort int  // a=rtcp (RFC 3605), 0 if absent: RTP port + 1
+	rtcpMux  bool // a=rtcp-mux (RFC 5761)
 }
 
 var errNoMedia = errors.New("sdp: no usable audio stream")
@@ -110,7 +113,22 @@ func parseAnswer(body []byte, offered []string) (answer, error) {
 				continue
 			}
 			name, v, _ := strings.Cut(val, ":")
-			if name != "rtpmap" {
+			switch name {
+			case "rtcp-mux":
+				a.rtcpMux = true
+				continue
+			case "rtcp":
+				// "port [nettype addrtype addr]": the port is what we
+				// use; the address is the media one in practice.
+				f := strings.Fields(v)
+				if len(f) > 0 {
+					if p, err := strconv.Atoi(f[0]); err == nil && p > 0 && p <= 65535 {
+						a.rtcpPort = p
+					}
+				}
+				continue
+			case "rtpmap":
+			default:
 				continue
 			}
 			ptS, enc, ok := strings.Cut(v, " ")

@@ -33,10 +33,11 @@ type streamHooks struct {
 // stream is the RTP side of a leg: one UDP socket, a receive goroutine,
 // and a send slot served by the carrier's shared pacer.
 type stream struct {
-	conn    *net.UDPConn
-	hooks   streamHooks
-	timeout time.Duration
-	started time.Time
+	conn     *net.UDPConn
+	rtcpConn *net.UDPConn // RTP port + 1; nil when that port was taken
+	hooks    streamHooks
+	timeout  time.Duration
+	started  time.Time
 
 	mu      sync.Mutex
 	closed  bool
@@ -68,6 +69,7 @@ type stream struct {
 	silence [frameSamples]int16
 
 	rx        rxStats
+	rc        rtcpState
 	dtmf      dtmfDetector
 	rec       *recorder
 	maxRec    int
@@ -89,12 +91,43 @@ type playJob struct {
 	done     chan struct{}
 }
 
-// openStream binds a UDP socket on ip, in [min, max] when a range is set.
+// listenRTCP binds the RTCP socket next to an RTP one (RFC 3550 §11), or
+// returns nil: RTCP is worth having, not worth failing a call for.
+func listenRTCP(ip netip.Addr, rtpPort int) *net.UDPConn {
+	if rtpPort%2 == 1 || rtpPort >= 65535 {
+		return nil
+	}
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(rtpPort+1))))
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// rtcpPortTries bounds the search for an even kernel-chosen RTP port whose
+// neighbour is free, when no port range is configured.
+const rtcpPortTries = 16
+
+// openStream binds a UDP socket on ip, in [min, max] when a range is set,
+// and an RTCP socket on the port above when it is free.
 func openStream(ip netip.Addr, portMin, portMax int, timeout time.Duration, maxRec time.Duration, hooks streamHooks) (*stream, error) {
-	var conn *net.UDPConn
+	var conn, rtcpConn *net.UDPConn
 	var err error
 	if portMin == 0 && portMax == 0 {
-		conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		// The kernel picks any port, odd as often as even: retry a few
+		// times for an even one with a free neighbour, then settle for
+		// RTP alone.
+		for i := 0; i < rtcpPortTries; i++ {
+			conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+			if err != nil {
+				break
+			}
+			if rtcpConn = listenRTCP(ip, conn.LocalAddr().(*net.UDPAddr).Port); rtcpConn != nil || i == rtcpPortTries-1 {
+				break
+			}
+			_ = conn.Close()
+			conn = nil
+		}
 	} else {
 		// Start at a random even port so concurrent calls do not all
 		// probe from the bottom of the range.
@@ -109,6 +142,11 @@ func openStream(ip netip.Addr, portMin, portMax int, timeout time.Duration, maxR
 			}
 			conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p))))
 			if err == nil {
+				// RTCP stays inside the range too: the range is what a
+				// firewall lets through.
+				if p+1 <= portMax {
+					rtcpConn = listenRTCP(ip, p)
+				}
 				break
 			}
 		}
@@ -122,19 +160,23 @@ func openStream(ip netip.Addr, portMin, portMax int, timeout time.Duration, maxR
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	s := &stream{
-		conn:    conn,
-		hooks:   hooks,
-		timeout: timeout,
-		started: time.Now(),
-		ssrc:    binary.BigEndian.Uint32(b[:4]),
-		seq:     binary.BigEndian.Uint16(b[4:6]),
-		ts:      uint32(binary.BigEndian.Uint16(b[6:8])) << 8,
-		marker:  true,
-		dtmfPTs: [2]int{dtmfPT, -1},
-		maxRec:  int(maxRec * sampleRate / time.Second),
-		pkt:     make([]byte, 0, 12+frameSamples),
+		conn:     conn,
+		rtcpConn: rtcpConn,
+		hooks:    hooks,
+		timeout:  timeout,
+		started:  time.Now(),
+		ssrc:     binary.BigEndian.Uint32(b[:4]),
+		seq:      binary.BigEndian.Uint16(b[4:6]),
+		ts:       uint32(binary.BigEndian.Uint16(b[6:8])) << 8,
+		marker:   true,
+		dtmfPTs:  [2]int{dtmfPT, -1},
+		maxRec:   int(maxRec * sampleRate / time.Second),
+		pkt:      make([]byte, 0, 12+frameSamples),
 	}
 	go s.receive()
+	if rtcpConn != nil {
+		go s.readRTCP(rtcpConn)
+	}
 	return s, nil
 }
 
@@ -150,6 +192,8 @@ func (s *stream) setRemote(a answer) {
 	s.sdpIP = a.addr.Unmap()
 	s.codec, s.pt = a.codec, a.pt
 	s.dtmfPTs[1] = a.dtmfPT
+	s.rc.sdpPort = a.rtcpPort
+	s.rc.mux = s.rc.mux || a.rtcpMux
 }
 
 // answer starts sending (silence until something plays).
@@ -179,6 +223,9 @@ func (s *stream) close() {
 	}
 	s.mu.Unlock()
 	_ = s.conn.Close()
+	if s.rtcpConn != nil {
+		_ = s.rtcpConn.Close()
+	}
 }
 
 // startPlay replaces what is playing with samples; the returned job's
@@ -321,6 +368,9 @@ func (s *stream) receive() {
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				return // closed
 			}
+		} else if isRTCP(buf[:n]) && s.onRTCP(buf[:n], from, now, true) {
+			// RTCP multiplexed on the RTP port (RFC 5761): reports, not
+			// media, so they do not count against the RTP timeout.
 		} else if p.Unmarshal(buf[:n]) == nil && p.Version == 2 {
 			s.handle(&p, from, now)
 		}
@@ -464,6 +514,7 @@ func (s *stream) stats(m map[string]string) {
 		m["rtp_foreign"] = strconv.FormatUint(s.foreign, 10)
 	}
 	s.bridgeStats(m)
+	s.rtcpStats(m)
 	if s.earlyPkts > 0 {
 		m["early_media_ms"] = strconv.Itoa(len(s.early) * 1000 / sampleRate)
 	}
@@ -591,8 +642,10 @@ func (sh *pacerShard) run(stop <-chan struct{}, phase time.Duration) {
 		sh.list = append(sh.list[:0], sh.order...)
 		list := sh.list
 		sh.mu.Unlock()
+		now := time.Now()
 		for _, s := range list {
 			s.tick()
+			s.tickRTCP(now)
 		}
 	}
 }

@@ -42,6 +42,8 @@ type testUAS struct {
 	keysAt    time.Duration // press keys this long after the ACK (default 300 ms)
 	say       []int16       // after answer, speak this (sent as RTP)
 	sayAt     time.Duration // this long after the ACK
+	tcp       bool          // SIP over TCP instead of UDP
+	rtcp      bool          // offer a=rtcp on its own socket and answer our SRs (rtcp_test.go)
 	gotAuth   chan bool
 	invites   chan *sip.Request
 
@@ -52,6 +54,9 @@ type testUAS struct {
 	bye       chan struct{}
 	byeOnce   sync.Once
 	conn      *net.UDPConn // its RTP socket
+	rtcpConn  *net.UDPConn // its RTCP socket when rtcp is set
+	rtcpGot   []rtcpSeen   // our reports it received
+	rtcpPeer  *net.UDPAddr // where our RTCP came from
 	peer      *net.UDPAddr // our RTP address from the offer
 	seq       uint16
 	srv       *sipgo.Server
@@ -77,18 +82,38 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var pc net.PacketConn
+	var ln net.Listener
+	network := "udp"
+	if u.tcp {
+		network = "tcp"
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.addr = ln.Addr().String()
+		// Requests in the dialog (its BYE) reuse the connection the
+		// INVITE came on, so the client needs no bound address.
+		u.cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	} else {
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.addr = pc.LocalAddr().String()
+		u.cli, err = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(u.addr), sipgo.WithClientHostname("127.0.0.1"))
 	}
-	u.addr = pc.LocalAddr().String()
-	u.cli, err = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(u.addr), sipgo.WithClientHostname("127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	host, portS, _ := net.SplitHostPort(u.addr)
 	port, _ := strconv.Atoi(portS)
-	u.dialogs = sipgo.NewDialogServerCache(u.cli, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "uas", Host: host, Port: port}})
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "uas", Host: host, Port: port}}
+	if u.tcp {
+		contact.Address.UriParams = sip.NewParams()
+		contact.Address.UriParams.Add("transport", "tcp")
+	}
+	u.dialogs = sipgo.NewDialogServerCache(u.cli, contact)
 	u.conn, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -101,9 +126,17 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 		_ = u.dialogs.ReadBye(req, tx)
 		u.byeOnce.Do(func() { close(u.bye) })
 	})
+	if u.rtcp {
+		u.startRTCP()
+	}
+	if u.tcp {
+		go func() { _ = u.srv.ServeTCP(ln) }()
+		// A TCP listener is ready once bound: nothing to wait for.
+		return u
+	}
 	go func() { _ = u.srv.ServeUDP(pc) }()
 	for i := 0; i < 500; i++ {
-		if _, err := ua.TransportLayer().GetConnection("udp", u.addr); err == nil {
+		if _, err := ua.TransportLayer().GetConnection(network, u.addr); err == nil {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -114,8 +147,12 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 func (u *testUAS) sdp() []byte {
 	pt := staticPT[u.codec]
 	port := u.conn.LocalAddr().(*net.UDPAddr).Port
-	return []byte(fmt.Sprintf("v=0\r\no=uas 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP %d 101\r\na=rtpmap:%d %s/8000\r\na=rtpmap:101 telephone-event/8000\r\n", port, pt, pt, u.codec))
+	sdp := fmt.Sprintf("v=0\r\no=uas 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP %d 101\r\na=rtpmap:%d %s/8000\r\na=rtpmap:101 telephone-event/8000\r\n", port, pt, pt, u.codec)
+	if u.rtcpConn != nil {
+		sdp += fmt.Sprintf("a=rtcp:%d\r\n", u.rtcpConn.LocalAddr().(*net.UDPAddr).Port)
+	}
+	return []byte(sdp)
 }
 
 func (u *testUAS) onInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -279,9 +316,15 @@ func (u *testUAS) readRTP() {
 	buf := make([]byte, 1500)
 	var p rtp.Packet
 	for {
-		n, _, err := u.conn.ReadFromUDP(buf)
+		n, from, err := u.conn.ReadFromUDP(buf)
 		if err != nil {
 			return
+		}
+		if isRTCP(buf[:n]) {
+			if u.rtcp {
+				u.onRTCP(buf[:n], from, true)
+			}
+			continue
 		}
 		if p.Unmarshal(buf[:n]) != nil {
 			continue
