@@ -309,6 +309,10 @@ func (p *parser) trunk(n *yaml.Node, path string, names map[string]int) Trunk {
 				d.addf(v, path, "must list PCMU, PCMA or both (leave it out for both)")
 			}
 		},
+		"tls_ca": p.checked(&t.TLSCA, func(s string) bool {
+			return s != "" && len(s) <= 4096 && !strings.ContainsAny(s, "\x00\r\n")
+		}, "is not a file path"),
+		"tls_server_name": p.checked(&t.TLSServerName, validHost, "is not a host name or IP address"),
 		"max_calls": func(v *yaml.Node, path string) {
 			if i, ok := d.integer(v, path); ok {
 				if i < 1 {
@@ -332,6 +336,9 @@ func (p *parser) trunk(n *yaml.Node, path string, names map[string]int) Trunk {
 	if set != nil {
 		if t.Presentation == "pai" && t.Username == "" {
 			d.addf(n, path, "presentation pai puts the username in From: set username")
+		}
+		if (set["tls_ca"] || set["tls_server_name"]) && t.Transport != "tls" {
+			d.addf(n, path, "tls_ca and tls_server_name need transport tls")
 		}
 		if set["password"] && !set["username"] {
 			d.addf(n, path, "password needs username")

@@ -351,6 +351,11 @@ type Trunk struct {
 	// 0 means no cap. Calls over a cap wait for room.
 	MaxCalls int
 	MaxCPS   float64
+	// TLSCA is a PEM file of the CAs that may sign the trunk's certificate
+	// (transport tls; empty: the system roots). TLSServerName is the name
+	// that certificate must carry (empty: the host of Address).
+	TLSCA         string
+	TLSServerName string
 }
 
 // Rewrite replaces a leading Prefix of the callee number with Replace.

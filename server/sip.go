@@ -43,6 +43,7 @@ func SIPConfig(doc *provision.Document) (cfg sip.Config, ok bool) {
 			Username: t.Username, Password: t.Password, FromDomain: t.FromDomain,
 			Presentation: t.Presentation, Codecs: t.Codecs,
 			MaxCalls: t.MaxCalls, MaxCPS: t.MaxCPS,
+			TLSCA: t.TLSCA, TLSServerName: t.TLSServerName,
 		}
 		for _, r := range t.Rewrite {
 			st.Rewrite = append(st.Rewrite, sip.RewriteRule{Prefix: r.Prefix, Replace: r.Replace})

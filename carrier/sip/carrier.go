@@ -147,9 +147,17 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 	// sipgo's layers log through a wrapper that keeps what strangers' bad
 	// datagrams cause at Debug (siplog.go).
 	sipLog := newSipgoLogger(c.log)
-	c.ua, err = sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(c.host),
+	peers, err := tlsPeers(cfg.Trunks)
+	if err != nil {
+		return nil, err
+	}
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(c.host),
 		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)))
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog))}
+	if len(peers) > 0 {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(clientTLSConfig(peers)))
+	}
+	c.ua, err = sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("sip: user agent: %w", err)
 	}

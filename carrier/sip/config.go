@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -132,6 +133,17 @@ type Trunk struct {
 	MaxCalls int `yaml:"max_calls"`
 	// MaxCPS caps new calls per second (0: no cap); calls over it wait.
 	MaxCPS float64 `yaml:"max_cps"`
+	// TLSCA is a PEM file of the CA certificates that may sign the trunk's
+	// certificate (transport tls); default: the system roots. The server
+	// certificate is always verified.
+	TLSCA string `yaml:"tls_ca"`
+	// TLSRoots, when set, is used instead of TLSCA (for embedders and
+	// tests that hold the CA in memory).
+	TLSRoots *x509.CertPool `yaml:"-"`
+	// TLSServerName is the name the trunk's certificate must carry;
+	// default: the host of Address (an IP address is checked against the
+	// certificate's IP addresses).
+	TLSServerName string `yaml:"tls_server_name"`
 }
 
 // RewriteRule replaces a leading Prefix of the number with Replace:
@@ -237,6 +249,9 @@ func (c Config) Validate() error {
 			if _, ok := staticPT[strings.ToUpper(co)]; !ok {
 				errs = append(errs, fmt.Errorf("%s: codec %q is not PCMU or PCMA", where, co))
 			}
+		}
+		if t.Transport != TransportTLS && (t.TLSCA != "" || t.TLSRoots != nil || t.TLSServerName != "") {
+			errs = append(errs, fmt.Errorf("%s: tls_ca and tls_server_name need transport tls", where))
 		}
 		if t.MaxCalls < 0 || t.MaxCPS < 0 {
 			errs = append(errs, fmt.Errorf("%s: negative call caps", where))

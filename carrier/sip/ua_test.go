@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -43,6 +44,7 @@ type testUAS struct {
 	say       []int16       // after answer, speak this (sent as RTP)
 	sayAt     time.Duration // this long after the ACK
 	tcp       bool          // SIP over TCP instead of UDP
+	tls       *tls.Config   // SIP over TLS with this server config (tls_test.go)
 	rtcp      bool          // offer a=rtcp on its own socket and answer our SRs (rtcp_test.go)
 	gotAuth   chan bool
 	invites   chan *sip.Request
@@ -85,13 +87,18 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 	var pc net.PacketConn
 	var ln net.Listener
 	network := "udp"
-	if u.tcp {
+	stream := u.tcp || u.tls != nil
+	if stream {
 		network = "tcp"
 		ln, err = net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		u.addr = ln.Addr().String()
+		if u.tls != nil {
+			network = "tls"
+			ln = tls.NewListener(ln, u.tls)
+		}
 		// Requests in the dialog (its BYE) reuse the connection the
 		// INVITE came on, so the client needs no bound address.
 		u.cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
@@ -109,9 +116,9 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 	host, portS, _ := net.SplitHostPort(u.addr)
 	port, _ := strconv.Atoi(portS)
 	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "uas", Host: host, Port: port}}
-	if u.tcp {
+	if stream {
 		contact.Address.UriParams = sip.NewParams()
-		contact.Address.UriParams.Add("transport", "tcp")
+		contact.Address.UriParams.Add("transport", network)
 	}
 	u.dialogs = sipgo.NewDialogServerCache(u.cli, contact)
 	u.conn, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -129,9 +136,14 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 	if u.rtcp {
 		u.startRTCP()
 	}
-	if u.tcp {
-		go func() { _ = u.srv.ServeTCP(ln) }()
-		// A TCP listener is ready once bound: nothing to wait for.
+	if stream {
+		t.Cleanup(func() { ln.Close() })
+		if u.tls != nil {
+			go func() { _ = u.srv.ServeTLS(ln) }()
+		} else {
+			go func() { _ = u.srv.ServeTCP(ln) }()
+		}
+		// A stream listener is ready once bound: nothing to wait for.
 		return u
 	}
 	go func() { _ = u.srv.ServeUDP(pc) }()
