@@ -182,17 +182,6 @@ func (s *Store) RouteReceipts(ctx context.Context, routes []dialtone.RouteReceip
 	return routed, nil
 }
 
-func messageArgs(m *dialtone.QueueMessage) []any {
-	return []any{m.ID, m.Queue, m.AccountUID, m.ReceiptID, m.Body, m.BodyMD5, int64(m.Priority),
-		toMillis(m.EnqueuedAt), toMillis(m.NextVisibleAt), toMillis(m.FirstDequeueAt), int64(m.DequeueCount),
-		m.Handle, toMillis(m.ExpiresAt)}
-}
-
-func pushArgs(p *dialtone.PushDelivery) []any {
-	return []any{p.ID, p.AccountUID, p.MessageType, string(p.Body), toMillis(p.CreatedAt), toMillis(p.DueAt),
-		int64(p.Attempts), p.LastError, boolInt(p.Dead)}
-}
-
 // PurgeRoutedReceipts deletes receipts routed before before.
 func (s *Store) PurgeRoutedReceipts(ctx context.Context, before time.Time) (int, error) {
 	n, err := s.execCount(ctx, `DELETE FROM receipts WHERE routed_at <> 0 AND routed_at < $1`, before.UnixMilli())

@@ -5,32 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"time"
+
+	"github.com/dialtone-voice/dialtone/sqlcodec"
 )
-
-// Times are stored as unix milliseconds with 0 for the zero time, the
-// convention of the shared migrations. Reads return UTC so that values do not
-// depend on the server's time zone.
-func toMillis(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // encodeJSON returns NULL for a nil slice or map and JSON text otherwise, so
 // that nil and empty stay distinct (Account.Features depends on it).
@@ -96,3 +73,12 @@ func (s *Store) unseal(sealed string) (string, error) {
 	}
 	return string(pt), nil
 }
+
+// Column encodings shared with the other SQL store.
+var (
+	toMillis    = sqlcodec.Millis
+	fromMillis  = sqlcodec.FromMillis
+	boolInt     = sqlcodec.BoolInt
+	messageArgs = sqlcodec.MessageArgs
+	pushArgs    = sqlcodec.PushArgs
+)
