@@ -176,6 +176,13 @@ func (p *parser) sip(n *yaml.Node, path string) *SIP {
 				s.Advertise = h
 			}
 		},
+		"tls_listen": func(v *yaml.Node, path string) {
+			if a, ok := p.hostPort(v, path, true); ok {
+				s.TLSListen = a
+			}
+		},
+		"tls_cert":     p.checked(&s.TLSCert, filePath, "is not a file path"),
+		"tls_key":      p.checked(&s.TLSKey, filePath, "is not a file path"),
 		"rtp_port_min": port(&s.RTPPortMin),
 		"rtp_port_max": port(&s.RTPPortMax),
 		"rtp_timeout": func(v *yaml.Node, path string) {
@@ -187,6 +194,9 @@ func (p *parser) sip(n *yaml.Node, path string) *SIP {
 	})
 	if set == nil {
 		return s
+	}
+	if set["tls_cert"] != set["tls_key"] {
+		d.addf(n, path, "set both tls_cert and tls_key, or neither")
 	}
 	if set["rtp_port_min"] != set["rtp_port_max"] {
 		d.addf(n, path, "set both rtp_port_min and rtp_port_max, or neither")
@@ -309,9 +319,7 @@ func (p *parser) trunk(n *yaml.Node, path string, names map[string]int) Trunk {
 				d.addf(v, path, "must list PCMU, PCMA or both (leave it out for both)")
 			}
 		},
-		"tls_ca": p.checked(&t.TLSCA, func(s string) bool {
-			return s != "" && len(s) <= 4096 && !strings.ContainsAny(s, "\x00\r\n")
-		}, "is not a file path"),
+		"tls_ca":          p.checked(&t.TLSCA, filePath, "is not a file path"),
 		"tls_server_name": p.checked(&t.TLSServerName, validHost, "is not a host name or IP address"),
 		"max_calls": func(v *yaml.Node, path string) {
 			if i, ok := d.integer(v, path); ok {
@@ -397,6 +405,18 @@ func (p *parser) checkRoutes(doc *Document) {
 			p.d.addf(&yaml.Node{Line: r.Line}, index("routes", i)+".trunk", "no trunk named %s", quote(r.Trunk))
 		}
 	}
+	// A TLS trunk's far end sends its BYE to us over TLS: we need a
+	// certificate to receive it.
+	for i, t := range doc.Trunks {
+		if t.Transport == "tls" && (doc.SIP == nil || doc.SIP.TLSCert == "") {
+			p.d.addf(&yaml.Node{Line: t.Line}, index("trunks", i), "transport tls needs sip.tls_cert and sip.tls_key (the trunk sends its BYE to us over TLS)")
+		}
+	}
+}
+
+// filePath accepts a file name fit for a provisioning file.
+func filePath(s string) bool {
+	return s != "" && len(s) <= 4096 && !strings.ContainsAny(s, "\x00\r\n")
 }
 
 // validHost reports whether h is a DNS name or an IP address (IPv6 without

@@ -92,6 +92,11 @@ func TestParseSIPErrors(t *testing.T) {
 		{"trunk address no host", "trunks:\n  - name: t\n    address: \":5060\"\n", []string{`line 3: trunks[0].address: ":5060" has no host`}},
 		{"trunk port 0", "trunks:\n  - name: t\n    address: 1.2.3.4:0\n", []string{`line 3: trunks[0].address: "1.2.3.4:0": port 0 is out of range`}},
 		{"transport", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    transport: sctp\n", []string{`line 4: trunks[0].transport: "sctp" is not one of udp, tcp, tls`}},
+		{"tls without our certificate", "trunks:\n  - name: t\n    address: 1.2.3.4:5061\n    transport: tls\n",
+			[]string{"line 2: trunks[0]: transport tls needs sip.tls_cert and sip.tls_key"}},
+		{"tls cert without key", "sip:\n  tls_cert: /etc/c.pem\n", []string{"line 2: sip: set both tls_cert and tls_key"}},
+		{"tls key path", "sip:\n  tls_cert: /etc/c.pem\n  tls_key: \"a\\nb\"\n", []string{`line 3: sip.tls_key: "a\nb" is not a file path`}},
+		{"tls listen", "sip:\n  tls_listen: localhost\n", []string{`line 2: sip.tls_listen: "localhost" is not host:port`}},
 		{"tls on udp", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    tls_ca: /etc/ca.pem\n", []string{"line 2: trunks[0]: tls_ca and tls_server_name need transport tls"}},
 		{"tls server name", "trunks:\n  - name: t\n    address: 1.2.3.4:5061\n    transport: tls\n    tls_server_name: \"a b\"\n", []string{`line 5: trunks[0].tls_server_name: "a b" is not a host name`}},
 		{"codec", "trunks:\n  - name: t\n    address: 1.2.3.4:5060\n    codecs: [PCMU, G729]\n", []string{`line 4: trunks[0].codecs[1]: "G729" is not one of PCMU, PCMA`}},
@@ -180,11 +185,15 @@ func TestParseSIPASR(t *testing.T) {
 }
 
 func TestParseSIPTrunkTLS(t *testing.T) {
-	doc, err := Parse([]byte("trunks:\n  - name: t\n    address: sip.example:5061\n    transport: tls\n    tls_ca: /etc/dialtone/ca.pem\n    tls_server_name: sbc.example\n"), "")
+	doc, err := Parse([]byte("sip:\n  tls_listen: 0.0.0.0:5061\n  tls_cert: /etc/dialtone/sip.crt\n  tls_key: /etc/dialtone/sip.key\n"+
+		"trunks:\n  - name: t\n    address: sip.example:5061\n    transport: tls\n    tls_ca: /etc/dialtone/ca.pem\n    tls_server_name: sbc.example\n"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tr := doc.Trunks[0]; tr.TLSCA != "/etc/dialtone/ca.pem" || tr.TLSServerName != "sbc.example" || tr.Transport != "tls" {
 		t.Errorf("trunk %+v", tr)
+	}
+	if s := doc.SIP; s.TLSListen != "0.0.0.0:5061" || s.TLSCert != "/etc/dialtone/sip.crt" || s.TLSKey != "/etc/dialtone/sip.key" {
+		t.Errorf("sip %+v", s)
 	}
 }

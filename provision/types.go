@@ -278,6 +278,10 @@ type SIP struct {
 	// Advertise is the host (name or IP) put in Via, Contact and SDP when
 	// Listen is a wildcard; empty: the local IP towards the first trunk.
 	Advertise string
+	// TLSListen is where TLS trunks reach us (host:port); empty: the SIP
+	// port + 1. TLSCert and TLSKey are the PEM files of our certificate
+	// there, required when a trunk uses tls.
+	TLSListen, TLSCert, TLSKey string
 	// RTPPortMin and RTPPortMax bound the local RTP ports; both 0: any.
 	RTPPortMin, RTPPortMax int
 	// RTPTimeout ends an answered call that receives no RTP for this long;

@@ -26,6 +26,7 @@ func SIPConfig(doc *provision.Document) (cfg sip.Config, ok bool) {
 	}
 	if s := doc.SIP; s != nil {
 		cfg.Listen, cfg.Advertise = s.Listen, s.Advertise
+		cfg.TLSListen, cfg.TLSCert, cfg.TLSKey = s.TLSListen, s.TLSCert, s.TLSKey
 		cfg.RTPPortMin, cfg.RTPPortMax = s.RTPPortMin, s.RTPPortMax
 		cfg.RTPTimeout = s.RTPTimeout
 		if s.RTPTimeoutOff {

@@ -65,6 +65,8 @@ type Carrier struct {
 
 	udp      net.PacketConn
 	tcp      net.Listener
+	tlsLn    net.Listener // where TLS trunks send in-dialog requests; nil without TLS trunks
+	tlsPort  int
 	host     string // advertised in Via and Contact
 	port     int
 	serveErr chan error
@@ -114,6 +116,12 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sip: listen tcp on the udp port %d: %w", c.port, err)
 		}
+	}
+	if c.tlsLn, err = listenTLS(cfg, laddr); err != nil {
+		return nil, err
+	}
+	if c.tlsLn != nil {
+		c.tlsPort = c.tlsLn.Addr().(*net.TCPAddr).Port
 	}
 
 	// The host we advertise: the configured one, the listen IP, or the IP
@@ -192,6 +200,9 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 			cli = streamCli
 		}
 		contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "dialtone", Host: c.host, Port: c.port}}
+		if tr.Transport == TransportTLS {
+			contact.Address.Port = c.tlsPort
+		}
 		if tr.Transport != TransportUDP {
 			contact.Address.UriParams = sip.NewParams()
 			contact.Address.UriParams.Add("transport", tr.Transport)
@@ -203,10 +214,13 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 		tr.dialog = &sipgo.DialogUA{Client: cli, ContactHDR: contact, RewriteContact: true}
 	}
 
-	c.serveErr = make(chan error, 2)
+	c.serveErr = make(chan error, 3)
 	go func() { c.serveErr <- c.srv.ServeUDP(c.udp) }()
 	if c.tcp != nil {
 		go func() { c.serveErr <- c.srv.ServeTCP(c.tcp) }()
+	}
+	if c.tlsLn != nil {
+		go func() { c.serveErr <- c.srv.ServeTLS(c.tlsLn) }()
 	}
 	// Serving registers the listening socket with sipgo's transport layer
 	// in its own goroutine; until then a request would try to bind the
@@ -225,7 +239,11 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 		}
 	}
 	ok = true
-	c.log.Info("sip carrier listening", "addr", c.udp.LocalAddr().String(), "tcp", c.tcp != nil, "trunks", len(c.trunks))
+	tlsAddr := ""
+	if c.tlsLn != nil {
+		tlsAddr = c.tlsLn.Addr().String()
+	}
+	c.log.Info("sip carrier listening", "addr", c.udp.LocalAddr().String(), "tcp", c.tcp != nil, "tls", tlsAddr, "trunks", len(c.trunks))
 	return c, nil
 }
 
@@ -266,6 +284,9 @@ func (c *Carrier) Close() error {
 	}
 	if c.tcp != nil {
 		_ = c.tcp.Close()
+	}
+	if c.tlsLn != nil {
+		_ = c.tlsLn.Close()
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -63,8 +64,21 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// Advertise is the host written in Via and Contact when Listen is a
 	// wildcard; default: the local IP the first trunk is reached from.
-	Advertise string  `yaml:"advertise"`
-	Trunks    []Trunk `yaml:"trunks"`
+	Advertise string `yaml:"advertise"`
+	// TLSListen is where the far ends of TLS trunks reach us (the Contact
+	// of TLS calls): their BYE and INFO open a TLS connection of their own
+	// to it, as RFC 3261 §18 has them do. host:port; default the Listen
+	// host with the next port (5060 → 5061; port 0: a free one). Used only
+	// when a trunk uses tls.
+	TLSListen string `yaml:"tls_listen"`
+	// TLSCert and TLSKey are the PEM files of the certificate presented on
+	// TLSListen; required when a trunk uses tls.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// TLSCertificate, when set, is used instead of TLSCert and TLSKey (for
+	// embedders and tests that hold the certificate in memory).
+	TLSCertificate *tls.Certificate `yaml:"-"`
+	Trunks         []Trunk          `yaml:"trunks"`
 	// Routes pick a trunk by account and callee prefix; the longest
 	// matching prefix wins, and an account's own route beats a route for
 	// every account with an equally long prefix.
@@ -214,6 +228,14 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls_cert and tls_key: set both or neither"))
+	}
+	if c.TLSListen != "" {
+		if _, _, err := net.SplitHostPort(c.TLSListen); err != nil {
+			errs = append(errs, fmt.Errorf("tls_listen %q: %w", c.TLSListen, err))
+		}
+	}
 	if c.RTPPortMin < 0 || c.RTPPortMax > 65535 || c.RTPPortMin > c.RTPPortMax {
 		errs = append(errs, fmt.Errorf("rtp ports %d-%d: not a port range", c.RTPPortMin, c.RTPPortMax))
 	}
@@ -252,6 +274,9 @@ func (c Config) Validate() error {
 		}
 		if t.Transport != TransportTLS && (t.TLSCA != "" || t.TLSRoots != nil || t.TLSServerName != "") {
 			errs = append(errs, fmt.Errorf("%s: tls_ca and tls_server_name need transport tls", where))
+		}
+		if t.Transport == TransportTLS && c.TLSCertificate == nil && (c.TLSCert == "" || c.TLSKey == "") {
+			errs = append(errs, fmt.Errorf("%s: transport tls needs tls_cert and tls_key: the trunk sends its BYE to us over TLS", where))
 		}
 		if t.MaxCalls < 0 || t.MaxCPS < 0 {
 			errs = append(errs, fmt.Errorf("%s: negative call caps", where))

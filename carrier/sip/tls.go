@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 )
 
 // tlsPeer is what verifies one TLS trunk's certificate.
@@ -112,4 +113,41 @@ func tlsPeers(trunks []Trunk) (map[string][]tlsPeer, error) {
 		peers[key] = append(peers[key], tlsPeer{roots: roots, name: name})
 	}
 	return peers, nil
+}
+
+// listenTLS opens the listener the far ends of TLS trunks send their
+// in-dialog requests to (nil when no trunk uses TLS). A TLS far end does
+// not send its BYE back over the connection our INVITE opened: it opens
+// its own to our Contact, and that needs a listener with a certificate.
+func listenTLS(cfg Config, sipAddr *net.UDPAddr) (net.Listener, error) {
+	need := false
+	for _, t := range cfg.Trunks {
+		need = need || t.Transport == TransportTLS
+	}
+	if !need {
+		return nil, nil
+	}
+	cert := cfg.TLSCertificate
+	if cert == nil {
+		c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("sip: tls_cert/tls_key: %w", err)
+		}
+		cert = &c
+	}
+	addr := cfg.TLSListen
+	if addr == "" {
+		// The next port after the configured one (5060 → 5061, the
+		// registered SIP-over-TLS port); a free one when SIP's was.
+		port := 0
+		if _, p, err := net.SplitHostPort(cfg.Listen); err == nil && p != "0" && sipAddr.Port != 0 {
+			port = sipAddr.Port + 1
+		}
+		addr = net.JoinHostPort(sipAddr.IP.String(), strconv.Itoa(port))
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sip: listen tls %s: %w", addr, err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}), nil
 }

@@ -45,6 +45,7 @@ type testUAS struct {
 	sayAt     time.Duration // this long after the ACK
 	tcp       bool          // SIP over TCP instead of UDP
 	tls       *tls.Config   // SIP over TLS with this server config (tls_test.go)
+	tlsDial   *tls.Config   // and this client config for its own requests (its BYE)
 	rtcp      bool          // offer a=rtcp on its own socket and answer our SRs (rtcp_test.go)
 	gotAuth   chan bool
 	invites   chan *sip.Request
@@ -64,6 +65,14 @@ type testUAS struct {
 	srv       *sipgo.Server
 	cli       *sipgo.Client
 	dialogs   *sipgo.DialogServerCache
+	dlg       *sipgo.DialogServerSession // the last dialog answered
+}
+
+// lastDialog is the dialog of the last INVITE it read.
+func (u *testUAS) lastDialog() *sipgo.DialogServerSession {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.dlg
 }
 
 func startUAS(t *testing.T, u *testUAS) *testUAS {
@@ -75,7 +84,11 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 	if u.codec == "" {
 		u.codec = CodecPCMU
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("testuas"))
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent("testuas")}
+	if u.tlsDial != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(u.tlsDial))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +112,8 @@ func startUAS(t *testing.T, u *testUAS) *testUAS {
 			network = "tls"
 			ln = tls.NewListener(ln, u.tls)
 		}
-		// Requests in the dialog (its BYE) reuse the connection the
-		// INVITE came on, so the client needs no bound address.
+		// Requests in the dialog (its BYE) go to our Contact on a
+		// connection of their own, so the client needs no bound address.
 		u.cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
 	} else {
 		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
@@ -204,6 +217,9 @@ func (u *testUAS) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		u.t.Errorf("uas: read invite: %v", err)
 		return
 	}
+	u.mu.Lock()
+	u.dlg = dlg
+	u.mu.Unlock()
 	_ = dlg.Respond(100, "Trying", nil)
 	time.Sleep(20 * time.Millisecond)
 	if u.early {
