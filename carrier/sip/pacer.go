@@ -10,15 +10,20 @@ import (
 // shard goroutines: a ticker per call would be 50 wake-ups a second per
 // call, while one loop over many calls costs one wake-up and a few µs per
 // call. One loop alone, though, runs out of its 20 ms at a couple of
-// thousand calls; shards spread the work over the CPUs, and their ticks
-// are offset by 20 ms / shards so the sends spread over the period rather
-// than all queue at its start.
+// thousand calls; shards spread the work over the CPUs.
 //
-// Within a shard streams are served in a stable order (a slice, not a map
-// walk, whose order Go randomises): a stream's send time within the tick
-// then stays put, so its packets keep their 20 ms spacing even when the
-// loop takes several ms; in a random order each packet would land anywhere
-// in it.
+// Each shard also spreads its streams over pacerSlots slots of the 20 ms
+// frame and wakes once per slot, serving only that slot's streams. Sending
+// every stream at the start of the frame would make a burst of several ms
+// at a couple of thousand calls: the streams at its end are sent late by
+// the length of the burst, and by anything that delays the burst (another
+// process taking the CPU, the garbage collector), while a slot's burst is
+// a tenth as long, and a delay hits only the streams of the slots it
+// overlaps.
+//
+// Within a slot streams are served in a stable order (a slice, not a map
+// walk, whose order Go randomises): a stream's send time within the slot
+// then stays put, so its packets keep their 20 ms spacing.
 type pacer struct {
 	mu      sync.Mutex
 	shards  []*pacerShard
@@ -28,13 +33,24 @@ type pacer struct {
 	running bool
 }
 
+// pacerSlots is how many parts of the frame a shard's streams are spread
+// over: 2 ms slots, so a shard wakes 500 times a second however many calls
+// it carries.
+const pacerSlots = 10
+
+// slotTime is the length of one slot.
+const slotTime = frameTime / pacerSlots
+
 // pacerShard is one goroutine's share of the streams.
 type pacerShard struct {
 	mu    sync.Mutex
-	order []*stream       // the send order
-	index map[*stream]int // position in order
-	list  []*stream       // reused snapshot, touched only by run
+	slots [pacerSlots][]*stream // each slot's streams in send order
+	index map[*stream]slotPos   // where each stream is
+	list  []*stream             // reused snapshot, touched only by run
 }
+
+// slotPos is a stream's place in its shard.
+type slotPos struct{ slot, i int }
 
 // maxPacerShards bounds the goroutines: past a few, the sends are limited
 // by the socket writes, not by the loop.
@@ -44,7 +60,7 @@ func newPacer() *pacer {
 	n := min(max(runtime.GOMAXPROCS(0), 1), maxPacerShards)
 	p := &pacer{where: make(map[*stream]*pacerShard), stop: make(chan struct{})}
 	for range n {
-		p.shards = append(p.shards, &pacerShard{index: make(map[*stream]int)})
+		p.shards = append(p.shards, &pacerShard{index: make(map[*stream]slotPos)})
 	}
 	return p
 }
@@ -58,19 +74,32 @@ func (p *pacer) add(s *stream) {
 	sh := p.shards[p.next%len(p.shards)]
 	p.next++
 	p.where[s] = sh
-	sh.mu.Lock()
-	sh.index[s] = len(sh.order)
-	sh.order = append(sh.order, s)
-	sh.mu.Unlock()
+	sh.add(s)
 	if !p.running {
 		p.running = true
+		// Shards are offset by a share of a slot, so their wake-ups do
+		// not coincide either.
 		for i, sh := range p.shards {
-			go sh.run(p.stop, time.Duration(i)*frameTime/time.Duration(len(p.shards)))
+			go sh.run(p.stop, time.Duration(i)*slotTime/time.Duration(len(p.shards)))
 		}
 	}
 }
 
-// remove moves the shard's last stream into the hole: one stream changes
+// add puts s at the end of the shard's least-loaded slot.
+func (sh *pacerShard) add(s *stream) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	best := 0
+	for i := range sh.slots {
+		if len(sh.slots[i]) < len(sh.slots[best]) {
+			best = i
+		}
+	}
+	sh.index[s] = slotPos{best, len(sh.slots[best])}
+	sh.slots[best] = append(sh.slots[best], s)
+}
+
+// remove moves the slot's last stream into the hole: one stream changes
 // place, once, instead of every later one moving up.
 func (p *pacer) remove(s *stream) {
 	p.mu.Lock()
@@ -82,16 +111,24 @@ func (p *pacer) remove(s *stream) {
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	i, ok := sh.index[s]
+	pos, ok := sh.index[s]
 	if !ok {
 		return
 	}
-	last := len(sh.order) - 1
-	sh.order[i] = sh.order[last]
-	sh.index[sh.order[i]] = i
-	sh.order[last] = nil
-	sh.order = sh.order[:last]
+	order := sh.slots[pos.slot]
+	last := len(order) - 1
+	order[pos.i] = order[last]
+	sh.index[order[pos.i]] = pos
+	order[last] = nil
+	sh.slots[pos.slot] = order[:last]
 	delete(sh.index, s)
+}
+
+// len is how many streams the shard serves.
+func (sh *pacerShard) len() int {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return len(sh.index)
 }
 
 func (p *pacer) close() {
@@ -104,28 +141,40 @@ func (p *pacer) close() {
 	}
 }
 
-// run ticks the shard's streams every frameTime, starting phase after the
-// first shard.
+// run serves one slot every slotTime, starting phase after the first
+// shard. Slots are due on a fixed grid from the start, not on a ticker:
+// a ticker drops the ticks a late loop missed, and a dropped tick is a
+// slot whose streams send nothing for a frame. A loop that fell behind
+// serves the slots it owes at once; one that fell behind by more than a
+// frame (the process was stopped) starts again from now, since frames for
+// time gone by are no use to anyone.
 func (sh *pacerShard) run(stop <-chan struct{}, phase time.Duration) {
-	if phase > 0 {
-		t := time.NewTimer(phase)
-		select {
-		case <-stop:
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
-	t := time.NewTicker(frameTime)
+	t := time.NewTimer(phase)
 	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
+	start := time.Now().Add(phase)
+	for n := int64(0); ; n++ {
+		due := start.Add(time.Duration(n) * slotTime)
+		if d := time.Until(due); d > 0 {
+			t.Reset(d)
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		} else {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if -d > frameTime {
+				// Realign on the grid, keeping the slot order.
+				n += int64(-d / slotTime)
+			}
 		}
+		slot := int(n % pacerSlots)
 		sh.mu.Lock()
-		sh.list = append(sh.list[:0], sh.order...)
+		sh.list = append(sh.list[:0], sh.slots[slot]...)
 		list := sh.list
 		sh.mu.Unlock()
 		now := time.Now()
