@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipbench"
 	"github.com/dialtone-voice/dialtone/mns"
 	"github.com/dialtone-voice/dialtone/pgtest"
 	"github.com/dialtone-voice/dialtone/sdk"
@@ -29,21 +31,64 @@ type benchRow struct {
 	name, value, note string
 }
 
+// benchOptions are the flags of `dialtone bench`.
+type benchOptions struct {
+	dur             time.Duration
+	calls, receipts int
+	pgURL           string
+	noPG            bool
+	// sip adds the SIP carrier rows; sipRate and sipCalls are the offered
+	// rate and the calls of each side of the calls/s row, sipConcurrent
+	// the calls held in the concurrent-RTP row.
+	sip                              bool
+	sipRate, sipCalls, sipConcurrent int
+}
+
+// parseBenchFlags reads the flags of `dialtone bench`. sippFound is
+// whether the sipp command is on PATH: the SIP rows are on by default
+// only then, since the calls/s row compares against SIPp.
+func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOptions, error) {
+	var o benchOptions
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&o.dur, "duration", 3*time.Second, "how long each request-rate measurement runs")
+	fs.IntVar(&o.calls, "calls", 300, "calls per end-to-end measurement")
+	fs.IntVar(&o.receipts, "receipts", 3200, "receipts enqueued for the receive+delete measurement")
+	fs.StringVar(&o.pgURL, "postgres", envOr("DIALTONE_BENCH_POSTGRES", ""), "PostgreSQL server for the cluster rows, as a URL of a role with CREATEDB (env DIALTONE_BENCH_POSTGRES); default: start a throw-away server with the Debian postgresql binaries")
+	fs.BoolVar(&o.noPG, "no-postgres", false, "skip the PostgreSQL rows")
+	fs.BoolVar(&o.sip, "sip", sippFound, "add the SIP carrier rows (calls/s against SIPp, concurrent RTP); default on when the sipp command is found")
+	noSIP := fs.Bool("no-sip", false, "skip the SIP rows")
+	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
+	fs.IntVar(&o.sipCalls, "sip-calls", 2000, "calls each caller places in the SIP calls/s row")
+	fs.IntVar(&o.sipConcurrent, "sip-concurrent", 1000, "answered G.711 calls held in the SIP concurrent-RTP row")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return o, errUsage
+	}
+	if o.dur <= 0 || o.dur > time.Minute || o.calls <= 0 || o.calls > 100000 || o.receipts <= 0 || o.receipts > 1000000 {
+		return o, errors.New("bench: --duration must be in (0, 1m], --calls in [1, 100000], --receipts in [1, 1000000]")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["sip"] && o.sip && *noSIP {
+		return o, errors.New("bench: --sip and --no-sip together")
+	}
+	o.sip = o.sip && !*noSIP
+	// SIPp's caller gives up after 30 s, and so does Dialtone's: the
+	// offered calls must fit well inside that.
+	if o.sipRate <= 0 || o.sipRate > 5000 || o.sipCalls <= 0 || o.sipCalls > 20000 ||
+		time.Duration(o.sipCalls)*time.Second/time.Duration(o.sipRate) > 20*time.Second ||
+		o.sipConcurrent <= 0 || o.sipConcurrent > 5000 {
+		return o, errors.New("bench: --sip-rate must be in [1, 5000], --sip-calls in [1, 20000] and at most 20 s of --sip-rate, --sip-concurrent in [1, 5000]")
+	}
+	return o, nil
+}
+
 // cmdBench measures a node in-process on loopback and prints one table.
 // Every measurement is bounded in count and in time.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dur := fs.Duration("duration", 3*time.Second, "how long each request-rate measurement runs")
-	calls := fs.Int("calls", 300, "calls per end-to-end measurement")
-	receipts := fs.Int("receipts", 3200, "receipts enqueued for the receive+delete measurement")
-	pgURL := fs.String("postgres", envOr("DIALTONE_BENCH_POSTGRES", ""), "PostgreSQL server for the cluster rows, as a URL of a role with CREATEDB (env DIALTONE_BENCH_POSTGRES); default: start a throw-away server with the Debian postgresql binaries")
-	noPG := fs.Bool("no-postgres", false, "skip the PostgreSQL rows")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return errUsage
-	}
-	if *dur <= 0 || *dur > time.Minute || *calls <= 0 || *calls > 100000 || *receipts <= 0 || *receipts > 1000000 {
-		return errors.New("bench: --duration must be in (0, 1m], --calls in [1, 100000], --receipts in [1, 1000000]")
+	o, err := parseBenchFlags(args, stderr, sipbench.SippInstalled())
+	if err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "dialtone-bench-")
 	if err != nil {
@@ -68,19 +113,26 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	gw, bare, err := benchGateway(ctx, sqliteNode, *dur)
+	gw, bare, err := benchGateway(ctx, sqliteNode, o.dur)
 	add(benchRow{"gateway signed requests/s (V3, SQLite)", fmtRate(gw, "req/s"),
 		fmt.Sprintf("bare net/http %s; ratio %.2f", fmtRate(bare, "req/s"), gw/max(bare, 1))}, err)
-	rate, err := benchCalls(ctx, []*benchNode{sqliteNode}, *calls)
-	add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"), fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time", *calls)}, err)
-	rate, err = benchReceipts(ctx, sqliteNode, *receipts)
-	add(benchRow{"receipts receive+delete (batches of 16)", fmtRate(rate, "msg/s"), fmt.Sprintf("%d messages, 4 consumers over MNS HTTP", *receipts)}, err)
+	rate, err := benchCalls(ctx, []*benchNode{sqliteNode}, o.calls)
+	add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"), fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time", o.calls)}, err)
+	rate, err = benchReceipts(ctx, sqliteNode, o.receipts)
+	add(benchRow{"receipts receive+delete (batches of 16)", fmtRate(rate, "msg/s"), fmt.Sprintf("%d messages, 4 consumers over MNS HTTP", o.receipts)}, err)
 	if err := sqliteNode.stop(); err != nil {
 		fmt.Fprintln(stderr, "bench: stopping the SQLite node:", err)
 	}
 
-	if !*noPG {
-		pgRows, err := benchPostgres(ctx, dir, *pgURL, *calls, stderr)
+	// The SIP rows measure this process's CPU and heap: they run while no
+	// node is up in it.
+	if o.sip {
+		add(benchSIPCalls(ctx, dir, o.sipRate, o.sipCalls))
+		add(benchSIPConcurrent(ctx, o.sipConcurrent, stderr))
+	}
+
+	if !o.noPG {
+		pgRows, err := benchPostgres(ctx, dir, o.pgURL, o.calls, stderr)
 		if err != nil {
 			add(benchRow{name: "PostgreSQL cluster"}, err)
 		}
@@ -96,6 +148,77 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.name, r.value, r.note, machine)
 	}
 	return tw.Flush()
+}
+
+// benchSIPCalls is the SIP calls/s row: Dialtone's SIP carrier placing
+// short calls against a SIPp answerer, beside SIPp's caller against
+// another answerer at the same offered rate.
+func benchSIPCalls(ctx context.Context, dir string, rate, calls int) (benchRow, error) {
+	row := benchRow{name: "SIP calls/s (Dialtone → SIPp answerer)"}
+	if !sipbench.SippInstalled() {
+		return row, sipbench.ErrNoSipp
+	}
+	run := func(caller func(uas string) (sipbench.CPSResult, error)) (sipbench.CPSResult, error) {
+		uas, err := sipbench.StartSippUAS(ctx, dir)
+		if err != nil {
+			return sipbench.CPSResult{}, err
+		}
+		defer uas.Close()
+		return caller(uas.Addr)
+	}
+	sp, err := run(func(uas string) (sipbench.CPSResult, error) { return sipbench.SippCalls(ctx, dir, uas, rate, calls) })
+	if err != nil {
+		return row, fmt.Errorf("SIPp caller: %w", err)
+	}
+	dt, err := run(func(uas string) (sipbench.CPSResult, error) { return sipbench.DialtoneCalls(ctx, uas, rate, calls) })
+	if err != nil {
+		return row, fmt.Errorf("Dialtone caller: %w", err)
+	}
+	row.value = fmtRate(dt.CPS(), "calls/s")
+	row.note = fmt.Sprintf("SIPp → SIPp %s; ratio %.2f; %d calls offered at %d/s, held 100 ms; CPU/call %d µs vs SIPp %d µs; failed %d vs %d",
+		fmtRate(sp.CPS(), "calls/s"), dt.CPS()/max(sp.CPS(), 1e-9), calls, rate,
+		dt.CPUPerCall().Microseconds(), sp.CPUPerCall().Microseconds(), dt.Failed, sp.Failed)
+	return row, nil
+}
+
+// sipRTPWindow is how long the concurrent-RTP row measures, as the Go
+// benchmark does, so that the figures compare.
+const sipRTPWindow = 5 * time.Second
+
+// benchSIPConcurrent is the SIP concurrent-RTP row: n answered G.711
+// calls playing a tone, measured by a far end in a child process (this
+// binary, `dialtone bench-farend`), beside a bare send loop.
+func benchSIPConcurrent(ctx context.Context, n int, stderr io.Writer) (benchRow, error) {
+	row := benchRow{name: fmt.Sprintf("SIP concurrent RTP (%d G.711 calls)", n)}
+	exe, err := os.Executable()
+	if err != nil {
+		return row, fmt.Errorf("far end: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, benchFarEndCommand)
+	cmd.Stderr = stderr
+	f, err := sipbench.StartFarEnd(ctx, cmd)
+	if err != nil {
+		return row, err
+	}
+	defer func() {
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+		}
+	}()
+	r, err := sipbench.RunConcurrent(ctx, f, n, sipRTPWindow)
+	if err != nil {
+		return row, err
+	}
+	bare, err := sipbench.RunBare(ctx, f, n, sipRTPWindow)
+	if err != nil {
+		return row, fmt.Errorf("bare loop: %w", err)
+	}
+	l := r.Lateness
+	row.value = fmt.Sprintf("%.3f%% >5ms late", l.LatePct())
+	row.note = fmt.Sprintf("p99 %.1f ms; bare loop %.3f%% late; CPU %.2f ms per call-second (bare %.2f); heap %.0f KB per call; %v window, %d packets from %d streams",
+		float64(l.P99.Microseconds())/1000, bare.Lateness.LatePct(), r.CPUPerCall, bare.CPUPerCall, r.KBPerCall,
+		sipRTPWindow, l.Packets, l.Streams)
+	return row, nil
 }
 
 func fmtRate(v float64, unit string) string {

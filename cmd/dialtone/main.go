@@ -17,7 +17,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipbench"
 )
+
+// benchFarEndCommand is the hidden subcommand bench starts as the far end
+// of its SIP concurrent-RTP row; it is not in the usage text.
+const benchFarEndCommand = "bench-farend"
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -51,6 +57,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "soak":
 		err = cmdSoak(ctx, args[1:], stdout, stderr)
+	case benchFarEndCommand:
+		// Hidden: the far end of bench's SIP concurrent-RTP row, started
+		// by bench as its child and driven over stdin/stdout.
+		err = sipbench.FarEndMain(ctx, os.Stdin, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dialtone", version)
 	case "help", "-h", "--help":

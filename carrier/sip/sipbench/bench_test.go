@@ -1,0 +1,145 @@
+//go:build linux
+
+package sipbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Benchmarks of the SIP carrier, each beside its physical limit measured
+// in the same run on the same machine (issue 6). The same measurements
+// are rows of `dialtone bench`.
+//
+// Run: go test -run '^$' -bench SIP -benchtime 1x ./carrier/sip/sipbench/
+// Everything is on loopback and bounded in calls and time.
+
+// farEndEnv makes the test binary, started again as a child, be the far
+// end (TestSIPBenchFarEnd).
+const farEndEnv = "DIALTONE_SIP_BENCH_FAREND"
+
+// TestSIPBenchFarEnd is the far end of BenchmarkSIPConcurrentRTP when run
+// as its child process; otherwise it does nothing.
+func TestSIPBenchFarEnd(t *testing.T) {
+	if os.Getenv(farEndEnv) != "1" {
+		t.Skip("the far end of BenchmarkSIPConcurrentRTP, run as its child process")
+	}
+	if err := FarEndMain(context.Background(), os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "far end:", err)
+		os.Exit(1)
+	}
+	// Exit here: the rest of the test framework would print to stdout.
+	os.Exit(0)
+}
+
+// startFarEnd starts this test binary as the far end; Cleanup ends it.
+func startFarEnd(tb testing.TB) *FarEnd {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSIPBenchFarEnd$", "-test.v=false")
+	cmd.Env = append(os.Environ(), farEndEnv+"=1")
+	cmd.Stderr = os.Stderr
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	f, err := StartFarEnd(ctx, cmd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return f
+}
+
+// startUAS starts a SIPp answerer; Cleanup ends it.
+func startUAS(tb testing.TB) *Sipp {
+	tb.Helper()
+	s, err := StartSippUAS(context.Background(), tb.TempDir())
+	if errors.Is(err, ErrNoSipp) {
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// BenchmarkSIPCallsPerSecond: Dialtone as the caller against a SIPp
+// answerer, beside SIPp calling SIPp at the same offered rate in the same
+// run. The ratio of the two rates is the figure; CPU per call is the
+// caller's own (this process; the SIPp caller's rusage).
+func BenchmarkSIPCallsPerSecond(b *testing.B) {
+	if !SippInstalled() {
+		b.Skip(ErrNoSipp)
+	}
+	ctx := context.Background()
+	for _, rate := range []int{250, 1000, 2000} {
+		calls := min(2000, rate*4)
+		b.Run(fmt.Sprintf("offered=%dcps", rate), func(b *testing.B) {
+			for range b.N {
+				sp, err := SippCalls(ctx, b.TempDir(), startUAS(b).Addr, rate, calls)
+				if err != nil {
+					b.Fatal(err)
+				}
+				dt, err := DialtoneCalls(ctx, startUAS(b).Addr, rate, calls)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(dt.CPS(), "dialtone_cps")
+				b.ReportMetric(sp.CPS(), "sipp_cps")
+				b.ReportMetric(dt.CPS()/sp.CPS(), "ratio")
+				b.ReportMetric(float64(dt.Failed), "dialtone_failed")
+				b.ReportMetric(float64(sp.Failed), "sipp_failed")
+				b.ReportMetric(float64(dt.CPUPerCall().Nanoseconds())/1000, "dialtone_cpu_us/call")
+				b.ReportMetric(float64(sp.CPUPerCall().Nanoseconds())/1000, "sipp_cpu_us/call")
+				b.Logf("%d calls offered at %d/s: dialtone %d ok %d failed in %v (%.0f cps); sipp %d ok %d failed in %v (%.0f cps)",
+					calls, rate, dt.OK, dt.Failed, dt.Elapsed.Round(time.Millisecond), dt.CPS(),
+					sp.OK, sp.Failed, sp.Elapsed.Round(time.Millisecond), sp.CPS())
+			}
+		})
+	}
+}
+
+// BenchmarkSIPConcurrentRTP holds N answered G.711 calls, each playing a
+// prompt, and measures over a window: the share of packets sent more than
+// 5 ms after their 20 ms slot, CPU per call (ms of CPU per second of
+// call) and heap per call. Beside it, in the same run, a bare loop writes
+// the same number of 172-byte packets every 20 ms from one goroutine on
+// as many sockets: the cost of the system calls alone, the physical
+// limit the pacer is measured against.
+func BenchmarkSIPConcurrentRTP(b *testing.B) {
+	const window = 5 * time.Second
+	ctx := context.Background()
+	for _, n := range []int{200, 500, 1000, 2000} {
+		b.Run(fmt.Sprintf("calls=%d", n), func(b *testing.B) {
+			for range b.N {
+				f := startFarEnd(b)
+				r, err := RunConcurrent(ctx, f, n, window)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bare, err := RunBare(ctx, f, n, window)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(r.Lateness.LatePct(), "late_pct")
+				b.ReportMetric(float64(r.Lateness.P99.Microseconds())/1000, "p99_late_ms")
+				b.ReportMetric(r.CPUPerCall, "cpu_ms_per_call_s")
+				b.ReportMetric(r.KBPerCall, "KB_per_call")
+				b.ReportMetric(bare.Lateness.LatePct(), "bare_late_pct")
+				b.ReportMetric(bare.CPUPerCall, "bare_cpu_ms_per_call_s")
+				b.ReportMetric(float64(r.Lateness.Packets)/(float64(n)*window.Seconds()*50)*100, "rx_pct")
+				b.Logf("%d calls: %d packets from %d streams in %v; late>5ms %.3f%% (>20ms %d), p99 %v, max %v; CPU %.1f%% of a core = %.3f ms/call/s (bare sender %.3f, late %.3f%%); heap %.1f KB/call, %d goroutines",
+					n, r.Lateness.Packets, r.Lateness.Streams, window, r.Lateness.LatePct(), r.Lateness.Late20, r.Lateness.P99, r.Lateness.Max,
+					r.CPUPerCall*float64(n)/10, r.CPUPerCall, bare.CPUPerCall, bare.Lateness.LatePct(), r.KBPerCall, r.Goroutines)
+			}
+		})
+	}
+}
