@@ -370,7 +370,10 @@ func (s *sink) read() {
 			return
 		}
 		at, ok := kernelStamp(oob[:oobn])
-		if !ok || n < 12 || buf[0]>>6 != 2 {
+		// Only PCMU RTP: RTCP (our reports go to the RTP port + 1, which
+		// can be another sink's) carries version 2 as well, and counted
+		// as a stream of its own it would be a stream no call sent.
+		if !ok || n < 12 || buf[0]>>6 != 2 || buf[1]&0x7f != 0 {
 			continue
 		}
 		ts := binary.BigEndian.Uint32(buf[4:8])
