@@ -26,6 +26,7 @@ import (
 
 // Store is what the queue API needs from the store.
 type Store interface {
+	GetAccount(ctx context.Context, uid string) (*dialtone.Account, error)
 	GetAccessKey(ctx context.Context, id string) (*dialtone.AccessKey, error)
 	GetTempCredential(ctx context.Context, accessKeyID string) (*dialtone.TempCredential, error)
 	GetSubscription(ctx context.Context, accountUID, messageType string) (*dialtone.Subscription, error)
@@ -117,6 +118,7 @@ var (
 	errReceiptHandle     = &apiError{http.StatusBadRequest, "ReceiptHandleError", "The receipt handle you provide is not valid."}
 	errSignature         = &apiError{http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."}
 	errInvalidAccessKey  = &apiError{http.StatusForbidden, "InvalidAccessKeyId", "The AccessKey Id you provided is not exist."}
+	errAccountClosed     = &apiError{http.StatusForbidden, "AccessDenied", "The account that owns this queue is closed or abnormal."}
 	errAccessDenied      = &apiError{http.StatusForbidden, "AccessDenied", "The OwnerId that your Access Key Id associated to is forbidden for this operation."}
 	errTimeExpired       = &apiError{http.StatusRequestTimeout, "TimeExpired", "The http request you sent is expired."}
 	errMissingAuth       = &apiError{http.StatusBadRequest, "MissingAuthorizationHeader", "Authorization header is required."}
@@ -290,6 +292,19 @@ func (s *Server) authenticate(req *request) error {
 	uid, msgType, ok := dialtone.ParseQueueName(req.queue)
 	if !ok || uid != account || !permits(req.queue) {
 		return errAccessDenied
+	}
+	// A deleted or abnormal account's keys and tokens no longer open its
+	// queues. A suspended one may still drain them: the receipts are of
+	// calls it already made and will be billed for.
+	a, err := s.store.GetAccount(ctx, uid)
+	if errors.Is(err, dialtone.ErrNotFound) {
+		return errAccessDenied
+	}
+	if err != nil {
+		return fmt.Errorf("account lookup: %w", err)
+	}
+	if a.Status == dialtone.AccountDeleted || a.Status == dialtone.AccountAbnormal {
+		return errAccountClosed
 	}
 	req.account, req.msgType = uid, msgType
 	return nil

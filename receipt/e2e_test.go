@@ -357,3 +357,41 @@ func TestOutboxRoutesExactlyOnceWithTwoDispatchers(t *testing.T) {
 		t.Errorf("received %d distinct messages, want %d", len(seen), len(ids))
 	}
 }
+
+// TestClosedAccountQueuesRefused: once an account is deleted or abnormal,
+// neither the token it fetched before nor its own AccessKey opens its
+// queue; a suspended account still drains receipts of calls it made.
+func TestClosedAccountQueuesRefused(t *testing.T) {
+	e := newEnv(t)
+	e.endCall(acctA, `{"call_id":"a"}`)
+	_, err := e.dispatcher.Drain(context.Background())
+	must(t, err)
+	tok := e.token(akA, secA, dialtone.MsgVoiceReport)
+	ctx := context.Background()
+	setStatus := func(st dialtone.AccountStatus) {
+		t.Helper()
+		a, err := e.store.GetAccount(ctx, acctA)
+		must(t, err)
+		a.Status = st
+		must(t, e.store.PutAccount(ctx, a))
+	}
+	setStatus(dialtone.AccountSuspended)
+	if status, msgs, xe := e.receive(tok, queueA, 16, 0); status != http.StatusOK || len(msgs) != 1 {
+		t.Fatalf("suspended account draining: %d %+v %+v", status, msgs, xe)
+	}
+	for _, st := range []dialtone.AccountStatus{dialtone.AccountDeleted, dialtone.AccountAbnormal} {
+		setStatus(st)
+		if status, _, xe := e.receive(tok, queueA, 16, 0); status != http.StatusForbidden || xe.Code != "AccessDenied" {
+			t.Errorf("%s account, its token: %d %+v, want 403 AccessDenied", st, status, xe)
+		}
+		if status, _, xe := e.receive(tokenDTO{AccessKeyId: akA, AccessKeySecret: secA}, queueA, 1, 0); status != http.StatusForbidden || xe.Code != "AccessDenied" {
+			t.Errorf("%s account, its key: %d %+v, want 403 AccessDenied", st, status, xe)
+		}
+	}
+	// Reopened, the queue answers again: the message received while
+	// suspended is still hidden by its visibility timeout.
+	setStatus(dialtone.AccountActive)
+	if status, _, xe := e.receive(tok, queueA, 16, 0); status != http.StatusNotFound || xe.Code != "MessageNotExist" {
+		t.Errorf("reopened account: %d %+v, want 404 MessageNotExist", status, xe)
+	}
+}
