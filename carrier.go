@@ -2,6 +2,8 @@ package dialtone
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -94,7 +96,8 @@ type Leg interface {
 	// interrupt fires (barge-in), or when the leg ends; interrupted reports
 	// whether it stopped early.
 	Play(ctx context.Context, a *Audio, interrupt <-chan struct{}) (interrupted bool, err error)
-	// Bridge connects the media of this leg and other both ways.
+	// Bridge connects the media of this leg and other both ways; other
+	// may be a leg of another carrier when both are MediaLegs.
 	Bridge(ctx context.Context, other Leg) error
 	// Record starts recording this leg's conversation; the recording is
 	// returned by Hangup's caller through Recording.
@@ -105,6 +108,81 @@ type Leg interface {
 	Hangup(ctx context.Context) error
 	// Stats reports media statistics (RTP packets, loss, jitter) if any.
 	Stats() map[string]string
+}
+
+// Cross-carrier bridging.
+//
+// A carrier bridges two of its own legs natively (RTP to RTP on SIP, shared
+// bookkeeping on the simulated network). Operators route only some numbers
+// to SIP trunks, so a click-to-dial or a SmartCall transfer often joins a
+// leg on a trunk with a leg on the simulated network; neither carrier knows
+// the other's media. Such legs meet on the one form every carrier can speak:
+// the party's audio as 8 kHz mono 16-bit PCM (the form of Audio), moved in
+// real time, plus the keys it presses.
+
+// MediaFrameSamples is the natural unit of bridged audio: 20 ms at 8 kHz,
+// one G.711 RTP packet.
+const MediaFrameSamples = 160
+
+// ErrNoMediaBridge is wrapped by the error of a Bridge between legs that
+// have no media in common: another carrier's leg that is not a MediaLeg.
+var ErrNoMediaBridge = errors.New("leg cannot exchange audio with a leg of another carrier")
+
+// MediaSink takes what one party of a call is to hear. Both methods are
+// called from the producing carrier's goroutines while audio flows, so they
+// must not block; they drop what arrives after the sink's leg ended.
+type MediaSink interface {
+	// WriteAudio queues pcm (8 kHz mono, a 20 ms frame or a few), produced
+	// at the pace of real time, to be heard by the party. The sink copies
+	// what it keeps: pcm is the caller's again after the call.
+	WriteAudio(pcm []int16)
+	// WriteDTMF relays keys pressed on the other side of the bridge.
+	WriteDTMF(keys string)
+}
+
+// MediaLeg is a Leg that can be bridged with a leg of another carrier. A
+// carrier's Bridge keeps its own path for legs of its own and, when the
+// other leg is foreign, joins the two with BridgeMedia.
+type MediaLeg interface {
+	Leg
+	// MediaIn returns the sink for what this leg's party is to hear; it
+	// fails when the leg has ended or is not answered.
+	MediaIn() (MediaSink, error)
+	// MediaOut sends what this leg's party says (real-time PCM) and the
+	// keys it presses to sink, until the leg ends or MediaOut is called
+	// again; nil stops sending.
+	MediaOut(sink MediaSink) error
+}
+
+// BridgeMedia connects a and b, legs of different carriers, both ways
+// through MediaLeg. It fails, wrapping ErrNoMediaBridge, when either is not
+// a MediaLeg, and with the leg's own error when either has ended; on
+// failure neither leg is left half bridged.
+func BridgeMedia(a, b Leg) error {
+	ma, ok := a.(MediaLeg)
+	if !ok {
+		return fmt.Errorf("leg %T: %w", a, ErrNoMediaBridge)
+	}
+	mb, ok := b.(MediaLeg)
+	if !ok {
+		return fmt.Errorf("other leg %T: %w", b, ErrNoMediaBridge)
+	}
+	inA, err := ma.MediaIn()
+	if err != nil {
+		return err
+	}
+	inB, err := mb.MediaIn()
+	if err != nil {
+		return fmt.Errorf("other leg: %w", err)
+	}
+	if err := ma.MediaOut(inB); err != nil {
+		return err
+	}
+	if err := mb.MediaOut(inA); err != nil {
+		_ = ma.MediaOut(nil)
+		return fmt.Errorf("other leg: %w", err)
+	}
+	return nil
 }
 
 // Speaker renders TTS text to audio (espeak-ng behind it).

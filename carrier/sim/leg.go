@@ -36,6 +36,12 @@ type leg struct {
 	promptsEnded int
 	peer         *leg
 	rec          *recording
+	// Bridged to another carrier's leg (media.go): out hears the party's
+	// voice and keys, voiceStop stops the goroutine speaking into it, and
+	// heard follows what the other party says.
+	out       dialtone.MediaSink
+	voiceStop chan struct{}
+	heard     heardRun
 }
 
 func (l *leg) Events() <-chan dialtone.LegEvent { return l.events }
@@ -265,6 +271,14 @@ func (l *leg) talk() {
 
 func (l *leg) press(digits string) bool {
 	l.note("dtmf", digits)
+	l.mu.Lock()
+	out := l.out
+	l.mu.Unlock()
+	if out != nil {
+		// Bridged to another carrier's leg: its party hears the keys, as
+		// two SIP parties would.
+		out.WriteDTMF(digits)
+	}
 	return l.send(dialtone.LegEvent{Kind: dialtone.LegDTMF, At: l.now(), Digits: digits})
 }
 
@@ -329,11 +343,21 @@ func (l *leg) Play(ctx context.Context, a *dialtone.Audio, interrupt <-chan stru
 	return interrupted, nil
 }
 
-// Bridge connects l and other (another sim leg).
+// Bridge connects l and other. Two sim legs share their bookkeeping (each
+// recording hears the prompts of both). A leg of another carrier (a SIP
+// trunk, when trunks are routed for some numbers only) is joined through
+// dialtone.MediaLeg: the simulated party then speaks in real time (see
+// MediaOut) and what the other party says is recorded and noted.
 func (l *leg) Bridge(ctx context.Context, other dialtone.Leg) error {
 	o, ok := other.(*leg)
 	if !ok {
-		return fmt.Errorf("sim: bridge %s: other leg is %T, not a sim leg", l.callID, other)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sim: bridge %s: %w", l.callID, err)
+		}
+		if err := dialtone.BridgeMedia(l, other); err != nil {
+			return fmt.Errorf("sim: bridge %s leg %s: %w", l.callID, l.name, err)
+		}
+		return nil
 	}
 	select {
 	case <-l.done:
@@ -353,7 +377,9 @@ func (l *leg) Bridge(ctx context.Context, other dialtone.Leg) error {
 }
 
 // Record starts recording: channel 0 is what this party heard from the
-// platform, channel 1 what its bridged peer heard.
+// platform (and, bridged to another carrier's leg, what that party said),
+// channel 1 what its bridged peer heard (the party's own voice, when the
+// peer is another carrier's leg).
 func (l *leg) Record(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -369,6 +395,7 @@ func (l *leg) Recording() []byte {
 	var end time.Time
 	if r != nil {
 		end = r.end
+		r = r.snapshot()
 	}
 	l.mu.Unlock()
 	if r == nil {

@@ -42,11 +42,15 @@ var ErrLegEnded = errors.New("sim: leg ended")
 // TranscriptEntry is one thing that happened on a simulated call, as the
 // subscriber experienced it.
 type TranscriptEntry struct {
-	At   time.Time `json:"at"`
-	Leg  string    `json:"leg"`
-	Kind string    `json:"kind"` // originate, ringing, answered, failed, play, dtmf, speech, bridge, hangup
-	// Text is the prompt label, the keys pressed, the words spoken, or the
-	// failure reason.
+	At  time.Time `json:"at"`
+	Leg string    `json:"leg"`
+	// Kind is originate, ringing, answered, failed, play, dtmf, speech,
+	// bridge, hangup; and, bridged to another carrier's leg, voice (a line
+	// the subscriber said into the bridge), heard (the other party spoke)
+	// and heard_dtmf (the other party pressed keys).
+	Kind string `json:"kind"`
+	// Text is the prompt label, the keys pressed, the words spoken, the
+	// failure reason, or how long the other party spoke.
 	Text string `json:"text,omitempty"`
 	// Interrupted marks a play cut short (barge-in or hang-up).
 	Interrupted bool `json:"interrupted,omitempty"`

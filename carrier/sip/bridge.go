@@ -34,10 +34,33 @@ const (
 	dtmfEndRepeats = 3
 )
 
+// bridgePeer is where what a bridged stream's party says goes: the other
+// stream of a bridge on this carrier, or the sink of another carrier's leg
+// (sinkPeer). Both calls come from the stream's receive goroutine, with no
+// lock of the stream held, and must not block.
+type bridgePeer interface {
+	bridgeAudio(pcm []int16)
+	sendDTMF(keys string)
+}
+
+// sinkPeer feeds another carrier's leg through the neutral contract.
+type sinkPeer struct{ sink dialtone.MediaSink }
+
+func (p sinkPeer) bridgeAudio(pcm []int16) { p.sink.WriteAudio(pcm) }
+func (p sinkPeer) sendDTMF(keys string)    { p.sink.WriteDTMF(keys) }
+
+// streamSink is a stream as another carrier's leg sees it: what that leg's
+// party says is queued like a SIP peer's (same priming, same bound on the
+// delay) and keys become RFC 4733 events.
+type streamSink struct{ s *stream }
+
+func (k streamSink) WriteAudio(pcm []int16) { k.s.bridgeAudio(pcm) }
+func (k streamSink) WriteDTMF(keys string)  { k.s.sendDTMF(keys) }
+
 // bridgeState is a stream's side of a bridge; it lives under stream.mu.
 type bridgeState struct {
-	peer    *stream // where what we receive goes; nil when not bridged
-	in      []int16 // the peer's party, to be sent to ours
+	peer    bridgePeer // where what we receive goes; nil when not bridged
+	in      []int16    // the peer's party, to be sent to ours
 	primed  bool
 	dropped uint64 // samples cut to keep the delay bounded
 	frame   [frameSamples]int16
@@ -178,8 +201,9 @@ func appendRTPHeader(b []byte, marker bool, pt uint8, seq uint16, ts, ssrc uint3
 	return binary.BigEndian.AppendUint32(b, ssrc)
 }
 
-// setPeer bridges s to peer (nil unbridges).
-func (s *stream) setPeer(peer *stream) error {
+// setPeer bridges s to peer (nil unbridges). Pass an untyped nil to
+// unbridge: a nil *stream in the interface would count as a peer.
+func (s *stream) setPeer(peer bridgePeer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if peer != nil && s.closed {
@@ -208,28 +232,35 @@ func (s *stream) bridgeStats(m map[string]string) {
 	}
 }
 
-// Bridge connects the media of l and other, another leg of the same
-// carrier, both ways: what each party says is decoded and re-encoded in
+// Bridge connects the media of l and other both ways. When other is a
+// leg of this carrier, what each party says is decoded and re-encoded in
 // the other leg's codec (PCMU and PCMA transcode through 16-bit PCM), and
 // keys pressed on one side are relayed to the other as RFC 4733 events
-// (and still reported as LegDTMF on the leg where they were pressed). A
-// Play on either leg takes precedence over the bridged audio while it
-// lasts. A recording of l keeps, on its left channel, what l's party heard
-// (the other party, and prompts) and on its right what l's party said:
-// one channel per party.
+// (and still reported as LegDTMF on the leg where they were pressed). When
+// other is a leg of another carrier (the simulated network, say: trunks
+// are routed for some numbers only, so a click-to-dial can join both), the
+// two meet through dialtone.MediaLeg: the same queue and relay, fed with
+// the other leg's PCM instead of a stream's. A Play on either leg takes
+// precedence over the bridged audio while it lasts. A recording of l keeps,
+// on its left channel, what l's party heard (the other party, and prompts)
+// and on its right what l's party said: one channel per party.
 func (l *leg) Bridge(ctx context.Context, other dialtone.Leg) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sip: bridge %s: %w", l.req.CallID, err)
+	}
 	o, ok := other.(*leg)
 	if !ok {
-		return fmt.Errorf("sip: bridge %s: the other leg is %T, not a SIP leg (both legs must be on SIP trunks)", l.req.CallID, other)
+		if err := dialtone.BridgeMedia(l, other); err != nil {
+			return fmt.Errorf("sip: bridge %s leg %s: %w", l.req.CallID, l.req.Leg, err)
+		}
+		l.log("bridged", "other_carrier", fmt.Sprintf("%T", other), "codec", l.codec())
+		return nil
 	}
 	if o == l {
 		return fmt.Errorf("sip: bridge %s: a leg cannot be bridged to itself", l.req.CallID)
 	}
 	if l.st == nil || o.st == nil {
 		return fmt.Errorf("sip: bridge %s: %w", l.req.CallID, errLegEnded)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("sip: bridge %s: %w", l.req.CallID, err)
 	}
 	if err := l.st.setPeer(o.st); err != nil {
 		return fmt.Errorf("sip: bridge %s leg %s: %w", l.req.CallID, l.req.Leg, err)
@@ -241,6 +272,41 @@ func (l *leg) Bridge(ctx context.Context, other dialtone.Leg) error {
 	l.log("bridged", "other", o.sipCallID, "codec", l.codec(), "other_codec", o.codec())
 	return nil
 }
+
+// MediaIn is the sink for what l's party is to hear from a leg of another
+// carrier (dialtone.MediaLeg).
+func (l *leg) MediaIn() (dialtone.MediaSink, error) {
+	if l.st == nil {
+		return nil, errLegEnded
+	}
+	l.st.mu.Lock()
+	defer l.st.mu.Unlock()
+	if l.st.closed {
+		return nil, errLegEnded
+	}
+	if !l.st.sending {
+		return nil, errors.New("sip: leg not answered")
+	}
+	return streamSink{l.st}, nil
+}
+
+// MediaOut sends what l's party says, decoded to PCM, and the keys it
+// presses to sink (nil stops); dialtone.MediaLeg. Early media is never
+// sent: only the answered party's audio is bridged.
+func (l *leg) MediaOut(sink dialtone.MediaSink) error {
+	if l.st == nil {
+		if sink == nil {
+			return nil
+		}
+		return errLegEnded
+	}
+	if sink == nil {
+		return l.st.setPeer(nil)
+	}
+	return l.st.setPeer(sinkPeer{sink})
+}
+
+var _ dialtone.MediaLeg = (*leg)(nil)
 
 func (l *leg) codec() string {
 	l.st.mu.Lock()

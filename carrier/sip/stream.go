@@ -75,8 +75,9 @@ type stream struct {
 	early     []int16
 	earlyPkts uint64
 
-	// Bridge state (bridge.go): peer receives what this stream hears;
-	// bridgeIn is what the peer heard, waiting to be sent here.
+	// Bridge state (bridge.go): br.peer (another stream, or another
+	// carrier's leg) receives what this stream hears; br.in is what the
+	// peer's party said, waiting to be sent here.
 	br bridgeState
 
 	pkt []byte // send buffer, touched only by the pacer goroutine
