@@ -18,8 +18,6 @@ import (
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
-	"github.com/dialtone-voice/dialtone/secret"
-	"github.com/dialtone-voice/dialtone/sqlite"
 )
 
 // Mixed calls: one leg routed to a SIP trunk (a sipgo user agent on
@@ -289,19 +287,8 @@ func TestCrossBridgeClickToDial(t *testing.T) {
 	// time here, so the trunk's ring timeout means what it says.
 	rc, net := crossCarrier(t, u, engine.RealClock{}, 1, provision.Behavior{Result: provision.ResultAnswer,
 		AnswerAfter: 200 * time.Millisecond, HangupAfter: 3 * time.Second})
-	sealer, err := secret.NewSealer(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sealer, sqlite.WithLogger(quietLog))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.PutAccount(ctx, &dialtone.Account{UID: crossAccount, Name: "x", Status: dialtone.AccountActive, VoiceService: true}); err != nil {
-		t.Fatal(err)
-	}
+	st := newAccountStore(t, crossAccount)
 	recDir := t.TempDir()
 	eng := engine.New(engine.Config{
 		Store:   st,

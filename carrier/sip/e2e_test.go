@@ -42,19 +42,7 @@ func newE2EWith(t *testing.T, trunkAddr string, mod func(*Config)) *e2e {
 	if _, err := exec.LookPath("espeak-ng"); err != nil {
 		t.Fatalf("espeak-ng not found (Debian package espeak-ng, or scripts/install-deps.sh): %v", err)
 	}
-	sealer, err := secret.NewSealer(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sealer, sqlite.WithLogger(quietLog))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.PutAccount(ctx, &dialtone.Account{UID: e2eAccount, Name: "e2e", Status: dialtone.AccountActive, VoiceService: true}); err != nil {
-		t.Fatal(err)
-	}
+	st := newAccountStore(t, e2eAccount)
 	c := newTestCarrier(t, trunkAddr, mod)
 	e := &e2e{t: t, st: st, voice: media.NewCachedSpeaker(&media.ESpeak{}, 16<<20)}
 	e.eng = engine.New(engine.Config{
@@ -230,3 +218,23 @@ func TestE2EIVROverSIP(t *testing.T) {
 }
 
 var quietLog = slog.New(slog.DiscardHandler)
+
+// newAccountStore opens a SQLite store in a temporary directory with one
+// active account that has the voice service.
+func newAccountStore(t *testing.T, uid string) *sqlite.Store {
+	t.Helper()
+	sealer, err := secret.NewSealer(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sealer, sqlite.WithLogger(quietLog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.PutAccount(ctx, &dialtone.Account{UID: uid, Name: uid, Status: dialtone.AccountActive, VoiceService: true}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
