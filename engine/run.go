@@ -62,6 +62,9 @@ type run struct {
 	playedTill time.Time // when the last playback ended
 	// listen is what leg A is listened for (SmartCall), nil otherwise.
 	listen *dialtone.SmartPlan
+	// earlyMedia is the early_media_code of a smart call with
+	// EarlyMediaAsr whose callee did not answer.
+	earlyMedia string
 }
 
 type playResult struct {
@@ -498,6 +501,9 @@ func (r *run) dial(legName, to, from string, role LegRole) bool {
 					d[k] = v
 				}
 				r.event("failed", legName, "", d)
+				if legName == "A" && r.listen != nil && r.listen.EarlyMediaAsr {
+					r.earlyMedia = EarlyMediaCode(w.ev.Reason, w.ev.Detail)
+				}
 				r.finish(FailOutcome(w.ev.Reason, role), HangupUser, "")
 				return false
 			case dialtone.LegHangup:
@@ -582,7 +588,11 @@ func (r *run) finish(out Outcome, direction, reason string) {
 	legStats(hd, "B", r.b)
 	r.event("hangup", "", "", hd)
 	r.seq++
-	r.pending = append(r.pending, endedEvent(r.c, r.seq, now))
+	ended := endedEvent(r.c, r.seq, now)
+	if r.earlyMedia != "" {
+		ended.Detail["early_media_code"] = r.earlyMedia
+	}
+	r.pending = append(r.pending, ended)
 	if err := r.commit(); err != nil {
 		if errors.Is(err, errGone) {
 			return

@@ -71,3 +71,47 @@ func FailOutcome(reason dialtone.FailReason, role LegRole) Outcome {
 	}
 	return row[role]
 }
+
+// Early-media codes (reference §4.5, early_media_code): what the carrier's
+// announcement said about a call that was not answered.
+const (
+	EarlyBusy        = "200002"
+	EarlyNoAnswer    = "200003"
+	EarlyEmptyNumber = "200004"
+	EarlyRejected    = "200005" // rejected or unreachable
+	EarlyOutOfArea   = "200007"
+	EarlyPoweredOff  = "200010"
+	EarlySuspended   = "200011"
+	EarlyCallLoss    = "200012"
+	EarlyOther       = "200130"
+)
+
+// earlyMediaTable maps a failure reason to its early_media_code.
+var earlyMediaTable = map[dialtone.FailReason]string{
+	dialtone.FailBusy:        EarlyBusy,
+	dialtone.FailNoAnswer:    EarlyNoAnswer,
+	dialtone.FailCancelled:   EarlyNoAnswer, // we gave up while it rang
+	dialtone.FailInvalid:     EarlyEmptyNumber,
+	dialtone.FailRejected:    EarlyRejected,
+	dialtone.FailUnreachable: EarlyRejected,
+	dialtone.FailOutOfArea:   EarlyOutOfArea,
+	dialtone.FailPoweredOff:  EarlyPoweredOff,
+	dialtone.FailSuspended:   EarlySuspended,
+	dialtone.FailRestricted:  EarlyCallLoss,
+	dialtone.FailSystem:      EarlyOther,
+}
+
+// EarlyMediaCode is the early_media_code of an unanswered leg: the reason
+// its early media stated when the carrier recognised one
+// (detail["early_media_reason"]), else the reason it failed with.
+func EarlyMediaCode(reason dialtone.FailReason, detail map[string]string) string {
+	if said := dialtone.FailReason(detail["early_media_reason"]); said != "" {
+		if code, ok := earlyMediaTable[said]; ok {
+			return code
+		}
+	}
+	if code, ok := earlyMediaTable[reason]; ok {
+		return code
+	}
+	return EarlyOther
+}

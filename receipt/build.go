@@ -44,7 +44,13 @@ func (b *Builder) Build(c *dialtone.Call, events []dialtone.CallEvent) []dialton
 		}
 		switch ev.Type {
 		case "ended":
-			out = append(out, b.receipt(c, ev, dialtone.MsgVoiceReport, VoiceReport(c)))
+			m := VoiceReport(c)
+			// Only smart calls that asked for early-media detection
+			// (EarlyMediaAsr) and were not answered carry the field.
+			if code := ev.Detail["early_media_code"]; code != "" && c.Kind == dialtone.KindSmartCall {
+				m["early_media_code"] = code
+			}
+			out = append(out, b.receipt(c, ev, dialtone.MsgVoiceReport, m))
 		case "recording":
 			out = append(out, b.receipt(c, ev, dialtone.MsgVoiceRecordReport, b.recordReport(c, ev)))
 		}

@@ -106,3 +106,30 @@ func TestBuildClickToDialAndRecording(t *testing.T) {
 		t.Fatalf("record report %v", rr)
 	}
 }
+
+// TestBuildEarlyMediaCode: the VoiceReport of an unanswered smart call
+// that asked for early-media detection carries early_media_code; other
+// kinds never do, and a smart call without it has no such field.
+func TestBuildEarlyMediaCode(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC)
+	report := func(kind dialtone.CallKind, detail map[string]string) map[string]any {
+		c := &dialtone.Call{ID: "9^1", AccountUID: "1", Kind: kind, Callee: "138", State: dialtone.CallEnded,
+			StatusCode: "200010", SmartStatusCode: "POWERED_OFF", A: dialtone.LegTimes{Originate: t0, End: t0.Add(time.Second)}}
+		for _, r := range (&Builder{}).Build(c, []dialtone.CallEvent{{Seq: 3, At: t0.Add(time.Second), Type: "ended", StatusCode: "200100", Detail: detail}}) {
+			if r.MessageType == dialtone.MsgVoiceReport {
+				return decode(t, r)
+			}
+		}
+		t.Fatalf("%s: no VoiceReport", kind)
+		return nil
+	}
+	if m := report(dialtone.KindSmartCall, map[string]string{"early_media_code": "200010"}); m["early_media_code"] != "200010" {
+		t.Errorf("smart call: early_media_code %v", m["early_media_code"])
+	}
+	if m := report(dialtone.KindSmartCall, map[string]string{}); m["early_media_code"] != nil {
+		t.Errorf("smart call without detection: early_media_code %v", m["early_media_code"])
+	}
+	if m := report(dialtone.KindTTS, map[string]string{"early_media_code": "200010"}); m["early_media_code"] != nil {
+		t.Errorf("tts call: early_media_code %v", m["early_media_code"])
+	}
+}

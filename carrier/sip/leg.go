@@ -79,6 +79,9 @@ func (l *leg) Events() <-chan dialtone.LegEvent { return l.events }
 
 // emit delivers ev unless the platform hung up first; false means stop.
 func (l *leg) emit(kind dialtone.LegEventKind, reason dialtone.FailReason, detail map[string]string) bool {
+	if kind == dialtone.LegFailed {
+		detail = l.withEarlyMedia(detail)
+	}
 	ev := dialtone.LegEvent{Kind: kind, At: time.Now(), Reason: reason, Detail: detail}
 	if kind == dialtone.LegDTMF {
 		ev.Digits, ev.Detail = detail["digits"], nil

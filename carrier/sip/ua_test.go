@@ -29,12 +29,14 @@ type testUAS struct {
 	addr string
 
 	// Behaviour.
-	codec     string // PCMU or PCMA in its answer
-	early     bool   // 183 with SDP and 300 ms of tone, then 486
-	silent    bool   // answer but never send RTP
-	keys      string // pressed by RFC 4733 300 ms after the ACK
-	infoKey   string // sent as SIP INFO dtmf-relay after the keys
-	authRealm string // challenge with 401 first when set
+	codec     string  // PCMU or PCMA in its answer
+	early     bool    // 183 with SDP and 300 ms of tone, then 486
+	earlySay  []int16 // with early: this instead of the tone (an announcement)
+	earlyEnd  int     // with early: this final status instead of 486
+	silent    bool    // answer but never send RTP
+	keys      string  // pressed by RFC 4733 300 ms after the ACK
+	infoKey   string  // sent as SIP INFO dtmf-relay after the keys
+	authRealm string  // challenge with 401 first when set
 	authUser  string
 	authPass  string
 	byeAfter  time.Duration // hang up after this long (0: never)
@@ -226,8 +228,16 @@ func (u *testUAS) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, 183, "Session Progress", u.sdp())
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		_ = tx.Respond(res)
-		u.sendAudio(tone(300*time.Millisecond, 425, 6000).Samples)
-		_ = dlg.Respond(486, "Busy Here", nil)
+		if u.earlySay != nil {
+			u.sendAudio(u.earlySay)
+		} else {
+			u.sendAudio(tone(300*time.Millisecond, 425, 6000).Samples)
+		}
+		if u.earlyEnd != 0 {
+			_ = dlg.Respond(u.earlyEnd, "Final", nil)
+		} else {
+			_ = dlg.Respond(486, "Busy Here", nil)
+		}
 		return
 	}
 	_ = dlg.Respond(180, "Ringing", nil)
