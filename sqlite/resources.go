@@ -60,7 +60,13 @@ func (s *Store) deleteScoped(ctx context.Context, what, del string, args ...any)
 }
 
 // getScoped scans one row with scan, turning "no row" into ErrNotFound.
-func getScoped[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (*T, error), q string, args ...any) (*T, error) {
+// querier is a pool queries run on: the read pool, or the write pool.
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+func getScoped[T any](ctx context.Context, db querier, what string, scan func(scanner) (*T, error), q string, args ...any) (*T, error) {
 	v, err := scan(db.QueryRowContext(ctx, q, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlite: %s: %w", what, dialtone.ErrNotFound)
@@ -72,7 +78,7 @@ func getScoped[T any](ctx context.Context, db *sql.DB, what string, scan func(sc
 }
 
 // listScoped scans every row; an empty result is an empty slice.
-func listScoped[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (*T, error), q string, args ...any) ([]T, error) {
+func listScoped[T any](ctx context.Context, db querier, what string, scan func(scanner) (*T, error), q string, args ...any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)

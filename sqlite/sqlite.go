@@ -41,7 +41,7 @@ const busyTimeout = 5 * time.Second
 // Store is the SQLite dialtone.Store. It is safe for concurrent use.
 type Store struct {
 	write  *sql.DB // exactly one connection; every write goes here
-	read   *sql.DB // read-only pool
+	read   *readPool // read-only pool, queries prepared once
 	sealer dialtone.Sealer
 	log    *slog.Logger
 
@@ -130,7 +130,7 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
 	s := &Store{
-		write: write, read: read, sealer: sealer, log: o.logger,
+		write: write, read: newReadPool(read), sealer: sealer, log: o.logger,
 		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
 	}
 	if err := s.prepareHot(ctx); err != nil {

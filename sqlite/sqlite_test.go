@@ -87,7 +87,7 @@ func TestPragmas(t *testing.T) {
 		t.Helper()
 		db := st.write
 		if pool == "read" {
-			db = st.read
+			db = st.read.DB
 		}
 		var got string
 		if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"runtime"
 	"strconv"
 	"strings"
@@ -42,6 +43,9 @@ type benchOptions struct {
 	// the calls held in the concurrent-RTP row.
 	sip                              bool
 	sipRate, sipCalls, sipConcurrent int
+	// cpuProfile, when set, is where the CPU profile of the whole run is
+	// written (go tool pprof reads it).
+	cpuProfile string
 }
 
 // parseBenchFlags reads the flags of `dialtone bench`. sippFound is
@@ -58,6 +62,7 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	fs.BoolVar(&o.noPG, "no-postgres", false, "skip the PostgreSQL rows")
 	fs.BoolVar(&o.sip, "sip", sippFound, "add the SIP carrier rows (calls/s against SIPp, concurrent RTP); default on when the sipp command is found")
 	noSIP := fs.Bool("no-sip", false, "skip the SIP rows")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
 	fs.IntVar(&o.sipCalls, "sip-calls", 2000, "calls each caller places in the SIP calls/s row")
 	fs.IntVar(&o.sipConcurrent, "sip-concurrent", 1000, "answered G.711 calls held in the SIP concurrent-RTP row")
@@ -89,6 +94,17 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	o, err := parseBenchFlags(args, stderr, sipbench.SippInstalled())
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	dir, err := os.MkdirTemp("", "dialtone-bench-")
 	if err != nil {
