@@ -40,7 +40,7 @@ const busyTimeout = 5 * time.Second
 
 // Store is the SQLite dialtone.Store. It is safe for concurrent use.
 type Store struct {
-	write  *sql.DB // exactly one connection; every write goes here
+	write  *sql.DB   // exactly one connection; every write goes here
 	read   *readPool // read-only pool, queries prepared once
 	sealer dialtone.Sealer
 	log    *slog.Logger
