@@ -34,16 +34,9 @@ func (l *leg) withEarlyMedia(detail map[string]string) map[string]string {
 	if max := int(speech.MaxUtterance / time.Second * sampleRate); len(pcm) > max {
 		pcm = pcm[len(pcm)-max:]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), earlyMediaTimeout)
+	// The platform hanging up abandons the recognition.
+	ctx, cancel := l.untilHangup(context.WithTimeout(context.Background(), earlyMediaTimeout))
 	defer cancel()
-	go func() {
-		// The platform hanging up abandons the recognition.
-		select {
-		case <-l.hangupRq:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	if detail == nil {
 		detail = map[string]string{}
 	}

@@ -118,6 +118,18 @@ func (l *leg) failNow(reason dialtone.FailReason, detail map[string]string) {
 	l.emit(dialtone.LegFailed, reason, detail)
 }
 
+// untilHangup makes ctx end also when the platform hangs the leg up.
+func (l *leg) untilHangup(ctx context.Context, cancel context.CancelFunc) (context.Context, context.CancelFunc) {
+	go func() {
+		select {
+		case <-l.hangupRq:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 func (l *leg) log(msg string, args ...any) {
 	l.c.log.Info(msg, append([]any{"call", l.req.CallID, "leg", l.req.Leg, "sip_call_id", l.sipCallID, "trunk", l.trunk().Name}, args...)...)
 }
@@ -288,15 +300,8 @@ func (l *leg) failover(tried map[string]bool, deadline time.Time) (*sip.Request,
 	if !validUser(to) || !validUser(fromUser) || (paiUser != "" && !validUser(paiUser)) {
 		return nil, false
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	ctx, cancel := l.untilHangup(context.WithDeadline(context.Background(), deadline))
 	defer cancel()
-	go func() {
-		select {
-		case <-l.hangupRq:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	if l.release != nil {
 		l.release()
 		l.release = nil
