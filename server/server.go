@@ -25,6 +25,7 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/keygen"
+	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/vms"
@@ -304,12 +305,17 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) housekeep(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var swept time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			now := time.Now()
+			if now.Sub(swept) >= voiceSweepEvery {
+				swept = now
+				n.sweepVoiceFiles(ctx, now)
+			}
 			if _, err := n.store.PurgeNonces(ctx, now); err != nil && ctx.Err() == nil {
 				n.log.Warn("purge nonces", "err", err)
 			}
@@ -317,6 +323,33 @@ func (n *Node) housekeep(ctx context.Context) {
 				n.log.Warn("purge temporary credentials", "err", err)
 			}
 		}
+	}
+}
+
+// voiceSweepEvery is how often the audio of deleted voice files is
+// looked for.
+const voiceSweepEvery = time.Hour
+
+// sweepVoiceFiles removes the audio of voice files deleted more than
+// media.SweepGrace ago (calls accepted before the deletion may play it
+// until then).
+func (n *Node) sweepVoiceFiles(ctx context.Context, now time.Time) {
+	if n.cfg.DataDir == "" {
+		return
+	}
+	removed, err := media.SweepVoiceFiles(ctx, n.cfg.DataDir, now.Add(-media.SweepGrace),
+		func(ctx context.Context, uid, code string) (bool, error) {
+			_, err := n.store.GetVoiceFile(ctx, uid, code)
+			if errors.Is(err, dialtone.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		})
+	if err != nil && ctx.Err() == nil {
+		n.log.Warn("sweep deleted voice files", "err", err)
+	}
+	if removed > 0 {
+		n.log.Info("removed the audio of deleted voice files", "files", removed)
 	}
 }
 
