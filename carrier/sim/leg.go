@@ -135,10 +135,13 @@ func (l *leg) run() {
 }
 
 func (l *leg) ring(d time.Duration) bool {
+	// Noted before it is reported: once the engine has the event it may
+	// time the ring out and hang up, and the transcript must not then
+	// show the ringing after the hang-up.
+	l.note("ringing", "")
 	if !l.send(dialtone.LegEvent{Kind: dialtone.LegRinging, At: l.now()}) {
 		return false
 	}
-	l.note("ringing", "")
 	if !l.wait(d) {
 		return false
 	}
