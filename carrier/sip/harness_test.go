@@ -3,7 +3,6 @@ package sip
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,11 +12,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/internal/udpport"
 )
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
@@ -89,14 +88,14 @@ func startSipp(t *testing.T, scenario string, extra ...string) *sippProc {
 			t.Fatalf("sipp exited before listening on %s: %v\n%s", p.addr, err, out.String())
 		default:
 		}
-		c, err := net.ListenPacket("udp", p.addr)
+		// Looked up, not bound: binding it to see would race SIPp's bind.
+		bound, err := udpport.Bound(port)
 		if err != nil {
-			if errors.Is(err, syscall.EADDRINUSE) {
-				return p
-			}
 			t.Fatal(err)
 		}
-		c.Close()
+		if bound {
+			return p
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = cmd.Process.Kill()

@@ -12,8 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/dialtone-voice/dialtone/internal/udpport"
 )
 
 // ErrNoSipp is returned when the sipp command (Debian sip-tester) is not
@@ -118,15 +119,15 @@ func StartSippUAS(ctx context.Context, dir string) (*Sipp, error) {
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	// SIPp says nothing when it is ready; its port being taken is the sign.
 	for range 100 {
-		c, err := net.ListenPacket("udp", s.Addr)
+		// Looked up, not bound: binding it to see would race SIPp's bind.
+		bound, err := udpport.Bound(port)
 		if err != nil {
-			if errors.Is(err, syscall.EADDRINUSE) {
-				return s, nil
-			}
 			s.Close()
 			return nil, fmt.Errorf("probe sipp uas: %w", err)
 		}
-		c.Close()
+		if bound {
+			return s, nil
+		}
 		select {
 		case <-s.done:
 			return nil, fmt.Errorf("sipp uas exited: %v: %s", s.err, s.output())
