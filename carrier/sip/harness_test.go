@@ -17,6 +17,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/internal/udpport"
+	"github.com/emiago/sipgo"
 )
 
 // freeUDPPort returns a loopback UDP port that was free a moment ago.
@@ -253,4 +254,43 @@ func tone(d time.Duration, freq float64, amp int16) *dialtone.Audio {
 		a.Samples[i] = int16(v * float64(amp))
 	}
 	return a
+}
+
+// checkToneBothWays checks an ended call that carried a second or more of
+// tone each way: we received at least 25 packets, the far end heard at
+// least 25 frames, and the far end's BYE exchange completed.
+func checkToneBothWays(t *testing.T, l dialtone.Leg, u *testUAS) {
+	t.Helper()
+	if n, _ := strconv.Atoi(l.Stats()["packets_received"]); n < 25 {
+		t.Errorf("received %d packets in a second of tone", n)
+	}
+	u.mu.Lock()
+	heard := len(u.heard)
+	u.mu.Unlock()
+	if heard < 25*frameSamples {
+		t.Errorf("far end heard %d samples", heard)
+	}
+	select {
+	case <-u.bye:
+	case <-time.After(5 * time.Second):
+		t.Error("far end's BYE did not complete")
+	}
+}
+
+// forgerClient is a SIP client of a third party that knows our address
+// (host and port of c), for sending forged in-dialog requests.
+func forgerClient(t *testing.T, c *Carrier) (cli *sipgo.Client, host string, port int) {
+	t.Helper()
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("forger"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ua.Close() })
+	cli, err = sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, portS, _ := net.SplitHostPort(c.Addr())
+	port, _ = strconv.Atoi(portS)
+	return cli, host, port
 }

@@ -693,17 +693,7 @@ func TestForgedByeRejected(t *testing.T) {
 	ourTag, _ := inv.From().Params.Get("tag")
 	callID := l.Stats()["sip_call_id"]
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("forger"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ua.Close() })
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, portS, _ := net.SplitHostPort(c.Addr())
-	port, _ := strconv.Atoi(portS)
+	cli, host, port := forgerClient(t, c)
 	forge := func(fromTag, toTag string) int {
 		t.Helper()
 		req := sip.NewRequest(sip.BYE, sip.Uri{Scheme: "sip", User: "dialtone", Host: host, Port: port})

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	"github.com/pion/rtcp"
 
@@ -228,17 +227,7 @@ func TestForgedInfoRejected(t *testing.T) {
 	ourTag, _ := inv.From().Params.Get("tag")
 	callID := l.Stats()["sip_call_id"]
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("forger"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ua.Close() })
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, portS, _ := net.SplitHostPort(c.Addr())
-	port, _ := strconv.Atoi(portS)
+	cli, host, port := forgerClient(t, c)
 	for _, tags := range [][2]string{{"forged" + randHex(4), "forged" + randHex(4)}, {"forged" + randHex(4), ourTag}} {
 		req := sip.NewRequest(sip.INFO, sip.Uri{Scheme: "sip", User: "dialtone", Host: host, Port: port})
 		from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "13800000000", Host: "127.0.0.1"}, Params: sip.NewParams()}
@@ -289,21 +278,7 @@ func TestUASOverTCP(t *testing.T) {
 		t.Errorf("hangup %v", ev.Detail)
 	}
 	waitClosed(t, l, 5*time.Second)
-	st := l.Stats()
-	if n, _ := strconv.Atoi(st["packets_received"]); n < 25 {
-		t.Errorf("received %d packets in a second of tone", n)
-	}
-	u.mu.Lock()
-	heard := len(u.heard)
-	u.mu.Unlock()
-	if heard < 25*frameSamples {
-		t.Errorf("far end heard %d samples", heard)
-	}
-	select {
-	case <-u.bye:
-	case <-time.After(5 * time.Second):
-		t.Error("far end's BYE did not complete")
-	}
+	checkToneBothWays(t, l, u)
 }
 
 // TestReceptionReportFractionLost: the fraction lost is per interval

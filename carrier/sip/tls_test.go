@@ -135,21 +135,7 @@ func TestUASOverTLS(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitClosed(t, l, 5*time.Second)
-			st := l.Stats()
-			if n, _ := strconv.Atoi(st["packets_received"]); n < 25 {
-				t.Errorf("received %d packets in a second of tone", n)
-			}
-			u.mu.Lock()
-			heard := len(u.heard)
-			u.mu.Unlock()
-			if heard < 25*frameSamples {
-				t.Errorf("far end heard %d samples", heard)
-			}
-			select {
-			case <-u.bye:
-			case <-time.After(5 * time.Second):
-				t.Error("far end got no BYE")
-			}
+			checkToneBothWays(t, l, u)
 		})
 	}
 }
