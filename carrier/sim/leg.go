@@ -110,10 +110,10 @@ func (l *leg) run() {
 			return
 		}
 	case provision.ResultNoAnswer, provision.ResultRejected:
+		l.note("ringing", "") // before it is reported, as in ring
 		if !l.send(dialtone.LegEvent{Kind: dialtone.LegRinging, At: l.now()}) {
 			return
 		}
-		l.note("ringing", "")
 		if l.beh.Ring <= 0 {
 			// Rings until the platform gives up.
 			<-l.hangupRq
@@ -412,19 +412,18 @@ func (l *leg) Recording() []byte {
 
 // Hangup ends the leg from the platform side; it is idempotent.
 func (l *leg) Hangup(ctx context.Context) error {
-	first := false
 	l.hangOnce.Do(func() {
-		first = true
-		close(l.hangupRq)
-	})
-	if first {
+		// Noted before hangupRq closes: the subscriber's goroutine ends
+		// the leg as soon as it sees hangupRq, and a check after that
+		// would find the leg ended and leave the hang-up out.
 		select {
 		case <-l.done:
 		default:
 			l.net.note(l.callID, TranscriptEntry{At: l.now(), Leg: l.name, Kind: "hangup", By: "platform"})
 		}
+		close(l.hangupRq)
 		l.finish()
-	}
+	})
 	return nil
 }
 
