@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -192,4 +193,101 @@ func FuzzRTPHandle(f *testing.F) {
 		s.handle(&p, from, time.Now())
 		s.handle(&p, from, time.Now())
 	})
+}
+
+// TestMediaBeforeSDPReplayed: packets that overtake the far end's SDP are
+// held and, once it has come, taken in order as media from the SDP's
+// address; a stranger's held packets are still refused, and a flood
+// before any SDP is bounded.
+func TestMediaBeforeSDPReplayed(t *testing.T) {
+	s, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second, streamHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer far.Close()
+	stranger, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.port()}
+	send := func(c *net.UDPConn, ssrc uint32, seq uint16) {
+		t.Helper()
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * frameSamples, SSRC: ssrc},
+			Payload: make([]byte, frameSamples)}
+		b, err := p.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WriteToUDP(b, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats := func() map[string]string {
+		m := map[string]string{}
+		s.stats(m)
+		return m
+	}
+	waitHeld := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			s.mu.Lock()
+			held := len(s.prelude)
+			s.mu.Unlock()
+			if held == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d packets held, want %d", held, n)
+			}
+		}
+	}
+	send(far, 7, 1)
+	send(stranger, 9, 1)
+	send(far, 7, 2)
+	waitHeld(3)
+	if m := stats(); m["packets_received"] != "0" || m["packets_ignored"] != "" {
+		t.Fatalf("held packets counted before the SDP: %v", m)
+	}
+
+	s.setRemote(answer{addr: netip.MustParseAddr("127.0.0.1"), port: far.LocalAddr().(*net.UDPAddr).Port, codec: CodecPCMU, dtmfPT: -1})
+	send(far, 7, 3)
+	for deadline := time.Now().Add(2 * time.Second); stats()["packets_received"] != "3"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("far end's packets not taken: %v", stats())
+		}
+	}
+	m := stats()
+	if m["rtp_foreign"] != "1" || m["packets_ignored"] != "" || m["packets_lost"] != "0" {
+		t.Errorf("stranger taken or order lost: %v", m)
+	}
+	if got := len(s.earlyMedia()); got != 3*frameSamples {
+		t.Errorf("early media %d samples, want %d", got, 3*frameSamples)
+	}
+	if m["rtp_remote"] != far.LocalAddr().String() {
+		t.Errorf("latched to %s, not the far end %s", m["rtp_remote"], far.LocalAddr())
+	}
+
+	// Before any SDP, at most maxPrelude packets are kept; the rest count
+	// as ignored.
+	s2, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second, streamHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.close()
+	s, to = s2, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s2.port()}
+	for i := range maxPrelude + 5 {
+		send(far, 7, uint16(i))
+	}
+	waitHeld(maxPrelude)
+	for deadline := time.Now().Add(2 * time.Second); stats()["packets_ignored"] != "5"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("flood before SDP: %v", stats())
+		}
+	}
 }

@@ -74,6 +74,13 @@ type stream struct {
 	maxRec    int
 	early     []int16
 	earlyPkts uint64
+	// prelude holds media that arrived before any SDP of the far end told
+	// us its address and codec: a far end starts sending the moment it
+	// answers, and its first packets often overtake the 200 OK (or the 183)
+	// on the way in. They are replayed, source checked, once the SDP is
+	// known, so the first syllables of an answer or an announcement are
+	// neither lost nor counted as junk.
+	prelude []heldPacket
 
 	// Bridge state (bridge.go): br.peer (another stream, or another
 	// carrier's leg) receives what this stream hears; br.in is what the
@@ -82,6 +89,18 @@ type stream struct {
 
 	pkt []byte // send buffer, touched only by the pacer goroutine
 }
+
+// heldPacket is an RTP packet kept in the prelude, with where and when it
+// arrived.
+type heldPacket struct {
+	pkt  *rtp.Packet
+	from netip.AddrPort
+	at   time.Time
+}
+
+// maxPrelude bounds the prelude: half a second of 20 ms packets. More
+// before any SDP is not a far end racing its own answer.
+const maxPrelude = 25
 
 // playJob is one Play in progress.
 type playJob struct {
@@ -217,6 +236,7 @@ func (s *stream) close() {
 	s.closed = true
 	s.sending = false
 	s.br.peer, s.br.in, s.br.dtmfQ = nil, nil, nil // keep the counters for Stats
+	s.prelude = nil
 	if s.play != nil {
 		close(s.play.done)
 		s.play = nil
@@ -403,6 +423,27 @@ func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 	var keys string
 	var pcm []int16
 	s.mu.Lock()
+	if s.codec == "" && !s.closed {
+		if len(s.prelude) < maxPrelude {
+			s.prelude = append(s.prelude, heldPacket{pkt: p.Clone(), from: from, at: now})
+		} else {
+			s.rx.unknown++
+		}
+		s.mu.Unlock()
+		return
+	}
+	if len(s.prelude) > 0 {
+		// The SDP has come: what arrived before it goes first, in order,
+		// from this goroutine (the only one that handles packets).
+		held := s.prelude
+		s.prelude = nil
+		s.mu.Unlock()
+		for _, h := range held {
+			s.handle(h.pkt, h.from, h.at)
+		}
+		s.handle(p, from, now)
+		return
+	}
 	isDTMF := int(p.PayloadType) == s.dtmfPTs[0] || int(p.PayloadType) == s.dtmfPTs[1]
 	if s.closed || s.codec == "" || (p.PayloadType != s.pt && !isDTMF) {
 		s.rx.unknown++
