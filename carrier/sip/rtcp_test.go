@@ -102,15 +102,31 @@ func TestUASRTCPBothWays(t *testing.T) {
 	l := originate(t, c, "13800000000", 10*time.Second)
 	waitFor(t, l, dialtone.LegAnswered, 5*time.Second)
 
+	// What the far end got from us: an SR with packets sent and a block
+	// about its stream. Our first SR may go before any of its RTP has
+	// arrived (no block yet), so wait for one that has it.
+	farGotBlock := func() bool {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		for _, r := range u.rtcpGot {
+			if r.sr && r.packets > 0 && len(r.blocks) == 1 && r.blocks[0].SSRC == farSSRC && r.blocks[0].LastSequenceNumber > 0 {
+				return true
+			}
+		}
+		return false
+	}
 	var st map[string]string
 	deadline := time.Now().Add(4 * time.Second)
 	for {
 		st = l.Stats()
-		if n, _ := strconv.Atoi(st["rtcp_received"]); n >= 2 && st["rtcp_rtt_ms"] != "" {
+		if n, _ := strconv.Atoi(st["rtcp_received"]); n >= 2 && st["rtcp_rtt_ms"] != "" && farGotBlock() {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no RTCP back in time: %v", st)
+			u.mu.Lock()
+			got := append([]rtcpSeen(nil), u.rtcpGot...)
+			u.mu.Unlock()
+			t.Fatalf("no RTCP both ways in time: ours %v; far end got %+v", st, got)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -127,21 +143,10 @@ func TestUASRTCPBothWays(t *testing.T) {
 		t.Errorf("rtcp_sent %q", st["rtcp_sent"])
 	}
 
-	// What the far end got from us: an SR from our RTP port + 1, with
-	// packets sent and a block about its stream.
+	// Our reports come from our RTP port + 1.
 	u.mu.Lock()
-	got := append([]rtcpSeen(nil), u.rtcpGot...)
 	from := u.rtcpPeer
 	u.mu.Unlock()
-	ok := false
-	for _, r := range got {
-		if r.sr && r.packets > 0 && len(r.blocks) == 1 && r.blocks[0].SSRC == farSSRC && r.blocks[0].LastSequenceNumber > 0 {
-			ok = true
-		}
-	}
-	if !ok {
-		t.Errorf("far end got no SR with a block about its stream: %+v", got)
-	}
 	rtpPort, _ := strconv.Atoi(st["rtp_local_port"])
 	if from == nil || from.Port != rtpPort+1 {
 		t.Errorf("our RTCP came from %v, RTP port is %d", from, rtpPort)
