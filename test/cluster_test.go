@@ -192,10 +192,26 @@ func TestClusterSIGKILL(t *testing.T) {
 		wg      sync.WaitGroup
 		killed  = make(chan struct{})
 	)
+	conn, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Node 2 dies a second into the load, once it is running calls of its
+	// own (a loaded machine can start it late, and a node killed with
+	// nothing live leaves the reapers nothing to show); at the latest
+	// after 10 s, and then the checks below say what it had.
 	go func() {
-		time.Sleep(1200 * time.Millisecond)
+		defer close(killed)
+		time.Sleep(time.Second)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			var live int
+			err := conn.QueryRow(`SELECT COUNT(*) FROM calls WHERE node = 'node2' AND state NOT IN ('queued', 'ended')`).Scan(&live)
+			if err == nil && live > 0 {
+				break
+			}
+		}
 		nodes[2].cmd.Process.Kill()
-		close(killed)
 	}()
 	tick := time.NewTicker(time.Second / rate)
 	for i := range total {
@@ -238,11 +254,6 @@ func TestClusterSIGKILL(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	conn, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	// Wait (bounded) until nothing is unfinished.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
