@@ -67,30 +67,46 @@
   if ($("[data-live]") || rowsTable || detail) {
     var url = "/console/events" + (detail ? "?call=" + encodeURIComponent(detail.dataset.watch) : "");
     var es = new EventSource(url);
-    var busy = false;
+    // refresher fetches a fragment and puts it in place; a change that
+    // comes while a fetch is in flight asks for one more fetch after it
+    // (that fetch may have read the store before the change), never none.
+    var refresher = function (src, place) {
+      var busy = false, again = false;
+      return function refresh() {
+        if (busy) { again = true; return; }
+        busy = true; again = false;
+        fetch(src(), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+          .then(place)
+          .catch(function () {})
+          .finally(function () { busy = false; if (again) { refresh(); } });
+      };
+    };
+    var refreshRows = rowsTable && refresher(function () {
+      var src = rowsTable.dataset.liveRows;
+      return src + (src.indexOf("?") < 0 ? "?" : "&") + "fragment=rows";
+    }, function (html) { var old = $("#calls-rows"); if (old) { old.outerHTML = html; } });
+    var refreshDetail = detail && refresher(function () { return detail.dataset.liveDetail; },
+      function (html) { detail.innerHTML = html; });
+    // The stream reports changes from its first look at the store on; what
+    // changed between rendering this page and that look is caught by one
+    // refresh on the first update.
+    var synced = false;
     es.addEventListener("update", function (ev) {
       var u = JSON.parse(ev.data);
       $all("[data-live=account]").forEach(function (el) { el.textContent = u.live; });
       if (u.node_live !== undefined) {
         $all("[data-live=node]").forEach(function (el) { el.textContent = u.node_live; });
       }
-      if (!u.changes || !u.changes.length || busy) { return; }
-      if (rowsTable) {
-        busy = true;
-        var src = rowsTable.dataset.liveRows;
-        fetch(src + (src.indexOf("?") < 0 ? "?" : "&") + "fragment=rows", { credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-          .then(function (html) { var old = $("#calls-rows"); if (old) { old.outerHTML = html; } })
-          .finally(function () { busy = false; });
-      }
-      if (detail && u.changes.some(function (c) { return c.id === detail.dataset.watch; })) {
-        busy = true;
-        fetch(detail.dataset.liveDetail, { credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-          .then(function (html) { detail.innerHTML = html; })
-          .finally(function () { busy = false; });
+      var changes = u.changes || [], first = !synced;
+      synced = true;
+      if (refreshRows && (first || changes.length)) { refreshRows(); }
+      if (refreshDetail && (first || changes.some(function (c) { return c.id === detail.dataset.watch; }))) {
+        refreshDetail();
       }
     });
+    // A reconnected stream starts afresh: resynchronise on its first update.
+    es.addEventListener("open", function () { synced = false; });
     window.addEventListener("beforeunload", function () { es.close(); });
   }
 
