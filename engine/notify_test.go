@@ -32,8 +32,12 @@ func TestNotifyAnsweredAndListened(t *testing.T) {
 	if got.A.Originate.IsZero() || got.A.Ring.IsZero() || got.A.Start.IsZero() || got.A.End.IsZero() {
 		t.Errorf("leg times %+v", got.A)
 	}
-	if got.A.Start.Sub(got.A.Ring) < 2*time.Second {
-		t.Errorf("answered %s after ringing, want 2 s", got.A.Start.Sub(got.A.Ring))
+	// The engine times each event when it takes it (on the call's own
+	// timeline), so a ringing taken late on a loaded machine shortens the
+	// span: at 1/50 time, 100 µs of lag is 5 ms. A quarter of slack still
+	// tells the 2 s answer delay from none.
+	if span := got.A.Start.Sub(got.A.Ring); span < 2*time.Second*3/4 {
+		t.Errorf("answered %s after ringing, want 2 s", span)
 	}
 	plays := transcriptKinds(h.net.Transcript(c.ID), "play")
 	if len(plays) != 2 || plays[0] != "您的验证码是一二三四" {
