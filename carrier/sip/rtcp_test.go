@@ -161,11 +161,7 @@ func TestUASRTCPBothWays(t *testing.T) {
 // TestRTCPStrangerIgnored: no report goes out before there is anything to
 // report or anywhere to send it, and a stranger's RTCP is ignored.
 func TestRTCPStrangerIgnored(t *testing.T) {
-	s, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second, streamHooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
+	s := loopbackStream(t, streamHooks{})
 	s.setRemote(answer{addr: netip.MustParseAddr("192.0.2.7"), port: 4000, codec: CodecPCMU, dtmfPT: -1})
 	s.tickRTCP(time.Now().Add(time.Hour)) // due, but nothing received and not sending
 	b, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1, Reports: []rtcp.ReceptionReport{{SSRC: s.ssrc, FractionLost: 9}}}})
@@ -319,17 +315,8 @@ func TestReceptionReportFractionLost(t *testing.T) {
 // not parse as RTCP it still goes to the RTP path and the key is heard.
 func TestMuxLookalikeRTPStillMedia(t *testing.T) {
 	keys := make(chan string, 4)
-	s, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second,
-		streamHooks{dtmf: func(k string) { keys <- k }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
-	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer far.Close()
+	s := loopbackStream(t, streamHooks{dtmf: func(k string) { keys <- k }})
+	far := loopbackUDP(t, net.IPv4(127, 0, 0, 1))
 	s.setRemote(answer{addr: netip.MustParseAddr("127.0.0.1"), port: far.LocalAddr().(*net.UDPAddr).Port, codec: CodecPCMU, dtmfPT: 72})
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.port()}
 	// One packet, both the event's first (marker: the second byte reads

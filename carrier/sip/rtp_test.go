@@ -200,21 +200,9 @@ func FuzzRTPHandle(f *testing.F) {
 // address; a stranger's held packets are still refused, and a flood
 // before any SDP is bounded.
 func TestMediaBeforeSDPReplayed(t *testing.T) {
-	s, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second, streamHooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.close()
-	far, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer far.Close()
-	stranger, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stranger.Close()
+	s := loopbackStream(t, streamHooks{})
+	far := loopbackUDP(t, net.IPv4(127, 0, 0, 1))
+	stranger := loopbackUDP(t, net.IPv4(127, 0, 0, 2))
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.port()}
 	send := func(c *net.UDPConn, ssrc uint32, seq uint16) {
 		t.Helper()
@@ -275,12 +263,8 @@ func TestMediaBeforeSDPReplayed(t *testing.T) {
 
 	// Before any SDP, at most maxPrelude packets are kept; the rest count
 	// as ignored.
-	s2, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second, streamHooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.close()
-	s, to = s2, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s2.port()}
+	s = loopbackStream(t, streamHooks{})
+	to = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.port()}
 	for i := range maxPrelude + 5 {
 		send(far, 7, uint16(i))
 	}
@@ -290,4 +274,27 @@ func TestMediaBeforeSDPReplayed(t *testing.T) {
 			t.Fatalf("flood before SDP: %v", stats())
 		}
 	}
+}
+
+// loopbackStream opens a stream on 127.0.0.1, closed when the test ends.
+func loopbackStream(t *testing.T, hooks streamHooks) *stream {
+	t.Helper()
+	s, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second, hooks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	return s
+}
+
+// loopbackUDP opens a UDP socket on a loopback ip, closed when the test
+// ends.
+func loopbackUDP(t *testing.T, ip net.IP) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
