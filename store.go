@@ -15,6 +15,17 @@ type Store interface {
 	NonceStore
 	CallStore
 	ResourceStore
+	// Atomic runs fn with a view of the store whose writes all commit
+	// together when fn returns nil, and are all discarded when it returns an
+	// error (which Atomic returns). Reads through the view see its own
+	// writes; other users of the store see none of them before the commit.
+	// fn may run more than once (a store retries a transaction the database
+	// aborted to resolve a conflict), so it must act only through the view
+	// and reset what it collects; it must not use the view after returning,
+	// nor from several goroutines, nor the outer store (whose writes may wait
+	// for this transaction). Atomic on a view nests: the inner fn's writes
+	// are undone alone when it fails.
+	Atomic(ctx context.Context, fn func(ctx context.Context, tx Store) error) error
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the store; it is safe to call once after all use ends.

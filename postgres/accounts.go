@@ -26,7 +26,7 @@ func (s *Store) PutAccount(ctx context.Context, a *dialtone.Account) error {
 	if err != nil {
 		return fmt.Errorf("postgres: put account %s: rate limits: %w", a.UID, err)
 	}
-	_, err = s.pool.Exec(ctx, `
+	_, err = s.db.Exec(ctx, `
 INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (uid) DO UPDATE SET
     name = excluded.name,
@@ -46,7 +46,7 @@ ON CONFLICT (uid) DO UPDATE SET
 
 // GetAccount returns dialtone.ErrNotFound for an unknown UID.
 func (s *Store) GetAccount(ctx context.Context, uid string) (*dialtone.Account, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE uid = $1`, uid))
+	a, err := scanAccount(s.db.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE uid = $1`, uid))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: account %s: %w", uid, dialtone.ErrNotFound)
 	}
@@ -58,7 +58,7 @@ func (s *Store) GetAccount(ctx context.Context, uid string) (*dialtone.Account, 
 
 // ListAccounts returns every account ordered by CreatedAt, then UID.
 func (s *Store) ListAccounts(ctx context.Context) ([]dialtone.Account, error) {
-	return listRows(ctx, s.pool, "accounts", scanAccount, `SELECT `+accountCols+` FROM accounts ORDER BY created_at, uid`+byteOrder)
+	return listRows(ctx, s.db, "accounts", scanAccount, `SELECT `+accountCols+` FROM accounts ORDER BY created_at, uid`+byteOrder)
 }
 
 func scanAccount(row pgx.Row) (*dialtone.Account, error) {

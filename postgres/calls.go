@@ -292,7 +292,7 @@ func changeRows(ch *dialtone.CallChange) (events, receipts [][]any, err error) {
 
 // GetCall returns dialtone.ErrNotFound unless the call exists in that account.
 func (s *Store) GetCall(ctx context.Context, accountUID, id string) (*dialtone.Call, error) {
-	return getRow(ctx, s.pool, "call "+id+" of account "+accountUID, scanCall,
+	return getRow(ctx, s.db, "call "+id+" of account "+accountUID, scanCall,
 		`SELECT `+callCols+` FROM calls WHERE account_uid = $1 AND id = $2`, accountUID, id)
 }
 
@@ -302,7 +302,7 @@ func (s *Store) GetCall(ctx context.Context, accountUID, id string) (*dialtone.C
 func (s *Store) ListCallEvents(ctx context.Context, accountUID, callID string) ([]dialtone.CallEvent, error) {
 	// The LEFT JOIN yields one row of NULLs for a call without events, which
 	// tells "no events" from "no such call".
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 SELECT e.seq, e.at, e.type, e.leg, e.status_code, e.detail
 FROM calls c LEFT JOIN call_events e ON e.call_id = c.id
 WHERE c.account_uid = $1 AND c.id = $2
@@ -378,7 +378,7 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 		// Resolved separately (rather than as a subquery) so that an unknown
 		// cursor is an error instead of a silently empty page.
 		var created int64
-		err := s.pool.QueryRow(ctx, `SELECT created_at FROM calls WHERE account_uid = $1 AND id = $2`,
+		err := s.db.QueryRow(ctx, `SELECT created_at FROM calls WHERE account_uid = $1 AND id = $2`,
 			f.AccountUID, f.Before).Scan(&created)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, fmt.Errorf("postgres: list calls: cursor %s: %w", f.Before, dialtone.ErrNotFound)
@@ -398,7 +398,7 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 	limit = min(limit, maxCallLimit)
 	q := `SELECT ` + callCols + ` FROM calls WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY created_at DESC, id` + byteOrder + ` DESC LIMIT ` + arg(limit)
-	return listRows(ctx, s.pool, "calls", scanCall, q, args...)
+	return listRows(ctx, s.db, "calls", scanCall, q, args...)
 }
 
 // ListUnfinishedCalls returns the calls of every account that are not
@@ -411,7 +411,7 @@ func (s *Store) ListUnfinishedCalls(ctx context.Context, node string) ([]dialton
 		q += ` AND node = $1`
 		args = append(args, node)
 	}
-	return listRows(ctx, s.pool, "unfinished calls", scanCall, q+` ORDER BY created_at, id`+byteOrder, args...)
+	return listRows(ctx, s.db, "unfinished calls", scanCall, q+` ORDER BY created_at, id`+byteOrder, args...)
 }
 
 func scanCall(row pgx.Row) (*dialtone.Call, error) {

@@ -88,7 +88,7 @@ func (s *Store) ReleaseCalls(ctx context.Context, node string) (int, error) {
 
 // Heartbeat records node as alive at now.
 func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error {
-	if _, err := s.pool.Exec(ctx, sqlHeartbeat, node, toMillis(now)); err != nil {
+	if _, err := s.db.Exec(ctx, sqlHeartbeat, node, toMillis(now)); err != nil {
 		return fmt.Errorf("postgres: heartbeat of %s: %w", node, err)
 	}
 	return nil
@@ -96,7 +96,7 @@ func (s *Store) Heartbeat(ctx context.Context, node string, now time.Time) error
 
 // DeadNodes lists the nodes presumed dead (see dialtone.ClusterStore).
 func (s *Store) DeadNodes(ctx context.Context, self string, before time.Time) ([]string, error) {
-	rows, err := s.pool.Query(ctx, sqlDeadNodes, toMillis(before), self)
+	rows, err := s.db.Query(ctx, sqlDeadNodes, toMillis(before), self)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: dead nodes: %w", err)
 	}
@@ -113,7 +113,7 @@ func (s *Store) DeadNodes(ctx context.Context, self string, before time.Time) ([
 
 // ForgetNode deletes node's heartbeat row.
 func (s *Store) ForgetNode(ctx context.Context, node string, before time.Time) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM nodes WHERE name = $1 AND last_seen < $2`, node, toMillis(before)); err != nil {
+	if _, err := s.db.Exec(ctx, `DELETE FROM nodes WHERE name = $1 AND last_seen < $2`, node, toMillis(before)); err != nil {
 		return fmt.Errorf("postgres: forget node %s: %w", node, err)
 	}
 	return nil
@@ -124,7 +124,7 @@ func (s *Store) ForgetNode(ctx context.Context, node string, before time.Time) e
 // notification is delivered when (and only if) this statement's implicit
 // transaction commits.
 func (s *Store) Notify(ctx context.Context, channel, payload string) error {
-	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+	if _, err := s.db.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
 		return fmt.Errorf("postgres: notify %s: %w", channel, err)
 	}
 	return nil

@@ -30,11 +30,11 @@ func (s *Store) PutConsoleUser(ctx context.Context, u *dialtone.ConsoleUser) err
 	}
 	err := func() error {
 		if u.AccountUID != "" {
-			if err := requireAccount(ctx, s.pool, u.AccountUID); err != nil {
+			if err := requireAccount(ctx, s.db, u.AccountUID); err != nil {
 				return err
 			}
 		}
-		_, err := s.pool.Exec(ctx, `
+		_, err := s.db.Exec(ctx, `
 INSERT INTO console_users (`+consoleUserCols+`) VALUES ($1, $2, $3, $4)
 ON CONFLICT (username) DO UPDATE SET
     account_uid = excluded.account_uid,
@@ -51,13 +51,13 @@ ON CONFLICT (username) DO UPDATE SET
 
 // GetConsoleUser returns dialtone.ErrNotFound for an unknown username.
 func (s *Store) GetConsoleUser(ctx context.Context, username string) (*dialtone.ConsoleUser, error) {
-	return getRow(ctx, s.pool, "console user "+username, scanConsoleUser,
+	return getRow(ctx, s.db, "console user "+username, scanConsoleUser,
 		`SELECT `+consoleUserCols+` FROM console_users WHERE username = $1`, username)
 }
 
 // ListConsoleUsers returns every console user ordered by username.
 func (s *Store) ListConsoleUsers(ctx context.Context) ([]dialtone.ConsoleUser, error) {
-	return listRows(ctx, s.pool, "console users", scanConsoleUser,
+	return listRows(ctx, s.db, "console users", scanConsoleUser,
 		`SELECT `+consoleUserCols+` FROM console_users ORDER BY username`+byteOrder)
 }
 
@@ -95,7 +95,7 @@ func (s *Store) CallStats(ctx context.Context, accountUID string, since, until t
 	from, to, step := since.UnixMilli(), until.UnixMilli(), bucket.Milliseconds()
 	n := int((to - from + step - 1) / step)
 	st := &dialtone.CallStats{Since: since, Until: until, Bucket: bucket, Counts: make([]int, n), ByStatus: map[string]int{}}
-	rows, err := s.pool.Query(ctx, sqlCallStats, from, step, accountUID, to)
+	rows, err := s.db.Query(ctx, sqlCallStats, from, step, accountUID, to)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: call stats of %s: %w", accountUID, err)
 	}

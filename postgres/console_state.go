@@ -25,7 +25,7 @@ func (s *Store) PutConsoleSession(ctx context.Context, cs *dialtone.ConsoleSessi
 	if cs == nil || cs.IDHash == "" {
 		return errors.New("postgres: put console session: no ID hash")
 	}
-	_, err := s.pool.Exec(ctx, `
+	_, err := s.db.Exec(ctx, `
 INSERT INTO console_sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (id_hash) DO UPDATE SET
     username = excluded.username,
@@ -45,7 +45,7 @@ ON CONFLICT (id_hash) DO UPDATE SET
 
 // GetConsoleSession returns dialtone.ErrNotFound for an unknown hash.
 func (s *Store) GetConsoleSession(ctx context.Context, idHash string) (*dialtone.ConsoleSession, error) {
-	return getRow(ctx, s.pool, "console session", scanSession,
+	return getRow(ctx, s.db, "console session", scanSession,
 		`SELECT `+sessionCols+` FROM console_sessions WHERE id_hash = $1`, idHash)
 }
 
@@ -120,7 +120,7 @@ func (s *Store) ListPushResults(ctx context.Context, accountUID, messageType str
 	if limit <= 0 {
 		limit = dialtone.PushResultsKept
 	}
-	return listRows(ctx, s.pool, "push results of "+accountUID+"/"+messageType, scanPushResult,
+	return listRows(ctx, s.db, "push results of "+accountUID+"/"+messageType, scanPushResult,
 		`SELECT `+pushResultCols+` FROM push_results WHERE account_uid = $1 AND message_type = $2 ORDER BY at DESC, id`+byteOrder+` DESC LIMIT $3`,
 		accountUID, messageType, limit)
 }

@@ -50,10 +50,10 @@ WHERE access_keys.account_uid = excluded.account_uid`,
 // putOwned runs an upsert whose DO UPDATE is conditional on the row's
 // owner: no row written means the ID is another account's.
 func (s *Store) putOwned(ctx context.Context, account, upsert string, args ...any) error {
-	if err := requireAccount(ctx, s.pool, account); err != nil {
+	if err := requireAccount(ctx, s.db, account); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, upsert, args...)
+	tag, err := s.db.Exec(ctx, upsert, args...)
 	if isForeignKeyViolation(err) {
 		return fmt.Errorf("account %s: %w", account, dialtone.ErrNotFound)
 	}
@@ -68,13 +68,13 @@ func (s *Store) putOwned(ctx context.Context, account, upsert string, args ...an
 
 // GetAccessKey finds a key by ID alone; dialtone.ErrNotFound when unknown.
 func (s *Store) GetAccessKey(ctx context.Context, id string) (*dialtone.AccessKey, error) {
-	return getRow(ctx, s.pool, "access key "+id, s.scanKey, `SELECT `+keyCols+` FROM access_keys WHERE id = $1`, id)
+	return getRow(ctx, s.db, "access key "+id, s.scanKey, `SELECT `+keyCols+` FROM access_keys WHERE id = $1`, id)
 }
 
 // ListAccessKeys returns the account's keys ordered by CreatedAt, then ID; an
 // unknown account has no keys.
 func (s *Store) ListAccessKeys(ctx context.Context, accountUID string) ([]dialtone.AccessKey, error) {
-	return listRows(ctx, s.pool, "access keys of "+accountUID, s.scanKey,
+	return listRows(ctx, s.db, "access keys of "+accountUID, s.scanKey,
 		`SELECT `+keyCols+` FROM access_keys WHERE account_uid = $1 ORDER BY created_at, id`+byteOrder, accountUID)
 }
 
@@ -152,7 +152,7 @@ WHERE temp_credentials.account_uid = excluded.account_uid`,
 // GetTempCredential returns dialtone.ErrNotFound when unknown; expired
 // credentials are returned until purged.
 func (s *Store) GetTempCredential(ctx context.Context, accessKeyID string) (*dialtone.TempCredential, error) {
-	return getRow(ctx, s.pool, "temp credential "+accessKeyID, s.scanTemp,
+	return getRow(ctx, s.db, "temp credential "+accessKeyID, s.scanTemp,
 		`SELECT `+tempCols+` FROM temp_credentials WHERE access_key_id = $1`, accessKeyID)
 }
 

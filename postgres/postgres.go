@@ -62,11 +62,15 @@ const maxTxAttempts = 5
 // Store is the PostgreSQL dialtone.Store. It is safe for concurrent use, and
 // any number of Stores (in any number of processes) may share a database.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// db runs the statements: the pool, or in the view Atomic hands to its
+	// function, that transaction (see atomic.go).
+	db     dbtx
+	inView bool
 	sealer dialtone.Sealer
 	log    *slog.Logger
 
-	closeOnce sync.Once
+	closeOnce *sync.Once
 }
 
 var (
@@ -128,7 +132,7 @@ func Open(ctx context.Context, dsn string, sealer dialtone.Sealer, opts ...Optio
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, sealer: sealer, log: o.logger}
+	s := &Store{pool: pool, db: pool, sealer: sealer, log: o.logger, closeOnce: new(sync.Once)}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -237,15 +241,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	var n int
 	// A query rather than pool.Ping, so a database without the schema
 	// (dropped, or the wrong one) is not reported ready.
-	if err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
 	}
 	return nil
 }
 
 // Close closes the pool, waiting for connections in use to be returned.
-// Calls after the first do nothing.
+// Calls after the first do nothing. A transaction's view cannot be closed.
 func (s *Store) Close() error {
+	if s.inView {
+		return errors.New("postgres: close: a transaction's view is not the store")
+	}
 	s.closeOnce.Do(s.pool.Close)
 	return nil
 }
@@ -257,7 +264,7 @@ func (s *Store) Close() error {
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
+		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error { return fn(ctx, tx) })
 		if err == nil || attempt == maxTxAttempts || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -305,6 +312,13 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// dbtx is a querier that starts transactions: the pool, or a transaction
+// (whose Begin starts a savepoint).
+type dbtx interface {
+	querier
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
 const sqlAccountExists = `SELECT EXISTS (SELECT 1 FROM accounts WHERE uid = $1)`
 
 // accountExists turns a missing parent into ErrNotFound instead of an
@@ -331,7 +345,7 @@ func requireAccount(ctx context.Context, q querier, uid string) error {
 // execCount runs one statement outside an explicit transaction and returns
 // the number of rows it changed.
 func (s *Store) execCount(ctx context.Context, q string, args ...any) (int, error) {
-	tag, err := s.pool.Exec(ctx, q, args...)
+	tag, err := s.db.Exec(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}

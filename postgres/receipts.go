@@ -54,13 +54,13 @@ ON CONFLICT (account_uid, message_type) DO UPDATE SET
 
 // GetSubscription returns dialtone.ErrNotFound unless the account has one.
 func (s *Store) GetSubscription(ctx context.Context, accountUID, messageType string) (*dialtone.Subscription, error) {
-	return getRow(ctx, s.pool, "subscription "+messageType+" of account "+accountUID, s.scanSubscription,
+	return getRow(ctx, s.db, "subscription "+messageType+" of account "+accountUID, s.scanSubscription,
 		`SELECT `+subscriptionCols+` FROM subscriptions WHERE account_uid = $1 AND message_type = $2`, accountUID, messageType)
 }
 
 // ListSubscriptions returns the account's subscriptions ordered by type.
 func (s *Store) ListSubscriptions(ctx context.Context, accountUID string) ([]dialtone.Subscription, error) {
-	return listRows(ctx, s.pool, "subscriptions of "+accountUID, s.scanSubscription,
+	return listRows(ctx, s.db, "subscriptions of "+accountUID, s.scanSubscription,
 		`SELECT `+subscriptionCols+` FROM subscriptions WHERE account_uid = $1 ORDER BY message_type`+byteOrder, accountUID)
 }
 
@@ -104,7 +104,7 @@ func (s *Store) ListUnroutedReceipts(ctx context.Context, limit int) ([]dialtone
 	if limit <= 0 {
 		limit = 100
 	}
-	return listRows(ctx, s.pool, "unrouted receipts", scanReceipt, `
+	return listRows(ctx, s.db, "unrouted receipts", scanReceipt, `
 SELECT id, account_uid, call_id, message_type, body, created_at
 FROM receipts WHERE routed_at = 0 ORDER BY created_at, id`+byteOrder+` LIMIT $1`, limit)
 }
@@ -271,7 +271,7 @@ WHERE q.id = h.id`, ids, handles[:len(out)], at, next)
 
 // PeekMessages reads visible messages without changing them.
 func (s *Store) PeekMessages(ctx context.Context, queue string, n int, now time.Time) ([]dialtone.QueueMessage, error) {
-	return listRows(ctx, s.pool, "messages of "+queue, scanMessage, sqlVisible, queue, now.UnixMilli(), n)
+	return listRows(ctx, s.db, "messages of "+queue, scanMessage, sqlVisible, queue, now.UnixMilli(), n)
 }
 
 // The condition under which a handle is valid: the message is in the queue,
@@ -340,12 +340,12 @@ func (s *Store) DeleteMessages(ctx context.Context, queue string, refs []dialton
 func (s *Store) ChangeVisibility(ctx context.Context, queue string, ref dialtone.HandleRef, newHandle string, now time.Time, visibility time.Duration) (*dialtone.QueueMessage, error) {
 	at := now.UnixMilli()
 	next := now.Add(visibility).UnixMilli()
-	m, err := scanMessage(s.pool.QueryRow(ctx, `
+	m, err := scanMessage(s.db.QueryRow(ctx, `
 UPDATE queue_messages SET handle = $5, next_visible_at = $6
 WHERE `+handleValid+`
 RETURNING `+messageCols, ref.MessageID, queue, ref.Handle, at, newHandle, next))
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = whyInvalid(ctx, s.pool, queue, ref, at)
+		err = whyInvalid(ctx, s.db, queue, ref, at)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: change visibility in %s: %w", queue, err)
@@ -359,7 +359,7 @@ func (s *Store) EnqueueMessage(ctx context.Context, m *dialtone.QueueMessage) er
 	if m == nil || m.ID == "" {
 		return errors.New("postgres: enqueue: no message ID")
 	}
-	err := requireAccount(ctx, s.pool, m.AccountUID)
+	err := requireAccount(ctx, s.db, m.AccountUID)
 	if err == nil {
 		var n int
 		n, err = s.execCount(ctx, sqlInsertMessage+` ON CONFLICT (id) DO NOTHING`, messageArgs(m)...)
@@ -381,7 +381,7 @@ func (s *Store) QueueStats(ctx context.Context, queue string, now time.Time) (di
 	at := now.UnixMilli()
 	var st dialtone.QueueStats
 	var active, inactive int64
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 SELECT COALESCE(SUM(CASE WHEN next_visible_at <= $1 THEN 1 ELSE 0 END), 0),
        COALESCE(SUM(CASE WHEN next_visible_at > $1 THEN 1 ELSE 0 END), 0)
 FROM queue_messages WHERE queue = $2 AND expires_at > $1`, at, queue).Scan(&active, &inactive)
@@ -430,7 +430,7 @@ func (s *Store) ClaimPushDeliveries(ctx context.Context, now, lease time.Time, l
 	if limit <= 0 {
 		limit = 100
 	}
-	return listRows(ctx, s.pool, "claimed push deliveries", scanPush, `
+	return listRows(ctx, s.db, "claimed push deliveries", scanPush, `
 WITH due AS (
     SELECT id, due_at FROM push_deliveries
     WHERE dead = 0 AND due_at <= $1
@@ -451,7 +451,7 @@ func (s *Store) CompletePushDeliveries(ctx context.Context, ids []string) error 
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM push_deliveries WHERE id = ANY($1)`, ids); err != nil {
+	if _, err := s.db.Exec(ctx, `DELETE FROM push_deliveries WHERE id = ANY($1)`, ids); err != nil {
 		return fmt.Errorf("postgres: complete push deliveries: %w", err)
 	}
 	return nil
@@ -485,7 +485,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, accountUID string, limit in
 	if limit <= 0 {
 		limit = 100
 	}
-	return listRows(ctx, s.pool, "dead letters of "+accountUID, scanPush,
+	return listRows(ctx, s.db, "dead letters of "+accountUID, scanPush,
 		`SELECT `+pushCols+` FROM push_deliveries WHERE account_uid = $1 AND dead = 1 ORDER BY created_at, id`+byteOrder+` LIMIT $2`,
 		accountUID, limit)
 }

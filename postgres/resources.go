@@ -21,9 +21,9 @@ import (
 // Accounts are never deleted, so no transaction is needed between the two;
 // a foreign-key failure is still mapped should one ever be.
 func (s *Store) putScoped(ctx context.Context, what, account, upsert string, args ...any) error {
-	err := requireAccount(ctx, s.pool, account)
+	err := requireAccount(ctx, s.db, account)
 	if err == nil {
-		_, err = s.pool.Exec(ctx, upsert, args...)
+		_, err = s.db.Exec(ctx, upsert, args...)
 		if isForeignKeyViolation(err) {
 			err = fmt.Errorf("account %s: %w", account, dialtone.ErrNotFound)
 		}
@@ -66,13 +66,13 @@ ON CONFLICT (account_uid, number) DO UPDATE SET
 
 // GetNumber returns dialtone.ErrNotFound unless the account has the number.
 func (s *Store) GetNumber(ctx context.Context, accountUID, number string) (*dialtone.Number, error) {
-	return getRow(ctx, s.pool, "number "+number+" of account "+accountUID, scanNumber,
+	return getRow(ctx, s.db, "number "+number+" of account "+accountUID, scanNumber,
 		`SELECT `+numberCols+` FROM numbers WHERE account_uid = $1 AND number = $2`, accountUID, number)
 }
 
 // ListNumbers returns the account's numbers ordered by number.
 func (s *Store) ListNumbers(ctx context.Context, accountUID string) ([]dialtone.Number, error) {
-	return listRows(ctx, s.pool, "numbers of "+accountUID, scanNumber,
+	return listRows(ctx, s.db, "numbers of "+accountUID, scanNumber,
 		`SELECT `+numberCols+` FROM numbers WHERE account_uid = $1 ORDER BY number`+byteOrder, accountUID)
 }
 
@@ -119,13 +119,13 @@ ON CONFLICT (account_uid, code) DO UPDATE SET
 
 // GetTemplate returns dialtone.ErrNotFound unless the account has the template.
 func (s *Store) GetTemplate(ctx context.Context, accountUID, code string) (*dialtone.TTSTemplate, error) {
-	return getRow(ctx, s.pool, "template "+code+" of account "+accountUID, scanTemplate,
+	return getRow(ctx, s.db, "template "+code+" of account "+accountUID, scanTemplate,
 		`SELECT `+templateCols+` FROM tts_templates WHERE account_uid = $1 AND code = $2`, accountUID, code)
 }
 
 // ListTemplates returns the account's templates ordered by code.
 func (s *Store) ListTemplates(ctx context.Context, accountUID string) ([]dialtone.TTSTemplate, error) {
-	return listRows(ctx, s.pool, "templates of "+accountUID, scanTemplate,
+	return listRows(ctx, s.db, "templates of "+accountUID, scanTemplate,
 		`SELECT `+templateCols+` FROM tts_templates WHERE account_uid = $1 ORDER BY code`+byteOrder, accountUID)
 }
 
@@ -176,13 +176,13 @@ ON CONFLICT (account_uid, code) DO UPDATE SET
 
 // GetVoiceFile returns dialtone.ErrNotFound unless the account has the file.
 func (s *Store) GetVoiceFile(ctx context.Context, accountUID, code string) (*dialtone.VoiceFile, error) {
-	return getRow(ctx, s.pool, "voice file "+code+" of account "+accountUID, scanVoiceFile,
+	return getRow(ctx, s.db, "voice file "+code+" of account "+accountUID, scanVoiceFile,
 		`SELECT `+voiceFileCols+` FROM voice_files WHERE account_uid = $1 AND code = $2`, accountUID, code)
 }
 
 // ListVoiceFiles returns the account's voice files ordered by code.
 func (s *Store) ListVoiceFiles(ctx context.Context, accountUID string) ([]dialtone.VoiceFile, error) {
-	return listRows(ctx, s.pool, "voice files of "+accountUID, scanVoiceFile,
+	return listRows(ctx, s.db, "voice files of "+accountUID, scanVoiceFile,
 		`SELECT `+voiceFileCols+` FROM voice_files WHERE account_uid = $1 ORDER BY code`+byteOrder, accountUID)
 }
 
@@ -220,7 +220,7 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 		minute, hour, day int64
 		blacklist         *string
 	)
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 SELECT flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist
 FROM account_settings WHERE account_uid = $1`, accountUID).
 		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist)
@@ -250,11 +250,11 @@ func (s *Store) PutAccountSettings(ctx context.Context, accountUID string, st *d
 	}
 	fc := st.FlowControl
 	if accountUID != "" {
-		if err := requireAccount(ctx, s.pool, accountUID); err != nil {
+		if err := requireAccount(ctx, s.db, accountUID); err != nil {
 			return fmt.Errorf("postgres: put settings of account %s: %w", accountUID, err)
 		}
 	}
-	_, err = s.pool.Exec(ctx, `
+	_, err = s.db.Exec(ctx, `
 INSERT INTO account_settings (account_uid, flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (account_uid) DO UPDATE SET

@@ -57,9 +57,15 @@ type writeOp struct {
 // that is not cancelled: cancelling a statement can roll back the whole
 // SQLite transaction, which would take other callers' ops with it. ctx is
 // honoured while the op waits, up to the moment it starts.
+//
+// In a transaction's view (s.tx set, see atomic.go) fn runs at once in a
+// savepoint of that transaction, on the writer goroutine that runs it.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.tx != nil {
+		return s.inSavepoint(ctx, fn)
 	}
 	op := &writeOp{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {

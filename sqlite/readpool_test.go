@@ -16,7 +16,7 @@ func TestReadPoolPreparesOnce(t *testing.T) {
 	st := openAt(t, filepath.Join(t.TempDir(), "r.db"), sealer(t, 1))
 	defer st.Close()
 	ctx := context.Background()
-	p := st.read
+	p := st.pool
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)

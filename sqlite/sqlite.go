@@ -40,8 +40,13 @@ const busyTimeout = 5 * time.Second
 
 // Store is the SQLite dialtone.Store. It is safe for concurrent use.
 type Store struct {
-	write  *sql.DB   // exactly one connection; every write goes here
-	read   *readPool // read-only pool, queries prepared once
+	write *sql.DB // exactly one connection; every write goes here
+	// read runs the read queries: the read-only pool (pool, with its
+	// queries prepared once), or in the view Atomic hands to its function,
+	// the transaction (tx; see atomic.go).
+	read   querier
+	pool   *readPool
+	tx     *sql.Tx
 	sealer dialtone.Sealer
 	log    *slog.Logger
 
@@ -129,8 +134,9 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
+	pool := newReadPool(read)
 	s := &Store{
-		write: write, read: newReadPool(read), sealer: sealer, log: o.logger,
+		write: write, read: pool, pool: pool, sealer: sealer, log: o.logger,
 		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
 	}
 	if err := s.prepareHot(ctx); err != nil {
@@ -278,13 +284,16 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close checkpoints the WAL into the main file and closes both pools. Calls
 // after the first return the first result.
 func (s *Store) Close() error {
+	if s.tx != nil {
+		return errors.New("sqlite: close: a transaction's view is not the store")
+	}
 	s.closeOnce.Do(func() {
 		// Stop taking writes; the writer finishes the batch in hand first,
 		// so no caller is left without an answer.
 		close(s.quit)
 		<-s.writerDone
 		// Readers go first so that the checkpoint is not held back by them.
-		errRead := s.read.Close()
+		errRead := s.pool.Close()
 		var errCkpt error
 		// TRUNCATE leaves an empty -wal file, so the main file alone holds
 		// the data (for backups and copies taken after Close).

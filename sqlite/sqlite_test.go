@@ -87,7 +87,7 @@ func TestPragmas(t *testing.T) {
 		t.Helper()
 		db := st.write
 		if pool == "read" {
-			db = st.read.DB
+			db = st.pool.DB
 		}
 		var got string
 		if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
@@ -105,7 +105,7 @@ func TestPragmas(t *testing.T) {
 	}
 	check("write", "query_only", "0")
 	check("read", "query_only", "1")
-	if _, err := st.read.ExecContext(ctx, `DELETE FROM accounts`); err == nil {
+	if _, err := st.pool.ExecContext(ctx, `DELETE FROM accounts`); err == nil {
 		t.Error("read pool accepted a write")
 	}
 }

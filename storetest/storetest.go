@@ -127,6 +127,7 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 		t.Run("Global", s.settingsGlobal)
 	})
 	t.Run("ConcurrentWriters", s.concurrentWriters)
+	t.Run("Atomic", s.atomic)
 	t.Run("Console", s.console)
 	t.Run("ConsoleSession", s.consoleSessions)
 }

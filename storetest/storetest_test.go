@@ -513,3 +513,39 @@ func (m *memStore) PutAccountSettings(_ context.Context, acct string, st *dialto
 	m.settings[acct] = c
 	return nil
 }
+
+// Atomic runs fn on a copy of the store and keeps the copy when fn
+// succeeds. The store's lock is held throughout, so the transaction is
+// serialised with every other use.
+func (m *memStore) Atomic(ctx context.Context, fn func(ctx context.Context, tx dialtone.Store) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tx := &memStore{
+		accounts: maps.Clone(m.accounts), keys: maps.Clone(m.keys), temps: maps.Clone(m.temps),
+		nonces: maps.Clone(m.nonces), calls: maps.Clone(m.calls), events: maps.Clone(m.events),
+		receipts: maps.Clone(m.receipts), numbers: maps.Clone(m.numbers), tmpls: maps.Clone(m.tmpls),
+		files: maps.Clone(m.files), settings: maps.Clone(m.settings),
+	}
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	// The maps are refilled, not replaced: a method waiting for the lock
+	// already holds a reference to the map it writes.
+	refill(m.accounts, tx.accounts)
+	refill(m.keys, tx.keys)
+	refill(m.temps, tx.temps)
+	refill(m.nonces, tx.nonces)
+	refill(m.calls, tx.calls)
+	refill(m.events, tx.events)
+	refill(m.receipts, tx.receipts)
+	refill(m.numbers, tx.numbers)
+	refill(m.tmpls, tx.tmpls)
+	refill(m.files, tx.files)
+	refill(m.settings, tx.settings)
+	return nil
+}
+
+func refill[K comparable, V any](dst, src map[K]V) {
+	clear(dst)
+	maps.Copy(dst, src)
+}
