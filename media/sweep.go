@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -17,14 +18,22 @@ import (
 // this long.
 const SweepGrace = 24 * time.Hour
 
-// SweepVoiceFiles removes the stored audio (dataDir/voice/<account>/<code>.wav)
-// of voice files that no longer exist, once it was last written before
-// olderThan. exists reports whether the account still has the voice file
-// with that code; on its error the sweep stops, removing nothing more. A
-// file written recently is kept whatever exists says, so an upload whose
+// VoiceFileRefs tells the sweep which stored audio is still in use.
+type VoiceFileRefs interface {
+	// VoiceFileUses reports whether the account's voice file code exists
+	// and its audio is storedPath (slash-separated, relative to the data
+	// directory).
+	VoiceFileUses(ctx context.Context, accountUID, code, storedPath string) (bool, error)
+}
+
+// SweepVoiceFiles removes stored audio (dataDir/voice/<account>/<code>.<digest>.wav,
+// or <code>.wav as stored before digests) that no voice file uses any
+// more, deleted or given new audio, once it was last written before
+// olderThan. On an error of refs the sweep stops, removing nothing more.
+// A file written recently is kept whatever refs says, so an upload whose
 // database row is not committed yet is never swept. It returns how many
 // files it removed.
-func SweepVoiceFiles(ctx context.Context, dataDir string, olderThan time.Time, exists func(ctx context.Context, accountUID, code string) (bool, error)) (int, error) {
+func SweepVoiceFiles(ctx context.Context, dataDir string, olderThan time.Time, refs VoiceFileRefs) (int, error) {
 	root, err := os.OpenRoot(dataDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -54,26 +63,54 @@ func SweepVoiceFiles(ctx context.Context, dataDir string, olderThan time.Time, e
 			if err := ctx.Err(); err != nil {
 				return removed, err
 			}
-			code, ok := strings.CutSuffix(f.Name(), ".wav")
-			if !ok || !f.Type().IsRegular() || checkName("voice file code", code) != nil {
+			codes := storedCodes(f.Name())
+			if len(codes) == 0 || !f.Type().IsRegular() {
 				continue // not ours (temporary files of an upload in progress among them)
 			}
 			info, err := f.Info()
 			if err != nil || !info.ModTime().Before(olderThan) {
 				continue
 			}
-			still, err := exists(ctx, acct.Name(), code)
-			if err != nil {
-				return removed, fmt.Errorf("sweep voice files: %w", err)
+			rel := path.Join(dir, f.Name())
+			used := false
+			for _, code := range codes {
+				if used, err = refs.VoiceFileUses(ctx, acct.Name(), code, rel); err != nil {
+					return removed, fmt.Errorf("sweep voice files: %w", err)
+				}
+				if used {
+					break
+				}
 			}
-			if still {
+			if used {
 				continue
 			}
-			if err := root.Remove(path.Join(dir, f.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return removed, fmt.Errorf("sweep voice files: %w", err)
 			}
 			removed++
 		}
 	}
 	return removed, nil
+}
+
+// digestSuffix is the ".<digest>" of a stored file's name.
+var digestSuffix = regexp.MustCompile(`\.[0-9a-f]{16}$`)
+
+// storedCodes returns the voice file codes a stored file's name can
+// belong to: <code>.<digest>.wav, or <code>.wav as stored before digests
+// (a code may itself end in what looks like a digest, so both are
+// candidates); none for a name that is not stored audio.
+func storedCodes(name string) []string {
+	base, ok := strings.CutSuffix(name, ".wav")
+	if !ok {
+		return nil
+	}
+	var codes []string
+	if loc := digestSuffix.FindStringIndex(base); loc != nil && checkName("voice file code", base[:loc[0]]) == nil {
+		codes = append(codes, base[:loc[0]])
+	}
+	if checkName("voice file code", base) == nil {
+		codes = append(codes, base)
+	}
+	return codes
 }

@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -23,50 +24,94 @@ const MaxNameBytes = 128
 // voiceDir is the directory of voice files under the data directory.
 const voiceDir = "voice"
 
-// ImportVoiceFile decodes an uploaded voice file (WAV or MP3), checks it
-// (at most MaxDuration, not empty, not silent), converts it to 8 kHz mono
-// 16-bit WAV and stores it atomically as
-// dataDir/voice/<accountUID>/<code>.wav, mode 0600. It returns that path
-// relative to dataDir (slash-separated, for the database), the original
-// format (FormatWAV or FormatMP3) and the duration.
+// VoiceAudio is an uploaded voice file decoded, checked and converted to
+// 8 kHz mono 16-bit WAV, not stored yet.
+type VoiceAudio struct {
+	WAV      []byte
+	Format   string // the original format: FormatWAV or FormatMP3
+	Duration time.Duration
+	// Digest names the converted audio (16 hex digits of its SHA-256): it
+	// is part of the stored file's name, so the same audio is stored under
+	// the same name and new audio never overwrites a file a voice file row
+	// still points to.
+	Digest string
+}
+
+// PrepareVoiceFile decodes an uploaded voice file (WAV or MP3), checks it
+// (at most MaxDuration, not empty, not silent) and converts it to 8 kHz
+// mono 16-bit WAV, writing nothing.
 //
 // Problems with the upload are *dialtone.Error with code
-// isv.VOICE_FILE_ILLEGAL (or isv.INVALID_PARAMETERS for a bad code), their
-// message safe to show to the caller; other errors are internal.
-//
-// The ".wav" suffix is always appended, even to a code that ends in
-// ".wav" already, so that distinct codes never share a file.
-func ImportVoiceFile(data []byte, dataDir string, accountUID, code string) (storedPath string, format string, duration time.Duration, err error) {
-	if err := checkName("account UID", accountUID); err != nil {
-		return "", "", 0, err
-	}
-	if err := checkName("voice file code", code); err != nil {
-		return "", "", 0, err
-	}
+// isv.VOICE_FILE_ILLEGAL, their message safe to show to the caller.
+func PrepareVoiceFile(data []byte) (*VoiceAudio, error) {
 	if len(data) == 0 {
-		return "", "", 0, illegalVoiceFile("the file is empty", nil)
+		return nil, illegalVoiceFile("the file is empty", nil)
 	}
 	p, format, err := Decode(data)
 	if err != nil {
-		return "", "", 0, illegalVoiceFile(err.Error(), err)
+		return nil, illegalVoiceFile(err.Error(), err)
 	}
 	if p.Frames() == 0 {
-		return "", "", 0, illegalVoiceFile("the file contains no audio", nil)
+		return nil, illegalVoiceFile("the file contains no audio", nil)
 	}
 	a := ToTelephony(p)
 	if silent(a.Samples) {
-		return "", "", 0, illegalVoiceFile("the file is silent (all samples are zero)", nil)
+		return nil, illegalVoiceFile("the file is silent (all samples are zero)", nil)
 	}
 	var wav bytes.Buffer
 	wav.Grow(44 + 2*len(a.Samples))
 	if err := EncodeWAV(&wav, a.Samples, TelephonyRate, 1); err != nil {
-		return "", "", 0, fmt.Errorf("voice file %s: %w", code, err)
+		return nil, fmt.Errorf("voice file: %w", err)
 	}
-	rel := path.Join(voiceDir, accountUID, code+".wav")
-	if err := writeFileAtomic(dataDir, rel, wav.Bytes()); err != nil {
-		return "", "", 0, fmt.Errorf("store voice file %s: %w", code, err)
+	sum := sha256.Sum256(wav.Bytes())
+	return &VoiceAudio{WAV: wav.Bytes(), Format: format, Duration: a.Duration(), Digest: hex.EncodeToString(sum[:8])}, nil
+}
+
+// VoiceFilePath is where StoreVoiceFile puts a's audio for the account's
+// voice file code, relative to the data directory and slash-separated (for
+// the database): voice/<accountUID>/<code>.<digest>.wav. The suffix is
+// always appended, even to a code that ends in ".wav" already, so that
+// distinct codes never share a file. A bad account UID or code is
+// *dialtone.Error with code isv.INVALID_PARAMETERS.
+func VoiceFilePath(accountUID, code string, a *VoiceAudio) (string, error) {
+	if err := checkName("account UID", accountUID); err != nil {
+		return "", err
 	}
-	return rel, format, a.Duration(), nil
+	if err := checkName("voice file code", code); err != nil {
+		return "", err
+	}
+	return path.Join(voiceDir, accountUID, code+"."+a.Digest+".wav"), nil
+}
+
+// StoreVoiceFile writes a's audio atomically to VoiceFilePath under
+// dataDir, mode 0600, and returns that path. Storing the same audio again
+// rewrites the same file.
+func StoreVoiceFile(dataDir, accountUID, code string, a *VoiceAudio) (string, error) {
+	rel, err := VoiceFilePath(accountUID, code, a)
+	if err != nil {
+		return "", err
+	}
+	if err := writeFileAtomic(dataDir, rel, a.WAV); err != nil {
+		return "", fmt.Errorf("store voice file %s: %w", code, err)
+	}
+	return rel, nil
+}
+
+// ImportVoiceFile is PrepareVoiceFile then StoreVoiceFile: it returns the
+// stored path, the original format and the duration.
+func ImportVoiceFile(data []byte, dataDir string, accountUID, code string) (storedPath string, format string, duration time.Duration, err error) {
+	if _, err := VoiceFilePath(accountUID, code, &VoiceAudio{}); err != nil {
+		return "", "", 0, err // names first: a bad code is refused before any decoding
+	}
+	a, err := PrepareVoiceFile(data)
+	if err != nil {
+		return "", "", 0, err
+	}
+	rel, err := StoreVoiceFile(dataDir, accountUID, code, a)
+	if err != nil {
+		return "", "", 0, err
+	}
+	return rel, a.Format, a.Duration, nil
 }
 
 // LoadVoiceFile reads a stored voice file back as telephone audio. It

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func TestImportVoiceFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored != "voice/1234567890/abc-123.wav.wav" || format != FormatWAV || absDur(d-2500*time.Millisecond) > time.Millisecond {
+	if !regexp.MustCompile(`^voice/1234567890/abc-123\.wav\.[0-9a-f]{16}\.wav$`).MatchString(stored) || format != FormatWAV || absDur(d-2500*time.Millisecond) > time.Millisecond {
 		t.Errorf("stored %q format %q duration %v", stored, format, d)
 	}
 	fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(stored)))
@@ -59,12 +60,21 @@ func TestImportVoiceFile(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("%d files in the account's directory", len(entries))
 	}
-	// Re-import replaces.
-	if _, _, _, err := ImportVoiceFile(wavOf(sine(8000, 1, 300, 5000, time.Second)), dir, "1234567890", "abc-123.wav"); err != nil {
+	// The same audio again is the same file; new audio is another file,
+	// and the old one stays for whoever still points to it.
+	again, _, _, err := ImportVoiceFile(wavOf(src), dir, "1234567890", "abc-123.wav")
+	if err != nil || again != stored {
+		t.Errorf("same audio again: stored %q, %v; want %q", again, err, stored)
+	}
+	stored2, _, _, err := ImportVoiceFile(wavOf(sine(8000, 1, 300, 5000, time.Second)), dir, "1234567890", "abc-123.wav")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := LoadVoiceFile(dir, stored); a.Duration() != time.Second {
-		t.Errorf("re-import: %v", a.Duration())
+	if a, _ := LoadVoiceFile(dir, stored2); stored2 == stored || a.Duration() != time.Second {
+		t.Errorf("re-import with new audio: stored %q (first %q), %v", stored2, stored, a.Duration())
+	}
+	if a, err := LoadVoiceFile(dir, stored); err != nil || a.Duration() != 2500*time.Millisecond {
+		t.Errorf("the first audio after a re-import: %v", err)
 	}
 }
 

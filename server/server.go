@@ -330,21 +330,14 @@ func (n *Node) housekeep(ctx context.Context) {
 // looked for.
 const voiceSweepEvery = time.Hour
 
-// sweepVoiceFiles removes the audio of voice files deleted more than
-// media.SweepGrace ago (calls accepted before the deletion may play it
-// until then).
+// sweepVoiceFiles removes the audio of voice files deleted (or given new
+// audio) more than media.SweepGrace ago (calls accepted before the change
+// may play it until then).
 func (n *Node) sweepVoiceFiles(ctx context.Context, now time.Time) {
 	if n.cfg.DataDir == "" {
 		return
 	}
-	removed, err := media.SweepVoiceFiles(ctx, n.cfg.DataDir, now.Add(-media.SweepGrace),
-		func(ctx context.Context, uid, code string) (bool, error) {
-			_, err := n.store.GetVoiceFile(ctx, uid, code)
-			if errors.Is(err, dialtone.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		})
+	removed, err := media.SweepVoiceFiles(ctx, n.cfg.DataDir, now.Add(-media.SweepGrace), voiceRefs{n.store})
 	if err != nil && ctx.Err() == nil {
 		n.log.Warn("sweep deleted voice files", "err", err)
 	}

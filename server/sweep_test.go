@@ -16,7 +16,8 @@ import (
 
 // TestNodeSweepsDeletedVoiceFiles: the node's housekeeping removes the
 // audio of a voice file deleted longer ago than the grace, and keeps the
-// audio of one that exists, looking them up in its store.
+// audio of one that exists, looking them up in its store; audio a voice
+// file had before it was given new audio goes too.
 func TestNodeSweepsDeletedVoiceFiles(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	ctx := context.Background()
@@ -41,6 +42,7 @@ func TestNodeSweepsDeletedVoiceFiles(t *testing.T) {
 		return p
 	}
 	kept, gone := write("voice/acct1/hello.wav"), write("voice/acct1/deleted.wav")
+	replaced := write("voice/acct1/hello.0123456789abcdef.wav") // audio hello had before
 	if err := n.store.PutAccount(ctx, &dialtone.Account{UID: "acct1", Name: "a", Status: dialtone.AccountActive, VoiceService: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -54,5 +56,8 @@ func TestNodeSweepsDeletedVoiceFiles(t *testing.T) {
 	}
 	if _, err := os.Stat(gone); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the audio of a deleted voice file is still there: %v", err)
+	}
+	if _, err := os.Stat(replaced); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the replaced audio of a voice file is still there: %v", err)
 	}
 }

@@ -2,8 +2,11 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 
+	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
 )
 
@@ -22,4 +25,18 @@ func (n *Node) loadVoice(storedPath string) ([]byte, error) {
 		return nil, fmt.Errorf("voice file %s: %w", storedPath, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// voiceRefs tells the sweep of stored audio which files voice files use.
+type voiceRefs struct{ store dialtone.Store }
+
+func (r voiceRefs) VoiceFileUses(ctx context.Context, accountUID, code, storedPath string) (bool, error) {
+	vf, err := r.store.GetVoiceFile(ctx, accountUID, code)
+	if errors.Is(err, dialtone.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return vf.StoredPath == storedPath, nil
 }
