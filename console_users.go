@@ -50,3 +50,20 @@ func ValidConsoleUsername(u string) bool {
 	}
 	return true
 }
+
+// AdminToken is a bearer token of the admin API that a first start
+// generated. Only its SHA-256 is kept: the token itself is shown once and
+// kept in the data directory's credentials file.
+type AdminToken struct {
+	SHA256    [32]byte
+	CreatedAt time.Time
+}
+
+// AdminTokenStore keeps the admin tokens every node accepts (besides the
+// one given in its environment).
+type AdminTokenStore interface {
+	// AddAdminToken records a token; recording one again changes nothing.
+	AddAdminToken(ctx context.Context, t *AdminToken) error
+	// ListAdminTokens returns every token, oldest first.
+	ListAdminTokens(ctx context.Context) ([]AdminToken, error)
+}

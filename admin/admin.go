@@ -10,13 +10,14 @@
 package admin
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,18 +56,17 @@ const (
 // An empty token disables the API: every request gets 403. A nil logger
 // discards logs. Neither the token nor any secret is ever logged.
 //
-// POST /admin/v1/provision parses the body with an empty base directory:
-// relative voice file paths in it are resolved against the server's working
-// directory, because the document did not come from a file the server knows.
+// POST /admin/v1/provision applies a document with the files it names sent
+// along: the server never reads a document's files from its own disk.
 //
 // Options add the receipt endpoints' collaborators (see WithReceipts).
-func New(store dialtone.Store, token string, logger *slog.Logger, opts ...Option) http.Handler {
+func New(store dialtone.Store, tokens Tokens, logger *slog.Logger, opts ...Option) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "admin")
-	if token == "" {
-		logger.Info("admin API disabled: DIALTONE_ADMIN_TOKEN is not set")
+	if !tokens.Enabled() {
+		logger.Info("admin API disabled: no admin token (DIALTONE_ADMIN_TOKEN is not set and the store holds none)")
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, CodeForbidden,
 				"the admin API is disabled: start the server with DIALTONE_ADMIN_TOKEN set to enable it")
@@ -123,15 +123,14 @@ func New(store dialtone.Store, token string, logger *slog.Logger, opts ...Option
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, CodeNotFound, "no admin endpoint "+r.URL.Path)
 	})
-	sum := sha256.Sum256([]byte(token))
-	return &auth{next: mux, want: sum, log: logger}
+	return &auth{next: mux, tokens: tokens, log: logger}
 }
 
 // auth checks the bearer token before anything else runs.
 type auth struct {
-	next http.Handler
-	want [sha256.Size]byte // hash of the token: compared at a fixed length
-	log  *slog.Logger
+	next   http.Handler
+	tokens Tokens
+	log    *slog.Logger
 }
 
 func (a *auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -142,13 +141,8 @@ func (a *auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reason = "missing Authorization header"
 	case !ok || !strings.EqualFold(scheme, "Bearer"):
 		reason = "Authorization is not a Bearer token"
-	default:
-		// Hashing first makes the comparison constant-time in the token's
-		// length too, which ConstantTimeCompare alone would reveal.
-		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-		if subtle.ConstantTimeCompare(sum[:], a.want[:]) != 1 {
-			reason = "wrong token"
-		}
+	case !a.tokens.Accepts(strings.TrimSpace(got)):
+		reason = "wrong token"
 	}
 	if reason != "" {
 		a.log.Warn("admin request rejected", "reason", reason, "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
@@ -169,42 +163,156 @@ type handler struct {
 	// redriven is called after dead letters were made due again, to wake
 	// the push worker at once.
 	redriven func()
-	// applyOpts are passed to provision.Apply (e.g. the voice importer).
+	// applyOpts are passed to provision.Apply (e.g. the data directory).
 	applyOpts []provision.ApplyOption
-	// provisionDir resolves relative voice-file paths of documents sent
-	// through the API ("" = the server's working directory).
-	provisionDir string
 	// res serves numbers, templates, voice files and settings (resources.go).
 	res resourceState
 }
 
+// provision applies a document in one transaction: a YAML body alone, or a
+// multipart/form-data body carrying the document and the files it names
+// (see readDocument). ?dry_run=true counts what would change and writes
+// nothing.
 func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxProvisionBody))
+	name, data, files, err := readDocument(w, r)
 	if err != nil {
+		var he *httpError
+		if errors.As(err, &he) {
+			writeError(w, he.status, he.code, he.msg)
+			return
+		}
 		bodyError(w, err)
 		return
 	}
-	doc, err := provision.Parse(data, h.provisionDir)
+	doc, err := provision.Parse(data, name)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, CodeInvalidProvisioning, err.Error())
 		return
 	}
-	res, err := provision.Apply(r.Context(), h.store, doc, h.applyOpts...)
-	if err != nil {
-		if errors.Is(err, dialtone.ErrConflict) {
-			writeError(w, http.StatusConflict, CodeConflict, err.Error())
-			return
-		}
-		h.log.Error("provisioning failed", "err", err,
-			"accounts_created", res.AccountsCreated, "accounts_updated", res.AccountsUpdated)
-		writeError(w, http.StatusInternalServerError, CodeInternalError,
-			"applying the document failed (see the server log); what was applied before the failure stays, and applying the document again completes it")
+	opts := append(slices.Clip(h.applyOpts), provision.WithFiles(files))
+	dryRun := r.URL.Query().Get("dry_run")
+	switch dryRun {
+	case "", "false", "0":
+	case "true", "1":
+		opts = append(opts, provision.WithDryRun())
+	default:
+		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "dry_run must be true or false")
 		return
 	}
-	h.log.Info("provisioning applied",
+	res, err := provision.Apply(r.Context(), h.store, doc, opts...)
+	var perr *provision.Error
+	switch {
+	case errors.As(err, &perr):
+		writeError(w, http.StatusBadRequest, CodeInvalidProvisioning, err.Error())
+		return
+	case errors.Is(err, dialtone.ErrConflict):
+		writeError(w, http.StatusConflict, CodeConflict, err.Error())
+		return
+	case err != nil:
+		h.log.Error("provisioning failed", "document", name, "err", err)
+		writeError(w, http.StatusInternalServerError, CodeInternalError,
+			"applying the document failed (see the server log); nothing of it was applied")
+		return
+	}
+	h.log.Info("provisioning applied", "document", name, "dry_run", res.DryRun,
 		"accounts_created", res.AccountsCreated, "accounts_updated", res.AccountsUpdated, "accounts_unchanged", res.AccountsUnchanged,
 		"keys_created", res.KeysCreated, "keys_updated", res.KeysUpdated, "keys_unchanged", res.KeysUnchanged)
 	writeJSON(w, http.StatusOK, res)
+}
+
+// The parts of a multipart provisioning request.
+const (
+	// PartDocument is the YAML document; its file name, if any, names the
+	// document in messages unless PartDocumentName gives the name.
+	PartDocument     = "document"
+	PartDocumentName = "document_name"
+	// PartFilePrefix starts the name of a part holding a file the document
+	// names: "file:prompts/welcome.wav" is the document's
+	// "prompts/welcome.wav". A part's file name cannot carry the path
+	// (receivers keep only its last element).
+	PartFilePrefix = "file:"
+)
+
+// maxProvisionUpload bounds a document with its files: voice files are up
+// to 50 MiB each.
+const maxProvisionUpload = 200 << 20
+
+// httpError is a request the handler refuses with its own status and code.
+type httpError struct {
+	status    int
+	code, msg string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+// readDocument reads a provisioning request: the document's name, its
+// YAML and the files sent with it (none for a plain YAML body).
+func readDocument(w http.ResponseWriter, r *http.Request) (name string, data []byte, files provision.Attachments, err error) {
+	files = provision.Attachments{}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		data, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxProvisionBody))
+		return r.URL.Query().Get("name"), data, files, err
+	}
+	// The whole body is bounded too, so that part headers cannot grow it.
+	r.Body = http.MaxBytesReader(w, r.Body, maxProvisionUpload+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return "", nil, nil, &httpError{http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read: " + err.Error()}
+	}
+	limited := &limitedParts{left: maxProvisionUpload}
+	seenDoc := false
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", nil, nil, &httpError{http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read: " + err.Error()}
+		}
+		content, err := limited.read(part)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		switch form := part.FormName(); {
+		case form == PartDocument:
+			if seenDoc {
+				return "", nil, nil, &httpError{http.StatusBadRequest, CodeInvalidRequest, "more than one document part"}
+			}
+			seenDoc, data = true, content
+			if name == "" {
+				name = part.FileName()
+			}
+		case form == PartDocumentName:
+			name = string(content)
+		case strings.HasPrefix(form, PartFilePrefix) && len(form) > len(PartFilePrefix):
+			files[strings.TrimPrefix(form, PartFilePrefix)] = content
+		default:
+			return "", nil, nil, &httpError{http.StatusBadRequest, CodeInvalidRequest,
+				fmt.Sprintf("unexpected part %q: send %q, optionally %q, and %q<path> for each file the document names", form, PartDocument, PartDocumentName, PartFilePrefix)}
+		}
+	}
+	if !seenDoc {
+		return "", nil, nil, &httpError{http.StatusBadRequest, CodeInvalidRequest, fmt.Sprintf("no %q part: the document is missing", PartDocument)}
+	}
+	return name, data, files, nil
+}
+
+// limitedParts reads parts while the request stays under its bound.
+type limitedParts struct{ left int64 }
+
+func (l *limitedParts) read(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, l.left+1))
+	var tooLarge *http.MaxBytesError
+	if int64(len(b)) > l.left || errors.As(err, &tooLarge) {
+		return nil, &httpError{http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+			fmt.Sprintf("the document with its files is larger than %d MiB", maxProvisionUpload>>20)}
+	}
+	if err != nil {
+		return nil, &httpError{http.StatusBadRequest, CodeInvalidRequest, "the multipart body cannot be read: " + err.Error()}
+	}
+	l.left -= int64(len(b))
+	return b, nil
 }
 
 // AccountInfo is an account as the admin API shows it.

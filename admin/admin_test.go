@@ -14,10 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/sqlite"
@@ -70,12 +68,8 @@ func newEnv(t *testing.T, tok string) *env {
 	logs := &syncBuffer{}
 	voiceDir := t.TempDir()
 	e := &env{t: t, store: st, logs: logs,
-		h: New(st, tok, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			// The example document's voice file lives beside it.
-			WithProvisionDir(filepath.Join("..", "provision", "testdata")),
-			WithApplyOptions(provision.WithVoiceImporter(func(data []byte, acct, code string) (string, string, time.Duration, error) {
-				return media.ImportVoiceFile(data, voiceDir, acct, code)
-			})))}
+		h: New(st, TokenList(tok), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			WithApplyOptions(provision.WithDataDir(voiceDir)))}
 	t.Cleanup(func() {
 		st.Close()
 		out := logs.String()
@@ -133,13 +127,44 @@ func (r response) wantError(t *testing.T, status int, code string) APIError {
 	return e
 }
 
+// examplePath is the repository's provisioning example.
+var examplePath = filepath.Join("..", "examples", "provisioning.yaml")
+
 func exampleYAML(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "provision", "testdata", "example.yaml"))
+	b, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// exampleDocument is the example with the files it names, as `dialtone
+// apply` sends it.
+func exampleDocument(t *testing.T) Document {
+	t.Helper()
+	yaml := []byte(exampleYAML(t))
+	doc, err := provision.Parse(yaml, examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := provision.ReadFiles(doc, provision.DirFiles(filepath.Dir(examplePath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Document{Name: examplePath, YAML: yaml, Files: files}
+}
+
+// applyExample posts the example with its files.
+func (e *env) applyExample() response {
+	e.t.Helper()
+	req, err := NewApplyRequest(context.Background(), "http://dialtone.test", token, exampleDocument(e.t))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return response{rec.Code, rec.Header(), rec.Body.String()}
 }
 
 func TestAuth(t *testing.T) {
@@ -174,22 +199,41 @@ func TestDisabled(t *testing.T) {
 
 func TestProvision(t *testing.T) {
 	e := newEnv(t, token)
-	r := e.do("POST", "/admin/v1/provision", exampleYAML(t), "Content-Type", "application/yaml")
+	// A document that names files must come with them: the server never
+	// reads them from its own disk.
+	er := e.do("POST", "/admin/v1/provision", exampleYAML(t), "Content-Type", "application/yaml").wantError(t, 400, CodeInvalidProvisioning)
+	if !strings.Contains(er.Message, `accounts[0].voice_files[0].path: "prompts/welcome.wav": the file was not sent with the document`) {
+		t.Errorf("message %q", er.Message)
+	}
+	if all, _ := e.store.ListAccounts(context.Background()); len(all) != 0 {
+		t.Errorf("%d accounts after a refused document", len(all))
+	}
+	r := e.applyExample()
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	var res Result
 	r.decode(t, &res)
-	if res.AccountsCreated != 1 || res.KeysCreated != 1 || len(res.Accounts) != 1 || res.Accounts[0].UID != demoUID {
+	if res.AccountsCreated != 1 || res.KeysCreated != 1 || len(res.Accounts) != 1 || res.Accounts[0].UID != demoUID || res.Accounts[0].VoiceFiles.Created != 1 {
 		t.Errorf("result %+v", res)
 	}
-	r = e.do("POST", "/admin/v1/provision", exampleYAML(t), "Content-Type", "text/plain")
+	r = e.applyExample()
 	r.decode(t, &res)
 	if r.status != 200 || res.AccountsUnchanged != 1 || res.KeysUnchanged != 1 || res.AccountsCreated+res.AccountsUpdated+res.KeysCreated+res.KeysUpdated != 0 {
 		t.Errorf("second apply: %d %+v", r.status, res)
 	}
 	if all, _ := e.store.ListAccounts(context.Background()); len(all) != 1 {
 		t.Errorf("%d accounts after two applies", len(all))
+	}
+	// A plain YAML body without files works as before, named by ?name=.
+	r = e.do("POST", "/admin/v1/provision?name=small.yaml", "accounts:\n  - {uid: \"42\", name: other}\n", "Content-Type", "text/plain")
+	r.decode(t, &res)
+	if r.status != 200 || res.AccountsCreated != 1 {
+		t.Errorf("plain YAML: %d %+v", r.status, res)
+	}
+	er = e.do("POST", "/admin/v1/provision?name=small.yaml", "accounts:\n  - {uid: \"42\", name: other, status: gone}\n").wantError(t, 400, CodeInvalidProvisioning)
+	if !strings.HasPrefix(er.Message, "small.yaml: line 2: accounts[0].status") {
+		t.Errorf("message %q does not start with the document's name, line and key", er.Message)
 	}
 }
 
@@ -212,7 +256,7 @@ func TestProvisionInvalid(t *testing.T) {
 
 func TestProvisionConflict(t *testing.T) {
 	e := newEnv(t, token)
-	if r := e.do("POST", "/admin/v1/provision", exampleYAML(t)); r.status != 200 {
+	if r := e.applyExample(); r.status != 200 {
 		t.Fatal(r.body)
 	}
 	doc := "accounts:\n  - uid: \"7\"\n    name: other\n    access_keys: [{id: " + demoKeyID + ", secret: \"0123456789abcdef\"}]\n"
@@ -224,7 +268,7 @@ func TestProvisionConflict(t *testing.T) {
 
 func TestAccountsAndKeys(t *testing.T) {
 	e := newEnv(t, token)
-	if r := e.do("POST", "/admin/v1/provision", exampleYAML(t)); r.status != 200 {
+	if r := e.applyExample(); r.status != 200 {
 		t.Fatal(r.body)
 	}
 	if r := e.do("POST", "/admin/v1/provision", "accounts:\n  - {uid: \"42\", name: other, products: [tts]}\n"); r.status != 200 {
@@ -328,28 +372,62 @@ func TestRouting(t *testing.T) {
 	e.do("GET", "/admin/v2/whatever", "").wantError(t, 404, CodeNotFound)
 }
 
-func TestApplyFile(t *testing.T) {
+func TestApplyClient(t *testing.T) {
 	e := newEnv(t, token)
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()
 	ctx := context.Background()
 
-	res, err := ApplyFile(ctx, srv.URL+"/", token, []byte(exampleYAML(t)), srv.Client())
-	if err != nil || res.AccountsCreated != 1 {
-		t.Fatalf("ApplyFile = %+v, %v", res, err)
+	dry := exampleDocument(t)
+	dry.DryRun = true
+	res, err := Apply(ctx, srv.URL+"/", token, dry, srv.Client())
+	if err != nil || !res.DryRun || res.AccountsCreated != 1 {
+		t.Fatalf("dry run = %+v, %v", res, err)
 	}
-	res, err = ApplyFile(ctx, srv.URL, token, []byte(exampleYAML(t)), nil)
+	if all, _ := e.store.ListAccounts(ctx); len(all) != 0 {
+		t.Fatalf("a dry run created %d accounts", len(all))
+	}
+	res, err = Apply(ctx, srv.URL+"/", token, exampleDocument(t), srv.Client())
+	if err != nil || res.AccountsCreated != 1 || res.DryRun {
+		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+	res, err = Apply(ctx, srv.URL, token, exampleDocument(t), nil)
 	if err != nil || res.AccountsUnchanged != 1 {
-		t.Fatalf("second ApplyFile = %+v, %v", res, err)
+		t.Fatalf("second Apply = %+v, %v", res, err)
+	}
+	// Bad audio is the document's problem: 400 naming the file, line and key.
+	bad := exampleDocument(t)
+	bad.Files["prompts/welcome.wav"] = []byte("RIFF but not really")
+	_, err = Apply(ctx, srv.URL, token, bad, srv.Client())
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 ||
+		!strings.Contains(err.Error(), examplePath+`: line 39: accounts[0].voice_files[0].path: "prompts/welcome.wav" is not usable audio`) {
+		t.Errorf("bad audio: %v", err)
+	}
+	for _, tc := range []struct{ part, want string }{
+		{"--x\r\nContent-Disposition: form-data; name=\"stray\"\r\n\r\nx\r\n--x--\r\n", "unexpected part"},
+		{"--x\r\nContent-Disposition: form-data; name=\"file:a.wav\"\r\n\r\nx\r\n--x--\r\n", "the document is missing"},
+	} {
+		req, _ := http.NewRequest("POST", srv.URL+"/admin/v1/provision", strings.NewReader(tc.part))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || !strings.Contains(string(body), tc.want) {
+			t.Errorf("multipart %q: %d %s", tc.part, resp.StatusCode, body)
+		}
 	}
 
-	_, err = ApplyFile(ctx, srv.URL, token, []byte("accounts:\n  - name: a\n    status: actve\n"), srv.Client())
-	var apiErr *APIError
+	_, err = Apply(ctx, srv.URL, token, Document{YAML: []byte("accounts:\n  - name: a\n    status: actve\n")}, srv.Client())
 	if !errors.As(err, &apiErr) || apiErr.Status != 400 || !strings.Contains(err.Error(), `line 3: accounts[0].status: "actve"`) {
 		t.Errorf("invalid document: %v", err)
 	}
 
-	_, err = ApplyFile(ctx, srv.URL, "wrong", []byte("{}"), srv.Client())
+	_, err = Apply(ctx, srv.URL, "wrong", Document{YAML: []byte("{}")}, srv.Client())
 	if !errors.As(err, &apiErr) || apiErr.Status != 401 || !strings.Contains(err.Error(), "token") || strings.Contains(err.Error(), "wrong\"") {
 		t.Errorf("wrong token: %v", err)
 	}
@@ -359,7 +437,7 @@ func TestApplyFile(t *testing.T) {
 		io.WriteString(w, "404 page not found")
 	}))
 	defer other.Close()
-	_, err = ApplyFile(ctx, other.URL, token, []byte("{}"), other.Client())
+	_, err = Apply(ctx, other.URL, token, Document{YAML: []byte("{}")}, other.Client())
 	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "page not found") {
 		t.Errorf("non-Dialtone server: %v", err)
 	}

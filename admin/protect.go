@@ -3,24 +3,62 @@ package admin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"github.com/dialtone-voice/dialtone/provision"
 	"net/http"
+	"slices"
 	"strings"
+
+	"github.com/dialtone-voice/dialtone/provision"
 )
 
+// Tokens are the bearer tokens that open the admin API, kept as SHA-256
+// hashes: the server's DIALTONE_ADMIN_TOKEN and the tokens of its store.
+// The zero value opens nothing (the API is off).
+type Tokens struct {
+	hashes [][sha256.Size]byte
+}
+
+// TokenList accepts the given tokens; empty strings are skipped.
+func TokenList(plain ...string) Tokens {
+	var t Tokens
+	for _, p := range plain {
+		if p != "" {
+			t.hashes = append(t.hashes, sha256.Sum256([]byte(p)))
+		}
+	}
+	return t
+}
+
+// WithHashes accepts the tokens whose SHA-256 are given too.
+func (t Tokens) WithHashes(hashes ...[sha256.Size]byte) Tokens {
+	return Tokens{hashes: append(slices.Clip(t.hashes), hashes...)}
+}
+
+// Enabled reports whether any token opens the API.
+func (t Tokens) Enabled() bool { return len(t.hashes) > 0 }
+
+// Accepts reports whether got is one of the tokens. Hashing first makes
+// the comparison constant-time in the token's length too, which
+// ConstantTimeCompare alone would reveal, and every token is compared.
+func (t Tokens) Accepts(got string) bool {
+	sum := sha256.Sum256([]byte(got))
+	ok := 0
+	for _, h := range t.hashes {
+		ok |= subtle.ConstantTimeCompare(sum[:], h[:])
+	}
+	return ok == 1
+}
+
 // RequireToken protects an extra operator endpoint (mounted outside this
-// package) with the same bearer token as the admin API.
-func RequireToken(token string, h http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
+// package) with the same bearer tokens as the admin API.
+func RequireToken(tokens Tokens, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if token == "" {
+		if !tokens.Enabled() {
 			writeProtectError(w, http.StatusForbidden, "AdminDisabled", "the admin API is disabled: start the server with DIALTONE_ADMIN_TOKEN set")
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+		if !ok || !tokens.Accepts(got) {
 			writeProtectError(w, http.StatusUnauthorized, "Unauthorized", "send Authorization: Bearer <the DIALTONE_ADMIN_TOKEN of the server>")
 			return
 		}
@@ -38,10 +76,4 @@ func writeProtectError(w http.ResponseWriter, status int, code, msg string) {
 // importer) to every provisioning document the admin API applies.
 func WithApplyOptions(opts ...provision.ApplyOption) Option {
 	return func(h *handler) { h.applyOpts = append(h.applyOpts, opts...) }
-}
-
-// WithProvisionDir sets the directory that relative voice-file paths in
-// documents sent to the admin API are resolved against.
-func WithProvisionDir(dir string) Option {
-	return func(h *handler) { h.provisionDir = dir }
 }

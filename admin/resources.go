@@ -84,9 +84,14 @@ var (
 	voiceFileCode = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
 )
 
+// VoiceImporter decodes, checks and stores an uploaded voice file for an
+// account, returning where it stored the 8 kHz audio (relative to the data
+// directory), the source format and the duration.
+type VoiceImporter func(data []byte, accountUID, code string) (storedPath, format string, duration time.Duration, err error)
+
 // resourceState is the handler's part for the resource endpoints.
 type resourceState struct {
-	importVoice provision.VoiceImporter
+	importVoice VoiceImporter
 	loadVoice   func(storedPath string) ([]byte, error)
 
 	// creating holds the keys of resources being created. Put* replaces
@@ -101,7 +106,7 @@ type resourceState struct {
 // WithVoiceImporter lets the admin API accept voice file uploads: f decodes,
 // checks and stores the audio (the server passes media.ImportVoiceFile over
 // its data directory). Without it uploads answer 501.
-func WithVoiceImporter(f provision.VoiceImporter) Option {
+func WithVoiceImporter(f VoiceImporter) Option {
 	return func(h *handler) { h.res.importVoice = f }
 }
 

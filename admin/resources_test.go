@@ -37,7 +37,7 @@ func newResEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t, token)
 	dataDir := t.TempDir()
-	e.h = New(e.store, token, slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	e.h = New(e.store, TokenList(token), slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		WithVoiceImporter(func(data []byte, acct, code string) (string, string, time.Duration, error) {
 			return media.ImportVoiceFile(data, dataDir, acct, code)
 		}),

@@ -59,17 +59,20 @@ func SetPassword(ctx context.Context, users dialtone.ConsoleUserStore, username,
 	return users.PutConsoleUser(ctx, &dialtone.ConsoleUser{Username: username, AccountUID: account, PasswordHash: hash, CreatedAt: created})
 }
 
+// OperatorName is the operator a server creates for itself.
+const OperatorName = "admin"
+
 // EnsureOperator makes "admin" an operator whose password is password,
 // rehashing only when the stored hash does not already match (the start-up
 // path: DIALTONE_CONSOLE_ADMIN_PASSWORD). It reports whether it changed
 // anything.
 func EnsureOperator(ctx context.Context, users dialtone.ConsoleUserStore, password string, now time.Time) (bool, error) {
-	if u, err := users.GetConsoleUser(ctx, "admin"); err == nil && u.Operator() && VerifyPassword(u.PasswordHash, password) {
+	if u, err := users.GetConsoleUser(ctx, OperatorName); err == nil && u.Operator() && VerifyPassword(u.PasswordHash, password) {
 		return false, nil
 	} else if err != nil && !errors.Is(err, dialtone.ErrNotFound) {
 		return false, err
 	}
-	return true, SetPassword(ctx, users, "admin", "", password, now)
+	return true, SetPassword(ctx, users, OperatorName, "", password, now)
 }
 
 func checkUsername(u string) error {

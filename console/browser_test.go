@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/dialtone-voice/dialtone/internal/browsertest"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/server"
 )
@@ -49,39 +49,16 @@ network:
 
 const adminPassword = "console-admin-pw"
 
-// chromiumPath finds Chromium; a machine without it fails the test with
-// the Debian package to install, rather than skipping silently.
-func chromiumPath(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("Chromium is not installed: install the Debian package chromium (apt-get install chromium, or scripts/install-deps.sh)")
-	return ""
-}
-
-func artifactDir(t *testing.T) string {
-	dir := os.Getenv("DIALTONE_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	dir = filepath.Join(dir, "console")
-	must(t, os.MkdirAll(dir, 0o755))
-	return dir
-}
-
 // startNode runs a node on a loopback port until the test ends.
 func startNode(t *testing.T) string {
 	t.Helper()
-	t.Setenv(server.EnvConsoleAdminPassword, adminPassword)
 	dir := t.TempDir()
 	prov := filepath.Join(dir, "provision.yaml")
 	must(t, os.WriteFile(prov, []byte(browserProvision), 0o600))
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	node, err := server.Open(ctx, server.Config{
-		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0", ProvisionFile: prov,
+		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0", ProvisionFile: prov, ConsolePassword: adminPassword,
 		SignatureWindow: 15 * time.Minute, ShutdownTimeout: 5 * time.Second,
 		Logger: slog.New(slog.DiscardHandler), Stdout: io.Discard,
 		Ready: func(addr string) { ready <- addr },
@@ -109,100 +86,6 @@ func startNode(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts headless Chromium with a fresh profile.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	// Start the browser on a context without a timeout (see chromedp.Run).
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return ctx
-}
-
-type session struct {
-	t    *testing.T
-	ctx  context.Context
-	base string
-	dir  string
-}
-
-func (s *session) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		html, _ := chromedp.Run(s.ctx, chromedp.OuterHTML("main"))
-		s.shot("failed-" + what)
-		s.t.Fatalf("%s: %v\npage: %.1500s", what, err, html)
-	}
-}
-
-func (s *session) text(sel string) string {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Text(sel))
-	if err != nil {
-		s.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return v
-}
-
-func (s *session) eval(expr string) string {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-	if err != nil {
-		s.t.Fatalf("eval %s: %v", expr, err)
-	}
-	return v
-}
-
-// shot saves a full-page PNG screenshot as a test artifact.
-func (s *session) shot(name string) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.ctx, 20*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		s.t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	path := filepath.Join(s.dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		s.t.Errorf("screenshot %s: %v", name, err)
-	}
-}
-
-func (s *session) signIn(user, pass string) {
-	s.t.Helper()
-	s.do("sign in as "+user,
-		chromedp.Navigate(s.base+"/console/signin"),
-		chromedp.WaitVisible("#username"),
-		chromedp.SendKeys("#username", user),
-		chromedp.SendKeys("#password", pass),
-		chromedp.Submit("#password"),
-		chromedp.WaitVisible("nav"),
-	)
-}
-
 // sineWAV makes a short 16 kHz tone to upload.
 func sineWAV(t *testing.T) string {
 	samples := make([]int16, 16000)
@@ -216,14 +99,6 @@ func sineWAV(t *testing.T) string {
 	return path
 }
 
-// poll waits until the expression is true.
-func poll(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](expr)(ctx, t)
-		return err
-	})
-}
-
 var callIDRE = regexp.MustCompile(`"CallId":"([^"]+)"`)
 
 func TestBrowserMainFlow(t *testing.T) {
@@ -231,58 +106,58 @@ func TestBrowserMainFlow(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	base := startNode(t)
-	s := &session{t: t, ctx: newBrowser(t), base: base, dir: artifactDir(t)}
-	t.Logf("screenshots in %s", s.dir)
+	s := browsertest.New(t, base, "console")
+	t.Logf("screenshots in %s", s.Dir)
 
 	// Sign in as the operator from DIALTONE_CONSOLE_ADMIN_PASSWORD.
-	s.do("sign-in page", chromedp.Navigate(base+"/console/signin"), chromedp.WaitVisible("#username"))
-	s.shot("01-signin")
-	s.signIn("admin", adminPassword)
-	s.do("overview", chromedp.Navigate(base+"/console/overview?acct=1001"), chromedp.WaitVisible("#live-account"))
-	if h := s.text("main h1"); !strings.Contains(h, "概览") {
+	s.Do("sign-in page", chromedp.Navigate(base+"/console/signin"), chromedp.WaitVisible("#username"))
+	s.Shot("01-signin")
+	s.SignIn("admin", adminPassword)
+	s.Do("overview", chromedp.Navigate(base+"/console/overview?acct=1001"), chromedp.WaitVisible("#live-account"))
+	if h := s.Text("main h1"); !strings.Contains(h, "概览") {
 		t.Errorf("overview heading %q", h)
 	}
-	s.shot("02-overview")
+	s.Shot("02-overview")
 
 	// Create a template with variables and approve it.
-	s.do("create template",
+	s.Do("create template",
 		chromedp.Navigate(base+"/console/templates"),
 		chromedp.WaitVisible("#tpl-content"),
 		chromedp.SendKeys("#tpl-content", "您好${name}，您的订单${order}已发货。"),
 		chromedp.Submit("#tpl-content"),
 		chromedp.WaitVisible(".flash"),
 	)
-	code := s.eval(`document.querySelector("tr[data-code]").dataset.code`)
+	code := s.Eval(`document.querySelector("tr[data-code]").dataset.code`)
 	if !strings.HasPrefix(code, "TTS_") {
 		t.Fatalf("template code %q", code)
 	}
-	s.do("approve template",
+	s.Do("approve template",
 		chromedp.Click(fmt.Sprintf(`tr[data-code=%q] form[action="/console/templates/review"] input[value=approved] ~ button`, code)),
 		chromedp.WaitVisible(fmt.Sprintf(`tr[data-code=%q] .badge.approved`, code)),
 	)
 	// Preview renders through the TTS engine and plays in the page.
-	s.do("preview template",
+	s.Do("preview template",
 		chromedp.SendKeys(fmt.Sprintf(`#pv-%s-name`, code), "张三"),
 		chromedp.Click(fmt.Sprintf(`tr[data-code=%q] form[data-preview] button`, code)),
-		poll(fmt.Sprintf(`(function(){var a=document.querySelector('tr[data-code=%q] audio');return !!a && !a.hidden && a.readyState>=1 && a.duration>0.5;})()`, code)),
+		browsertest.Poll(fmt.Sprintf(`(function(){var a=document.querySelector('tr[data-code=%q] audio');return !!a && !a.hidden && a.readyState>=1 && a.duration>0.5;})()`, code)),
 	)
-	s.shot("03-templates")
+	s.Shot("03-templates")
 
 	// Upload a voice file through the XHR with progress.
-	s.do("upload voice file",
+	s.Do("upload voice file",
 		chromedp.Navigate(base+"/console/voicefiles"),
 		chromedp.WaitVisible("#vf-file"),
 		chromedp.SetUploadFiles("#vf-file", []string{sineWAV(t)}),
 		chromedp.Click("#upload-form button[type=submit]"),
 		chromedp.WaitVisible("tr[data-code] audio"),
 	)
-	if f := s.text("tbody tr[data-code] td:nth-child(3)"); f != "wav" {
+	if f := s.Text("tbody tr[data-code] td:nth-child(3)"); f != "wav" {
 		t.Errorf("uploaded format %q, want wav", f)
 	}
-	s.shot("04-voicefiles")
+	s.Shot("04-voicefiles")
 
 	// Place a TTS call from the API Explorer to a simulated subscriber.
-	s.do("explorer",
+	s.Do("explorer",
 		chromedp.Navigate(base+"/console/explorer"),
 		chromedp.WaitVisible("#ex-action"),
 		chromedp.SetValue("#ex-action", "SingleCallByTts"),
@@ -294,18 +169,18 @@ func TestBrowserMainFlow(t *testing.T) {
 		chromedp.WaitVisible("#ex-problems"),
 	)
 	// Client-side validation stopped the out-of-range PlayTimes.
-	if p := s.text("#ex-problems"); !strings.Contains(p, "PlayTimes must be between 1 and 3") {
+	if p := s.Text("#ex-problems"); !strings.Contains(p, "PlayTimes must be between 1 and 3") {
 		t.Errorf("validation message %q", p)
 	}
-	s.do("explorer send",
+	s.Do("explorer send",
 		chromedp.SetValue("#ex-SingleCallByTts-PlayTimes", "1"),
 		chromedp.SendKeys("#ex-SingleCallByTts-TtsParam", `{"name":"张三","order":"42"}`),
 		chromedp.SendKeys("#ex-SingleCallByTts-OutId", "browser-1"),
 		chromedp.Click("#ex-send"),
-		poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
+		browsertest.Poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
 	)
-	resp := s.text("#ex-response")
-	req := s.text("#ex-request")
+	resp := s.Text("#ex-response")
+	req := s.Text("#ex-request")
 	m := callIDRE.FindStringSubmatch(resp)
 	if m == nil || !strings.Contains(resp, `"Code":"OK"`) {
 		t.Fatalf("explorer response:\n%s", resp)
@@ -314,21 +189,21 @@ func TestBrowserMainFlow(t *testing.T) {
 	if !strings.Contains(req, "Signature=") || strings.Contains(req, "consoleSecretA") {
 		t.Errorf("raw request lacks a signature or shows the secret:\n%s", req)
 	}
-	if c := s.text("#ex-code"); !strings.Contains(c, "dyvmsapi.CreateSingleCallByTtsRequest") {
+	if c := s.Text("#ex-code"); !strings.Contains(c, "dyvmsapi.CreateSingleCallByTtsRequest") {
 		t.Errorf("Go snippet:\n%s", c)
 	}
-	s.shot("05-explorer")
+	s.Shot("05-explorer")
 
 	// Call records: the call appears and progresses without a reload.
-	s.do("call records",
+	s.Do("call records",
 		chromedp.Navigate(base+"/console/calls"),
 		chromedp.WaitVisible(fmt.Sprintf(`tr[data-call=%q]`, callID)),
 	)
-	s.eval(`window.__marker = "no reload"; ""`)
+	s.Eval(`window.__marker = "no reload"; ""`)
 	states := map[string]bool{}
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		st := s.eval(fmt.Sprintf(`(function(){var r=document.querySelector('tr[data-call=%q]');return r?r.dataset.state:"";})()`, callID))
+		st := s.Eval(fmt.Sprintf(`(function(){var r=document.querySelector('tr[data-call=%q]');return r?r.dataset.state:"";})()`, callID))
 		states[st] = true
 		if st == "ended" {
 			break
@@ -341,33 +216,33 @@ func TestBrowserMainFlow(t *testing.T) {
 	if len(states) < 2 {
 		t.Errorf("the page showed only %v: no progress seen", states)
 	}
-	if s.eval(`window.__marker || ""`) != "no reload" {
+	if s.Eval(`window.__marker || ""`) != "no reload" {
 		t.Error("the page reloaded instead of updating in place")
 	}
-	if st := s.text(fmt.Sprintf(`tr[data-call=%q] td:nth-child(7)`, callID)); !strings.Contains(st, "200000") {
+	if st := s.Text(fmt.Sprintf(`tr[data-call=%q] td:nth-child(7)`, callID)); !strings.Contains(st, "200000") {
 		t.Errorf("final status %q, want 200000", st)
 	}
-	s.shot("06-calls")
+	s.Shot("06-calls")
 
-	s.do("call page",
+	s.Do("call page",
 		chromedp.Click(fmt.Sprintf(`tr[data-call=%q] a`, callID)),
 		chromedp.WaitVisible(`#timeline tr[data-event=ended]`),
 	)
 	for _, ev := range []string{"originate", "ringing", "answered", "play", "hangup", "ended"} {
-		if s.eval(fmt.Sprintf(`document.querySelector('#timeline tr[data-event=%q]') ? "yes" : ""`, ev)) != "yes" {
+		if s.Eval(fmt.Sprintf(`document.querySelector('#timeline tr[data-event=%q]') ? "yes" : ""`, ev)) != "yes" {
 			t.Errorf("timeline lacks %s", ev)
 		}
 	}
-	s.shot("07-call")
+	s.Shot("07-call")
 
 	// The other pages, for the record.
 	for _, p := range []string{"numbers", "keys", "receipts", "network", "users", "overview"} {
-		s.do(p, chromedp.Navigate(base+"/console/"+p), chromedp.WaitVisible("main h1"))
-		s.shot("08-" + p)
+		s.Do(p, chromedp.Navigate(base+"/console/"+p), chromedp.WaitVisible("main h1"))
+		s.Shot("08-" + p)
 	}
 
 	// The operator adds an account user of the other account...
-	s.do("add user",
+	s.Do("add user",
 		chromedp.Navigate(base+"/console/users"),
 		chromedp.WaitVisible("#u-name"),
 		chromedp.SendKeys("#u-name", "bob"),
@@ -379,15 +254,15 @@ func TestBrowserMainFlow(t *testing.T) {
 		chromedp.WaitVisible("#username"),
 	)
 	// ...who cannot open account 1001's call by editing the URL.
-	s.signIn("bob", "bob-password")
-	s.do("foreign call", chromedp.Navigate(base+"/console/calls/"+callID+"?acct=1001"), chromedp.WaitVisible("main h1"))
-	if h := s.text("main h1"); h != "Not found" {
+	s.SignIn("bob", "bob-password")
+	s.Do("foreign call", chromedp.Navigate(base+"/console/calls/"+callID+"?acct=1001"), chromedp.WaitVisible("main h1"))
+	if h := s.Text("main h1"); h != "Not found" {
 		t.Errorf("bob opening account 1001's call sees %q, want Not found", h)
 	}
-	if body := s.text("main"); strings.Contains(body, "browser-1") {
+	if body := s.Text("main"); strings.Contains(body, "browser-1") {
 		t.Error("bob sees account 1001's call")
 	}
-	s.shot("09-foreign-call-404")
+	s.Shot("09-foreign-call-404")
 }
 
 // TestBrowserReceiptsAndNetwork: the Receipts page shows the delivery
@@ -405,18 +280,18 @@ func TestBrowserReceiptsAndNetwork(t *testing.T) {
 	}))
 	defer recv.Close()
 	base := startNode(t)
-	s := &session{t: t, ctx: newBrowser(t), base: base, dir: artifactDir(t)}
-	s.signIn("admin", adminPassword)
+	s := browsertest.New(t, base, "console")
+	s.SignIn("admin", adminPassword)
 
 	// Subscribe VoiceReport by push and send a test receipt.
-	s.do("subscribe push",
+	s.Do("subscribe push",
 		chromedp.Navigate(base+"/console/receipts?acct=1001"),
 		chromedp.WaitVisible("#push-VoiceReport"),
 		chromedp.SendKeys("#push-VoiceReport", recv.URL+"/receipts"),
 		chromedp.Submit("#push-VoiceReport"),
 		chromedp.WaitVisible(".flash"),
 	)
-	s.do("send a test receipt",
+	s.Do("send a test receipt",
 		chromedp.Click(`#rc-VoiceReport ~ form[action="/console/receipts/test"] button`),
 		chromedp.WaitVisible(`#results-VoiceReport tr.ok`),
 	)
@@ -428,41 +303,41 @@ func TestBrowserReceiptsAndNetwork(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the receiver got nothing")
 	}
-	if row := s.text(`#results-VoiceReport tr.ok`); !strings.Contains(row, "200") || !strings.Contains(row, "(test)") {
+	if row := s.Text(`#results-VoiceReport tr.ok`); !strings.Contains(row, "200") || !strings.Contains(row, "(test)") {
 		t.Errorf("result row %q", row)
 	}
-	if sum := s.text(`#receipt-summary tr[data-type=VoiceReport]`); !strings.Contains(sum, "OK") {
+	if sum := s.Text(`#receipt-summary tr[data-type=VoiceReport]`); !strings.Contains(sum, "OK") {
 		t.Errorf("summary row %q", sum)
 	}
-	s.shot("10-receipts-test-result")
+	s.Shot("10-receipts-test-result")
 
 	// Make the provisioned subscriber busy.
-	s.do("edit subscriber",
+	s.Do("edit subscriber",
 		chromedp.Navigate(base+"/console/network?edit=13800000001"),
 		chromedp.WaitVisible("#sn-form"),
 		chromedp.SetValue("#sn-result", "busy"),
 		chromedp.Submit("#sn-number"),
 		chromedp.WaitVisible(".flash"),
 	)
-	if row := s.text(`tr[data-number="13800000001"]`); !strings.Contains(row, "busy") {
+	if row := s.Text(`tr[data-number="13800000001"]`); !strings.Contains(row, "busy") {
 		t.Fatalf("subscriber row after edit %q", row)
 	}
-	s.shot("11-network-edited")
+	s.Shot("11-network-edited")
 
 	// The next call to it: an approved template, then the Explorer.
-	s.do("create template",
+	s.Do("create template",
 		chromedp.Navigate(base+"/console/templates"),
 		chromedp.WaitVisible("#tpl-content"),
 		chromedp.SendKeys("#tpl-content", "您好，测试忙音。"),
 		chromedp.Submit("#tpl-content"),
 		chromedp.WaitVisible(".flash"),
 	)
-	code := s.eval(`document.querySelector("tr[data-code]").dataset.code`)
-	s.do("approve template",
+	code := s.Eval(`document.querySelector("tr[data-code]").dataset.code`)
+	s.Do("approve template",
 		chromedp.Click(fmt.Sprintf(`tr[data-code=%q] form[action="/console/templates/review"] input[value=approved] ~ button`, code)),
 		chromedp.WaitVisible(fmt.Sprintf(`tr[data-code=%q] .badge.approved`, code)),
 	)
-	s.do("explorer send",
+	s.Do("explorer send",
 		chromedp.Navigate(base+"/console/explorer"),
 		chromedp.WaitVisible("#ex-action"),
 		chromedp.SetValue("#ex-action", "SingleCallByTts"),
@@ -470,18 +345,18 @@ func TestBrowserReceiptsAndNetwork(t *testing.T) {
 		chromedp.SendKeys("#ex-SingleCallByTts-CalledShowNumber", "057188880000"),
 		chromedp.SendKeys("#ex-SingleCallByTts-TtsCode", code),
 		chromedp.Click("#ex-send"),
-		poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
+		browsertest.Poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
 	)
-	m := callIDRE.FindStringSubmatch(s.text("#ex-response"))
+	m := callIDRE.FindStringSubmatch(s.Text("#ex-response"))
 	if m == nil {
-		t.Fatalf("explorer response:\n%s", s.text("#ex-response"))
+		t.Fatalf("explorer response:\n%s", s.Text("#ex-response"))
 	}
-	s.do("busy call ends",
+	s.Do("busy call ends",
 		chromedp.Navigate(base+"/console/calls"),
-		poll(fmt.Sprintf(`(function(){var r=document.querySelector('tr[data-call=%q]');return !!r && r.dataset.state==="ended";})()`, m[1])),
+		browsertest.Poll(fmt.Sprintf(`(function(){var r=document.querySelector('tr[data-call=%q]');return !!r && r.dataset.state==="ended";})()`, m[1])),
 	)
-	if st := s.text(fmt.Sprintf(`tr[data-call=%q] td:nth-child(7)`, m[1])); !strings.Contains(st, "200002") {
+	if st := s.Text(fmt.Sprintf(`tr[data-call=%q] td:nth-child(7)`, m[1])); !strings.Contains(st, "200002") {
 		t.Errorf("status of the call to the busy subscriber %q, want 200002", st)
 	}
-	s.shot("12-calls-busy")
+	s.Shot("12-calls-busy")
 }

@@ -70,3 +70,17 @@ func randomString(alphabet string, n int) (string, error) {
 	}
 	return string(out), nil
 }
+
+// Lengths of the operator's generated secrets: an admin API token (about
+// 190 bits) and a console password (about 119 bits), both base62 so that
+// they paste into a shell or a form unquoted.
+const (
+	TokenLen    = 32
+	PasswordLen = 20
+)
+
+// GenerateToken returns a new admin API token.
+func GenerateToken() (string, error) { return randomString(base62, TokenLen) }
+
+// GeneratePassword returns a new console password.
+func GeneratePassword() (string, error) { return randomString(base62, PasswordLen) }

@@ -53,3 +53,24 @@ func TestRandomStringCoversAlphabet(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateTokenAndPassword(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		tok, err := GenerateToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, err := GeneratePassword()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tok) != TokenLen || len(pw) != PasswordLen || strings.Trim(tok+pw, base62) != "" {
+			t.Fatalf("token %q, password %q: want %d and %d base62 characters", tok, pw, TokenLen, PasswordLen)
+		}
+		if seen[tok] || seen[pw] {
+			t.Fatal("a generated secret repeated")
+		}
+		seen[tok], seen[pw] = true, true
+	}
+}

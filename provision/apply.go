@@ -10,17 +10,22 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/keygen"
+	"github.com/dialtone-voice/dialtone/media"
 )
 
-// Result tells what Apply did. Unchanged objects are counted apart so that
-// re-applying a file visibly does nothing.
+// Result tells what Apply did, or with WithDryRun what it would do.
+// Unchanged objects are counted apart so that re-applying a file visibly
+// does nothing. The flat totals add up the accounts' counts.
 type Result struct {
-	AccountsCreated   int `json:"accounts_created"`
-	AccountsUpdated   int `json:"accounts_updated"`
-	AccountsUnchanged int `json:"accounts_unchanged"`
-	KeysCreated       int `json:"keys_created"`
-	KeysUpdated       int `json:"keys_updated"`
-	KeysUnchanged     int `json:"keys_unchanged"`
+	// DryRun says that nothing was written: the counts say what applying
+	// the document would do.
+	DryRun            bool `json:"dry_run,omitempty"`
+	AccountsCreated   int  `json:"accounts_created"`
+	AccountsUpdated   int  `json:"accounts_updated"`
+	AccountsUnchanged int  `json:"accounts_unchanged"`
+	KeysCreated       int  `json:"keys_created"`
+	KeysUpdated       int  `json:"keys_updated"`
+	KeysUnchanged     int  `json:"keys_unchanged"`
 	// Receipt subscriptions, counted like keys.
 	SubscriptionsCreated   int `json:"subscriptions_created"`
 	SubscriptionsUpdated   int `json:"subscriptions_updated"`
@@ -29,16 +34,47 @@ type Result struct {
 	ConsoleUsersCreated   int `json:"console_users_created"`
 	ConsoleUsersUpdated   int `json:"console_users_updated"`
 	ConsoleUsersUnchanged int `json:"console_users_unchanged"`
-	// Accounts lists every account of the document in order, with its UID:
-	// the only way to learn a UID that Apply generated.
+	// Blacklist is what happened to the operator's global blacklist:
+	// updated or unchanged, "" when the document does not set it.
+	Blacklist string `json:"blacklist,omitempty"`
+	// Accounts lists every account of the document in order, with its UID
+	// (the only way to learn a UID that Apply generated) and what happened
+	// to it and to each kind of its resources.
 	Accounts []AppliedAccount `json:"accounts"`
 }
 
 // AppliedAccount is the outcome for one account of the document.
 type AppliedAccount struct {
-	UID    string `json:"uid"`
-	Name   string `json:"name"`
-	Action string `json:"action"` // created, updated or unchanged
+	UID           string `json:"uid"`
+	Name          string `json:"name"`
+	Action        string `json:"action"` // created, updated or unchanged
+	Keys          Counts `json:"access_keys"`
+	Numbers       Counts `json:"numbers"`
+	Templates     Counts `json:"tts_templates"`
+	VoiceFiles    Counts `json:"voice_files"`
+	Subscriptions Counts `json:"subscriptions"`
+	// Settings is updated or unchanged: flow control, blacklist and the
+	// SmartCall callback URL.
+	Settings string `json:"settings"`
+}
+
+// Counts counts the objects of one kind a document lists by what
+// happened to them.
+type Counts struct {
+	Created   int `json:"created,omitempty"`
+	Updated   int `json:"updated,omitempty"`
+	Unchanged int `json:"unchanged,omitempty"`
+}
+
+func (c *Counts) add(action string) {
+	switch action {
+	case ActionCreated:
+		c.Created++
+	case ActionUpdated:
+		c.Updated++
+	default:
+		c.Unchanged++
+	}
 }
 
 // Actions of AppliedAccount.
@@ -56,87 +92,115 @@ type plan struct {
 	keys     []*dialtone.AccessKey
 }
 
-// Apply writes the accounts of doc (which must come from Parse), their
-// access keys, receipt subscriptions and SmartCall callback URL to store.
-// Numbers, templates, voice files, flow control and the network are
-// validated by Parse but not yet stored. Subscriptions need a store that is
-// also a dialtone.ReceiptStore; message types the file does not list keep
-// their subscription, and queue attributes set through the admin API are
-// kept.
+// errDryRun rolls a dry run's transaction back.
+var errDryRun = errors.New("provision: dry run")
+
+// Apply writes doc (which must come from Parse) to store in one
+// transaction: its accounts, their access keys, numbers, templates, voice
+// files, settings and receipt subscriptions, the operator's blacklist and
+// the console users. On any error nothing is written. The network, SIP
+// trunks and routes are node configuration, read at start and not stored.
+//
+// Problems with the document that only the store or its files reveal (a
+// voice file missing or not audio, a console user's unknown account) are an
+// *Error naming the line and key, like Parse's; a key ID owned by another
+// account or an ambiguous account name wraps dialtone.ErrConflict.
 //
 // Apply is idempotent: an account is found by UID, or by name when the file
 // gives no UID; unchanged objects are not written (so UpdatedAt moves only
-// on real changes) and CreatedAt is kept. Keys not in the file are left
-// alone. Conflicts (a key ID owned by another account, an ambiguous name)
-// are found before anything is written and wrap dialtone.ErrConflict. The
-// store has no transactions, so a store failure midway can leave part of a
-// document applied; applying it again completes it.
+// on real changes) and CreatedAt is kept. Objects the document does not
+// list (other accounts, keys, subscription types) are left alone, and queue
+// attributes set through the admin API are kept.
 func Apply(ctx context.Context, store dialtone.Store, doc *Document, opts ...ApplyOption) (Result, error) {
-	res := Result{Accounts: []AppliedAccount{}}
 	cfg := &applyConfig{}
 	for _, o := range opts {
 		o(cfg)
 	}
 	if doc == nil {
-		return res, nil
+		return Result{Accounts: []AppliedAccount{}, DryRun: cfg.dryRun}, nil
 	}
-	if err := applyGlobal(ctx, store, doc); err != nil {
-		return res, err
+	// The audio is read and checked before the transaction: a bad file
+	// fails the document at once, and the store is not held while decoding.
+	audio, err := loadVoices(doc, cfg)
+	if err != nil {
+		return Result{Accounts: []AppliedAccount{}}, err
 	}
-	if len(doc.Accounts) == 0 {
-		return res, applyConsoleUsers(ctx, store, doc, time.Now().UTC(), &res)
+	var res Result
+	err = store.Atomic(ctx, func(ctx context.Context, tx dialtone.Store) error {
+		res = Result{Accounts: []AppliedAccount{}, DryRun: cfg.dryRun} // the transaction may run again
+		if err := apply(ctx, tx, doc, cfg, audio, &res); err != nil {
+			return err
+		}
+		if cfg.dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	if err != nil {
+		return Result{Accounts: []AppliedAccount{}}, err
+	}
+	return res, nil
+}
+
+func apply(ctx context.Context, store dialtone.Store, doc *Document, cfg *applyConfig, audio map[*VoiceFile]*media.VoiceAudio, res *Result) error {
+	now := time.Now().UTC()
+	if err := applyGlobal(ctx, store, doc, res); err != nil {
+		return err
 	}
 	plans, err := resolve(ctx, store, doc)
 	if err != nil {
-		return res, err
+		return err
 	}
-	now := time.Now().UTC()
 	for _, pl := range plans {
 		if err := ctx.Err(); err != nil {
-			return res, err
+			return err
 		}
-		action, err := applyAccount(ctx, store, pl, now)
-		if err != nil {
-			return res, err
+		out := AppliedAccount{UID: pl.uid, Name: pl.src.Name}
+		if out.Action, err = applyAccount(ctx, store, pl, now); err != nil {
+			return err
 		}
-		switch action {
-		case ActionCreated:
-			res.AccountsCreated++
-		case ActionUpdated:
-			res.AccountsUpdated++
-		default:
-			res.AccountsUnchanged++
-		}
-		res.Accounts = append(res.Accounts, AppliedAccount{UID: pl.uid, Name: pl.src.Name, Action: action})
 		for i, k := range pl.src.AccessKeys {
 			action, err := applyKey(ctx, store, pl.uid, &k, pl.keys[i], now)
 			if err != nil {
-				return res, err
+				return err
 			}
-			switch action {
-			case ActionCreated:
-				res.KeysCreated++
-			case ActionUpdated:
-				res.KeysUpdated++
-			default:
-				res.KeysUnchanged++
-			}
+			out.Keys.add(action)
 		}
-		if err := applySubscriptions(ctx, store, pl, now, &res); err != nil {
-			return res, err
+		if err := applySubscriptions(ctx, store, pl, now, &out.Subscriptions); err != nil {
+			return err
 		}
-		if err := applyCallbackURL(ctx, store, pl); err != nil {
-			return res, err
+		if err := applyResources(ctx, store, pl.uid, pl.src, cfg, audio, now, &out); err != nil {
+			return err
 		}
-		if err := applyResources(ctx, store, pl.uid, pl.src, cfg, now); err != nil {
-			return res, err
-		}
+		res.add(out)
 	}
 	// After the accounts, which the users may belong to.
-	return res, applyConsoleUsers(ctx, store, doc, now, &res)
+	return applyConsoleUsers(ctx, store, doc, cfg, now, res)
 }
 
-func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now time.Time, res *Result) error {
+// add counts an account's outcome in the totals and lists it.
+func (r *Result) add(a AppliedAccount) {
+	switch a.Action {
+	case ActionCreated:
+		r.AccountsCreated++
+	case ActionUpdated:
+		r.AccountsUpdated++
+	default:
+		r.AccountsUnchanged++
+	}
+	r.KeysCreated += a.Keys.Created
+	r.KeysUpdated += a.Keys.Updated
+	r.KeysUnchanged += a.Keys.Unchanged
+	r.SubscriptionsCreated += a.Subscriptions.Created
+	r.SubscriptionsUpdated += a.Subscriptions.Updated
+	r.SubscriptionsUnchanged += a.Subscriptions.Unchanged
+	r.Accounts = append(r.Accounts, a)
+}
+
+func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now time.Time, counts *Counts) error {
 	if len(pl.src.Subscriptions) == 0 {
 		return nil
 	}
@@ -158,7 +222,7 @@ func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now 
 		}
 		if old != nil {
 			if old.Queue == want.Queue && old.PushURL == want.PushURL && old.PushSecret == want.PushSecret {
-				res.SubscriptionsUnchanged++
+				counts.add(ActionUnchanged)
 				continue
 			}
 			want.CreatedAt = old.CreatedAt
@@ -168,31 +232,10 @@ func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now 
 			return fmt.Errorf("provision: line %d: subscription %s: %w", sub.Line, want.MessageType, err)
 		}
 		if old == nil {
-			res.SubscriptionsCreated++
+			counts.add(ActionCreated)
 		} else {
-			res.SubscriptionsUpdated++
+			counts.add(ActionUpdated)
 		}
-	}
-	return nil
-}
-
-// applyCallbackURL sets the SmartCall callback URL when the file gives one,
-// keeping the account's other settings.
-func applyCallbackURL(ctx context.Context, store dialtone.Store, pl plan) error {
-	url := pl.src.SmartCallCallbackURL
-	if url == "" {
-		return nil
-	}
-	st, err := store.GetAccountSettings(ctx, pl.uid)
-	if err != nil {
-		return fmt.Errorf("provision: line %d: settings of %s: %w", pl.src.Line, pl.uid, err)
-	}
-	if st.SmartCallCallbackURL == url {
-		return nil
-	}
-	st.SmartCallCallbackURL = url
-	if err := store.PutAccountSettings(ctx, pl.uid, st); err != nil {
-		return fmt.Errorf("provision: line %d: settings of %s: %w", pl.src.Line, pl.uid, err)
 	}
 	return nil
 }

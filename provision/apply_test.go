@@ -45,36 +45,40 @@ func mustParse(t *testing.T, in string) *Document {
 func TestApplyExampleIdempotent(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	data, err := os.ReadFile(filepath.Join("testdata", "example.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := Parse(data, "testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
+	doc := parseExample(t)
 	voiceDir := t.TempDir()
-	importer := WithVoiceImporter(func(data []byte, acct, code string) (string, string, time.Duration, error) {
-		return media.ImportVoiceFile(data, voiceDir, acct, code)
-	})
-	res, err := Apply(ctx, st, doc, importer)
+	opts := exampleOptions(voiceDir)
+	res, err := Apply(ctx, st, doc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.AccountsCreated != 1 || res.KeysCreated != 1 || res.AccountsUpdated+res.KeysUpdated != 0 {
 		t.Errorf("first apply = %+v", res)
 	}
+	want := AppliedAccount{UID: "1234567890123456", Name: "demo", Action: ActionCreated, Keys: Counts{Created: 1}, Numbers: Counts{Created: 1},
+		Templates: Counts{Created: 2}, VoiceFiles: Counts{Created: 1}, Subscriptions: Counts{Created: 2}, Settings: ActionUpdated}
+	if len(res.Accounts) != 1 || res.Accounts[0] != want || res.ConsoleUsersCreated != 2 || res.Blacklist != ActionUpdated {
+		t.Errorf("first apply = %+v", res)
+	}
+	if got, wantText := res.Summary(), "account 1234567890123456 (demo) created: 1 access key created, 1 number created, 2 TTS templates created, "+
+		"1 voice file created, 2 subscriptions created, settings updated\nconsole users: 2 created\noperator blacklist updated\n"; got != wantText {
+		t.Errorf("summary:\n%s\nwant:\n%s", got, wantText)
+	}
 	acct1, _ := st.GetAccount(ctx, "1234567890123456")
 	key1, _ := st.GetAccessKey(ctx, "LTAIdemo00000000000001")
 
-	res, err = Apply(ctx, st, doc, importer)
+	res, err = Apply(ctx, st, doc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkExampleResources(t, st, voiceDir)
-	want := Result{AccountsUnchanged: 1, KeysUnchanged: 1, Accounts: []AppliedAccount{{UID: "1234567890123456", Name: "demo", Action: ActionUnchanged}}}
-	if !equalResult(res, want) {
+	want = AppliedAccount{UID: "1234567890123456", Name: "demo", Action: ActionUnchanged, Keys: Counts{Unchanged: 1}, Numbers: Counts{Unchanged: 1},
+		Templates: Counts{Unchanged: 2}, VoiceFiles: Counts{Unchanged: 1}, Subscriptions: Counts{Unchanged: 2}, Settings: ActionUnchanged}
+	if len(res.Accounts) != 1 || res.Accounts[0] != want || res.AccountsUnchanged != 1 || res.KeysUnchanged != 1 || res.ConsoleUsersUnchanged != 2 {
 		t.Errorf("second apply = %+v, want %+v", res, want)
+	}
+	if got := res.Summary(); got != "account 1234567890123456 (demo) unchanged\nconsole users: 2 unchanged\noperator blacklist unchanged\n" {
+		t.Errorf("summary of a second apply:\n%s", got)
 	}
 	accts, _ := st.ListAccounts(ctx)
 	keys, _ := st.ListAccessKeys(ctx, "1234567890123456")
@@ -94,10 +98,24 @@ func TestApplyExampleIdempotent(t *testing.T) {
 	}
 }
 
-func equalResult(a, b Result) bool {
-	return a.AccountsCreated == b.AccountsCreated && a.AccountsUpdated == b.AccountsUpdated && a.AccountsUnchanged == b.AccountsUnchanged &&
-		a.KeysCreated == b.KeysCreated && a.KeysUpdated == b.KeysUpdated && a.KeysUnchanged == b.KeysUnchanged &&
-		slices.Equal(a.Accounts, b.Accounts)
+// parseExample parses the repository's provisioning example.
+func parseExample(t *testing.T) *Document {
+	t.Helper()
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Parse(data, examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// exampleOptions apply the example with its files read from its directory
+// and audio stored under dataDir.
+func exampleOptions(dataDir string) []ApplyOption {
+	return []ApplyOption{WithFiles(DirFiles(filepath.Dir(examplePath))), WithDataDir(dataDir)}
 }
 
 func TestApplyUpdates(t *testing.T) {
@@ -261,9 +279,9 @@ func TestApplyBlacklists(t *testing.T) {
 	if strings.Join(g.Blacklist, ",") != "赌博,spam" || strings.Join(a.Blacklist, ",") != "casino" || a.FlowControl != (dialtone.FlowControl{PerHour: 3, PerDay: 9}) {
 		t.Fatalf("global %+v account %+v", g, a)
 	}
-	// Voice files need an importer.
-	doc, _ = Parse([]byte("accounts:\n  - name: v\n    voice_files: [{code: a.wav, path: testdata/prompts/welcome.wav, kind: notification}]\n"), ".")
-	if _, err := Apply(ctx, st, doc); err == nil || !strings.Contains(err.Error(), "line 3") {
-		t.Fatalf("no importer: %v", err)
+	// Voice files need somewhere to go.
+	doc, _ = Parse([]byte("accounts:\n  - name: v\n    voice_files: [{code: a.wav, path: ../examples/prompts/welcome.wav, kind: notification}]\n"), "")
+	if _, err := Apply(ctx, st, doc, WithFiles(DirFiles("."))); err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("no data directory: %v", err)
 	}
 }

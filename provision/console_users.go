@@ -110,7 +110,7 @@ func (p *parser) consoleUser(n *yaml.Node, path string, names map[string]int) Co
 // accounts. A user whose account and password already match is left
 // alone (a plain password is checked against the stored hash), so applying
 // the same file again writes nothing and keeps existing sessions.
-func applyConsoleUsers(ctx context.Context, store dialtone.Store, doc *Document, now time.Time, res *Result) error {
+func applyConsoleUsers(ctx context.Context, store dialtone.Store, doc *Document, cfg *applyConfig, now time.Time, res *Result) error {
 	if len(doc.ConsoleUsers) == 0 {
 		return nil
 	}
@@ -118,7 +118,7 @@ func applyConsoleUsers(ctx context.Context, store dialtone.Store, doc *Document,
 	if !ok {
 		return fmt.Errorf("provision: line %d: this store cannot keep console users", doc.ConsoleUsers[0].Line)
 	}
-	for _, cu := range doc.ConsoleUsers {
+	for i, cu := range doc.ConsoleUsers {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -127,7 +127,12 @@ func applyConsoleUsers(ctx context.Context, store dialtone.Store, doc *Document,
 			acct = ""
 		}
 		if acct != "" {
-			if _, err := store.GetAccount(ctx, acct); err != nil {
+			_, err := store.GetAccount(ctx, acct)
+			if errors.Is(err, dialtone.ErrNotFound) {
+				return &Error{File: doc.File, Problems: []Problem{{Line: cu.Line, Path: index("console_users", i) + ".account",
+					Message: "no account " + quote(acct) + " in the store or in this document"}}}
+			}
+			if err != nil {
 				return fmt.Errorf("provision: line %d: console user %s: account %s: %w", cu.Line, cu.Username, acct, err)
 			}
 		}
@@ -142,6 +147,10 @@ func applyConsoleUsers(ctx context.Context, store dialtone.Store, doc *Document,
 			res.ConsoleUsersUnchanged++
 			continue
 		}
+		if cfg.dryRun {
+			countConsoleUser(res, old == nil)
+			continue // hashing a password takes time, and nothing is written
+		}
 		hash := cu.PasswordHash
 		if hash == "" {
 			if hash, err = passhash.Hash(cu.Password); err != nil {
@@ -155,13 +164,17 @@ func applyConsoleUsers(ctx context.Context, store dialtone.Store, doc *Document,
 		if err := us.PutConsoleUser(ctx, want); err != nil {
 			return fmt.Errorf("provision: line %d: console user %s: %w", cu.Line, cu.Username, err)
 		}
-		if old == nil {
-			res.ConsoleUsersCreated++
-		} else {
-			res.ConsoleUsersUpdated++
-		}
+		countConsoleUser(res, old == nil)
 	}
 	return nil
+}
+
+func countConsoleUser(res *Result, created bool) {
+	if created {
+		res.ConsoleUsersCreated++
+	} else {
+		res.ConsoleUsersUpdated++
+	}
 }
 
 // samePassword reports whether the stored hash already stands for the

@@ -123,12 +123,14 @@ console_users:
 	if got, _ := us.GetConsoleUser(ctx, "李雷"); !passhash.Verify(got.PasswordHash, "another-password") || !got.CreatedAt.Equal(li.CreatedAt) {
 		t.Errorf("updated user = %+v", got)
 	}
-	// An account the store does not have is an error with the line.
+	// An account the store does not have is a problem of the document,
+	// with its line and key.
 	_, err = Apply(ctx, st, mustParse(t, `
 console_users:
   - {username: x, password: long-enough-pw, account: "999"}
 `))
-	if !errors.Is(err, dialtone.ErrNotFound) || !strings.Contains(err.Error(), "line 3") {
+	var perr *Error
+	if !errors.As(err, &perr) || !strings.Contains(err.Error(), "line 3: console_users[0].account") {
 		t.Errorf("unknown account: %v", err)
 	}
 }

@@ -33,8 +33,10 @@ func (p Problem) String() string {
 }
 
 // Error lists every problem of a rejected document, in line order. Its text
-// has one problem per line and never contains secrets.
+// has one problem per line, each starting with the document's file name
+// when it has one, and never contains secrets.
 type Error struct {
+	File     string // the document's file name; "" when it has none
 	Problems []Problem
 }
 
@@ -42,6 +44,9 @@ func (e *Error) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
 		lines[i] = p.String()
+		if e.File != "" {
+			lines[i] = e.File + ": " + lines[i]
+		}
 	}
 	return strings.Join(lines, "\n")
 }

@@ -2,12 +2,11 @@ package provision
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 func FuzzParse(f *testing.F) {
-	if data, err := os.ReadFile(filepath.Join("testdata", "example.yaml")); err == nil {
+	if data, err := os.ReadFile(examplePath); err == nil {
 		f.Add(data)
 	}
 	for _, s := range []string{

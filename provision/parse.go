@@ -19,11 +19,24 @@ import (
 	"github.com/dialtone-voice/dialtone"
 )
 
-// Parse reads and validates a provisioning document. baseDir is the
-// directory voice file paths are relative to (the YAML file's directory;
-// "" means the current directory). An empty document is valid. On failure
-// the error is an *Error listing every problem with its line.
-func Parse(data []byte, baseDir string) (*Document, error) {
+// Parse reads and validates a provisioning document. name is the
+// document's file name, for messages ("" when it has none). An empty
+// document is valid. On failure the error is an *Error listing every
+// problem with its line and key. The files the document names (voice
+// files) are not opened: Apply reads them, from its FileSource.
+func Parse(data []byte, name string) (*Document, error) {
+	doc, err := parse(data)
+	var perr *Error
+	if errors.As(err, &perr) {
+		perr.File = name
+	}
+	if doc != nil {
+		doc.File = name
+	}
+	return doc, err
+}
+
+func parse(data []byte) (*Document, error) {
 	root, err := parseYAML(data)
 	if err != nil {
 		return nil, err
@@ -34,7 +47,6 @@ func Parse(data []byte, baseDir string) (*Document, error) {
 	}
 	p := &parser{
 		d:       &decoder{},
-		baseDir: baseDir,
 		uids:    map[string]int{},
 		names:   map[string]int{},
 		keyIDs:  map[string]int{},
@@ -96,7 +108,6 @@ func syntaxError(err error) error {
 // parser holds what must be unique across the whole document.
 type parser struct {
 	d       *decoder
-	baseDir string
 	uids    map[string]int // value -> first line
 	names   map[string]int
 	keyIDs  map[string]int
@@ -415,12 +426,7 @@ func (p *parser) voiceFile(n *yaml.Node, path string, codes map[string]int) Voic
 				d.addf(v, path, "%s must name a .wav or .mp3 file", quote(s))
 				return
 			}
-			f.Path = s
-			if filepath.IsAbs(s) {
-				f.FullPath = filepath.Clean(s)
-			} else {
-				f.FullPath = filepath.Join(p.baseDir, s)
-			}
+			f.Path, f.PathKey, f.PathLine = s, path, v.Line
 		},
 		"kind": func(v *yaml.Node, path string) {
 			f.Kind, _ = oneOf(d, v, path, VoiceNotification, VoiceSmartCall)

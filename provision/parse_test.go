@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,12 +13,16 @@ import (
 	"github.com/dialtone-voice/dialtone"
 )
 
+// examplePath is the repository's provisioning example, which the README
+// and error messages refer to.
+var examplePath = filepath.Join("..", "examples", "provisioning.yaml")
+
 func TestParseExample(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "example.yaml"))
+	data, err := os.ReadFile(examplePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := Parse(data, "conf")
+	doc, err := Parse(data, examplePath)
 	if err != nil {
 		t.Fatalf("example rejected:\n%v", err)
 	}
@@ -32,7 +37,7 @@ func TestParseExample(t *testing.T) {
 		t.Errorf("products = %v", a.Products)
 	}
 	if len(a.AccessKeys) != 1 || a.AccessKeys[0].ID != "LTAIdemo00000000000001" || !a.AccessKeys[0].Enabled ||
-		!slices.Equal(a.AccessKeys[0].Actions, []string{"*"}) || a.AccessKeys[0].Line != 12 {
+		!slices.Equal(a.AccessKeys[0].Actions, []string{"*"}) || a.AccessKeys[0].Line != 20 {
 		t.Errorf("keys = %+v", a.AccessKeys)
 	}
 	if len(a.Numbers) != 1 || a.Numbers[0].Number != "057188880000" || a.Numbers[0].Concurrency != 10 {
@@ -41,7 +46,7 @@ func TestParseExample(t *testing.T) {
 	if len(a.TTSTemplates) != 2 || a.TTSTemplates[0].Kind != TemplateVerification || a.TTSTemplates[1].Status != StatusApproved {
 		t.Errorf("templates = %+v", a.TTSTemplates)
 	}
-	if len(a.VoiceFiles) != 1 || a.VoiceFiles[0].FullPath != filepath.Join("conf", "prompts", "welcome.wav") {
+	if len(a.VoiceFiles) != 1 || a.VoiceFiles[0].Path != "prompts/welcome.wav" || a.VoiceFiles[0].PathKey != "accounts[0].voice_files[0].path" {
 		t.Errorf("voice files = %+v", a.VoiceFiles)
 	}
 	if a.FlowControl != (FlowControl{PerMinute: 1, PerHour: 5, PerDay: 20}) {
@@ -73,6 +78,40 @@ func TestParseExample(t *testing.T) {
 	}
 	if b := n.Behavior("19999999999"); b.Result != ResultAnswer || b.AnswerAfter != 2*time.Second {
 		t.Errorf("unlisted = %+v", b)
+	}
+}
+
+// TestParseExampleCommentedKeys: the keys the example shows commented out
+// (the SIP section, ASR and TLS options) are valid too, once uncommented.
+func TestParseExampleCommentedKeys(t *testing.T) {
+	data, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From "# sip:" on, "# key: ..." lines are commented keys, some with
+	// a second mark ("#     # tls_ca: ...").
+	text, sipPart, ok := strings.Cut(string(data), "\n# sip:")
+	if !ok {
+		t.Fatal("the example has no commented sip section")
+	}
+	var b strings.Builder
+	b.WriteString(text + "\nsip:")
+	uncommented := 0
+	nested := regexp.MustCompile(`^(\s*)# ([a-z_]+:)`)
+	for _, line := range strings.Split(sipPart, "\n") {
+		if rest, ok := strings.CutPrefix(line, "# "); ok {
+			line = nested.ReplaceAllString(rest, "$1$2")
+			uncommented++
+		}
+		b.WriteString(line + "\n")
+	}
+	doc, err := Parse([]byte(b.String()), "uncommented example")
+	if err != nil {
+		t.Fatalf("the example's commented keys are not valid:\n%v\n%s", err, b.String())
+	}
+	if uncommented < 30 || doc.SIP == nil || doc.SIP.ASR == nil || len(doc.Trunks) != 2 || len(doc.Routes) != 3 ||
+		doc.Trunks[1].TLSCA == "" || doc.SIP.ASR.URL == "" {
+		t.Errorf("uncommented %d lines; sip %+v, trunks %+v, routes %+v", uncommented, doc.SIP, doc.Trunks, doc.Routes)
 	}
 }
 

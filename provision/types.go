@@ -21,6 +21,8 @@ import (
 
 // Document is a parsed and validated provisioning file.
 type Document struct {
+	// File is the name Parse was given, for messages.
+	File     string
 	Accounts []Account
 	// Network is nil when the file has no network section; Network's
 	// methods then describe the built-in defaults.
@@ -142,10 +144,12 @@ const (
 type VoiceFile struct {
 	Line int
 	Code string
-	// Path is as written; FullPath is Path resolved against the baseDir
-	// given to Parse (the directory of the YAML file).
+	// Path is as written: Apply reads the file from its FileSource by this
+	// name (relative to the document's directory). PathKey and PathLine
+	// are the key path and line of the value, for messages.
 	Path     string
-	FullPath string
+	PathKey  string
+	PathLine int
 	Kind     VoiceFileKind
 	Status   ReviewStatus // default approved
 }

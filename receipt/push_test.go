@@ -166,7 +166,7 @@ func TestDeadLettersRedriven(t *testing.T) {
 		t.Errorf("%d attempts before giving up, want 4 (first + 3 retries)", hits)
 	}
 	// Through the admin API, as the CLI does.
-	h := admin.New(e.store, "tok", nil, admin.WithReceipts(e.store, p.Notify))
+	h := admin.New(e.store, admin.TokenList("tok"), nil, admin.WithReceipts(e.store, p.Notify))
 	adm := httptest.NewServer(h)
 	defer adm.Close()
 	dls, err := admin.ListDeadLetters(ctx, adm.URL, "tok", acctA, nil)

@@ -94,7 +94,7 @@ func (n *Node) initCalls(net *provision.Network) {
 // simulated network.
 func (n *Node) mountCalls(mux *http.ServeMux, register func(*vms.Service)) {
 	register(n.calls.vms)
-	tok := n.cfg.AdminToken
+	tok := n.tokens
 	mux.Handle("GET /admin/v1/sim/calls/{id}/transcript", admin.RequireToken(tok, http.HandlerFunc(n.serveTranscript)))
 	mux.Handle("GET /admin/v1/accounts/{uid}/calls/{id}/events", admin.RequireToken(tok, http.HandlerFunc(n.serveCallEvents)))
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -15,7 +14,7 @@ import (
 // the handler built here.
 
 // EnvConsoleAdminPassword sets the password of the console operator
-// "admin" at start (created if missing).
+// "admin" at start (created if missing); Config.ConsolePassword carries it.
 const EnvConsoleAdminPassword = "DIALTONE_CONSOLE_ADMIN_PASSWORD"
 
 // consoleHandler builds the console over the node's store, engine and
@@ -28,7 +27,8 @@ func (n *Node) consoleHandler() http.Handler {
 			http.Error(w, "The web console needs a store with console users; this one has none.", http.StatusServiceUnavailable)
 		})
 	}
-	if pw := os.Getenv(EnvConsoleAdminPassword); pw != "" {
+	// The first start set it already.
+	if pw := n.cfg.ConsolePassword; pw != "" && n.firstRun == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		changed, err := console.EnsureOperator(ctx, st, pw, time.Now())
 		cancel()

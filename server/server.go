@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +25,6 @@ import (
 	"github.com/dialtone-voice/dialtone/admin"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/gateway"
-	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/secret"
@@ -50,6 +50,17 @@ type Config struct {
 	// account's key on first start instead of a generated one.
 	AccessKeyID     string
 	AccessKeySecret string
+	// ConsolePassword (DIALTONE_CONSOLE_ADMIN_PASSWORD) is the console
+	// operator admin's password, set at every start; at a first start
+	// without it one is generated.
+	ConsolePassword string
+	// Demo gives the default account of a first start the demo
+	// (examples/demo.yaml), unless a provisioning file is given.
+	Demo bool
+	// ClientCommand is how a person runs this binary from the node's
+	// working directory ("dialtone", "./dialtone", "go run
+	// ./cmd/dialtone"), for the command the banner prints.
+	ClientCommand string
 	// ShutdownTimeout bounds how long in-flight requests may take to finish.
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
@@ -81,6 +92,11 @@ type Node struct {
 	cluster *cluster
 	// sip is the SIP trunk carrier, nil without trunks (sip.go).
 	sip *sip.Carrier
+	// firstRun is what this start created, nil unless it was the store's
+	// first (firstrun.go).
+	firstRun *firstRun
+	// tokens open the admin API.
+	tokens admin.Tokens
 }
 
 // DBFile is the SQLite database's name inside the data directory.
@@ -132,6 +148,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	if n.tokens, err = n.adminTokens(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
 	n.initCluster()
 	if err := n.initReceipts(key); err != nil {
 		store.Close()
@@ -142,58 +162,21 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// bootstrap creates the default account of a new data directory.
-func (n *Node) bootstrap(ctx context.Context) error {
-	uid, err := keygen.GenerateUID()
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	acct := &dialtone.Account{UID: uid, Name: "default", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now, UpdatedAt: now}
-	if err := n.store.PutAccount(ctx, acct); err != nil {
-		return fmt.Errorf("create default account: %w", err)
-	}
-	id, sec := n.cfg.AccessKeyID, n.cfg.AccessKeySecret
-	generated := id == ""
-	if generated {
-		if id, sec, err = keygen.GenerateAccessKey(); err != nil {
-			return err
-		}
-	}
-	if err := n.store.PutAccessKey(ctx, &dialtone.AccessKey{ID: id, AccountUID: uid, Secret: sec, Enabled: true, CreatedAt: now}); err != nil {
-		return fmt.Errorf("create default access key: %w", err)
-	}
-	n.log.Info("created the default account", "account", uid, "access_key_id", id, "generated", generated)
-	if !generated {
-		fmt.Fprintf(n.cfg.Stdout, "Created the default account %s with AccessKeyId %s (secret from DIALTONE_ACCESS_KEY_SECRET).\n", uid, id)
-		return nil
-	}
-	credPath := filepath.Join(n.cfg.DataDir, "credentials")
-	text := fmt.Sprintf("# Dialtone default account, created %s. Keep this file private.\naccount_uid=%s\naccess_key_id=%s\naccess_key_secret=%s\n",
-		now.UTC().Format(time.RFC3339), uid, id, sec)
-	if err := os.WriteFile(credPath, []byte(text), 0o600); err != nil {
-		return fmt.Errorf("write credentials: %w", err)
-	}
-	// Printed once, on the terminal only, never through the logger.
-	fmt.Fprintf(n.cfg.Stdout, "Created the default account %s with a new AccessKey (shown only now; also in %s, mode 0600):\n  AccessKeyId:     %s\n  AccessKeySecret: %s\n", uid, credPath, id, sec)
-	return nil
-}
-
 func (n *Node) provision(ctx context.Context, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
 	}
-	doc, err := provision.Parse(data, filepath.Dir(path))
+	doc, err := provision.Parse(data, path)
 	if err != nil {
-		return fmt.Errorf("provisioning %s: %w", path, err)
+		return fmt.Errorf("provisioning: %w", err)
 	}
 	n.network = doc.Network
-	res, err := provision.Apply(ctx, n.store, doc, provision.WithVoiceImporter(n.importVoice))
+	res, err := provision.Apply(ctx, n.store, doc, provision.WithFiles(provision.DirFiles(filepath.Dir(path))), provision.WithDataDir(n.cfg.DataDir))
 	if err != nil {
-		return fmt.Errorf("provisioning %s: %w", path, err)
+		return fmt.Errorf("provisioning: %w", err)
 	}
-	n.log.Info("applied provisioning", "file", path, "result", fmt.Sprintf("%+v", res))
+	n.log.Info("applied provisioning", "file", path, "result", strings.TrimSpace(res.Summary()))
 	return n.openSIP(doc)
 }
 
@@ -229,8 +212,8 @@ func (n *Node) routes() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/admin/", admin.New(n.store, n.cfg.AdminToken, n.log,
-		append(n.adminReceiptOptions(), admin.WithApplyOptions(provision.WithVoiceImporter(n.importVoice)),
+	mux.Handle("/admin/", admin.New(n.store, n.tokens, n.log,
+		append(n.adminReceiptOptions(), admin.WithApplyOptions(provision.WithDataDir(n.cfg.DataDir)),
 			admin.WithVoiceImporter(n.importVoice), admin.WithVoiceLoader(n.loadVoice))...))
 	n.mountReceipts(gw, mux)
 	n.mountCalls(mux, func(s *vms.Service) { s.Register(gw) })
@@ -344,16 +327,4 @@ func (n *Node) sweepVoiceFiles(ctx context.Context, now time.Time) {
 	if removed > 0 {
 		n.log.Info("removed the audio of deleted voice files", "files", removed)
 	}
-}
-
-func (n *Node) printBanner(addr string) {
-	fmt.Fprintf(n.cfg.Stdout, `Dialtone is listening on http://%[1]s
-  POP API (Dyvmsapi and Dybaseapi 2017-05-25): endpoint %[1]s
-    tea/darabonba SDKs:    Config{Endpoint: "%[1]s", Protocol: "http"}
-    alibaba-cloud-sdk-go:  endpoints.AddEndpointMapping("cn-hangzhou", "Dyvmsapi", "%[1]s")
-    Node pop-core:         endpoint: "http://%[1]s"
-  Health: http://%[1]s/healthz  Ready: http://%[1]s/readyz  Metrics: http://%[1]s/metrics
-  Admin API: http://%[1]s/admin/v1/ (Authorization: Bearer $DIALTONE_ADMIN_TOKEN)
-  Console: http://%[1]s/console/ (operator "admin" from $DIALTONE_CONSOLE_ADMIN_PASSWORD)
-`, addr)
 }

@@ -2,10 +2,7 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -21,32 +18,26 @@ func IsPostgresURL(s string) bool {
 
 // openStore opens the configured store: the embedded SQLite database in the
 // data directory by default, or PostgreSQL shared by several nodes.
-// firstStart reports a store that has never been used: an absent SQLite
-// file, or a PostgreSQL database without accounts.
+// firstStart reports a store that has no account yet: never used, or one
+// whose first start failed before its one transaction committed.
 func openStore(ctx context.Context, cfg Config, sealer dialtone.Sealer) (st dialtone.Store, firstStart bool, err error) {
 	switch {
 	case cfg.StoreURL == "" || cfg.StoreURL == "sqlite":
-		dbPath := filepath.Join(cfg.DataDir, DBFile)
-		_, statErr := os.Stat(dbPath)
-		firstStart = errors.Is(statErr, fs.ErrNotExist)
-		s, err := sqlite.Open(ctx, dbPath, sealer, sqlite.WithLogger(cfg.Logger))
-		if err != nil {
-			return nil, false, fmt.Errorf("open store: %w", err)
-		}
-		return s, firstStart, nil
+		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile), sealer, sqlite.WithLogger(cfg.Logger))
 	case IsPostgresURL(cfg.StoreURL):
-		s, err := postgres.Open(ctx, cfg.StoreURL, sealer, postgres.WithLogger(cfg.Logger))
-		if err != nil {
-			return nil, false, fmt.Errorf("open store: %w", err)
-		}
-		accts, err := s.ListAccounts(ctx)
-		if err != nil {
-			s.Close()
-			return nil, false, fmt.Errorf("open store: %w", err)
-		}
-		return s, len(accts) == 0, nil
+		st, err = postgres.Open(ctx, cfg.StoreURL, sealer, postgres.WithLogger(cfg.Logger))
+	default:
+		return nil, false, fmt.Errorf("--store %q: want empty (SQLite in the data directory) or a postgres:// URL", redactURL(cfg.StoreURL))
 	}
-	return nil, false, fmt.Errorf("--store %q: want empty (SQLite in the data directory) or a postgres:// URL", redactURL(cfg.StoreURL))
+	if err != nil {
+		return nil, false, fmt.Errorf("open store: %w", err)
+	}
+	accts, err := st.ListAccounts(ctx)
+	if err != nil {
+		st.Close()
+		return nil, false, fmt.Errorf("open store: %w", err)
+	}
+	return st, len(accts) == 0, nil
 }
 
 // redactURL keeps passwords out of messages.

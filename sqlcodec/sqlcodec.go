@@ -6,6 +6,8 @@
 package sqlcodec
 
 import (
+	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -47,4 +49,24 @@ func MessageArgs(m *dialtone.QueueMessage) []any {
 func PushArgs(p *dialtone.PushDelivery) []any {
 	return []any{p.ID, p.AccountUID, p.MessageType, string(p.Body), Millis(p.CreatedAt), Millis(p.DueAt),
 		int64(p.Attempts), p.LastError, BoolInt(p.Dead)}
+}
+
+// Admin tokens: the hash as lower-case hex.
+const (
+	SQLAddAdminToken   = `INSERT INTO admin_tokens (sha256, created_at) VALUES ($1, $2) ON CONFLICT (sha256) DO NOTHING`
+	SQLListAdminTokens = `SELECT sha256, created_at FROM admin_tokens ORDER BY created_at, sha256`
+)
+
+// AdminTokenArgs are the insert arguments of an admin_tokens row.
+func AdminTokenArgs(t *dialtone.AdminToken) []any {
+	return []any{hex.EncodeToString(t.SHA256[:]), Millis(t.CreatedAt)}
+}
+
+// AdminToken reads an admin_tokens row back.
+func AdminToken(sha string, created int64) (*dialtone.AdminToken, error) {
+	t := &dialtone.AdminToken{CreatedAt: FromMillis(created)}
+	if n, err := hex.Decode(t.SHA256[:], []byte(sha)); err != nil || n != len(t.SHA256) || len(sha) != 2*len(t.SHA256) {
+		return nil, fmt.Errorf("admin token hash %q is not a SHA-256", sha)
+	}
+	return t, nil
 }

@@ -128,6 +128,7 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 	})
 	t.Run("ConcurrentWriters", s.concurrentWriters)
 	t.Run("Atomic", s.atomic)
+	t.Run("AdminTokens", s.adminTokens)
 	t.Run("Console", s.console)
 	t.Run("ConsoleSession", s.consoleSessions)
 }

@@ -36,6 +36,7 @@ type memStore struct {
 	tmpls    map[resKey]dialtone.TTSTemplate
 	files    map[resKey]dialtone.VoiceFile
 	settings map[string]dialtone.AccountSettings
+	tokens   map[[32]byte]dialtone.AdminToken
 	closed   bool
 }
 
@@ -55,7 +56,25 @@ func newMemStore() *memStore {
 		tmpls:    map[resKey]dialtone.TTSTemplate{},
 		files:    map[resKey]dialtone.VoiceFile{},
 		settings: map[string]dialtone.AccountSettings{},
+		tokens:   map[[32]byte]dialtone.AdminToken{},
 	}
+}
+
+func (m *memStore) AddAdminToken(_ context.Context, t *dialtone.AdminToken) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.tokens[t.SHA256]; !ok {
+		m.tokens[t.SHA256] = *t
+	}
+	return nil
+}
+
+func (m *memStore) ListAdminTokens(context.Context) ([]dialtone.AdminToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Collect(maps.Values(m.tokens))
+	slices.SortFunc(out, func(a, b dialtone.AdminToken) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
 }
 
 func (m *memStore) Ping(context.Context) error {
@@ -524,7 +543,7 @@ func (m *memStore) Atomic(ctx context.Context, fn func(ctx context.Context, tx d
 		accounts: maps.Clone(m.accounts), keys: maps.Clone(m.keys), temps: maps.Clone(m.temps),
 		nonces: maps.Clone(m.nonces), calls: maps.Clone(m.calls), events: maps.Clone(m.events),
 		receipts: maps.Clone(m.receipts), numbers: maps.Clone(m.numbers), tmpls: maps.Clone(m.tmpls),
-		files: maps.Clone(m.files), settings: maps.Clone(m.settings),
+		files: maps.Clone(m.files), settings: maps.Clone(m.settings), tokens: maps.Clone(m.tokens),
 	}
 	if err := fn(ctx, tx); err != nil {
 		return err
@@ -542,6 +561,7 @@ func (m *memStore) Atomic(ctx context.Context, fn func(ctx context.Context, tx d
 	refill(m.tmpls, tx.tmpls)
 	refill(m.files, tx.files)
 	refill(m.settings, tx.settings)
+	refill(m.tokens, tx.tokens)
 	return nil
 }
 

@@ -34,8 +34,9 @@ func TestFirstStartGeneratesCredentials(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	n := startNode(t, data, nil)
 	creds := credentialsFromFile(t, filepath.Join(data, "credentials"))
-	id, secret := creds["access_key_id"], creds["access_key_secret"]
-	if !strings.HasPrefix(id, "LTAI") || len(secret) < 20 || creds["account_uid"] == "" {
+	id, secret := creds["ALIBABA_CLOUD_ACCESS_KEY_ID"], creds["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
+	if !strings.HasPrefix(id, "LTAI") || len(secret) < 20 || creds["DIALTONE_ACCOUNT"] == "" ||
+		len(creds["DIALTONE_ADMIN_TOKEN"]) < 32 || len(creds["DIALTONE_CONSOLE_PASSWORD"]) < 16 || creds["DIALTONE_CONSOLE_USER"] != "admin" {
 		t.Fatalf("credentials file: %v", creds)
 	}
 	for _, f := range []string{"credentials", "master.key", "dialtone.db"} {
@@ -45,11 +46,22 @@ func TestFirstStartGeneratesCredentials(t *testing.T) {
 		}
 	}
 	out := n.stdout.String()
-	if !strings.Contains(out, id) || !strings.Contains(out, secret) || !strings.Contains(out, "listening on "+n.url()) {
-		t.Fatalf("stdout lacks credentials or address:\n%s", out)
+	for _, want := range []string{id, secret, creds["DIALTONE_ADMIN_TOKEN"], creds["DIALTONE_CONSOLE_PASSWORD"], "listening on " + n.url()} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("stdout lacks %q:\n%s", want, out)
+		}
 	}
-	if strings.Contains(n.stderr.String(), secret) {
-		t.Fatalf("the secret was logged:\n%s", n.stderr)
+	for _, s := range []string{secret, creds["DIALTONE_ADMIN_TOKEN"], creds["DIALTONE_CONSOLE_PASSWORD"]} {
+		if strings.Contains(n.stderr.String(), s) {
+			t.Fatalf("a secret was logged:\n%s", n.stderr)
+		}
+	}
+	// The generated admin token opens the admin API.
+	if code, body := getAuth(t, n.url()+"/admin/v1/accounts", creds["DIALTONE_ADMIN_TOKEN"]); code != 200 || !strings.Contains(body, creds["DIALTONE_ACCOUNT"]) {
+		t.Fatalf("admin API with the generated token: %d %s", code, body)
+	}
+	if code, _ := getAuth(t, n.url()+"/admin/v1/accounts", "not-the-token"); code != 401 {
+		t.Fatalf("admin API with a wrong token: %d", code)
 	}
 	s := &poptest.Signer{Endpoint: n.url(), AccessKeyID: id, Secret: secret}
 	if status, body := call(t, s.V3("QueryCallDetailByCallId", detail)); status != 200 || body["Code"] != "OK" {
@@ -67,15 +79,29 @@ func TestFirstStartGeneratesCredentials(t *testing.T) {
 	if status, body := call(t, s.V1("POST", "QueryCallDetailByCallId", detail, poptest.Split)); status != 200 || body["Code"] != "OK" {
 		t.Fatalf("after restart: %d %v", status, body)
 	}
+	// The token is kept in the store, so it still opens the API.
+	if code, _ := getAuth(t, n2.url()+"/admin/v1/accounts", creds["DIALTONE_ADMIN_TOKEN"]); code != 200 {
+		t.Fatalf("admin API after a restart: %d", code)
+	}
+	if again := credentialsFromFile(t, filepath.Join(data, "credentials")); again["DIALTONE_ADMIN_TOKEN"] != creds["DIALTONE_ADMIN_TOKEN"] {
+		t.Fatal("a second start rewrote the credentials file")
+	}
 }
 
 func TestEnvironmentCredentialsAndMasterKey(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	env := []string{"DIALTONE_ACCESS_KEY_ID=LTAIenv000000000000001", "DIALTONE_ACCESS_KEY_SECRET=envSecret000000000000000000001",
 		"DIALTONE_MASTER_KEY=" + strings.Repeat("ab", 32)}
-	n := startNode(t, data, env)
+	n := startNode(t, data, append(env, "DIALTONE_ADMIN_TOKEN=envAdminToken", "DIALTONE_CONSOLE_ADMIN_PASSWORD=envConsolePassword"))
+	// Nothing was generated, so nothing is written down, and secrets from
+	// the environment are not printed.
 	if _, err := os.Stat(filepath.Join(data, "credentials")); !os.IsNotExist(err) {
 		t.Fatalf("credentials file written for environment credentials: %v", err)
+	}
+	for _, s := range []string{"envSecret000000000000000000001", "envAdminToken", "envConsolePassword"} {
+		if strings.Contains(n.stdout.String()+n.stderr.String(), s) {
+			t.Fatalf("%s printed:\n%s", s, n.stdout)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(data, "master.key")); !os.IsNotExist(err) {
 		t.Fatalf("master.key written although DIALTONE_MASTER_KEY is set: %v", err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone/sdk"
+	"github.com/dialtone-voice/dialtone/server"
 )
 
 // "dialtone call ..." and "dialtone receipts watch" are clients of the POP
@@ -35,14 +36,16 @@ Commands:
 Placing commands take --wait to follow the call until it ends. Credentials:
 --access-key-id/--access-key-secret, or ALIBABA_CLOUD_ACCESS_KEY_ID and
 ALIBABA_CLOUD_ACCESS_KEY_SECRET, or the profile file ~/.dialtone/config.json
-(path in DIALTONE_CONFIG). Endpoint: --endpoint or DIALTONE_ENDPOINT
-(default 127.0.0.1:8080). Run "dialtone call COMMAND -h" for all flags.
+(path in DIALTONE_CONFIG), or else the credentials file a local server wrote
+at its first start (--data DIR, default DIALTONE_DATA or ./data). Endpoint:
+--endpoint or DIALTONE_ENDPOINT (default 127.0.0.1:8080). Run
+"dialtone call COMMAND -h" for all flags.
 `
 
 // clientFlags are the connection flags every client command shares.
 type clientFlags struct {
 	keyID, keySecret, token, endpoint, signature, output string
-	adminToken, account                                  string
+	adminToken, account, data                            string
 }
 
 func (cf *clientFlags) register(fs *flag.FlagSet) {
@@ -54,6 +57,19 @@ func (cf *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&cf.output, "o", "text", "output: text or json")
 	fs.StringVar(&cf.adminToken, "admin-token", "", "admin token for --wait's event timeline (default: env DIALTONE_ADMIN_TOKEN or the profile)")
 	fs.StringVar(&cf.account, "account", "", "account UID for --wait's event timeline (default: found with the admin token)")
+	fs.StringVar(&cf.data, "data", "", "data directory of a local server: its credentials file is used when nothing else gives credentials (default: env DIALTONE_DATA or ./data)")
+}
+
+// localCredentials reads the credentials file a local server wrote at its
+// first start in dataDir ("": DIALTONE_DATA or ./data); none when there
+// is none.
+func localCredentials(dataDir string) server.Credentials {
+	dir := firstNonEmpty(dataDir, os.Getenv("DIALTONE_DATA"), server.DefaultDataDir)
+	c, err := server.ReadCredentials(filepath.Join(dir, server.CredentialsFile))
+	if err != nil {
+		return server.Credentials{}
+	}
+	return c
 }
 
 // profile is ~/.dialtone/config.json (or $DIALTONE_CONFIG).
@@ -107,12 +123,19 @@ func (cf *clientFlags) client() (*sdk.Client, error) {
 	}
 	cf.keyID = firstNonEmpty(cf.keyID, os.Getenv(sdk.EnvAccessKeyID), p.AccessKeyID)
 	cf.keySecret = firstNonEmpty(cf.keySecret, os.Getenv(sdk.EnvAccessKeySecret), p.AccessKeySecret)
+	local := server.Credentials{}
+	if cf.keyID == "" && cf.keySecret == "" {
+		// Nothing configured: a local server's first-start credentials,
+		// all of them, so the key and the account belong together.
+		local = localCredentials(cf.data)
+		cf.keyID, cf.keySecret = local.AccessKeyID, local.AccessKeySecret
+	}
 	cf.token = firstNonEmpty(cf.token, os.Getenv(sdk.EnvSecurityToken))
-	cf.endpoint = firstNonEmpty(cf.endpoint, os.Getenv(sdk.EnvEndpoint), p.Endpoint, "127.0.0.1:8080")
-	cf.adminToken = firstNonEmpty(cf.adminToken, os.Getenv("DIALTONE_ADMIN_TOKEN"), p.AdminToken)
-	cf.account = firstNonEmpty(cf.account, os.Getenv("DIALTONE_ACCOUNT"), p.Account)
+	cf.endpoint = firstNonEmpty(cf.endpoint, os.Getenv(sdk.EnvEndpoint), p.Endpoint, server.DefaultHTTPAddr)
+	cf.adminToken = firstNonEmpty(cf.adminToken, os.Getenv("DIALTONE_ADMIN_TOKEN"), p.AdminToken, local.AdminToken)
+	cf.account = firstNonEmpty(cf.account, os.Getenv("DIALTONE_ACCOUNT"), p.Account, local.AccountUID)
 	if cf.keyID == "" || cf.keySecret == "" {
-		return nil, errors.New("no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, pass --access-key-id and --access-key-secret, or write them to ~/.dialtone/config.json ({\"access_key_id\":…,\"access_key_secret\":…})")
+		return nil, errors.New("no credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, pass --access-key-id and --access-key-secret, write them to ~/.dialtone/config.json ({\"access_key_id\":…,\"access_key_secret\":…}), or run where a local server keeps its data (--data DIR; it writes DIR/credentials at its first start)")
 	}
 	cfg := sdk.Config{AccessKeyID: cf.keyID, AccessKeySecret: cf.keySecret, SecurityToken: cf.token, Endpoint: cf.endpoint}
 	switch strings.ToLower(cf.signature) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,8 +22,9 @@ var errUsage = errors.New("usage")
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", envOr("DIALTONE_DATA", "./data"), "data directory (env DIALTONE_DATA)")
-	addr := fs.String("http", envOr("DIALTONE_HTTP", "127.0.0.1:8080"), "HTTP listen address (env DIALTONE_HTTP)")
+	data := fs.String("data", envOr("DIALTONE_DATA", server.DefaultDataDir), "data directory (env DIALTONE_DATA)")
+	addr := fs.String("http", envOr("DIALTONE_HTTP", server.DefaultHTTPAddr), "HTTP listen address (env DIALTONE_HTTP)")
+	demo := fs.Bool("demo", envBool("DIALTONE_DEMO", true), "at the first start, give the default account the demo: a number, templates, voice files and receipt queues (env DIALTONE_DEMO; false for an empty account)")
 	prov := fs.String("provision", envOr("DIALTONE_PROVISION", ""), "provisioning YAML applied at start (env DIALTONE_PROVISION)")
 	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
 	storeURL := fs.String("store", envOr("DIALTONE_STORE", ""), "store: empty for SQLite in the data directory, or postgres://… shared by several nodes (env DIALTONE_STORE)")
@@ -66,6 +68,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MasterKey:       os.Getenv("DIALTONE_MASTER_KEY"),
 		AccessKeyID:     os.Getenv("DIALTONE_ACCESS_KEY_ID"),
 		AccessKeySecret: os.Getenv("DIALTONE_ACCESS_KEY_SECRET"),
+		ConsolePassword: os.Getenv(server.EnvConsoleAdminPassword),
+		Demo:            *demo,
+		ClientCommand:   clientCommand(),
 		Logger:          logger,
 		Stdout:          stdout,
 	}
@@ -120,4 +125,33 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// envBool reads a boolean from the environment, or def when unset; a bad
+// value goes to badEnv like envDuration's.
+func envBool(name string, def bool) bool {
+	if v := os.Getenv(name); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			return b
+		}
+		badEnv = append(badEnv, fmt.Sprintf("%s=%q is not true or false", name, v))
+	}
+	return def
+}
+
 var badEnv []string
+
+// clientCommand is how a person runs this binary again from the working
+// directory: "go run ./cmd/dialtone" when it was started by go run from
+// the repository, the path it was started by when that has a directory
+// ("./dialtone"), else "dialtone" (found on PATH).
+func clientCommand() string {
+	if exe, err := os.Executable(); err == nil && strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		if st, err := os.Stat(filepath.Join("cmd", "dialtone")); err == nil && st.IsDir() {
+			return "go run ./cmd/dialtone"
+		}
+	}
+	if strings.ContainsRune(os.Args[0], filepath.Separator) {
+		return os.Args[0]
+	}
+	return "dialtone"
+}
