@@ -22,7 +22,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("DIALTONE_DATA", "./data"), "data directory (env DIALTONE_DATA)")
-	addr := fs.String("http", envOr("DIALTONE_HTTP", "127.0.0.1:8080"), "HTTP listen address (env DIALTONE_HTTP)")
+	addr := fs.String("http", envOr("DIALTONE_HTTP", "127.0.0.1:8080"), "HTTP listen address; \"\" or off for none (env DIALTONE_HTTP)")
+	tf := addTLSFlags(fs)
 	prov := fs.String("provision", envOr("DIALTONE_PROVISION", ""), "provisioning YAML applied at start (env DIALTONE_PROVISION)")
 	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
 	storeURL := fs.String("store", envOr("DIALTONE_STORE", ""), "store: empty for SQLite in the data directory, or postgres://… shared by several nodes (env DIALTONE_STORE)")
@@ -53,6 +54,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if *addr == "off" {
+		*addr = ""
+	}
+	tlsCfg, dnsCfg, err := tf.config()
+	if err != nil {
+		return err
+	}
 	cfg := server.Config{
 		DataDir:  *data,
 		StoreURL: *storeURL,
@@ -60,6 +68,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Calls: server.CallConfig{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
+		HTTPSAddr:       *tf.https,
+		TLS:             tlsCfg,
+		DNS:             dnsCfg,
 		ProvisionFile:   *prov,
 		SignatureWindow: window,
 		AdminToken:      os.Getenv("DIALTONE_ADMIN_TOKEN"),
