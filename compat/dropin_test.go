@@ -348,5 +348,3 @@ func stderrOf(err error) string {
 	}
 	return ""
 }
-
-
