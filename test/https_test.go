@@ -102,8 +102,27 @@ func TestHTTPSLocalCA(t *testing.T) {
 				t.Errorf("%s: leaf valid until %v: want a short-lived one", host, leaf.NotAfter)
 			}
 		}
+		// The MNS queue API and the metrics answer over HTTPS too.
+		resp, err := c.Get("https://1943695596114318.mns.cn-hangzhou.aliyuncs.com/queues/q/messages?numOfMessages=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 400 || !strings.Contains(string(body), "<HostId>https://1943695596114318.mns.cn-hangzhou.aliyuncs.com</HostId>") {
+			t.Errorf("unsigned MNS request over HTTPS: %d %s; want an MNS error naming the HTTPS host", resp.StatusCode, body)
+		}
+		resp, err = c.Get("https://localhost/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "go_goroutines") {
+			t.Errorf("metrics over HTTPS: %d", resp.StatusCode)
+		}
 		// No SNI (an IP address in the URL): a certificate for the address.
-		resp, err := c.Get("https://" + httpsAddr + "/readyz")
+		resp, err = c.Get("https://" + httpsAddr + "/readyz")
 		if err != nil {
 			t.Fatalf("by address: %v", err)
 		}
