@@ -10,7 +10,23 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/pion/rtcp v1.2.20
+require (
+	github.com/caddyserver/certmagic v0.25.6
+	github.com/miekg/dns v1.1.73
+	github.com/pion/rtcp v1.2.20
+	go.uber.org/zap v1.28.0
+)
+
+require (
+	github.com/caddyserver/zerossl v0.1.6 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
+	github.com/libdns/libdns v1.1.1 // indirect
+	github.com/mholt/acmez/v3 v3.1.7 // indirect
+	github.com/zeebo/blake3 v0.2.4 // indirect
+	go.uber.org/multierr v1.11.0 // indirect
+	go.uber.org/zap/exp v0.3.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -705,7 +705,11 @@ func (s *Server) writeError(req *request, e *apiError) {
 	b.WriteString(`</Message><RequestId>`)
 	b.WriteString(req.id)
 	b.WriteString(`</RequestId><HostId>`)
-	xmlText(&b, "http://"+req.r.Host)
+	scheme := "http://"
+	if req.r.TLS != nil {
+		scheme = "https://"
+	}
+	xmlText(&b, scheme+req.r.Host)
 	b.WriteString(`</HostId></Error>`)
 	writeXML(req.w, e.status, b.String())
 }

@@ -13,6 +13,7 @@ needs=(
 	chromium:chromium
 	sipp:sip-tester
 	pocketsphinx_continuous:pocketsphinx
+	ip:iproute2
 )
 missing=()
 for pair in "${needs[@]}"; do

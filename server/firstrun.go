@@ -138,12 +138,10 @@ func (n *Node) adminTokens(ctx context.Context) (admin.Tokens, error) {
 	return tokens, nil
 }
 
-// printBanner tells a person where the node listens and, at a first
-// start, what it created; it ends with a command that places a call and
-// follows it, and the console's address.
+// printBanner tells a person where the plain listener is and how the
+// official clients reach it.
 func (n *Node) printBanner(addr string) {
-	w := n.cfg.Stdout
-	fmt.Fprintf(w, `Dialtone is listening on http://%[1]s
+	fmt.Fprintf(n.cfg.Stdout, `Dialtone is listening on http://%[1]s
   POP API (Dyvmsapi and Dybaseapi 2017-05-25): endpoint %[1]s
     tea/darabonba SDKs:    Config{Endpoint: "%[1]s", Protocol: "http"}
     alibaba-cloud-sdk-go:  endpoints.AddEndpointMapping("cn-hangzhou", "Dyvmsapi", "%[1]s")
@@ -151,6 +149,13 @@ func (n *Node) printBanner(addr string) {
   Health: http://%[1]s/healthz  Ready: http://%[1]s/readyz  Metrics: http://%[1]s/metrics
   Admin API: http://%[1]s/admin/v1/ (Authorization: Bearer <admin token>)
 `, addr)
+}
+
+// printFirstRun ends the start-up text: at a first start, what it created;
+// then a command that places a call and follows it (when the plain
+// listener is on and the demo is there), and the console's address.
+func (n *Node) printFirstRun(doors *frontDoors) {
+	w := n.cfg.Stdout
 	fr := n.firstRun
 	if fr != nil {
 		c := fr.creds
@@ -174,11 +179,12 @@ func (n *Node) printBanner(addr string) {
 		if fr.demo != nil {
 			fmt.Fprintf(w, "  Demo (--demo=false for none): %s; the simulated network answers every number.\n", demoSummary(fr.demo))
 		}
+		if fr.demo != nil && !fr.envKey && doors.plain != nil {
+			fmt.Fprintf(w, "\nPlace a call and follow it (the CLI reads the key from %s):\n  %s\n", fr.credPath,
+				n.callCommand(doors.plain.ln.Addr().String(), fr.demo))
+		}
 	}
-	if fr != nil && fr.demo != nil && !fr.envKey {
-		fmt.Fprintf(w, "\nPlace a call and follow it (the CLI reads the key from %s):\n  %s\n", fr.credPath, n.callCommand(addr, fr.demo))
-	}
-	fmt.Fprintf(w, "Console: http://%s/console/\n", addr)
+	fmt.Fprintf(w, "Console: %s/console/\n", doors.baseURL())
 }
 
 // callCommand is the CLI command that places the demo's first call from

@@ -98,10 +98,10 @@ func (n *Node) adminReceiptOptions() []admin.Option {
 // runReceipts starts the dispatcher, the push worker and the purge job;
 // the returned function stops them and waits (pushes in flight finish
 // within their timeout).
-func (n *Node) runReceipts(addr string) (stop func()) {
+func (n *Node) runReceipts(baseURL string) (stop func()) {
 	r := n.receipts
 	if n.cfg.Receipts.PublicURL == "" {
-		r.records.SetBaseURL("http://" + addr)
+		r.records.SetBaseURL(baseURL)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
+	"github.com/dialtone-voice/dialtone/certs"
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
@@ -37,8 +37,15 @@ type Config struct {
 	// StoreURL selects the store: "" for SQLite in DataDir, or a
 	// postgres:// URL shared by several nodes (which must then share
 	// DIALTONE_MASTER_KEY too).
-	StoreURL      string
-	HTTPAddr      string
+	StoreURL string
+	// HTTPAddr is the plain HTTP listener; "" for none (then HTTPSAddr
+	// must be set).
+	HTTPAddr string
+	// HTTPSAddr, TLS and DNS configure the HTTPS listener, its
+	// certificates and the DNS server (tls.go); "" for none.
+	HTTPSAddr     string
+	TLS           certs.Config
+	DNS           DNSConfig
 	ProvisionFile string
 	// SignatureWindow is the allowed clock skew of signed requests.
 	SignatureWindow time.Duration
@@ -67,8 +74,11 @@ type Config struct {
 	// Stdout receives the human-oriented start-up text (where it listens,
 	// generated credentials). Logs go to Logger.
 	Stdout io.Writer
-	// Ready, if set, receives the bound address once the listener is up.
+	// Ready, if set, receives the bound address once the listener is up
+	// (the plain one, else the HTTPS one).
 	Ready func(addr string)
+	// ReadyHTTPS, if set, receives the HTTPS listener's bound address.
+	ReadyHTTPS func(addr string)
 	// Receipts tunes receipt delivery (see receipts.go).
 	Receipts ReceiptConfig
 	// Calls tunes the call engine (see calls.go).
@@ -231,45 +241,33 @@ func (n *Node) Store() dialtone.Store { return n.store }
 // Run listens and serves until ctx ends, then stops accepting, lets
 // in-flight requests finish (up to ShutdownTimeout) and closes the store.
 func (n *Node) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
+	doors, err := n.openListeners()
 	if err != nil {
 		n.store.Close()
-		return fmt.Errorf("listen %s: %w", n.cfg.HTTPAddr, err)
+		return err
 	}
-	addr := ln.Addr().String()
-	srv := &http.Server{
-		Handler:           n.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// Long polls of the receipt queues last up to 30 s.
-		WriteTimeout: 60 * time.Second,
-		IdleTimeout:  120 * time.Second,
-		ErrorLog:     slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
-	}
+	addr := doors.primary().ln.Addr().String()
 	housekeeping, stopHK := context.WithCancel(context.Background())
 	hkDone := make(chan struct{})
 	go func() { defer close(hkDone); n.housekeep(housekeeping) }()
-	stopReceipts := n.runReceipts(addr)
+	stopReceipts := n.runReceipts(doors.baseURL())
 	if err := n.startCalls(ctx); err != nil {
 		n.log.Error("recovering unfinished calls", "err", err)
 	}
 
 	n.ready.Store(true)
-	n.printBanner(addr)
+	if doors.plain != nil {
+		n.printBanner(addr)
+	}
+	n.printTLSBanner(doors)
+	n.printFirstRun(doors)
 	if n.cfg.Ready != nil {
 		n.cfg.Ready(addr)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		n.log.Info("shutting down", "reason", context.Cause(ctx))
-		n.ready.Store(false)
-		sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
-		err = srv.Shutdown(sctx)
-		cancel()
-		<-errc
+	if n.cfg.ReadyHTTPS != nil && doors.secure != nil {
+		n.cfg.ReadyHTTPS(doors.secure.ln.Addr().String())
 	}
+	err = n.serve(ctx, doors, n.cfg.ShutdownTimeout)
 	n.stopCalls()
 	stopHK()
 	<-hkDone

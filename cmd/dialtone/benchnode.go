@@ -55,10 +55,12 @@ network:
 
 // benchNode is one running in-process node.
 type benchNode struct {
-	node   *server.Node
-	addr   string
-	client *sdk.Client
-	stop   func() error
+	node *server.Node
+	addr string
+	// httpsAddr is the HTTPS listener (local CA), data the data directory.
+	httpsAddr, data string
+	client          *sdk.Client
+	stop            func() error
 }
 
 func newMasterKey() (string, error) {
@@ -81,13 +83,14 @@ func startBenchNode(ctx context.Context, dir, name, storeURL, masterKey, scale s
 	if err := os.WriteFile(prov, []byte(benchDoc(scale)), 0o600); err != nil {
 		return nil, err
 	}
-	ready := make(chan string, 1)
+	ready, readyTLS := make(chan string, 1), make(chan string, 1)
 	cfg := server.Config{
-		DataDir: data, StoreURL: storeURL, HTTPAddr: "127.0.0.1:0", ProvisionFile: prov,
+		DataDir: data, StoreURL: storeURL, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", ProvisionFile: prov,
 		SignatureWindow: 15 * time.Minute, MasterKey: masterKey,
-		Calls:  server.CallConfig{Node: name, Cluster: server.ClusterConfig{MaxLiveCalls: maxLive}},
-		Logger: slog.New(slog.DiscardHandler),
-		Ready:  func(addr string) { ready <- addr },
+		Calls:      server.CallConfig{Node: name, Cluster: server.ClusterConfig{MaxLiveCalls: maxLive}},
+		Logger:     slog.New(slog.DiscardHandler),
+		Ready:      func(addr string) { ready <- addr },
+		ReadyHTTPS: func(addr string) { readyTLS <- addr },
 	}
 	n, err := server.Open(ctx, cfg)
 	if err != nil {
@@ -120,7 +123,7 @@ func startBenchNode(ctx context.Context, dir, name, storeURL, masterKey, scale s
 			return errors.New("node did not stop in 60 s")
 		}
 	}
-	return &benchNode{node: n, addr: addr, client: client, stop: stop}, nil
+	return &benchNode{node: n, addr: addr, httpsAddr: <-readyTLS, data: data, client: client, stop: stop}, nil
 }
 
 // unfinished counts the calls of the node's store that have not ended.

@@ -5,6 +5,8 @@
 //	dialtone receipts dead-letters|redrive --account UID [--server URL] [--token TOKEN]
 //	dialtone receipts watch --type VoiceReport [--queue NAME]
 //	dialtone call tts|voice|ivr|dial|smart|cancel|get [flags]
+//	dialtone ca [--data DIR]
+//	dialtone hosts [--address IP]
 //	dialtone bench [--duration 3s] [--calls 300] [--postgres URL]
 //	dialtone soak [--duration 5m] [--rate 50]
 //	dialtone version
@@ -53,6 +55,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "call":
 		err = cmdCall(ctx, args[1:], stdout, stderr)
+	case "ca":
+		err = cmdCA(ctx, args[1:], stdout, stderr)
+	case "hosts":
+		err = cmdHosts(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "soak":
@@ -84,12 +90,14 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `Dialtone: a self-hosted voice platform with the Alibaba Cloud Voice Service API.
 
 Usage:
-  dialtone serve   [--data DIR] [--http ADDR] [--provision FILE]   run a node
+  dialtone serve   [--data DIR] [--http ADDR] [--https ADDR] [--provision FILE]  run a node
   dialtone apply   -f FILE [--server URL] [--token TOKEN]          provision a running node
   dialtone receipts dead-letters --account UID                    list failed receipt pushes
   dialtone receipts redrive --account UID                         push them again
   dialtone receipts watch --type VoiceReport [--queue NAME]       print receipts from a queue
   dialtone call tts|voice|ivr|dial|smart|cancel|get [flags]       place and follow calls
+  dialtone ca      [--data DIR]                                   print the local CA certificate (PEM)
+  dialtone hosts   [--address IP]                                 print hosts-file lines for the Alibaba hostnames
   dialtone bench   [--duration 3s] [--calls 300] [--postgres URL]  measure this machine, print one table
   dialtone soak    [--duration 5m] [--rate 50] [--every 10s]       hold a steady load, report memory and latency
   dialtone version                                                 print the version

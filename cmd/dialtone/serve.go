@@ -23,7 +23,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("DIALTONE_DATA", server.DefaultDataDir), "data directory (env DIALTONE_DATA)")
-	addr := fs.String("http", envOr("DIALTONE_HTTP", server.DefaultHTTPAddr), "HTTP listen address (env DIALTONE_HTTP)")
+	addr := fs.String("http", envOr("DIALTONE_HTTP", server.DefaultHTTPAddr), "HTTP listen address; \"\" or off for none (env DIALTONE_HTTP)")
+	tf := addTLSFlags(fs)
 	demo := fs.Bool("demo", envBool("DIALTONE_DEMO", true), "at the first start, give the default account the demo: a number, templates, voice files and receipt queues (env DIALTONE_DEMO; false for an empty account)")
 	prov := fs.String("provision", envOr("DIALTONE_PROVISION", ""), "provisioning YAML applied at start (env DIALTONE_PROVISION)")
 	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
@@ -55,6 +56,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if *addr == "off" {
+		*addr = ""
+	}
+	tlsCfg, dnsCfg, err := tf.config()
+	if err != nil {
+		return err
+	}
 	cfg := server.Config{
 		DataDir:  *data,
 		StoreURL: *storeURL,
@@ -62,6 +70,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Calls: server.CallConfig{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
+		HTTPSAddr:       *tf.https,
+		TLS:             tlsCfg,
+		DNS:             dnsCfg,
 		ProvisionFile:   *prov,
 		SignatureWindow: window,
 		AdminToken:      os.Getenv("DIALTONE_ADMIN_TOKEN"),
