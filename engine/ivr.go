@@ -9,7 +9,8 @@ import (
 const maxIVRRounds = 3
 
 // ivr runs an IVR call: play the start prompt, collect one key, play that
-// key's prompt and the bye prompt, hang up.
+// key's prompt and the bye prompt, hang up. Without a menu it plays the
+// start prompt and the bye prompt.
 func (r *run) ivr() {
 	start, ok := r.render(r.plan.Prompt)
 	if !ok {
@@ -37,6 +38,24 @@ func (r *run) ivr() {
 	}
 	if err := r.commit(); err != nil {
 		r.abandon(err)
+		return
+	}
+	if len(menu) == 0 {
+		// No menu to choose from: an announcement (the start prompt, as
+		// many times as asked) and the bye prompt.
+		for range max(r.plan.PlayTimes, 1) {
+			for j, a := range start {
+				if r.playAndWait(a, r.plan.Prompt[j], nil) == playEnded {
+					return
+				}
+			}
+		}
+		for j, a := range bye {
+			if r.playAndWait(a, r.plan.Bye[j], nil) == playEnded {
+				return
+			}
+		}
+		r.finish(Outcome{dialtone.StatusCompleted, SmartAnswered}, HangupMachine, "")
 		return
 	}
 	// A key in the menu may be pressed while the start prompt plays

@@ -102,3 +102,19 @@ func TestIVRHangupDuringPrompt(t *testing.T) {
 	c := h.start(dialtone.KindIVR, "13800000004", ivrPlan())
 	h.check(h.ended(c.ID), want{dialtone.StatusHungUpEarly, SmartAnswered, HangupUser, ""})
 }
+
+// TestIVRWithoutMenu: an IvrCall without MenuKeyMap (the SDK reference's
+// samples send none) plays its start prompt PlayTimes times and the bye
+// prompt, waits for no key, and ends as listened to.
+func TestIVRWithoutMenu(t *testing.T) {
+	h := newHarness(t, nil)
+	p := ivrPlan()
+	p.Menu = nil
+	c := h.start(dialtone.KindIVR, "13800000010", p)
+	got := h.ended(c.ID)
+	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
+	plays := transcriptKinds(h.net.Transcript(c.ID), "play")
+	if !slices.Equal(plays, []string{"欢迎致电，查询请按一，人工请按二", "欢迎致电，查询请按一，人工请按二", "再见"}) {
+		t.Fatalf("plays %v", plays)
+	}
+}

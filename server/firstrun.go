@@ -22,7 +22,8 @@ import (
 // call needs: the default account with an AccessKey, the console operator
 // "admin" with a password, an admin API token, and unless told otherwise
 // the demo (examples/demo.yaml: a number, templates, voice files and
-// receipt queues). It all goes into the store in one transaction, so a
+// receipt queues; a provisioning file that lists accounts replaces it). It
+// all goes into the store in one transaction, so a
 // start that fails part way leaves a store that the next start bootstraps
 // again. What it generated is printed once (printBanner) and kept in
 // DATA/credentials.
@@ -41,7 +42,9 @@ type firstRun struct {
 // DefaultAccountName names the account a first start creates.
 const DefaultAccountName = "default"
 
-func (n *Node) bootstrap(ctx context.Context) error {
+// bootstrap runs a first start; prov is the provisioning file given at
+// start, nil without one: when it lists accounts, it replaces the demo.
+func (n *Node) bootstrap(ctx context.Context, prov *provision.Document) error {
 	now := time.Now()
 	fr := &firstRun{credPath: filepath.Join(n.cfg.DataDir, CredentialsFile)}
 	c := &fr.creds
@@ -67,7 +70,7 @@ func (n *Node) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
-	if n.cfg.Demo && n.cfg.ProvisionFile == "" {
+	if n.cfg.Demo && (prov == nil || len(prov.Accounts) == 0) {
 		data, err := fs.ReadFile(examples.Demo, examples.DemoFile)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)

@@ -141,19 +141,27 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The file is read first: a bad one stops the start before anything is
+	// written, and whether it lists accounts decides the demo.
+	var doc *provision.Document
+	if cfg.ProvisionFile != "" {
+		if doc, err = readProvisionFile(cfg.ProvisionFile); err != nil {
+			return nil, err
+		}
+	}
 	store, firstStart, err := openStore(ctx, cfg, sealer)
 	if err != nil {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, store: store}
 	if firstStart {
-		if err := n.bootstrap(ctx); err != nil {
+		if err := n.bootstrap(ctx, doc); err != nil {
 			store.Close()
 			return nil, err
 		}
 	}
-	if cfg.ProvisionFile != "" {
-		if err := n.provision(ctx, cfg.ProvisionFile); err != nil {
+	if doc != nil {
+		if err := n.provision(ctx, doc); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -172,21 +180,29 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-func (n *Node) provision(ctx context.Context, path string) error {
+// readProvisionFile reads and checks the provisioning file given at start.
+func readProvisionFile(path string) (*provision.Document, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("provisioning: %w", err)
+		return nil, fmt.Errorf("provisioning: %w", err)
 	}
 	doc, err := provision.Parse(data, path)
 	if err != nil {
-		return fmt.Errorf("provisioning: %w", err)
+		return nil, fmt.Errorf("provisioning: %w", err)
 	}
+	return doc, nil
+}
+
+// provision applies the provisioning file given at start, with the files
+// it names read from its directory, and takes its node configuration (the
+// simulated network, SIP).
+func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
 	n.network = doc.Network
-	res, err := provision.Apply(ctx, n.store, doc, provision.WithFiles(provision.DirFiles(filepath.Dir(path))), provision.WithDataDir(n.cfg.DataDir))
+	res, err := provision.Apply(ctx, n.store, doc, provision.WithFiles(provision.DirFiles(filepath.Dir(doc.File))), provision.WithDataDir(n.cfg.DataDir))
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
 	}
-	n.log.Info("applied provisioning", "file", path, "result", strings.TrimSpace(res.Summary()))
+	n.log.Info("applied provisioning", "file", doc.File, "result", strings.TrimSpace(res.Summary()))
 	return n.openSIP(doc)
 }
 

@@ -298,8 +298,11 @@ func TestIvrCall(t *testing.T) {
 	if c.ProdID != dialtone.ProdIVR || len(plan.Menu) != 2 || plan.Menu[1].Prompt[0].FileCode != "welcome.wav" || plan.DTMFTimeout != 3*time.Second || len(plan.Bye) != 1 || plan.PlayTimes != 2 {
 		t.Fatalf("plan %+v", plan)
 	}
-	// The seed document's IvrCall sample passes StartTtsParams with mixed quotes.
+	// The seed document's IvrCall sample passes StartTtsParams with mixed
+	// quotes, and no MenuKeyMap.
 	f.expect(f.a, "IvrCall", merge(ivr, "CalledNumber", "13800000005", "StartTtsParams", `{"name':'aliyun','order':'123'}`), "OK", "")
+	f.expect(f.a, "IvrCall", merge(ivr, "CalledNumber", "13800000007", "MenuKeyMap.1.Key", "<delete>", "MenuKeyMap.1.Code", "<delete>",
+		"MenuKeyMap.2.Key", "<delete>", "MenuKeyMap.2.Code", "<delete>"), "OK", "")
 	many := merge(ivr, "CalledNumber", "13800000006")
 	for i := 1; i <= 16; i++ {
 		many["MenuKeyMap."+itoa(i)+".Key"] = string("0123456789*#ABCD"[i-1])
@@ -314,7 +317,6 @@ func TestIvrCall(t *testing.T) {
 		{merge(ivr, "MenuKeyMap.2.Key", "1"), "isv.INVALID_PARAMETERS", "used by another item"},
 		{merge(ivr, "MenuKeyMap.2.Key", "12"), "isv.INVALID_PARAMETERS", "MenuKeyMap.2.Key"},
 		{merge(ivr, "MenuKeyMap.1.Key", "<delete>", "MenuKeyMap.1.Code", "<delete>"), "isv.INVALID_PARAMETERS", "item 1 is missing"},
-		{merge(ivr, "MenuKeyMap.1.Key", "<delete>", "MenuKeyMap.1.Code", "<delete>", "MenuKeyMap.2.Key", "<delete>", "MenuKeyMap.2.Code", "<delete>"), "isv.INVALID_PARAMETERS", "MenuKeyMap is required"},
 		{merge(ivr, "ByeCode", "welcome.wav"), "isv.INVALID_PARAMETERS", "same kind"},
 		{merge(ivr, "StartTtsParams", `{"name":"Ann"}`), "isv.TEMPLATE_MISSING_PARAMETERS", "order"},
 		{merge(ivr, "MenuKeyMap.2.Code", "missing.wav"), "isv.VOICE_FILE_ILLEGAL", "MenuKeyMap.2.Code"},

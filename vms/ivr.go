@@ -24,6 +24,8 @@ func (s *Service) prompt(ctx context.Context, acct, codeName, code, paramName, p
 }
 
 // IvrCall calls one callee, plays a start prompt and follows the DTMF menu.
+// Without a MenuKeyMap (as the SDK reference's own IvrCall samples send it)
+// the call plays the start prompt and the bye prompt, and ends.
 func (s *Service) IvrCall(ctx context.Context, inv *gateway.Invocation) (map[string]any, error) {
 	p := inv.Params
 	acct := inv.Account.UID
@@ -127,9 +129,6 @@ func menuItems(p gateway.Params) ([]menuParam, error) {
 		default:
 			return nil, dialtone.Errorf(dialtone.CodeInvalidParameters, "%s: MenuKeyMap items have Key, Code and TtsParams only.", name)
 		}
-	}
-	if len(byN) == 0 {
-		return nil, dialtone.Errorf(dialtone.CodeInvalidParameters, "MenuKeyMap is required: give MenuKeyMap.1.Key and MenuKeyMap.1.Code.")
 	}
 	out := make([]menuParam, 0, len(byN))
 	keys := map[string]bool{}

@@ -25,7 +25,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	data := fs.String("data", envOr("DIALTONE_DATA", server.DefaultDataDir), "data directory (env DIALTONE_DATA)")
 	addr := fs.String("http", envOr("DIALTONE_HTTP", server.DefaultHTTPAddr), "HTTP listen address; \"\" or off for none (env DIALTONE_HTTP)")
 	tf := addTLSFlags(fs)
-	demo := fs.Bool("demo", envBool("DIALTONE_DEMO", true), "at the first start, give the default account the demo: a number, templates, voice files and receipt queues (env DIALTONE_DEMO; false for an empty account)")
+	demo := fs.Bool("demo", envBool("DIALTONE_DEMO", true), "at the first start, give the default account the demo: a number, templates, voice files and receipt queues; a --provision file listing accounts replaces it (env DIALTONE_DEMO; false for an empty account)")
 	prov := fs.String("provision", envOr("DIALTONE_PROVISION", ""), "provisioning YAML applied at start (env DIALTONE_PROVISION)")
 	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
 	storeURL := fs.String("store", envOr("DIALTONE_STORE", ""), "store: empty for SQLite in the data directory, or postgres://… shared by several nodes (env DIALTONE_STORE)")
