@@ -55,6 +55,9 @@ func newClientsEnv(t *testing.T) *clientsEnv {
 	}
 	e.dir = dir
 	e.results = filepath.Join(dir, "results.jsonl")
+	// A short visibility timeout, so that a deleted receipt not coming
+	// back is seen quickly (java ReceiptsTest).
+	adminPut(t, e.calls, "/admin/v1/accounts/"+callsUID+"/subscriptions/VoiceReport", `{"queue": true, "visibility_timeout_seconds": 2}`)
 	e.writeSnippets(t)
 	return e
 }
