@@ -205,11 +205,23 @@ func (e *clientsEnv) checkResults(t *testing.T, suite string, wantMin int) []cli
 		}
 		out = append(out, r)
 		var ev struct {
-			Call map[string]any `json:"call"`
+			Call   map[string]any `json:"call"`
+			Events []callEvent    `json:"events"`
 		}
 		adminGet(t, e.calls, "/admin/v1/accounts/"+callsUID+"/calls/"+url.PathEscape(r.CallID)+"/events", &ev)
 		if st, _ := ev.Call["state"].(string); st != r.State || r.State != r.Receipt || liveStates[st] || st == "" {
 			t.Errorf("%s %s %s: the client saw state %q and receipt %q; the server has %q", r.Client, r.Action, r.CallID, r.State, r.Receipt, st)
+		}
+		if r.Action == "IvrCall" || r.Action == "ivr" {
+			// The subscriber pressed 2; key 2's prompt followed.
+			var pressed, played bool
+			for _, x := range ev.Events {
+				pressed = pressed || x.Type == "dtmf" && x.StatusCode == "300000" && x.Detail["digits"] == "2"
+				played = played || pressed && x.Type == "play" && x.Detail["code"] == tplSupport
+			}
+			if !pressed || !played {
+				t.Errorf("%s IvrCall %s: key 2 pressed %v, its prompt played %v", r.Client, r.CallID, pressed, played)
+			}
 		}
 		if r.Action == "SmartCall" && len(e.cb.requests(r.CallID)) == 0 {
 			t.Errorf("%s SmartCall %s: the callback server got no request for the call", r.Client, r.CallID)
