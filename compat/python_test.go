@@ -52,7 +52,7 @@ func TestPythonClients(t *testing.T) {
 		t.Logf("pytest %v (%s): %d passed\n%s", run.files, run.venv, passed, out)
 	}
 	e.checkResults(t, "python", 16)
-	e.checkTraffic(t, 9, 3, 3)
+	e.checkTraffic(t, 12, 3, 3)
 }
 
 var pytestSummary = regexp.MustCompile(`=+ (\d+) passed`)
