@@ -74,6 +74,12 @@ type Server struct {
 	recheck time.Duration
 }
 
+// xmlns is the namespace of every response's root element, as MNS sends
+// it: without a trailing slash. The MNS Java SDK (com.aliyun.mns) reads
+// errors with JAXB bound to exactly this namespace and fails on any other;
+// the other clients ignore namespaces. Requests may carry either form.
+const xmlns = "http://mns.aliyuncs.com/doc/v1"
+
 // New returns a queue API server.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, waker: cfg.Waker, clock: cfg.Clock, log: cfg.Logger, window: cfg.Window, recheck: cfg.Recheck}
@@ -545,7 +551,7 @@ func (s *Server) deleteBatch(req *request) error {
 	}
 	// MNS documents 404 for a partial failure; clients that parse the body
 	// (the Python SDK) read each handle's error from it.
-	writeXML(req.w, http.StatusNotFound, `<Errors xmlns="http://mns.aliyuncs.com/doc/v1/">`+b.String()+`</Errors>`)
+	writeXML(req.w, http.StatusNotFound, `<Errors xmlns="`+xmlns+`">`+b.String()+`</Errors>`)
 	return nil
 }
 
@@ -577,7 +583,7 @@ func (s *Server) changeVisibility(req *request, q url.Values) error {
 		s.waker.Wake(req.queue)
 	}
 	var b bytes.Buffer
-	b.WriteString(`<ChangeVisibility xmlns="http://mns.aliyuncs.com/doc/v1/"><ReceiptHandle>`)
+	b.WriteString(`<ChangeVisibility xmlns="` + xmlns + `"><ReceiptHandle>`)
 	xmlText(&b, handleFor(m.ID, m.Handle))
 	b.WriteString(`</ReceiptHandle><NextVisibleTime>`)
 	b.WriteString(strconv.FormatInt(m.NextVisibleAt.UnixMilli(), 10))
@@ -620,7 +626,7 @@ func (s *Server) send(req *request, sb *dialtone.Subscription) error {
 	}
 	s.waker.Wake(req.queue)
 	var b bytes.Buffer
-	b.WriteString(`<Message xmlns="http://mns.aliyuncs.com/doc/v1/"><MessageId>`)
+	b.WriteString(`<Message xmlns="` + xmlns + `"><MessageId>`)
 	b.WriteString(m.ID)
 	b.WriteString(`</MessageId><MessageBodyMD5>`)
 	b.WriteString(m.BodyMD5)
@@ -635,7 +641,7 @@ func (s *Server) attributes(req *request, sb *dialtone.Subscription) error {
 		return err
 	}
 	var b bytes.Buffer
-	b.WriteString(`<Queue xmlns="http://mns.aliyuncs.com/doc/v1/"><QueueName>`)
+	b.WriteString(`<Queue xmlns="` + xmlns + `"><QueueName>`)
 	xmlText(&b, req.queue)
 	fmt.Fprintf(&b, `</QueueName><CreateTime>%d</CreateTime><LastModifyTime>%d</LastModifyTime>`,
 		sb.CreatedAt.Unix(), sb.UpdatedAt.Unix())
@@ -654,7 +660,7 @@ func (s *Server) attributes(req *request, sb *dialtone.Subscription) error {
 func (s *Server) writeMessages(req *request, msgs []dialtone.QueueMessage, batch, withHandle bool) error {
 	var b bytes.Buffer
 	if batch {
-		b.WriteString(`<Messages xmlns="http://mns.aliyuncs.com/doc/v1/">`)
+		b.WriteString(`<Messages xmlns="` + xmlns + `">`)
 	}
 	for i := range msgs {
 		if i > 0 && !batch {
@@ -664,7 +670,7 @@ func (s *Server) writeMessages(req *request, msgs []dialtone.QueueMessage, batch
 		if batch {
 			b.WriteString(`<Message>`)
 		} else {
-			b.WriteString(`<Message xmlns="http://mns.aliyuncs.com/doc/v1/">`)
+			b.WriteString(`<Message xmlns="` + xmlns + `">`)
 		}
 		b.WriteString(`<MessageId>`)
 		xmlText(&b, m.ID)
@@ -698,7 +704,7 @@ func (s *Server) writeMessages(req *request, msgs []dialtone.QueueMessage, batch
 
 func (s *Server) writeError(req *request, e *apiError) {
 	var b bytes.Buffer
-	b.WriteString(`<Error xmlns="http://mns.aliyuncs.com/doc/v1/"><Code>`)
+	b.WriteString(`<Error xmlns="` + xmlns + `"><Code>`)
 	xmlText(&b, e.code)
 	b.WriteString(`</Code><Message>`)
 	xmlText(&b, e.message)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine: Debian packages
-# whose commands are missing, and the Node clients of the compatibility suite.
+# whose commands are missing, and the Node, Python and Java clients of the
+# compatibility suite (from npm, PyPI and Maven Central, at the exact
+# versions of their lock files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,9 @@ needs=(
 	sipp:sip-tester
 	pocketsphinx_continuous:pocketsphinx
 	ip:iproute2
+	python3:python3
+	java:openjdk-17-jdk-headless
+	mvn:maven
 )
 missing=()
 for pair in "${needs[@]}"; do
@@ -35,6 +40,11 @@ fi
 if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
 	missing+=(postgresql)
 fi
+# The Python suite makes virtual environments: Debian's python3 needs
+# python3-venv (ensurepip) for that.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+	missing+=(python3-venv)
+fi
 if ((${#missing[@]})); then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -46,3 +56,11 @@ fi
 if [ -f compat/node/package-lock.json ] && [ ! -d compat/node/node_modules ]; then
 	(cd compat/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# Python: two virtual environments from hashed lock files (compat/python/setup.sh).
+compat/python/setup.sh
+
+# Java: one online build that runs the suite's one server-less test brings
+# every dependency, plugin and Surefire provider into the local repository;
+# the suite then runs Maven offline (-o).
+(cd compat/java && mvn -B -q -Dtest=ErrorCaseTest -Dsurefire.failIfNoSpecifiedTests=false test)

@@ -1,0 +1,294 @@
+package compat
+
+// The environment the Java (java/) and Python (python/) suites run in:
+// a calls server of their own (testdata/calls.yaml, with the SmartCall
+// callback server of calls_test.go), the shared main and short-window
+// servers for the key error cases, and one recording proxy per mode in
+// front of them. The suites get the addresses and keys from environment
+// variables, place real calls through the official clients, and append
+// one JSON line per call to a results file, which the Go side checks
+// against the server's own record of the call. The Go side also fetches
+// the console's API Explorer snippets (Java and Python) for the suites to
+// run as copied.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The console user of testdata/calls.yaml (a test-only value).
+const (
+	consoleUser = "compat"
+	consolePass = "compat-console-password-1"
+)
+
+type clientsEnv struct {
+	calls, main, short *dialtone
+	cb                 *smartCallback
+	pass, dup, delay   *proxy
+	dir                string // snippets and results
+	results            string
+}
+
+func newClientsEnv(t *testing.T) *clientsEnv {
+	t.Helper()
+	e := &clientsEnv{cb: newSmartCallback(t)}
+	e.calls = startCallsServer(t, e.cb)
+	e.main, e.short = mainServer(t), shortServer(t)
+	e.pass = newProxy(t, e.main, modePass)
+	e.dup = newProxy(t, e.main, modeDuplicate)
+	e.delay = newProxy(t, e.short, modeDelay)
+	dir, err := os.MkdirTemp(workDir, "clients-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.dir = dir
+	e.results = filepath.Join(dir, "results.jsonl")
+	// A short visibility timeout, so that a deleted receipt not coming
+	// back is seen quickly (java ReceiptsTest).
+	adminPut(t, e.calls, "/admin/v1/accounts/"+callsUID+"/subscriptions/VoiceReport", `{"queue": true, "visibility_timeout_seconds": 2}`)
+	e.writeSnippets(t)
+	return e
+}
+
+func (e *clientsEnv) environ() []string {
+	return append(os.Environ(),
+		"DIALTONE_CALLS_ENDPOINT="+e.calls.addr,
+		"DIALTONE_CALLS_UID="+callsUID,
+		"DIALTONE_CALLS_AK="+callsAK,
+		"DIALTONE_CALLS_SECRET="+callsSecret,
+		"DIALTONE_PASS_PROXY="+e.pass.hostPort(),
+		"DIALTONE_DUP_PROXY="+e.dup.hostPort(),
+		"DIALTONE_DELAY_PROXY="+e.delay.hostPort(),
+		"DIALTONE_FULL_AK="+fullAK,
+		"DIALTONE_FULL_SECRET="+fullSecret,
+		"DIALTONE_DISABLED_AK="+disabledAK,
+		"DIALTONE_DISABLED_SECRET="+disabledSec,
+		"DIALTONE_MNSONLY_AK="+mnsOnlyAK,
+		"DIALTONE_MNSONLY_SECRET="+mnsOnlySecret,
+		"DIALTONE_UNKNOWN_AK="+unknownAK,
+		"DIALTONE_WRONG_SECRET="+wrongSecret,
+		"DIALTONE_SNIPPETS="+filepath.Join(e.dir, "snippets"),
+		"DIALTONE_RESULTS="+e.results,
+	)
+}
+
+// explorerCalls are the Explorer requests whose snippets the suites run.
+// Each sets an OutId, by which the suite finds the call's receipt.
+var explorerCalls = []struct {
+	name, action string
+	params       map[string]string
+}{
+	{"tts", "SingleCallByTts", map[string]string{"CalledNumber": subListens, "CalledShowNumber": showNumber,
+		"TtsCode": tplNotify, "TtsParam": `{"name":"Explorer","order":"E-1"}`, "PlayTimes": "1", "OutId": "explorer-tts"}},
+	{"ivr", "IvrCall", map[string]string{"CalledNumber": subPresses2, "CalledShowNumber": showNumber, "StartCode": tplIVRMenu,
+		"MenuKeyMap": `[{"Key":"1","Code":"` + tplSales + `"},{"Key":"2","Code":"` + tplSupport + `"}]`, "ByeCode": tplBye,
+		"PlayTimes": "1", "Timeout": "3000", "OutId": "explorer-ivr"}},
+	{"clicktodial", "ClickToDial", map[string]string{"CallerNumber": ctdCaller, "CallerShowNumber": showNumber,
+		"CalledNumber": ctdCallee, "CalledShowNumber": showNumber2, "OutId": "explorer-ctd"}},
+}
+
+// writeSnippets signs in to the calls server's console as a user of the
+// account, asks the Explorer for the code of each call in explorerCalls
+// with the account's key, and writes the Java and Python snippets to
+// snippets/java/<name>/Example.java and snippets/python/<name>.py.
+func (e *clientsEnv) writeSnippets(t *testing.T) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	base := "http://" + e.calls.addr
+	get := func(path string) string {
+		resp, err := hc.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%.500s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	m := csrf.FindStringSubmatch(get("/console/signin"))
+	if m == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	resp, err := hc.PostForm(base+"/console/signin", url.Values{"csrf": {m[1]}, "username": {consoleUser}, "password": {consolePass}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("console sign-in: %d", resp.StatusCode)
+	}
+	if m = csrf.FindStringSubmatch(get("/console/explorer")); m == nil {
+		t.Fatal("no CSRF token on the Explorer page")
+	}
+	for _, c := range explorerCalls {
+		body, _ := json.Marshal(map[string]any{"action": c.action, "key": callsAK, "params": c.params})
+		req, _ := http.NewRequest(http.MethodPost, base+"/console/explorer/code", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", m[1])
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var res struct {
+			Problems []string          `json:"problems"`
+			Code     map[string]string `json:"code"`
+		}
+		if err := json.Unmarshal(b, &res); err != nil || resp.StatusCode != http.StatusOK || len(res.Problems) > 0 {
+			t.Fatalf("Explorer code for %s: %d %v\n%s", c.action, resp.StatusCode, err, b)
+		}
+		java, py := res.Code["Java"], res.Code["Python"]
+		if !strings.Contains(java, "class Example") || !strings.Contains(py, "import") && !strings.HasPrefix(py, "#") {
+			t.Fatalf("Explorer snippets for %s lack Java or Python:\n%s", c.action, b)
+		}
+		write(t, filepath.Join(e.dir, "snippets", "java", c.name, "Example.java"), java)
+		write(t, filepath.Join(e.dir, "snippets", "python", c.name+".py"), py)
+	}
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clientResult is one line of the results file: a call a suite placed and
+// what the client and the receipt said of its end.
+type clientResult struct {
+	Suite   string `json:"suite"`
+	Client  string `json:"client"`
+	Action  string `json:"action"`
+	CallID  string `json:"call_id"`
+	State   string `json:"state"`   // final state by QueryCallDetailByCallId
+	Receipt string `json:"receipt"` // status_code of the VoiceReport
+}
+
+// checkResults reads the calls the suite reported and checks each against
+// the server's record; it returns them for the summary.
+func (e *clientsEnv) checkResults(t *testing.T, suite string, wantMin int) []clientResult {
+	t.Helper()
+	f, err := os.Open(e.results)
+	if err != nil {
+		t.Fatalf("%s suite wrote no results: %v", suite, err)
+	}
+	defer f.Close()
+	var out []clientResult
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r clientResult
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("results line %q: %v", sc.Text(), err)
+		}
+		if r.Suite != suite {
+			continue
+		}
+		out = append(out, r)
+		var ev struct {
+			Call   map[string]any `json:"call"`
+			Events []callEvent    `json:"events"`
+		}
+		adminGet(t, e.calls, "/admin/v1/accounts/"+callsUID+"/calls/"+url.PathEscape(r.CallID)+"/events", &ev)
+		if st, _ := ev.Call["state"].(string); st != r.State || r.State != r.Receipt || liveStates[st] || st == "" {
+			t.Errorf("%s %s %s: the client saw state %q and receipt %q; the server has %q", r.Client, r.Action, r.CallID, r.State, r.Receipt, st)
+		}
+		if r.Action == "IvrCall" || r.Action == "ivr" {
+			// The subscriber pressed 2; key 2's prompt followed.
+			var pressed, played bool
+			for _, x := range ev.Events {
+				pressed = pressed || x.Type == "dtmf" && x.StatusCode == "300000" && x.Detail["digits"] == "2"
+				played = played || pressed && x.Type == "play" && x.Detail["code"] == tplSupport
+			}
+			if !pressed || !played {
+				t.Errorf("%s IvrCall %s: key 2 pressed %v, its prompt played %v", r.Client, r.CallID, pressed, played)
+			}
+		}
+		if r.Action == "SmartCall" && len(e.cb.requests(r.CallID)) == 0 {
+			t.Errorf("%s SmartCall %s: the callback server got no request for the call", r.Client, r.CallID)
+		}
+	}
+	if len(out) < wantMin {
+		t.Errorf("%s suite reported %d calls; want at least %d", suite, len(out), wantMin)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Client != out[j].Client {
+			return out[i].Client < out[j].Client
+		}
+		return out[i].Action < out[j].Action
+	})
+	var b strings.Builder
+	for _, r := range out {
+		fmt.Fprintf(&b, "  %-34s %-24s %s state %s receipt %s\n", r.Client, r.Action, r.CallID, r.State, r.Receipt)
+	}
+	t.Logf("%s calls:\n%s", suite, b.String())
+	return out
+}
+
+// checkTraffic checks what passed through the error-case proxies: every
+// answer JSON; every replayed request first accepted, then refused; every
+// delayed one expired.
+func (e *clientsEnv) checkTraffic(t *testing.T, wantPass, wantDup, wantDelay int) {
+	t.Helper()
+	count := func(p *proxy, what string, want int) []exchange {
+		ex := p.recorded()
+		if len(ex) < want {
+			t.Errorf("%s proxy forwarded %d requests; want at least %d", what, len(ex), want)
+		}
+		for i, x := range ex {
+			if x.Err != nil {
+				t.Errorf("%s proxy, exchange %d: %v", what, i+1, x.Err)
+				continue
+			}
+			checkJSONContentType(t, x)
+			if bodyRequestID(x.RespBody) == "" {
+				t.Errorf("%s proxy, exchange %d: no RequestId in %s", what, i+1, x.RespBody)
+			}
+		}
+		return ex
+	}
+	count(e.pass, "pass", wantPass)
+	dup := count(e.dup, "duplicate", 2*wantDup)
+	if len(dup)%2 != 0 {
+		t.Errorf("duplicate proxy forwarded %d requests; want pairs", len(dup))
+	}
+	for i := 0; i+1 < len(dup); i += 2 {
+		if dup[i].Status != 200 || bodyCode(dup[i].RespBody) != "OK" || dup[i+1].Status != 400 || bodyCode(dup[i+1].RespBody) != "SignatureNonceUsed" {
+			t.Errorf("replay %d: first copy %d %s, second %d %s; want 200 OK, then 400 SignatureNonceUsed",
+				i/2+1, dup[i].Status, bodyCode(dup[i].RespBody), dup[i+1].Status, bodyCode(dup[i+1].RespBody))
+		}
+	}
+	for i, x := range count(e.delay, "delay", wantDelay) {
+		if x.Status != 400 || bodyCode(x.RespBody) != "InvalidTimeStamp.Expired" {
+			t.Errorf("delayed request %d: %d %s; want 400 InvalidTimeStamp.Expired", i+1, x.Status, bodyCode(x.RespBody))
+		}
+	}
+}
+
+func bodyRequestID(b []byte) string {
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	s, _ := m["RequestId"].(string)
+	return s
+}
