@@ -4,9 +4,9 @@
 GO ?= go
 FUZZTIME ?= 6s
 
-.PHONY: test deps unit race compat fuzz-short vet build run bench
+.PHONY: test deps unit race compat examples fuzz-short vet build run bench
 
-test: deps vet race compat fuzz-short
+test: deps vet race compat examples fuzz-short
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	cd compat && $(GO) vet ./...
+	cd examples/go && $(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/dialtone
 
 race:
@@ -31,6 +32,10 @@ unit:
 
 compat:
 	cd compat && $(GO) test -count=1 ./...
+
+# The runnable samples under examples/go, each against a fresh server.
+examples:
+	cd examples/go && $(GO) test -count=1 ./...
 
 # Every fuzz target for a short, fixed time; run longer by hand with FUZZTIME=5m.
 fuzz-short:

@@ -249,6 +249,8 @@ func (d *decoder) fields(n *yaml.Node, path string, handlers map[string]func(v *
 			msg := "unknown key " + quote(p.key.Value)
 			if s := suggest(p.key.Value, handlers); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			} else {
+				msg += " (examples/provisioning.yaml shows every key)"
 			}
 			d.addf(p.key, path, "%s", msg)
 			continue

@@ -54,10 +54,13 @@ func userEnv(t *testing.T) []string {
 	return append(out, "HOME="+t.TempDir(), "PATH="+filepath.Dir(binary)+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
+// shellCommand is a command line run by sh, exiting at the first failure.
+func shellCommand(line string) *exec.Cmd { return exec.Command("sh", "-e", "-c", line) }
+
 // shell runs a command line as printed, in dir, with env.
 func shell(t *testing.T, dir string, env []string, line string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", line)
+	cmd := shellCommand(line)
 	cmd.Dir, cmd.Env = dir, env
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -130,6 +133,16 @@ func TestFirstRunPlacesACall(t *testing.T) {
 		t.Errorf("the call's row says %q", state)
 	}
 	s.Shot("calls")
+	// The call's page: its timeline, each step with its time.
+	s.Do("call page",
+		chromedp.Navigate(s.Base+"/console/calls/"+url.PathEscape(callID)+"?acct="+url.QueryEscape(acct)),
+		chromedp.WaitVisible(`#timeline tr[data-event="ended"]`),
+	)
+	events := s.Eval(`Array.from(document.querySelectorAll("#timeline tr[data-event]")).map(r => r.dataset.event).join(",")`)
+	if !regexp.MustCompile(`^originate,ringing,answered,(play,)+hangup,ended$`).MatchString(events) {
+		t.Errorf("timeline %s", events)
+	}
+	s.Shot("call")
 }
 
 // TestFirstRunWithoutDemo: --demo=false starts with an empty account, and
