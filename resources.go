@@ -5,11 +5,14 @@ import "time"
 // Number is a display number an account bought; calls shown from it are
 // capped at Concurrency at a time (status 200121 beyond that).
 type Number struct {
-	AccountUID  string
-	Number      string
-	Concurrency int
-	CreatedAt   time.Time
+	AccountUID  string    `json:"-"`
+	Number      string    `json:"number"`
+	Concurrency int       `json:"concurrency"`
+	CreatedAt   time.Time `json:"created_at"`
 }
+
+// DefaultConcurrency is the concurrency of a number added without one.
+const DefaultConcurrency = 10
 
 // TemplateKind tells verification-code templates from notifications; they
 // have different variable rules and ProdIds.
@@ -30,16 +33,63 @@ const (
 	ReviewRejected ReviewStatus = "rejected"
 )
 
-// TTSTemplate is a text-to-speech template with ${var} variables.
+// TTSTemplate is a text-to-speech template with ${var} variables. The
+// JSON names are those of the admin API, the console's forms and
+// provisioning files alike.
 type TTSTemplate struct {
-	AccountUID string
-	Code       string // TTS_...
-	Kind       TemplateKind
-	Content    string
-	Status     ReviewStatus
-	Voice      string // TTS voice; "" chooses by the text's language
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	AccountUID string       `json:"-"`
+	Code       string       `json:"code"` // TTS_...
+	Kind       TemplateKind `json:"kind"`
+	Content    string       `json:"content"`
+	Voice      string       `json:"voice"` // TTS voice; "" chooses by the text's language
+	Status     ReviewStatus `json:"status"`
+	CreatedAt  time.Time    `json:"created_at"`
+	UpdatedAt  time.Time    `json:"updated_at"`
+}
+
+// TemplateUpdate changes a template; nil fields keep their value. The code
+// and the review status are not changed this way.
+type TemplateUpdate struct {
+	Kind    *TemplateKind `json:"kind"`
+	Content *string       `json:"content"`
+	Voice   *string       `json:"voice"`
+}
+
+// Empty reports whether u changes nothing.
+func (u TemplateUpdate) Empty() bool { return u == TemplateUpdate{} }
+
+// Apply sets t's fields from u and reports whether what a call would say
+// changed (which takes the template back to review).
+func (u TemplateUpdate) Apply(t *TTSTemplate) (spoken bool) {
+	set := func(dst *string, v *string) {
+		if v != nil && *v != *dst {
+			*dst, spoken = *v, true
+		}
+	}
+	if u.Kind != nil && *u.Kind != t.Kind {
+		t.Kind, spoken = *u.Kind, true
+	}
+	set(&t.Content, u.Content)
+	set(&t.Voice, u.Voice)
+	return spoken
+}
+
+// Validate checks a TTS template: code, kind, text and its variables,
+// voice and review status.
+func (t *TTSTemplate) Validate() error {
+	var p problems
+	if !ValidTemplateCode(t.Code) {
+		p.invalid("code", "%s must be TTS_ followed by 1 to 60 letters, digits, '_' or '-'", quote(t.Code))
+	}
+	if t.Kind != TemplateVerification && t.Kind != TemplateNotification {
+		p.invalid("kind", "%s must be verification or notification", quote(string(t.Kind)))
+	}
+	p.add(checkTemplateContent(t.Content))
+	if t.Voice != "" && !ttsVoiceRe.MatchString(t.Voice) {
+		p.invalid("voice", `%s is not an espeak-ng voice name (e.g. en-us, zh, en+f3); leave it empty to choose by the text's language`, quote(t.Voice))
+	}
+	p.add(checkStatus(t.Status))
+	return p.err()
 }
 
 // VoiceFileKind says which calls may play a voice file.

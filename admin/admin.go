@@ -17,13 +17,12 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 // Result is what applying a provisioning document did.
@@ -60,7 +59,10 @@ const (
 // along: the server never reads a document's files from its own disk.
 //
 // Options add the receipt endpoints' collaborators (see WithReceipts).
-func New(store dialtone.Store, tokens Tokens, logger *slog.Logger, opts ...Option) http.Handler {
+//
+// Every change goes through svc, the resource service, which checks it,
+// writes it in one transaction and audits it (the actor is "admin-api").
+func New(svc *resource.Service, tokens Tokens, logger *slog.Logger, opts ...Option) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -72,7 +74,8 @@ func New(store dialtone.Store, tokens Tokens, logger *slog.Logger, opts ...Optio
 				"the admin API is disabled: start the server with DIALTONE_ADMIN_TOKEN set to enable it")
 		})
 	}
-	h := &handler{store: store, log: logger}
+	store := svc.Store()
+	h := &handler{store: store, svc: svc, log: logger}
 	for _, o := range opts {
 		o(h)
 	}
@@ -151,11 +154,13 @@ func (a *auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reason+": send Authorization: Bearer <the DIALTONE_ADMIN_TOKEN of the server>")
 		return
 	}
-	a.next.ServeHTTP(w, r)
+	// Every change made through the API is audited as the API's.
+	a.next.ServeHTTP(w, r.WithContext(dialtone.WithActor(r.Context(), "admin-api")))
 }
 
 type handler struct {
-	store dialtone.Store
+	store dialtone.Store // read through; written only by svc
+	svc   *resource.Service
 	log   *slog.Logger
 	// receipts is nil when the store keeps no receipt delivery state; the
 	// receipt endpoints then answer 501.
@@ -163,10 +168,6 @@ type handler struct {
 	// redriven is called after dead letters were made due again, to wake
 	// the push worker at once.
 	redriven func()
-	// applyOpts are passed to provision.Apply (e.g. the data directory).
-	applyOpts []provision.ApplyOption
-	// res serves numbers, templates, voice files and settings (resources.go).
-	res resourceState
 }
 
 // provision applies a document in one transaction: a YAML body alone, or a
@@ -189,7 +190,7 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeInvalidProvisioning, err.Error())
 		return
 	}
-	opts := append(slices.Clip(h.applyOpts), provision.WithFiles(files))
+	opts := []provision.ApplyOption{provision.WithFiles(files)}
 	dryRun := r.URL.Query().Get("dry_run")
 	switch dryRun {
 	case "", "false", "0":
@@ -199,7 +200,7 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, CodeInvalidRequest, "dry_run must be true or false")
 		return
 	}
-	res, err := provision.Apply(r.Context(), h.store, doc, opts...)
+	res, err := provision.Apply(r.Context(), h.svc, doc, opts...)
 	var perr *provision.Error
 	switch {
 	case errors.As(err, &perr):
@@ -428,118 +429,47 @@ type keyRequest struct {
 }
 
 func (h *handler) createKey(w http.ResponseWriter, r *http.Request) {
-	var req keyRequest
-	if !readJSON(w, r, &req, true) {
+	var u dialtone.KeyUpdate
+	if !readJSON(w, r, &u, true) {
 		return
 	}
 	a, ok := h.account(w, r)
 	if !ok {
 		return
 	}
-	k := &dialtone.AccessKey{AccountUID: a.UID, Enabled: true, CreatedAt: time.Now().UTC()}
-	if !applyKeyRequest(w, k, req) {
+	k, err := h.svc.CreateAccessKey(r.Context(), a.UID, u)
+	if err != nil {
+		h.fail(w, err, CodeAccountNotFound, "account "+a.UID)
 		return
 	}
-	// A collision of 20 random base62 characters is not expected, but the
-	// store reports it as a conflict and a retry costs nothing.
-	var err error
-	for range 3 {
-		if k.ID, k.Secret, err = keygen.GenerateAccessKey(); err != nil {
-			break
-		}
-		if err = h.store.PutAccessKey(r.Context(), k); !errors.Is(err, dialtone.ErrConflict) {
-			break
-		}
-	}
-	switch {
-	case errors.Is(err, dialtone.ErrNotFound):
-		writeError(w, http.StatusNotFound, CodeAccountNotFound, "no account "+a.UID)
-		return
-	case err != nil:
-		h.internal(w, "create access key", err)
-		return
-	}
-	h.log.Info("access key created", "account", a.UID, "access_key_id", k.ID)
 	writeJSON(w, http.StatusCreated, NewKey{KeyInfo: keyInfo(k), Secret: k.Secret})
 }
 
-// key loads {id} of the path and answers 404 when it is unknown or belongs
-// to another account than {uid}: the answer must not reveal which.
-func (h *handler) key(w http.ResponseWriter, r *http.Request) (*dialtone.AccessKey, bool) {
-	uid, id := r.PathValue("uid"), r.PathValue("id")
-	k, err := h.store.GetAccessKey(r.Context(), id)
-	if errors.Is(err, dialtone.ErrNotFound) || (err == nil && k.AccountUID != uid) {
-		writeError(w, http.StatusNotFound, CodeKeyNotFound, "no access key "+quoteShort(id)+" in account "+quoteShort(uid))
-		return nil, false
-	}
-	if err != nil {
-		h.internal(w, "get access key", err)
-		return nil, false
-	}
-	return k, true
-}
-
+// patchKey changes a key of {uid}; a key of another account answers 404
+// like one that does not exist: the answer must not reveal which.
 func (h *handler) patchKey(w http.ResponseWriter, r *http.Request) {
-	var req keyRequest
-	if !readJSON(w, r, &req, false) {
+	var u dialtone.KeyUpdate
+	if !readJSON(w, r, &u, false) {
 		return
 	}
-	if req.Enabled == nil && req.Actions == nil {
-		writeError(w, http.StatusBadRequest, CodeInvalidRequest, `nothing to change: give "enabled" and/or "actions"`)
-		return
-	}
-	k, ok := h.key(w, r)
-	if !ok {
-		return
-	}
-	if !applyKeyRequest(w, k, req) {
-		return
-	}
-	err := h.store.PutAccessKey(r.Context(), k)
-	if errors.Is(err, dialtone.ErrNotFound) || errors.Is(err, dialtone.ErrConflict) {
-		// The account or key went away between read and write.
-		writeError(w, http.StatusNotFound, CodeKeyNotFound, "no access key "+k.ID+" in account "+k.AccountUID)
-		return
-	}
+	uid, id := r.PathValue("uid"), r.PathValue("id")
+	k, err := h.svc.UpdateAccessKey(r.Context(), uid, id, u)
 	if err != nil {
-		h.internal(w, "update access key", err)
+		h.fail(w, err, CodeKeyNotFound, "access key "+quoteShort(id)+" in account "+quoteShort(uid))
 		return
 	}
-	h.log.Info("access key updated", "account", k.AccountUID, "access_key_id", k.ID, "enabled", k.Enabled)
 	writeJSON(w, http.StatusOK, keyInfo(k))
-}
-
-func applyKeyRequest(w http.ResponseWriter, k *dialtone.AccessKey, req keyRequest) bool {
-	if req.Enabled != nil {
-		k.Enabled = *req.Enabled
-	}
-	if req.Actions != nil {
-		acts := *req.Actions
-		if msg := provision.CheckActions(acts); msg != "" {
-			writeError(w, http.StatusBadRequest, CodeInvalidRequest, "actions: "+msg)
-			return false
-		}
-		k.Actions = acts
-	}
-	return true
 }
 
 func (h *handler) deleteKey(w http.ResponseWriter, r *http.Request) {
 	uid, id := r.PathValue("uid"), r.PathValue("id")
 	// The store deletes only within the account, so another account's key
 	// is "not found" here, exactly like a key that does not exist.
-	err := h.store.DeleteAccessKey(r.Context(), uid, id)
-	if errors.Is(err, dialtone.ErrNotFound) {
-		writeError(w, http.StatusNotFound, CodeKeyNotFound, "no access key "+quoteShort(id)+" in account "+quoteShort(uid))
+	if err := h.svc.DeleteAccessKey(r.Context(), uid, id); err != nil {
+		h.fail(w, err, CodeKeyNotFound, "access key "+quoteShort(id)+" in account "+quoteShort(uid))
 		return
 	}
-	if err != nil {
-		h.internal(w, "delete access key", err)
-		return
-	}
-	h.log.Info("access key deleted", "account", uid, "access_key_id", id)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	noContent(w)
 }
 
 // internal logs a store failure and answers 500 without its details.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/sqlite"
 )
@@ -68,8 +69,8 @@ func newEnv(t *testing.T, tok string) *env {
 	logs := &syncBuffer{}
 	voiceDir := t.TempDir()
 	e := &env{t: t, store: st, logs: logs,
-		h: New(st, TokenList(tok), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			WithApplyOptions(provision.WithDataDir(voiceDir)))}
+		h: New(resource.New(st, voiceDir, slog.New(slog.NewTextHandler(logs, nil))), TokenList(tok),
+			slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))}
 	t.Cleanup(func() {
 		st.Close()
 		out := logs.String()

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/console/passhash"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 // Console users: the people who sign in to the web console, managed here
@@ -37,17 +37,6 @@ type ConsoleUserInfo struct {
 
 func consoleUserInfo(u *dialtone.ConsoleUser) ConsoleUserInfo {
 	return ConsoleUserInfo{Username: u.Username, AccountUID: u.AccountUID, Operator: u.Operator(), CreatedAt: u.CreatedAt}
-}
-
-// ConsoleUserRequest creates or replaces a console user. Exactly one of
-// Password and PasswordHash (an argon2id PHC string, e.g. from another
-// node) is given, and exactly one of AccountUID and Operator.
-type ConsoleUserRequest struct {
-	Username     string `json:"username"`
-	Password     string `json:"password,omitempty"`
-	PasswordHash string `json:"password_hash,omitempty"`
-	AccountUID   string `json:"account_uid,omitempty"`
-	Operator     bool   `json:"operator,omitempty"`
 }
 
 // consoleUsers answers 501 when the store keeps no console users.
@@ -95,85 +84,29 @@ func (h *handler) getConsoleUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putConsoleUser(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
+	var in dialtone.ConsoleUserInput
+	if !readJSON(w, r, &in, false) {
 		return
 	}
-	var req ConsoleUserRequest
-	if !readJSON(w, r, &req, false) {
+	u, action, err := h.svc.PutConsoleUser(r.Context(), in)
+	if err != nil {
+		h.fail(w, err, CodeAccountNotFound, "account "+quoteShort(in.AccountUID))
 		return
 	}
-	switch {
-	case !dialtone.ValidConsoleUsername(req.Username):
-		badRequest(w, "username", "must be 1 to 64 characters without control characters or surrounding spaces")
-		return
-	case (req.Password == "") == (req.PasswordHash == ""):
-		badRequest(w, "password", "give exactly one of password and password_hash")
-		return
-	case req.Password != "" && len(req.Password) < passhash.MinPasswordLen:
-		badRequest(w, "password", "must have at least 8 characters")
-		return
-	case req.PasswordHash != "" && !passhash.Valid(req.PasswordHash):
-		// The value is not echoed: it may be a password pasted by mistake.
-		badRequest(w, "password_hash", "must be an argon2id hash in PHC format ($argon2id$v=19$m=...,t=...,p=...$salt$hash)")
-		return
-	case (req.AccountUID == "") == !req.Operator:
-		badRequest(w, "account_uid", "give either account_uid or operator: true")
-		return
+	status := http.StatusOK
+	if action == resource.Created {
+		status = http.StatusCreated
 	}
-	if req.AccountUID != "" {
-		if _, err := h.store.GetAccount(r.Context(), req.AccountUID); errors.Is(err, dialtone.ErrNotFound) {
-			writeError(w, http.StatusNotFound, CodeAccountNotFound, "no account "+quoteShort(req.AccountUID))
-			return
-		} else if err != nil {
-			h.internal(w, "get account", err)
-			return
-		}
-	}
-	hash := req.PasswordHash
-	if req.Password != "" {
-		var err error
-		if hash, err = passhash.Hash(req.Password); err != nil {
-			h.internal(w, "hash password", err)
-			return
-		}
-	}
-	u := &dialtone.ConsoleUser{Username: req.Username, AccountUID: req.AccountUID, PasswordHash: hash, CreatedAt: time.Now().UTC()}
-	status := http.StatusCreated
-	old, err := us.GetConsoleUser(r.Context(), req.Username)
-	switch {
-	case err == nil:
-		u.CreatedAt, status = old.CreatedAt, http.StatusOK
-	case !errors.Is(err, dialtone.ErrNotFound):
-		h.internal(w, "get console user", err)
-		return
-	}
-	if err := us.PutConsoleUser(r.Context(), u); err != nil {
-		h.internal(w, "put console user", err)
-		return
-	}
-	h.log.Info("console user saved", "user", u.Username, "account", u.AccountUID, "operator", u.Operator(), "created", status == http.StatusCreated)
 	writeJSON(w, status, consoleUserInfo(u))
 }
 
 func (h *handler) deleteConsoleUser(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
-		return
-	}
 	name := r.PathValue("username")
-	err := us.DeleteConsoleUser(r.Context(), name)
-	if errors.Is(err, dialtone.ErrNotFound) {
-		writeError(w, http.StatusNotFound, CodeConsoleUserNotFound, "no console user "+quoteShort(name))
-		return
-	}
-	if err != nil {
-		h.internal(w, "delete console user", err)
-		return
-	}
 	// Its sessions end at their next request: the console checks that the
 	// user still exists.
-	h.log.Info("console user deleted", "user", name)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	if err := h.svc.DeleteConsoleUser(r.Context(), name); err != nil {
+		h.fail(w, err, CodeConsoleUserNotFound, "console user "+quoteShort(name))
+		return
+	}
+	noContent(w)
 }

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // Tokens are the bearer tokens that open the admin API, kept as SHA-256
@@ -70,10 +68,4 @@ func writeProtectError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write([]byte(`{"code":"` + code + `","message":"` + msg + `"}`))
-}
-
-// WithApplyOptions passes options (such as the server's voice-file
-// importer) to every provisioning document the admin API applies.
-func WithApplyOptions(opts ...provision.ApplyOption) Option {
-	return func(h *handler) { h.applyOpts = append(h.applyOpts, opts...) }
 }

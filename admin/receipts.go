@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -63,17 +62,6 @@ func subscriptionInfo(s *dialtone.Subscription) SubscriptionInfo {
 		info.QueueName = dialtone.QueueName(s.AccountUID, s.MessageType)
 	}
 	return info
-}
-
-// SubscriptionRequest is the body of PUT: it replaces the subscription,
-// except that an absent push_secret keeps the stored one ("" removes it)
-// and absent attributes keep theirs.
-type SubscriptionRequest struct {
-	Queue             bool    `json:"queue"`
-	PushURL           string  `json:"push_url"`
-	PushSecret        *string `json:"push_secret"`
-	VisibilityTimeout *int64  `json:"visibility_timeout_seconds"`
-	MessageRetention  *int64  `json:"message_retention_seconds"`
 }
 
 func (h *handler) receiptStore(w http.ResponseWriter) bool {
@@ -139,98 +127,41 @@ func (h *handler) getSubscription(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, subscriptionInfo(s))
 }
 
+// putSubscription replaces the subscription, except that an absent
+// push_secret keeps the stored one ("" removes it) and absent queue
+// attributes keep theirs.
 func (h *handler) putSubscription(w http.ResponseWriter, r *http.Request) {
-	if !h.receiptStore(w) {
-		return
-	}
 	t, ok := messageType(w, r)
 	if !ok {
 		return
 	}
-	var req SubscriptionRequest
-	if !readJSON(w, r, &req, false) {
-		return
-	}
-	if msg := checkSubscription(&req); msg != "" {
-		writeError(w, http.StatusBadRequest, CodeInvalidRequest, msg)
+	var u dialtone.SubscriptionUpdate
+	if !readJSON(w, r, &u, false) {
 		return
 	}
 	a, ok := h.account(w, r)
 	if !ok {
 		return
 	}
-	now := time.Now().UTC()
-	s := &dialtone.Subscription{AccountUID: a.UID, MessageType: t, Queue: req.Queue, PushURL: req.PushURL, CreatedAt: now, UpdatedAt: now}
-	old, err := h.receipts.GetSubscription(r.Context(), a.UID, t)
-	switch {
-	case err == nil:
-		s.CreatedAt, s.PushSecret = old.CreatedAt, old.PushSecret
-		s.VisibilityTimeout, s.Retention = old.VisibilityTimeout, old.Retention
-	case !errors.Is(err, dialtone.ErrNotFound):
-		h.internal(w, "get subscription", err)
+	s, _, err := h.svc.PutSubscription(r.Context(), a.UID, t, u)
+	if err != nil {
+		h.fail(w, err, CodeAccountNotFound, "account "+a.UID)
 		return
 	}
-	if req.PushSecret != nil {
-		s.PushSecret = *req.PushSecret
-	}
-	if req.VisibilityTimeout != nil {
-		s.VisibilityTimeout = time.Duration(*req.VisibilityTimeout) * time.Second
-	}
-	if req.MessageRetention != nil {
-		s.Retention = time.Duration(*req.MessageRetention) * time.Second
-	}
-	if err := h.receipts.PutSubscription(r.Context(), s); err != nil {
-		if errors.Is(err, dialtone.ErrNotFound) {
-			writeError(w, http.StatusNotFound, CodeAccountNotFound, "no account "+a.UID)
-			return
-		}
-		h.internal(w, "put subscription", err)
-		return
-	}
-	h.log.Info("subscription set", "account", a.UID, "type", t, "queue", s.Queue, "push", s.PushURL != "")
 	writeJSON(w, http.StatusOK, subscriptionInfo(s))
 }
 
-func checkSubscription(req *SubscriptionRequest) string {
-	if !req.Queue && req.PushURL == "" {
-		return `give "queue": true, a "push_url", or both`
-	}
-	if req.PushURL != "" {
-		u, err := url.Parse(req.PushURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "push_url " + quoteShort(req.PushURL) + " is not an http:// or https:// URL"
-		}
-	}
-	if v := req.VisibilityTimeout; v != nil && (*v < 1 || *v > int64(dialtone.MaxVisibilityTimeout/time.Second)) {
-		return "visibility_timeout_seconds must be between 1 and " + itoa(int64(dialtone.MaxVisibilityTimeout/time.Second))
-	}
-	if v := req.MessageRetention; v != nil && (*v < 60 || *v > int64(dialtone.MaxRetention/time.Second)) {
-		return "message_retention_seconds must be between 60 and " + itoa(int64(dialtone.MaxRetention/time.Second))
-	}
-	return ""
-}
-
 func (h *handler) deleteSubscription(w http.ResponseWriter, r *http.Request) {
-	if !h.receiptStore(w) {
-		return
-	}
 	t, ok := messageType(w, r)
 	if !ok {
 		return
 	}
 	uid := r.PathValue("uid")
-	err := h.receipts.DeleteSubscription(r.Context(), uid, t)
-	if errors.Is(err, dialtone.ErrNotFound) {
-		writeError(w, http.StatusNotFound, CodeSubscriptionNotFound, "account "+quoteShort(uid)+" has no "+t+" subscription")
+	if err := h.svc.DeleteSubscription(r.Context(), uid, t); err != nil {
+		h.fail(w, err, CodeSubscriptionNotFound, t+" subscription of account "+quoteShort(uid))
 		return
 	}
-	if err != nil {
-		h.internal(w, "delete subscription", err)
-		return
-	}
-	h.log.Info("subscription deleted", "account", uid, "type", t)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusNoContent)
+	noContent(w)
 }
 
 // DeadLetter is a receipt whose pushes all failed.

@@ -19,6 +19,7 @@ import (
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/poptest"
+	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
@@ -37,19 +38,8 @@ func newResEnv(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t, token)
 	dataDir := t.TempDir()
-	e.h = New(e.store, TokenList(token), slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		WithVoiceImporter(func(data []byte, acct, code string) (string, string, time.Duration, error) {
-			return media.ImportVoiceFile(data, dataDir, acct, code)
-		}),
-		WithVoiceLoader(func(storedPath string) ([]byte, error) {
-			a, err := media.LoadVoiceFile(dataDir, storedPath)
-			if err != nil {
-				return nil, err
-			}
-			var b bytes.Buffer
-			err = media.EncodeWAV(&b, a.Samples, media.TelephonyRate, 1)
-			return b.Bytes(), err
-		}))
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.h = New(resource.New(e.store, dataDir, logger), TokenList(token), logger)
 	ctx := context.Background()
 	high := map[string]float64{"SingleCallByVoice": 1e6, "SingleCallByTts": 1e6}
 	for _, uid := range []string{resA, resB} {
@@ -102,7 +92,7 @@ func TestNumbers(t *testing.T) {
 	if r.status != 200 || strings.TrimSpace(r.body) != `{"numbers":[]}` {
 		t.Fatalf("empty list: %d %s", r.status, r.body)
 	}
-	var n NumberInfo
+	var n dialtone.Number
 	e.do("POST", base, `{"number":"057188880000"}`).want(t, 201, &n)
 	if n.Number != "057188880000" || n.Concurrency != 10 || n.CreatedAt.IsZero() {
 		t.Fatalf("created %+v", n)
@@ -121,7 +111,7 @@ func TestNumbers(t *testing.T) {
 	e.do("POST", base, ``).wantError(t, 400, CodeInvalidRequest)
 	e.do("POST", base, `{"number":"057188880000","concurrency":99}`).wantError(t, 409, CodeConflict)
 
-	var list struct{ Numbers []NumberInfo }
+	var list struct{ Numbers []dialtone.Number }
 	e.do("GET", base, "").want(t, 200, &list)
 	if len(list.Numbers) != 2 || list.Numbers[0].Number != "+8657188880001" || list.Numbers[1].Concurrency != 10 {
 		t.Fatalf("list %+v", list)
@@ -211,7 +201,7 @@ func TestTemplates(t *testing.T) {
 	if r.status != 200 || strings.TrimSpace(r.body) != `{"tts_templates":[]}` {
 		t.Fatalf("empty list: %d %s", r.status, r.body)
 	}
-	var tp TemplateInfo
+	var tp dialtone.TTSTemplate
 	e.do("POST", base, `{"kind":"notification","content":"Hello ${name}, order ${order_1} shipped."}`).want(t, 201, &tp)
 	if !generatedCode.MatchString(tp.Code) || tp.Status != "pending" || tp.Kind != "notification" || tp.Voice != "" {
 		t.Fatalf("created %+v", tp)
@@ -222,7 +212,7 @@ func TestTemplates(t *testing.T) {
 		t.Fatalf("created %+v", tp)
 	}
 	e.do("POST", base, `{"code":"TTS_100001","kind":"verification","content":"x"}`).wantError(t, 409, CodeConflict)
-	e.do("POST", base, `{"code":"TTS_maxlen","kind":"notification","content":"`+strings.Repeat("语", MaxTemplateContent)+`"}`).want(t, 201, nil)
+	e.do("POST", base, `{"code":"TTS_maxlen","kind":"notification","content":"`+strings.Repeat("语", dialtone.MaxTemplateContent)+`"}`).want(t, 201, nil)
 
 	valid := map[string]string{"kind": `"notification"`, "content": `"Hi ${x}"`}
 	body := func(kv ...string) string {
@@ -244,10 +234,10 @@ func TestTemplates(t *testing.T) {
 		return "{" + strings.Join(parts, ",") + "}"
 	}
 	for field, bads := range map[string][]string{
-		"code":    {`"TTS_a-b"`, `"ABC_123"`, `"TTS_"`, `"tts_123"`, `"TTS_12 3"`},
+		"code":    {`"TTS_a b"`, `"ABC_123"`, `"TTS_"`, `"tts_123"`, `"TTS_12 3"`},
 		"kind":    {`"voice"`, `""`},
-		"content": {`""`, `"   "`, `"` + strings.Repeat("a", MaxTemplateContent+1) + `"`, `"Hi ${a-b}"`, `"Hi ${x"`, `"Hi ${}"`},
-		"voice":   {`"EN"`, `"-v"`, `"en+f3"`, `"en us"`},
+		"content": {`""`, `"   "`, `"` + strings.Repeat("a", dialtone.MaxTemplateContent+1) + `"`, `"Hi ${a-b}"`, `"Hi ${x"`, `"Hi ${}"`},
+		"voice":   {`"-v"`, `"en us"`, `"en/us"`, `"../x"`},
 		"status":  {`"done"`},
 	} {
 		for _, bad := range bads {
@@ -290,7 +280,7 @@ func TestTemplates(t *testing.T) {
 	e.do("PATCH", one, `{"code":"TTS_9"}`).wantField(t, "code")
 	e.do("PATCH", one, `{"content":""}`).wantField(t, "content")
 	e.do("PATCH", one, `{"kind":"x"}`).wantField(t, "kind")
-	e.do("PATCH", one, `{"voice":"X"}`).wantField(t, "voice")
+	e.do("PATCH", one, `{"voice":"-X"}`).wantField(t, "voice")
 	e.do("POST", one+"/reject", `{"reason":"`+strings.Repeat("r", 501)+`"}`).wantField(t, "reason")
 	e.do("POST", one+"/approve", `{"reason":"fine"}`).wantField(t, "reason")
 	e.do("POST", one+"/reject", `{"reason":"mentions a competitor"}`).want(t, 200, &tp)
@@ -305,7 +295,7 @@ func TestTemplates(t *testing.T) {
 		t.Fatalf("get %+v", tp)
 	}
 	var list struct {
-		Templates []TemplateInfo `json:"tts_templates"`
+		Templates []dialtone.TTSTemplate `json:"tts_templates"`
 	}
 	e.do("GET", base, "").want(t, 200, &list)
 	if len(list.Templates) != 23 {
@@ -455,6 +445,7 @@ func TestVoiceFilesNotConfigured(t *testing.T) {
 		Status: dialtone.ReviewApproved, StoredPath: "voice/x.wav", Format: "wav", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	e.h = New(resource.New(e.store, "", nil), TokenList(token), nil) // a server without a data directory
 	base := "/admin/v1/accounts/" + resA + "/voice-files"
 	e.do("POST", base+"?kind=notification", testWAV(t, time.Second, 8000)).wantError(t, 501, CodeNotImplemented)
 	e.do("GET", base+"/x.wav/audio", "").wantError(t, 501, CodeNotImplemented)
@@ -620,7 +611,7 @@ func TestUploadedFileIsUsableByCalls(t *testing.T) {
 		t.Fatalf("plan %+v %v", plan, err)
 	}
 
-	var tp TemplateInfo
+	var tp dialtone.TTSTemplate
 	e.do("POST", acct+"/tts-templates", `{"kind":"notification","content":"Your parcel ${item} has shipped."}`).want(t, 201, &tp)
 	e.do("POST", acct+"/tts-templates/"+tp.Code+"/approve", "").want(t, 200, nil)
 	e.do("PUT", "/admin/v1/blacklist", `{"blacklist":["casino"]}`).want(t, 200, nil)

@@ -39,49 +39,6 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-// SetPassword creates or updates a console user with password. account ""
-// makes an operator.
-func SetPassword(ctx context.Context, users dialtone.ConsoleUserStore, username, account, password string, now time.Time) error {
-	if err := checkUsername(username); err != nil {
-		return err
-	}
-	if len(password) < passhash.MinPasswordLen {
-		return fmt.Errorf("the password must have at least %d characters", passhash.MinPasswordLen)
-	}
-	hash, err := HashPassword(password)
-	if err != nil {
-		return err
-	}
-	created := now
-	if old, err := users.GetConsoleUser(ctx, username); err == nil {
-		created = old.CreatedAt
-	}
-	return users.PutConsoleUser(ctx, &dialtone.ConsoleUser{Username: username, AccountUID: account, PasswordHash: hash, CreatedAt: created})
-}
-
-// OperatorName is the operator a server creates for itself.
-const OperatorName = "admin"
-
-// EnsureOperator makes "admin" an operator whose password is password,
-// rehashing only when the stored hash does not already match (the start-up
-// path: DIALTONE_CONSOLE_ADMIN_PASSWORD). It reports whether it changed
-// anything.
-func EnsureOperator(ctx context.Context, users dialtone.ConsoleUserStore, password string, now time.Time) (bool, error) {
-	if u, err := users.GetConsoleUser(ctx, OperatorName); err == nil && u.Operator() && VerifyPassword(u.PasswordHash, password) {
-		return false, nil
-	} else if err != nil && !errors.Is(err, dialtone.ErrNotFound) {
-		return false, err
-	}
-	return true, SetPassword(ctx, users, OperatorName, "", password, now)
-}
-
-func checkUsername(u string) error {
-	if !dialtone.ValidConsoleUsername(u) {
-		return errors.New("a username has 1 to 64 characters, no control characters and no leading or trailing spaces")
-	}
-	return nil
-}
-
 // --- sessions ---
 
 // Session lifetimes: idle is how long a session survives without a

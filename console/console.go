@@ -32,6 +32,7 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 //go:embed templates/*.html
@@ -69,10 +70,13 @@ type Network interface {
 // Config is what New needs. Store is required; every other collaborator is
 // optional and its page says so when it is missing.
 type Config struct {
-	Store  Store
-	Live   LiveCalls
-	Net    Network
-	Logger *slog.Logger
+	// Store is read; every change goes through Resources (default: a
+	// resource service over Store keeping voice files under DataDir).
+	Store     Store
+	Resources *resource.Service
+	Live      LiveCalls
+	Net       Network
+	Logger    *slog.Logger
 	// Speaker renders template previews (media.ESpeak).
 	Speaker dialtone.Speaker
 	// DataDir holds imported voice files.
@@ -100,6 +104,7 @@ type Config struct {
 type Console struct {
 	cfg      Config
 	store    Store
+	res      *resource.Service
 	receipts dialtone.ReceiptStore // nil: no receipt pages
 	stats    dialtone.CallStatsStore
 	log      *slog.Logger
@@ -127,8 +132,11 @@ func New(cfg Config) (*Console, error) {
 	if cfg.SignInLimit <= 0 {
 		cfg.SignInLimit = 5
 	}
+	if cfg.Resources == nil {
+		cfg.Resources = resource.New(cfg.Store, cfg.DataDir, cfg.Logger)
+	}
 	c := &Console{
-		cfg: cfg, store: cfg.Store, log: cfg.Logger.With("component", "console"),
+		cfg: cfg, store: cfg.Store, res: cfg.Resources, log: cfg.Logger.With("component", "console"),
 		sessions: cfg.Sessions, now: cfg.Now,
 		limiter: newLimiter(cfg.SignInLimit, time.Minute, cfg.Now),
 	}
@@ -259,7 +267,8 @@ func (c *Console) auth(fn func(w http.ResponseWriter, r *http.Request, v *view),
 			c.internal(w, r, "accounts", err)
 			return
 		}
-		fn(w, r, v)
+		// Every change made through the console is audited as its user's.
+		fn(w, r.WithContext(dialtone.WithActor(r.Context(), "console:"+s.Username)), v)
 	})
 }
 
@@ -418,6 +427,29 @@ func redirect(w http.ResponseWriter, r *http.Request, path, flash, errMsg string
 		u += "?" + q.Encode()
 	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// failed answers a change the resource service refused: the broken rules
+// back on the page, a missing resource as not found, anything else as an
+// internal error.
+func (c *Console) failed(w http.ResponseWriter, r *http.Request, v *view, page, what string, err error) {
+	var de *dialtone.Error
+	if fields := dialtone.InvalidFields(err); len(fields) > 0 {
+		msgs := make([]string, len(fields))
+		for i, f := range fields {
+			msgs[i] = f.Error()
+		}
+		redirect(w, r, page, "", "Not saved: "+strings.Join(msgs, "; ")+".")
+		return
+	}
+	switch {
+	case errors.As(err, &de) && de.Code != dialtone.CodeSystemError:
+		redirect(w, r, page, "", "Not saved: "+de.Message)
+	case errors.Is(err, dialtone.ErrConflict):
+		redirect(w, r, page, "", "Not saved: "+strings.TrimSuffix(err.Error(), ": "+dialtone.ErrConflict.Error())+".")
+	default:
+		c.notFoundOr(w, r, v, what, err)
+	}
 }
 
 // messages copies the redirect's messages into the view.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/console"
+	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/sqlite"
 )
@@ -68,9 +69,9 @@ func newFixture(t *testing.T) *fixture {
 	for _, uid := range []string{acctA, acctB} {
 		must(t, st.PutAccount(ctx, &dialtone.Account{UID: uid, Name: "acct " + uid, Status: dialtone.AccountActive, VoiceService: true, CreatedAt: clk.Now(), UpdatedAt: clk.Now()}))
 	}
-	must(t, console.SetPassword(ctx, st, "admin", "", "operator-pass", clk.Now()))
-	must(t, console.SetPassword(ctx, st, "alice", acctA, "alice-pass", clk.Now()))
-	must(t, console.SetPassword(ctx, st, "bob", acctB, "bob-pass", clk.Now()))
+	must(t, putUser(ctx, st, "admin", "", "operator-pass"))
+	must(t, putUser(ctx, st, "alice", acctA, "alice-pass"))
+	must(t, putUser(ctx, st, "bob", acctB, "bob-pass"))
 	c, err := console.New(console.Config{Store: st, Now: clk.Now, DataDir: t.TempDir()})
 	must(t, err)
 	srv := httptest.NewServer(c)
@@ -498,4 +499,12 @@ func TestExplorerValidationAndCode(t *testing.T) {
 	if strings.Contains(body, "secret") && strings.Contains(body, "Secret\":\"") {
 		t.Error("snippets carry a secret")
 	}
+}
+
+// putUser creates or changes a console user (an operator for account "")
+// through the resource service, as the console's Users page does.
+func putUser(ctx context.Context, st dialtone.Store, name, account, password string) error {
+	_, _, err := resource.New(st, "", nil).PutConsoleUser(ctx, dialtone.ConsoleUserInput{Username: name, Password: password,
+		AccountUID: account, Operator: account == ""})
+	return err
 }

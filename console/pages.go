@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,8 +14,8 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 // --- overview ---
@@ -154,21 +153,15 @@ func (c *Console) numbersPage(w http.ResponseWriter, r *http.Request, v *view) {
 	c.render(w, r, http.StatusOK, "numbers.html", v, "")
 }
 
-var digits = regexp.MustCompile(`^[0-9]{3,20}$`)
-
 func (c *Console) numberPut(w http.ResponseWriter, r *http.Request, v *view) {
 	num := strings.TrimSpace(r.PostFormValue("number"))
 	conc, err := strconv.Atoi(r.PostFormValue("concurrency"))
-	if !digits.MatchString(num) || err != nil || conc < 1 || conc > 100000 {
-		redirect(w, r, "numbers", "", "A number is 3 to 20 digits and its concurrency cap 1 to 100000.")
+	if err != nil {
+		redirect(w, r, "numbers", "", "Not saved: concurrency: a whole number of calls.")
 		return
 	}
-	n := &dialtone.Number{AccountUID: v.Account, Number: num, Concurrency: conc, CreatedAt: c.now()}
-	if old, err := c.store.GetNumber(r.Context(), v.Account, num); err == nil {
-		n.CreatedAt = old.CreatedAt
-	}
-	if err := c.store.PutNumber(r.Context(), n); err != nil {
-		c.internal(w, r, "put number", err)
+	if _, _, err := c.res.PutNumber(r.Context(), dialtone.Number{AccountUID: v.Account, Number: num, Concurrency: conc}); err != nil {
+		c.failed(w, r, v, "numbers", "put number", err)
 		return
 	}
 	redirect(w, r, "numbers", "Saved number "+num+".", "")
@@ -176,7 +169,7 @@ func (c *Console) numberPut(w http.ResponseWriter, r *http.Request, v *view) {
 
 func (c *Console) numberDelete(w http.ResponseWriter, r *http.Request, v *view) {
 	num := r.PostFormValue("number")
-	if err := c.store.DeleteNumber(r.Context(), v.Account, num); err != nil && !errors.Is(err, dialtone.ErrNotFound) {
+	if err := c.res.DeleteNumber(r.Context(), v.Account, num); err != nil && !errors.Is(err, dialtone.ErrNotFound) {
 		c.internal(w, r, "delete number", err)
 		return
 	}
@@ -184,8 +177,6 @@ func (c *Console) numberDelete(w http.ResponseWriter, r *http.Request, v *view) 
 }
 
 // --- TTS templates ---
-
-var templateVar = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
 
 type templateRow struct {
 	dialtone.TTSTemplate
@@ -200,73 +191,30 @@ func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *view)
 	}
 	rows := make([]templateRow, len(ts))
 	for i, t := range ts {
-		rows[i] = templateRow{TTSTemplate: t, Vars: varNames(t.Content)}
+		rows[i] = templateRow{TTSTemplate: t, Vars: dialtone.TemplateVars(t.Content)}
 	}
 	messages(r, v)
 	v.Title, v.Data = "TTS templates 文本模板", rows
 	c.render(w, r, http.StatusOK, "templates.html", v, "")
 }
 
-func varNames(content string) []string {
-	var out []string
-	for _, m := range templateVar.FindAllStringSubmatch(content, -1) {
-		if !slices.Contains(out, m[1]) {
-			out = append(out, m[1])
-		}
-	}
-	return out
-}
-
 func (c *Console) templateCreate(w http.ResponseWriter, r *http.Request, v *view) {
-	content := strings.TrimSpace(r.PostFormValue("content"))
-	kind := dialtone.TemplateKind(r.PostFormValue("kind"))
-	voice := strings.TrimSpace(r.PostFormValue("voice"))
-	if content == "" || len([]rune(content)) > 500 {
-		redirect(w, r, "templates", "", "The content is required and at most 500 characters.")
-		return
-	}
-	if kind != dialtone.TemplateVerification && kind != dialtone.TemplateNotification {
-		redirect(w, r, "templates", "", "Choose verification or notification.")
-		return
-	}
-	code, err := keygen.GenerateUID()
+	t, err := c.res.CreateTemplate(r.Context(), dialtone.TTSTemplate{AccountUID: v.Account,
+		Kind:    dialtone.TemplateKind(r.PostFormValue("kind")),
+		Content: strings.TrimSpace(r.PostFormValue("content")),
+		Voice:   strings.TrimSpace(r.PostFormValue("voice"))})
 	if err != nil {
-		c.internal(w, r, "template code", err)
-		return
-	}
-	now := c.now()
-	t := &dialtone.TTSTemplate{AccountUID: v.Account, Code: "TTS_" + code[:9], Kind: kind, Content: content,
-		Status: dialtone.ReviewPending, Voice: voice, CreatedAt: now, UpdatedAt: now}
-	if err := c.store.PutTemplate(r.Context(), t); err != nil {
-		c.internal(w, r, "put template", err)
+		c.failed(w, r, v, "templates", "create template", err)
 		return
 	}
 	redirect(w, r, "templates", "Submitted template "+t.Code+" for review.", "")
 }
 
-// review reads the decision of an approve/reject form.
-func review(r *http.Request) (dialtone.ReviewStatus, bool) {
-	switch s := dialtone.ReviewStatus(r.PostFormValue("status")); s {
-	case dialtone.ReviewApproved, dialtone.ReviewRejected, dialtone.ReviewPending:
-		return s, true
-	}
-	return "", false
-}
-
 func (c *Console) templateReview(w http.ResponseWriter, r *http.Request, v *view) {
-	st, ok := review(r)
-	if !ok {
-		redirect(w, r, "templates", "", "Unknown review status.")
-		return
-	}
-	t, err := c.store.GetTemplate(r.Context(), v.Account, r.PostFormValue("code"))
+	st := dialtone.ReviewStatus(r.PostFormValue("status"))
+	t, err := c.res.ReviewTemplate(r.Context(), v.Account, r.PostFormValue("code"), st, "")
 	if err != nil {
-		c.notFoundOr(w, r, v, "template", err)
-		return
-	}
-	t.Status, t.UpdatedAt = st, c.now()
-	if err := c.store.PutTemplate(r.Context(), t); err != nil {
-		c.internal(w, r, "review template", err)
+		c.failed(w, r, v, "templates", "review template", err)
 		return
 	}
 	redirect(w, r, "templates", fmt.Sprintf("Template %s is now %s.", t.Code, st), "")
@@ -274,8 +222,8 @@ func (c *Console) templateReview(w http.ResponseWriter, r *http.Request, v *view
 
 func (c *Console) templateDelete(w http.ResponseWriter, r *http.Request, v *view) {
 	code := r.PostFormValue("code")
-	if err := c.store.DeleteTemplate(r.Context(), v.Account, code); err != nil {
-		c.notFoundOr(w, r, v, "delete template", err)
+	if err := c.res.DeleteTemplate(r.Context(), v.Account, code); err != nil {
+		c.failed(w, r, v, "templates", "delete template", err)
 		return
 	}
 	redirect(w, r, "templates", "Deleted template "+code+".", "")
@@ -294,16 +242,14 @@ func (c *Console) templatePreview(w http.ResponseWriter, r *http.Request, v *vie
 		return
 	}
 	vars := map[string]string{}
-	for _, name := range varNames(t.Content) {
+	for _, name := range dialtone.TemplateVars(t.Content) {
 		val := r.URL.Query().Get("var_" + name)
 		if val == "" {
 			val = name
 		}
 		vars[name] = val
 	}
-	text := templateVar.ReplaceAllStringFunc(t.Content, func(m string) string {
-		return vars[templateVar.FindStringSubmatch(m)[1]]
-	})
+	text := dialtone.FillTemplate(t.Content, func(name string) string { return vars[name] })
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	a, err := media.SpeakPrompt(ctx, c.cfg.Speaker, dialtone.Prompt{Text: text, Voice: t.Voice, Code: t.Code,
@@ -363,10 +309,6 @@ func (c *Console) voiceFileUpload(w http.ResponseWriter, r *http.Request, v *vie
 		}
 		redirect(w, r, "voicefiles", "", msg)
 	}
-	if c.cfg.DataDir == "" {
-		fail(http.StatusServiceUnavailable, "This node has no data directory for voice files.")
-		return
-	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
 	f, hdr, err := r.FormFile("file")
 	if err != nil {
@@ -383,52 +325,33 @@ func (c *Console) voiceFileUpload(w http.ResponseWriter, r *http.Request, v *vie
 	if kind != dialtone.VoiceFileSmartCall {
 		kind = dialtone.VoiceFileNotification
 	}
-	id, err := keygen.GenerateUID()
-	if err != nil {
-		c.internal(w, r, "voice file code", err)
+	vf, err := c.res.CreateVoiceFile(r.Context(), dialtone.VoiceFile{AccountUID: v.Account, Kind: kind}, data)
+	var be *dialtone.Error
+	switch {
+	case errors.Is(err, resource.ErrNoDataDir):
+		fail(http.StatusServiceUnavailable, "This node has no data directory for voice files.")
 		return
-	}
-	// Alibaba's voice IDs look like "2d4c-4e78-8d2a-afbb06cf****.wav".
-	code := fmt.Sprintf("%s-%s-%s.wav", id[:4], id[4:8], id[8:16])
-	stored, format, dur, err := media.ImportVoiceFile(data, c.cfg.DataDir, v.Account, code)
-	if err != nil {
-		var be *dialtone.Error
-		if errors.As(err, &be) {
-			fail(http.StatusBadRequest, "The file was refused: "+be.Message)
-			return
-		}
+	case errors.As(err, &be) && be.Code != dialtone.CodeSystemError:
+		fail(http.StatusBadRequest, "The file was refused: "+be.Message)
+		return
+	case err != nil:
 		c.log.ErrorContext(r.Context(), "console: import voice file", "err", err)
 		fail(http.StatusInternalServerError, "The file could not be stored; it has been logged.")
 		return
 	}
-	vf := &dialtone.VoiceFile{AccountUID: v.Account, Code: code, Kind: kind, Status: dialtone.ReviewPending,
-		StoredPath: stored, Format: format, Duration: dur, CreatedAt: c.now()}
-	if err := c.store.PutVoiceFile(r.Context(), vf); err != nil {
-		c.internal(w, r, "put voice file", err)
-		return
-	}
-	c.log.InfoContext(r.Context(), "console: voice file uploaded", "account", v.Account, "code", code, "name", hdr.Filename, "format", format)
+	c.log.InfoContext(r.Context(), "console: voice file uploaded", "account", v.Account, "code", vf.Code, "name", hdr.Filename, "format", vf.Format)
 	if xhr {
-		writeJSON(w, http.StatusOK, map[string]string{"code": code, "format": format, "duration": dur.String()})
+		writeJSON(w, http.StatusOK, map[string]string{"code": vf.Code, "format": vf.Format, "duration": vf.Duration.String()})
 		return
 	}
-	redirect(w, r, "voicefiles", "Uploaded "+code+".", "")
+	redirect(w, r, "voicefiles", "Uploaded "+vf.Code+".", "")
 }
 
 func (c *Console) voiceFileReview(w http.ResponseWriter, r *http.Request, v *view) {
-	st, ok := review(r)
-	if !ok {
-		redirect(w, r, "voicefiles", "", "Unknown review status.")
-		return
-	}
-	f, err := c.store.GetVoiceFile(r.Context(), v.Account, r.PostFormValue("code"))
+	st := dialtone.ReviewStatus(r.PostFormValue("status"))
+	f, err := c.res.ReviewVoiceFile(r.Context(), v.Account, r.PostFormValue("code"), st, "")
 	if err != nil {
-		c.notFoundOr(w, r, v, "voice file", err)
-		return
-	}
-	f.Status = st
-	if err := c.store.PutVoiceFile(r.Context(), f); err != nil {
-		c.internal(w, r, "review voice file", err)
+		c.failed(w, r, v, "voicefiles", "review voice file", err)
 		return
 	}
 	redirect(w, r, "voicefiles", fmt.Sprintf("Voice file %s is now %s.", f.Code, st), "")
@@ -436,8 +359,8 @@ func (c *Console) voiceFileReview(w http.ResponseWriter, r *http.Request, v *vie
 
 func (c *Console) voiceFileDelete(w http.ResponseWriter, r *http.Request, v *view) {
 	code := r.PostFormValue("code")
-	if err := c.store.DeleteVoiceFile(r.Context(), v.Account, code); err != nil {
-		c.notFoundOr(w, r, v, "delete voice file", err)
+	if err := c.res.DeleteVoiceFile(r.Context(), v.Account, code); err != nil {
+		c.failed(w, r, v, "voicefiles", "delete voice file", err)
 		return
 	}
 	redirect(w, r, "voicefiles", "Deleted voice file "+code+".", "")
@@ -445,14 +368,9 @@ func (c *Console) voiceFileDelete(w http.ResponseWriter, r *http.Request, v *vie
 
 // voiceFileAudio plays the stored (8 kHz) audio of a file of the account.
 func (c *Console) voiceFileAudio(w http.ResponseWriter, r *http.Request, v *view) {
-	f, err := c.store.GetVoiceFile(r.Context(), v.Account, r.URL.Query().Get("code"))
+	_, a, err := c.res.Audio(r.Context(), v.Account, r.URL.Query().Get("code"))
 	if err != nil {
 		c.notFoundOr(w, r, v, "voice file", err)
-		return
-	}
-	a, err := media.LoadVoiceFile(c.cfg.DataDir, f.StoredPath)
-	if err != nil {
-		c.internal(w, r, "load voice file", err)
 		return
 	}
 	writeWAV(w, a.Samples)
@@ -496,18 +414,15 @@ func parseActions(s string) []string {
 }
 
 func (c *Console) keyCreate(w http.ResponseWriter, r *http.Request, v *view) {
-	id, secret, err := keygen.GenerateAccessKey()
+	var u dialtone.KeyUpdate
+	if actions := parseActions(r.PostFormValue("actions")); actions != nil {
+		u.Actions = &actions
+	}
+	k, err := c.res.CreateAccessKey(r.Context(), v.Account, u)
 	if err != nil {
-		c.internal(w, r, "generate key", err)
+		c.failed(w, r, v, "keys", "create key", err)
 		return
 	}
-	k := &dialtone.AccessKey{ID: id, AccountUID: v.Account, Secret: secret, Enabled: true,
-		Actions: parseActions(r.PostFormValue("actions")), CreatedAt: c.now()}
-	if err := c.store.PutAccessKey(r.Context(), k); err != nil {
-		c.internal(w, r, "put key", err)
-		return
-	}
-	c.log.InfoContext(r.Context(), "console: access key created", "account", v.Account, "access_key_id", id, "by", v.Session.Username)
 	// Rendered in the POST's own answer (no redirect), so reloading or
 	// going back cannot show the secret again.
 	c.renderKeys(w, r, v, k)
@@ -526,31 +441,29 @@ func (c *Console) accountKey(r *http.Request, v *view, id string) (*dialtone.Acc
 }
 
 func (c *Console) keyUpdate(w http.ResponseWriter, r *http.Request, v *view) {
-	k, err := c.accountKey(r, v, r.PostFormValue("id"))
-	if err != nil {
-		c.notFoundOr(w, r, v, "key", err)
-		return
-	}
+	var u dialtone.KeyUpdate
 	switch r.PostFormValue("enabled") {
 	case "true":
-		k.Enabled = true
+		u.Enabled = new(true)
 	case "false":
-		k.Enabled = false
+		u.Enabled = new(false)
 	}
 	if r.Form.Has("actions") {
-		k.Actions = parseActions(r.PostFormValue("actions"))
+		actions := parseActions(r.PostFormValue("actions"))
+		u.Actions = &actions
 	}
-	if err := c.store.PutAccessKey(r.Context(), k); err != nil {
-		c.internal(w, r, "update key", err)
+	id := r.PostFormValue("id")
+	if _, err := c.res.UpdateAccessKey(r.Context(), v.Account, id, u); err != nil {
+		c.failed(w, r, v, "keys", "update key", err)
 		return
 	}
-	redirect(w, r, "keys", "Updated "+k.ID+".", "")
+	redirect(w, r, "keys", "Updated "+id+".", "")
 }
 
 func (c *Console) keyDelete(w http.ResponseWriter, r *http.Request, v *view) {
 	id := r.PostFormValue("id")
-	if err := c.store.DeleteAccessKey(r.Context(), v.Account, id); err != nil {
-		c.notFoundOr(w, r, v, "delete key", err)
+	if err := c.res.DeleteAccessKey(r.Context(), v.Account, id); err != nil {
+		c.failed(w, r, v, "keys", "delete key", err)
 		return
 	}
 	redirect(w, r, "keys", "Deleted "+id+".", "")
@@ -578,20 +491,18 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func (c *Console) userPut(w http.ResponseWriter, r *http.Request, v *view) {
-	name := strings.TrimSpace(r.PostFormValue("username"))
 	acct := r.PostFormValue("account")
-	if acct != "" {
-		if _, err := c.store.GetAccount(r.Context(), acct); err != nil {
+	in := dialtone.ConsoleUserInput{Username: strings.TrimSpace(r.PostFormValue("username")), Password: r.PostFormValue("password"),
+		AccountUID: acct, Operator: acct == ""}
+	if _, _, err := c.res.PutConsoleUser(r.Context(), in); err != nil {
+		if errors.Is(err, dialtone.ErrNotFound) {
 			redirect(w, r, "users", "", "Choose an existing account.")
 			return
 		}
-	}
-	if err := SetPassword(r.Context(), c.store, name, acct, r.PostFormValue("password"), c.now()); err != nil {
-		redirect(w, r, "users", "", "Not saved: "+err.Error())
+		c.failed(w, r, v, "users", "save user", err)
 		return
 	}
-	c.log.InfoContext(r.Context(), "console: user saved", "user", name, "account", acct, "by", v.Session.Username)
-	redirect(w, r, "users", "Saved user "+name+".", "")
+	redirect(w, r, "users", "Saved user "+in.Username+".", "")
 }
 
 func (c *Console) userDelete(w http.ResponseWriter, r *http.Request, v *view) {
@@ -600,8 +511,8 @@ func (c *Console) userDelete(w http.ResponseWriter, r *http.Request, v *view) {
 		redirect(w, r, "users", "", "You cannot delete yourself.")
 		return
 	}
-	if err := c.store.DeleteConsoleUser(r.Context(), name); err != nil {
-		c.notFoundOr(w, r, v, "delete user", err)
+	if err := c.res.DeleteConsoleUser(r.Context(), name); err != nil {
+		c.failed(w, r, v, "users", "delete user", err)
 		return
 	}
 	redirect(w, r, "users", "Deleted user "+name+".", "")

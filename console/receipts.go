@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -81,55 +80,30 @@ func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) 
 	c.render(w, r, http.StatusOK, "receipts.html", v, "")
 }
 
-func validPushURL(s string) bool {
-	if s == "" {
-		return true
-	}
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
 func (c *Console) receiptPut(w http.ResponseWriter, r *http.Request, v *view) {
 	if c.receipts == nil {
 		c.notFound(w, r, v)
 		return
 	}
 	typ := r.PostFormValue("type")
-	push := strings.TrimSpace(r.PostFormValue("push_url"))
-	if !dialtone.ValidMessageType(typ) || !validPushURL(push) {
-		redirect(w, r, "receipts", "", "Choose a message type and an http(s) push URL (or none).")
-		return
-	}
-	queue := r.PostFormValue("queue") == "on"
-	now := c.now()
-	old, err := c.receipts.GetSubscription(r.Context(), v.Account, typ)
-	if err != nil && !errors.Is(err, dialtone.ErrNotFound) {
-		c.internal(w, r, "subscription", err)
-		return
-	}
-	if !queue && push == "" {
-		if old != nil {
-			if err := c.receipts.DeleteSubscription(r.Context(), v.Account, typ); err != nil {
-				c.internal(w, r, "delete subscription", err)
-				return
-			}
+	u := dialtone.SubscriptionUpdate{Queue: r.PostFormValue("queue") == "on", PushURL: strings.TrimSpace(r.PostFormValue("push_url"))}
+	if !u.Queue && u.PushURL == "" {
+		// Neither: the receipts of the type are off.
+		if err := c.res.DeleteSubscription(r.Context(), v.Account, typ); err != nil && !errors.Is(err, dialtone.ErrNotFound) {
+			c.internal(w, r, "delete subscription", err)
+			return
 		}
 		redirect(w, r, "receipts", typ+": off.", "")
 		return
 	}
-	sub := &dialtone.Subscription{AccountUID: v.Account, MessageType: typ, Queue: queue, PushURL: push, CreatedAt: now, UpdatedAt: now}
-	if old != nil {
-		sub.CreatedAt, sub.PushSecret = old.CreatedAt, old.PushSecret
-		sub.VisibilityTimeout, sub.Retention = old.VisibilityTimeout, old.Retention
-	}
 	if s := r.PostFormValue("push_secret"); s != "" {
-		sub.PushSecret = s
+		u.PushSecret = &s
 	}
 	if r.PostFormValue("clear_secret") == "on" {
-		sub.PushSecret = ""
+		u.PushSecret = new("")
 	}
-	if err := c.receipts.PutSubscription(r.Context(), sub); err != nil {
-		c.internal(w, r, "put subscription", err)
+	if _, _, err := c.res.PutSubscription(r.Context(), v.Account, typ, u); err != nil {
+		c.failed(w, r, v, "receipts", "put subscription", err)
 		return
 	}
 	redirect(w, r, "receipts", typ+": saved.", "")
@@ -320,8 +294,8 @@ func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	num := strings.TrimSpace(r.PostFormValue("number"))
-	if !digits.MatchString(num) {
-		redirect(w, r, "network", "", "A number is 3 to 20 digits.")
+	if !dialtone.ValidDisplayNumber(num) {
+		redirect(w, r, "network", "", "A number is 3 to 20 digits with an optional leading +.")
 		return
 	}
 	dur := func(name string) (time.Duration, error) {

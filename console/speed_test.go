@@ -74,7 +74,7 @@ func newSpeedFixture(t testing.TB) *speedFixture {
 	ctx := context.Background()
 	now := time.Now()
 	must(t, st.PutAccount(ctx, &dialtone.Account{UID: acctA, Name: "busy", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now, UpdatedAt: now}))
-	must(t, console.SetPassword(ctx, st, "alice", acctA, "alice-pass", now))
+	must(t, putUser(ctx, st, "alice", acctA, "alice-pass"))
 	start := time.Now()
 	fillCalls(t, st, now)
 	t.Logf("inserted %d calls in %v", speedCalls, time.Since(start).Round(time.Millisecond))

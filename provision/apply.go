@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"time"
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 // Result tells what Apply did, or with WithDryRun what it would do.
@@ -66,40 +64,36 @@ type Counts struct {
 	Unchanged int `json:"unchanged,omitempty"`
 }
 
-func (c *Counts) add(action string) {
+func (c *Counts) add(action resource.Action) {
 	switch action {
-	case ActionCreated:
+	case resource.Created:
 		c.Created++
-	case ActionUpdated:
+	case resource.Updated:
 		c.Updated++
 	default:
 		c.Unchanged++
 	}
 }
 
-// Actions of AppliedAccount.
+// Actions of AppliedAccount, as strings.
 const (
-	ActionCreated   = "created"
-	ActionUpdated   = "updated"
-	ActionUnchanged = "unchanged"
+	ActionCreated   = string(resource.Created)
+	ActionUpdated   = string(resource.Updated)
+	ActionUnchanged = string(resource.Unchanged)
 )
 
 // plan is one account of the document resolved against the store.
 type plan struct {
-	src      *Account
-	uid      string
-	existing *dialtone.Account // nil: to be created
-	keys     []*dialtone.AccessKey
+	src *Account
+	uid string
 }
 
-// errDryRun rolls a dry run's transaction back.
-var errDryRun = errors.New("provision: dry run")
-
-// Apply writes doc (which must come from Parse) to store in one
-// transaction: its accounts, their access keys, numbers, templates, voice
-// files, settings and receipt subscriptions, the operator's blacklist and
-// the console users. On any error nothing is written. The network, SIP
-// trunks and routes are node configuration, read at start and not stored.
+// Apply writes doc (which must come from Parse) in one transaction of the
+// resource service: its accounts, their access keys, numbers, templates,
+// voice files, settings and receipt subscriptions, the operator's
+// blacklist and the console users. On any error nothing is written. The
+// network, SIP trunks and routes are node configuration, read at start and
+// not stored.
 //
 // Problems with the document that only the store or its files reveal (a
 // voice file missing or not audio, a console user's unknown account) are an
@@ -111,7 +105,7 @@ var errDryRun = errors.New("provision: dry run")
 // on real changes) and CreatedAt is kept. Objects the document does not
 // list (other accounts, keys, subscription types) are left alone, and queue
 // attributes set through the admin API are kept.
-func Apply(ctx context.Context, store dialtone.Store, doc *Document, opts ...ApplyOption) (Result, error) {
+func Apply(ctx context.Context, svc *resource.Service, doc *Document, opts ...ApplyOption) (Result, error) {
 	cfg := &applyConfig{}
 	for _, o := range opts {
 		o(cfg)
@@ -126,31 +120,29 @@ func Apply(ctx context.Context, store dialtone.Store, doc *Document, opts ...App
 		return Result{Accounts: []AppliedAccount{}}, err
 	}
 	var res Result
-	err = store.Atomic(ctx, func(ctx context.Context, tx dialtone.Store) error {
-		res = Result{Accounts: []AppliedAccount{}, DryRun: cfg.dryRun} // the transaction may run again
-		if err := apply(ctx, tx, doc, cfg, audio, &res); err != nil {
-			return err
-		}
-		if cfg.dryRun {
-			return errDryRun
-		}
-		return nil
-	})
-	if errors.Is(err, errDryRun) {
-		err = nil
+	run := svc.Atomic
+	if cfg.dryRun {
+		run = svc.Preview
 	}
+	err = run(ctx, func(ctx context.Context, tx *resource.Service) error {
+		res = Result{Accounts: []AppliedAccount{}, DryRun: cfg.dryRun} // the transaction may run again
+		return apply(ctx, tx, doc, audio, &res)
+	})
 	if err != nil {
 		return Result{Accounts: []AppliedAccount{}}, err
 	}
 	return res, nil
 }
 
-func apply(ctx context.Context, store dialtone.Store, doc *Document, cfg *applyConfig, audio map[*VoiceFile]*media.VoiceAudio, res *Result) error {
-	now := time.Now().UTC()
-	if err := applyGlobal(ctx, store, doc, res); err != nil {
-		return err
+func apply(ctx context.Context, svc *resource.Service, doc *Document, audio map[*VoiceFile]*media.VoiceAudio, res *Result) error {
+	if doc.Blacklist != nil {
+		_, action, err := svc.SetGlobalBlacklist(ctx, doc.Blacklist)
+		if err != nil {
+			return fmt.Errorf("provision: global blacklist: %w", err)
+		}
+		res.Blacklist = string(action)
 	}
-	plans, err := resolve(ctx, store, doc)
+	plans, err := resolve(ctx, svc.Store(), doc)
 	if err != nil {
 		return err
 	}
@@ -158,27 +150,88 @@ func apply(ctx context.Context, store dialtone.Store, doc *Document, cfg *applyC
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		out := AppliedAccount{UID: pl.uid, Name: pl.src.Name}
-		if out.Action, err = applyAccount(ctx, store, pl, now); err != nil {
-			return err
-		}
-		for i, k := range pl.src.AccessKeys {
-			action, err := applyKey(ctx, store, pl.uid, &k, pl.keys[i], now)
-			if err != nil {
-				return err
-			}
-			out.Keys.add(action)
-		}
-		if err := applySubscriptions(ctx, store, pl, now, &out.Subscriptions); err != nil {
-			return err
-		}
-		if err := applyResources(ctx, store, pl.uid, pl.src, cfg, audio, now, &out); err != nil {
+		out, err := applyAccount(ctx, svc, doc, pl, audio)
+		if err != nil {
 			return err
 		}
 		res.add(out)
 	}
 	// After the accounts, which the users may belong to.
-	return applyConsoleUsers(ctx, store, doc, cfg, now, res)
+	return applyConsoleUsers(ctx, svc, doc, res)
+}
+
+// applyAccount writes one account of the document and what it holds.
+func applyAccount(ctx context.Context, svc *resource.Service, doc *Document, pl plan, audio map[*VoiceFile]*media.VoiceAudio) (AppliedAccount, error) {
+	src := pl.src
+	out := AppliedAccount{UID: pl.uid, Name: src.Name}
+	acct := src.Account
+	acct.UID = pl.uid
+	action, err := svc.PutAccount(ctx, acct)
+	if err != nil {
+		return out, fmt.Errorf("provision: line %d: account %s: %w", src.Line, pl.uid, err)
+	}
+	out.Action = string(action)
+	for _, k := range src.AccessKeys {
+		key := k.AccessKey
+		key.AccountUID = pl.uid
+		action, err := svc.PutAccessKey(ctx, key)
+		if err != nil {
+			return out, fmt.Errorf("provision: line %d: %w", k.Line, err)
+		}
+		out.Keys.add(action)
+	}
+	for _, sub := range src.Subscriptions {
+		u := dialtone.SubscriptionUpdate{Queue: sub.Queue, PushURL: sub.PushURL, PushSecret: &sub.PushSecret}
+		_, action, err := svc.PutSubscription(ctx, pl.uid, sub.MessageType, u)
+		if err != nil {
+			return out, fmt.Errorf("provision: line %d: subscription %s: %w", sub.Line, sub.MessageType, err)
+		}
+		out.Subscriptions.add(action)
+	}
+	for _, n := range src.Numbers {
+		num := n.Number
+		num.AccountUID = pl.uid
+		_, action, err := svc.PutNumber(ctx, num)
+		if err != nil {
+			return out, fmt.Errorf("provision: line %d: number %s: %w", n.Line, num.Number, err)
+		}
+		out.Numbers.add(action)
+	}
+	for _, t := range src.TTSTemplates {
+		tpl := t.TTSTemplate
+		tpl.AccountUID = pl.uid
+		_, action, err := svc.PutTemplate(ctx, tpl)
+		if err != nil {
+			return out, fmt.Errorf("provision: line %d: template %s: %w", t.Line, tpl.Code, err)
+		}
+		out.Templates.add(action)
+	}
+	for i := range src.VoiceFiles {
+		f := &src.VoiceFiles[i]
+		vf := f.VoiceFile
+		vf.AccountUID = pl.uid
+		action, err := svc.PutVoiceFile(ctx, vf, audio[f])
+		if err != nil {
+			return out, fmt.Errorf("provision: line %d: voice file %s: %w", f.Line, vf.Code, err)
+		}
+		out.VoiceFiles.add(action)
+	}
+	// Flow control is the file's (defaults when absent); the blacklist and
+	// callback URL only when the file gives them.
+	fc := src.FlowControl
+	u := dialtone.SettingsUpdate{FlowControl: &dialtone.FlowControlUpdate{PerMinute: &fc.PerMinute, PerHour: &fc.PerHour, PerDay: &fc.PerDay}}
+	if src.Blacklist != nil {
+		u.Blacklist = &src.Blacklist
+	}
+	if src.SmartCallCallbackURL != "" {
+		u.SmartCallCallbackURL = &src.SmartCallCallbackURL
+	}
+	_, action, err = svc.UpdateSettings(ctx, pl.uid, u)
+	if err != nil {
+		return out, fmt.Errorf("provision: line %d: settings of %s: %w", src.Line, pl.uid, err)
+	}
+	out.Settings = string(action)
+	return out, nil
 }
 
 // add counts an account's outcome in the totals and lists it.
@@ -200,48 +253,9 @@ func (r *Result) add(a AppliedAccount) {
 	r.Accounts = append(r.Accounts, a)
 }
 
-func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now time.Time, counts *Counts) error {
-	if len(pl.src.Subscriptions) == 0 {
-		return nil
-	}
-	rs, ok := store.(dialtone.ReceiptStore)
-	if !ok {
-		return fmt.Errorf("provision: line %d: this store cannot keep receipt subscriptions", pl.src.Subscriptions[0].Line)
-	}
-	for _, sub := range pl.src.Subscriptions {
-		want := &dialtone.Subscription{
-			AccountUID: pl.uid, MessageType: string(sub.MessageType), Queue: sub.Queue,
-			PushURL: sub.PushURL, PushSecret: sub.PushSecret, CreatedAt: now, UpdatedAt: now,
-		}
-		old, err := rs.GetSubscription(ctx, pl.uid, want.MessageType)
-		switch {
-		case errors.Is(err, dialtone.ErrNotFound):
-			old = nil
-		case err != nil:
-			return fmt.Errorf("provision: line %d: subscription %s: %w", sub.Line, want.MessageType, err)
-		}
-		if old != nil {
-			if old.Queue == want.Queue && old.PushURL == want.PushURL && old.PushSecret == want.PushSecret {
-				counts.add(ActionUnchanged)
-				continue
-			}
-			want.CreatedAt = old.CreatedAt
-			want.VisibilityTimeout, want.Retention = old.VisibilityTimeout, old.Retention
-		}
-		if err := rs.PutSubscription(ctx, want); err != nil {
-			return fmt.Errorf("provision: line %d: subscription %s: %w", sub.Line, want.MessageType, err)
-		}
-		if old == nil {
-			counts.add(ActionCreated)
-		} else {
-			counts.add(ActionUpdated)
-		}
-	}
-	return nil
-}
-
-// resolve finds every account and key of doc in the store and checks for
-// conflicts, writing nothing.
+// resolve finds every account of doc in the store and checks for
+// conflicts (an ambiguous name, a key ID of another account), writing
+// nothing.
 func resolve(ctx context.Context, store dialtone.Store, doc *Document) ([]plan, error) {
 	var all []dialtone.Account // loaded once, only if some account has no UID
 	plans := make([]plan, 0, len(doc.Accounts))
@@ -249,25 +263,17 @@ func resolve(ctx context.Context, store dialtone.Store, doc *Document) ([]plan, 
 	for i := range doc.Accounts {
 		src := &doc.Accounts[i]
 		pl := plan{src: src, uid: src.UID}
-		if pl.uid != "" {
-			a, err := store.GetAccount(ctx, pl.uid)
-			switch {
-			case err == nil:
-				pl.existing = a
-			case !errors.Is(err, dialtone.ErrNotFound):
-				return nil, fmt.Errorf("provision: account %s: %w", pl.uid, err)
-			}
-		} else {
+		if pl.uid == "" {
 			if all == nil {
 				var err error
 				if all, err = store.ListAccounts(ctx); err != nil {
 					return nil, fmt.Errorf("provision: list accounts: %w", err)
 				}
 			}
-			var matches []dialtone.Account
+			var matches []string
 			for _, a := range all {
 				if a.Name == src.Name {
-					matches = append(matches, a)
+					matches = append(matches, a.UID)
 				}
 			}
 			switch len(matches) {
@@ -278,7 +284,7 @@ func resolve(ctx context.Context, store dialtone.Store, doc *Document) ([]plan, 
 				}
 				pl.uid = uid
 			case 1:
-				pl.uid, pl.existing = matches[0].UID, &matches[0]
+				pl.uid = matches[0]
 			default:
 				return nil, fmt.Errorf("provision: line %d: account %q has no uid and %d accounts have that name; add the uid: %w",
 					src.Line, src.Name, len(matches), dialtone.ErrConflict)
@@ -291,28 +297,22 @@ func resolve(ctx context.Context, store dialtone.Store, doc *Document) ([]plan, 
 				src.Line, src.Name, pl.uid, dialtone.ErrConflict)
 		}
 		taken[pl.uid] = true
-		pl.keys = make([]*dialtone.AccessKey, len(src.AccessKeys))
-		for j, k := range src.AccessKeys {
+		for _, k := range src.AccessKeys {
 			old, err := store.GetAccessKey(ctx, k.ID)
 			switch {
 			case errors.Is(err, dialtone.ErrNotFound):
-				continue
 			case err != nil:
 				return nil, fmt.Errorf("provision: access key %s: %w", k.ID, err)
 			case old.AccountUID != pl.uid:
-				return nil, keyConflict(k)
+				// Names the key but not the other account: the admin API
+				// may be driven by someone who should not learn which tenant
+				// owns a key.
+				return nil, fmt.Errorf("provision: line %d: access key %s belongs to another account: %w", k.Line, k.ID, dialtone.ErrConflict)
 			}
-			pl.keys[j] = old
 		}
 		plans = append(plans, pl)
 	}
 	return plans, nil
-}
-
-// keyConflict names the key but not the other account: the admin API may be
-// driven by someone who should not learn which tenant owns a key.
-func keyConflict(k AccessKey) error {
-	return fmt.Errorf("provision: line %d: access key %s belongs to another account: %w", k.Line, k.ID, dialtone.ErrConflict)
 }
 
 func newUID(ctx context.Context, store dialtone.Store, taken map[string]bool) (string, error) {
@@ -333,66 +333,4 @@ func newUID(ctx context.Context, store dialtone.Store, taken map[string]bool) (s
 		}
 	}
 	return "", errors.New("provision: could not generate an unused account uid")
-}
-
-func applyAccount(ctx context.Context, store dialtone.Store, pl plan, now time.Time) (string, error) {
-	src := pl.src
-	want := &dialtone.Account{
-		UID:          pl.uid,
-		Name:         src.Name,
-		Status:       src.Status,
-		VoiceService: src.VoiceService,
-		Features:     src.Products,
-		RateLimits:   src.RateLimits,
-		CreatedAt:    now,
-		UpdatedAt:    now,
-	}
-	action := ActionCreated
-	if old := pl.existing; old != nil {
-		if sameAccount(old, want) {
-			return ActionUnchanged, nil
-		}
-		want.CreatedAt = old.CreatedAt
-		action = ActionUpdated
-	}
-	if err := store.PutAccount(ctx, want); err != nil {
-		return "", fmt.Errorf("provision: line %d: account %s: %w", src.Line, pl.uid, err)
-	}
-	return action, nil
-}
-
-func sameAccount(a, b *dialtone.Account) bool {
-	// nil and empty Features differ (all products vs none); nil and empty
-	// RateLimits do not (no overrides either way).
-	return a.Name == b.Name && a.Status == b.Status && a.VoiceService == b.VoiceService &&
-		(a.Features == nil) == (b.Features == nil) && slices.Equal(a.Features, b.Features) &&
-		maps.Equal(a.RateLimits, b.RateLimits)
-}
-
-func applyKey(ctx context.Context, store dialtone.Store, uid string, k *AccessKey, old *dialtone.AccessKey, now time.Time) (string, error) {
-	want := &dialtone.AccessKey{
-		ID:         k.ID,
-		AccountUID: uid,
-		Secret:     k.Secret,
-		Enabled:    k.Enabled,
-		Actions:    k.Actions,
-		CreatedAt:  now,
-	}
-	action := ActionCreated
-	if old != nil {
-		// Compared in stored form: ["*"] and no list both allow everything,
-		// but rewriting one as the other is a real change of the row.
-		if old.Secret == want.Secret && old.Enabled == want.Enabled && slices.Equal(old.Actions, want.Actions) {
-			return ActionUnchanged, nil
-		}
-		want.CreatedAt = old.CreatedAt
-		action = ActionUpdated
-	}
-	if err := store.PutAccessKey(ctx, want); err != nil {
-		if errors.Is(err, dialtone.ErrConflict) {
-			return "", keyConflict(*k) // taken by another account since resolve
-		}
-		return "", fmt.Errorf("provision: line %d: access key %s: %w", k.Line, k.ID, err)
-	}
-	return action, nil
 }

@@ -73,11 +73,10 @@ accounts:
 func TestApplyAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	dataDir := t.TempDir()
-	if _, err := Apply(ctx, st, parseExample(t), exampleOptions(dataDir)...); err != nil {
+	if _, err := Apply(ctx, svcOf(st), parseExample(t), exampleOptions()...); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Apply(ctx, st, mustParse(t, "accounts:\n  - {uid: \"88\", name: other, access_keys: [{id: LTAIother00000000000001, secret: otherSecret000000000000000000001}]}\n")); err != nil {
+	if _, err := Apply(ctx, svcOf(st), mustParse(t, "accounts:\n  - {uid: \"88\", name: other, access_keys: [{id: LTAIother00000000000001, secret: otherSecret000000000000000000001}]}\n")); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, st)
@@ -99,7 +98,7 @@ func TestApplyAllOrNothing(t *testing.T) {
 
 	// The changed document alone applies (so what the bad entries stop is real).
 	clean := strings.NewReplacer("%CONSOLE%", "", "%ACCOUNT%", "").Replace(changedExample)
-	if _, err := Apply(ctx, newStore(t), mustParse(t, clean), WithFiles(DirFiles(dir)), WithDataDir(t.TempDir())); err != nil {
+	if _, err := Apply(ctx, svcOf(newStore(t)), mustParse(t, clean), WithFiles(DirFiles(dir))); err != nil {
 		t.Fatalf("the changed document without a bad entry: %v", err)
 	}
 	for _, tc := range []struct {
@@ -121,7 +120,7 @@ func TestApplyAllOrNothing(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, text)
 			}
-			_, err = Apply(ctx, st, doc, WithFiles(DirFiles(dir)), WithDataDir(dataDir))
+			_, err = Apply(ctx, svcOf(st), doc, WithFiles(DirFiles(dir)))
 			var perr *Error
 			if err == nil || !strings.Contains(err.Error(), tc.want) || errors.As(err, &perr) != tc.problem {
 				t.Fatalf("Apply = %v\nwant an error containing %q (a document problem: %v)", err, tc.want, tc.problem)
@@ -141,9 +140,9 @@ func TestApplyAllOrNothing(t *testing.T) {
 func TestApplyDryRun(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	dataDir := t.TempDir()
+	dataDir := dataDirOf(st)
 	before := snapshot(t, st)
-	res, err := Apply(ctx, st, parseExample(t), append(exampleOptions(dataDir), WithDryRun())...)
+	res, err := Apply(ctx, svcOf(st), parseExample(t), append(exampleOptions(), WithDryRun())...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +159,7 @@ func TestApplyDryRun(t *testing.T) {
 		t.Errorf("a dry run wrote %d entries under the data directory", len(entries))
 	}
 	// Applying for real does what the dry run said.
-	real, err := Apply(ctx, st, parseExample(t), exampleOptions(dataDir)...)
+	real, err := Apply(ctx, svcOf(st), parseExample(t), exampleOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +169,7 @@ func TestApplyDryRun(t *testing.T) {
 		t.Errorf("applied:\n%s\ndry run said:\n%s", real.Summary(), res.Summary())
 	}
 	// A dry run of the same document now counts everything unchanged.
-	again, err := Apply(ctx, st, parseExample(t), append(exampleOptions(dataDir), WithDryRun())...)
+	again, err := Apply(ctx, svcOf(st), parseExample(t), append(exampleOptions(), WithDryRun())...)
 	if err != nil || again.AccountsUnchanged != 1 || again.Accounts[0].VoiceFiles.Unchanged != 1 {
 		t.Errorf("dry run after applying = %+v, %v", again, err)
 	}
@@ -187,12 +186,12 @@ func TestApplyAttachments(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := mustParse(t, "accounts:\n  - uid: \"5\"\n    name: a\n    voice_files:\n      - {code: a.wav, path: prompts/welcome.wav, kind: notification}\n      - {code: b.wav, path: ../../etc/passwd.wav, kind: notification}\n")
-	_, err = Apply(ctx, st, doc, WithFiles(Attachments{"prompts/welcome.wav": wav}), WithDataDir(t.TempDir()))
+	_, err = Apply(ctx, svcOf(st), doc, WithFiles(Attachments{"prompts/welcome.wav": wav}))
 	if err == nil || !strings.Contains(err.Error(), `line 6: accounts[0].voice_files[1].path: "../../etc/passwd.wav": the file was not sent with the document`) {
 		t.Fatalf("Apply = %v", err)
 	}
 	doc = mustParse(t, "accounts:\n  - uid: \"5\"\n    name: a\n    voice_files:\n      - {code: a.wav, path: prompts/welcome.wav, kind: notification}\n")
-	res, err := Apply(ctx, st, doc, WithFiles(Attachments{"prompts/welcome.wav": wav}), WithDataDir(t.TempDir()))
+	res, err := Apply(ctx, svcOf(st), doc, WithFiles(Attachments{"prompts/welcome.wav": wav}))
 	if err != nil || res.Accounts[0].VoiceFiles.Created != 1 {
 		t.Fatalf("Apply = %+v, %v", res, err)
 	}

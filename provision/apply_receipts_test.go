@@ -19,7 +19,7 @@ accounts:
       - {message_type: VoiceReport, queue: true}
       - {message_type: VoiceRecordReport, push_url: "https://example.com/r", push_secret: s3cr3t}
 `
-	res, err := Apply(ctx, st, mustParse(t, doc))
+	res, err := Apply(ctx, svcOf(st), mustParse(t, doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,11 +41,11 @@ accounts:
 	if err := rs.PutSubscription(ctx, sub); err != nil {
 		t.Fatal(err)
 	}
-	res, err = Apply(ctx, st, mustParse(t, doc))
+	res, err = Apply(ctx, svcOf(st), mustParse(t, doc))
 	if err != nil || res.SubscriptionsUnchanged != 2 || res.SubscriptionsCreated+res.SubscriptionsUpdated != 0 {
 		t.Errorf("second apply = %+v, %v", res, err)
 	}
-	res, err = Apply(ctx, st, mustParse(t, `
+	res, err = Apply(ctx, svcOf(st), mustParse(t, `
 accounts:
   - uid: "42"
     name: a

@@ -1,14 +1,11 @@
 package provision
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"time"
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
@@ -18,9 +15,8 @@ import (
 type ApplyOption func(*applyConfig)
 
 type applyConfig struct {
-	files   FileSource
-	dataDir string
-	dryRun  bool
+	files  FileSource
+	dryRun bool
 }
 
 // FileSource reads the files a document names (its voice files), by the
@@ -76,12 +72,6 @@ func WithFiles(f FileSource) ApplyOption {
 	return func(c *applyConfig) { c.files = f }
 }
 
-// WithDataDir lets Apply store voice files' audio under the data
-// directory dir; without it a document with voice files is refused.
-func WithDataDir(dir string) ApplyOption {
-	return func(c *applyConfig) { c.dataDir = dir }
-}
-
 // WithDryRun makes Apply check the document against the store and count
 // what it would change, writing nothing.
 func WithDryRun() ApplyOption {
@@ -130,8 +120,8 @@ func loadVoices(doc *Document, cfg *applyConfig) (map[*VoiceFile]*media.VoiceAud
 	if len(voices) == 0 {
 		return nil, nil
 	}
-	if cfg.dataDir == "" || cfg.files == nil {
-		return nil, fmt.Errorf("provision: line %d: voice file %s: this server cannot import voice files here", voices[0].Line, voices[0].Code)
+	if cfg.files == nil {
+		return nil, fmt.Errorf("provision: line %d: voice file %s: no files were given with the document", voices[0].Line, voices[0].Code)
 	}
 	files, err := ReadFiles(doc, cfg.files)
 	if err != nil {
@@ -165,135 +155,4 @@ func fileError(err error) string {
 		return "cannot be read: " + pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// applyGlobal stores the operator-wide settings of a document.
-func applyGlobal(ctx context.Context, store dialtone.Store, doc *Document, res *Result) error {
-	if doc.Blacklist == nil {
-		return nil
-	}
-	st, err := store.GetAccountSettings(ctx, "")
-	if err != nil {
-		return fmt.Errorf("provision: global settings: %w", err)
-	}
-	if slices.Equal(st.Blacklist, doc.Blacklist) {
-		res.Blacklist = ActionUnchanged
-		return nil
-	}
-	st.Blacklist = doc.Blacklist
-	if err := store.PutAccountSettings(ctx, "", st); err != nil {
-		return fmt.Errorf("provision: global blacklist: %w", err)
-	}
-	res.Blacklist = ActionUpdated
-	return nil
-}
-
-// applyResources stores an account's numbers, TTS templates, voice files
-// and settings, counting them in out. Objects keep their CreatedAt when
-// re-applied.
-func applyResources(ctx context.Context, store dialtone.Store, uid string, a *Account, cfg *applyConfig, audio map[*VoiceFile]*media.VoiceAudio, now time.Time, out *AppliedAccount) error {
-	for _, n := range a.Numbers {
-		want := &dialtone.Number{AccountUID: uid, Number: n.Number, Concurrency: n.Concurrency, CreatedAt: now}
-		action := ActionCreated
-		if old, err := store.GetNumber(ctx, uid, n.Number); err == nil {
-			want.CreatedAt, action = old.CreatedAt, ActionUpdated
-			if old.Concurrency == want.Concurrency {
-				action = ActionUnchanged
-			}
-		} else if !errors.Is(err, dialtone.ErrNotFound) {
-			return fmt.Errorf("provision: line %d: number %s: %w", n.Line, n.Number, err)
-		}
-		if action != ActionUnchanged {
-			if err := store.PutNumber(ctx, want); err != nil {
-				return fmt.Errorf("provision: line %d: number %s: %w", n.Line, n.Number, err)
-			}
-		}
-		out.Numbers.add(action)
-	}
-	for _, t := range a.TTSTemplates {
-		want := &dialtone.TTSTemplate{AccountUID: uid, Code: t.Code, Kind: dialtone.TemplateKind(t.Kind), Content: t.Content,
-			Status: dialtone.ReviewStatus(t.Status), Voice: t.Voice, CreatedAt: now, UpdatedAt: now}
-		action := ActionCreated
-		if old, err := store.GetTemplate(ctx, uid, t.Code); err == nil {
-			want.CreatedAt, action = old.CreatedAt, ActionUpdated
-			if old.Kind == want.Kind && old.Content == want.Content && old.Status == want.Status && old.Voice == want.Voice {
-				action = ActionUnchanged
-			}
-		} else if !errors.Is(err, dialtone.ErrNotFound) {
-			return fmt.Errorf("provision: line %d: template %s: %w", t.Line, t.Code, err)
-		}
-		if action != ActionUnchanged {
-			if err := store.PutTemplate(ctx, want); err != nil {
-				return fmt.Errorf("provision: line %d: template %s: %w", t.Line, t.Code, err)
-			}
-		}
-		out.Templates.add(action)
-	}
-	for i := range a.VoiceFiles {
-		f := &a.VoiceFiles[i]
-		action, err := applyVoiceFile(ctx, store, uid, f, audio[f], cfg, now)
-		if err != nil {
-			return err
-		}
-		out.VoiceFiles.add(action)
-	}
-	return applySettings(ctx, store, uid, a, out)
-}
-
-// applyVoiceFile stores a voice file's audio and row. The audio goes to a
-// file named by its digest, written before the row: if the transaction
-// fails, the file is an orphan the node's sweep removes, and no row points
-// to audio other than its own.
-func applyVoiceFile(ctx context.Context, store dialtone.Store, uid string, f *VoiceFile, a *media.VoiceAudio, cfg *applyConfig, now time.Time) (string, error) {
-	stored, err := media.VoiceFilePath(uid, f.Code, a)
-	if err != nil {
-		return "", fmt.Errorf("provision: line %d: voice file %s: %w", f.Line, f.Code, err)
-	}
-	want := &dialtone.VoiceFile{AccountUID: uid, Code: f.Code, Kind: dialtone.VoiceFileKind(f.Kind), Status: dialtone.ReviewStatus(f.Status),
-		StoredPath: stored, Format: a.Format, Duration: a.Duration, CreatedAt: now}
-	action := ActionCreated
-	if old, err := store.GetVoiceFile(ctx, uid, f.Code); err == nil {
-		want.CreatedAt, action = old.CreatedAt, ActionUpdated
-		if old.Kind == want.Kind && old.Status == want.Status && old.StoredPath == want.StoredPath && old.Format == want.Format {
-			action = ActionUnchanged
-		}
-	} else if !errors.Is(err, dialtone.ErrNotFound) {
-		return "", fmt.Errorf("provision: line %d: voice file %s: %w", f.Line, f.Code, err)
-	}
-	if action == ActionUnchanged || cfg.dryRun {
-		return action, nil
-	}
-	if _, err := media.StoreVoiceFile(cfg.dataDir, uid, f.Code, a); err != nil {
-		return "", fmt.Errorf("provision: line %d: voice file %s: %w", f.Line, f.Code, err)
-	}
-	if err := store.PutVoiceFile(ctx, want); err != nil {
-		return "", fmt.Errorf("provision: line %d: voice file %s: %w", f.Line, f.Code, err)
-	}
-	return action, nil
-}
-
-// applySettings sets the account's flow control, and its blacklist and
-// SmartCall callback URL when the document gives them, keeping the rest.
-func applySettings(ctx context.Context, store dialtone.Store, uid string, a *Account, out *AppliedAccount) error {
-	st, err := store.GetAccountSettings(ctx, uid)
-	if err != nil {
-		return fmt.Errorf("provision: account %s settings: %w", uid, err)
-	}
-	want := *st
-	want.FlowControl = dialtone.FlowControl{PerMinute: a.FlowControl.PerMinute, PerHour: a.FlowControl.PerHour, PerDay: a.FlowControl.PerDay}
-	if a.Blacklist != nil {
-		want.Blacklist = a.Blacklist
-	}
-	if a.SmartCallCallbackURL != "" {
-		want.SmartCallCallbackURL = a.SmartCallCallbackURL
-	}
-	if want.FlowControl == st.FlowControl && slices.Equal(want.Blacklist, st.Blacklist) && want.SmartCallCallbackURL == st.SmartCallCallbackURL {
-		out.Settings = ActionUnchanged
-		return nil
-	}
-	if err := store.PutAccountSettings(ctx, uid, &want); err != nil {
-		return fmt.Errorf("provision: line %d: settings of %s: %w", a.Line, uid, err)
-	}
-	out.Settings = ActionUpdated
-	return nil
 }

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/sqlite"
 )
@@ -30,6 +32,9 @@ func newStore(t *testing.T) dialtone.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	dir := t.TempDir()
+	services.Store(dialtone.Store(st), resource.New(st, dir, nil))
+	dataDirs.Store(dialtone.Store(st), dir)
 	return st
 }
 
@@ -46,9 +51,8 @@ func TestApplyExampleIdempotent(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	doc := parseExample(t)
-	voiceDir := t.TempDir()
-	opts := exampleOptions(voiceDir)
-	res, err := Apply(ctx, st, doc, opts...)
+	opts := exampleOptions()
+	res, err := Apply(ctx, svcOf(st), doc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +71,11 @@ func TestApplyExampleIdempotent(t *testing.T) {
 	acct1, _ := st.GetAccount(ctx, "1234567890123456")
 	key1, _ := st.GetAccessKey(ctx, "LTAIdemo00000000000001")
 
-	res, err = Apply(ctx, st, doc, opts...)
+	res, err = Apply(ctx, svcOf(st), doc, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkExampleResources(t, st, voiceDir)
+	checkExampleResources(t, st, dataDirOf(st))
 	want = AppliedAccount{UID: "1234567890123456", Name: "demo", Action: ActionUnchanged, Keys: Counts{Unchanged: 1}, Numbers: Counts{Unchanged: 1},
 		Templates: Counts{Unchanged: 2}, VoiceFiles: Counts{Unchanged: 1}, Subscriptions: Counts{Unchanged: 2}, Settings: ActionUnchanged}
 	if len(res.Accounts) != 1 || res.Accounts[0] != want || res.AccountsUnchanged != 1 || res.KeysUnchanged != 1 || res.ConsoleUsersUnchanged != 2 {
@@ -112,16 +116,30 @@ func parseExample(t *testing.T) *Document {
 	return doc
 }
 
-// exampleOptions apply the example with its files read from its directory
-// and audio stored under dataDir.
-func exampleOptions(dataDir string) []ApplyOption {
-	return []ApplyOption{WithFiles(DirFiles(filepath.Dir(examplePath))), WithDataDir(dataDir)}
+// exampleOptions apply the example with its files read from its directory.
+func exampleOptions() []ApplyOption {
+	return []ApplyOption{WithFiles(DirFiles(filepath.Dir(examplePath)))}
+}
+
+// services are the resource services of the test stores (newStore), each
+// keeping voice files under a temporary directory of its own.
+var services, dataDirs sync.Map // dialtone.Store -> *resource.Service, string
+
+func svcOf(st dialtone.Store) *resource.Service {
+	s, _ := services.Load(st)
+	return s.(*resource.Service)
+}
+
+// dataDirOf is where the service of st keeps voice files.
+func dataDirOf(st dialtone.Store) string {
+	d, _ := dataDirs.Load(st)
+	return d.(string)
 }
 
 func TestApplyUpdates(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	if _, err := Apply(ctx, st, mustParse(t, `
+	if _, err := Apply(ctx, svcOf(st), mustParse(t, `
 accounts:
   - uid: "100"
     name: shop
@@ -132,7 +150,7 @@ accounts:
 		t.Fatal(err)
 	}
 	before, _ := st.GetAccessKey(ctx, "AK1")
-	res, err := Apply(ctx, st, mustParse(t, `
+	res, err := Apply(ctx, svcOf(st), mustParse(t, `
 accounts:
   - uid: "100"
     name: shop
@@ -166,7 +184,7 @@ func TestApplyGeneratesUIDOnce(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
 	doc := mustParse(t, "accounts:\n  - name: nouid\n    access_keys: [{id: AK9, secret: \"0123456789abcdef\"}]\n")
-	r1, err := Apply(ctx, st, doc)
+	r1, err := Apply(ctx, svcOf(st), doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +192,7 @@ func TestApplyGeneratesUIDOnce(t *testing.T) {
 	if len(uid) != 16 || !dialtone.ValidUID(uid) || r1.Accounts[0].Action != ActionCreated {
 		t.Fatalf("result = %+v", r1)
 	}
-	r2, err := Apply(ctx, st, mustParse(t, "accounts:\n  - name: nouid\n    access_keys: [{id: AK9, secret: \"0123456789abcdef\"}]\n"))
+	r2, err := Apply(ctx, svcOf(st), mustParse(t, "accounts:\n  - name: nouid\n    access_keys: [{id: AK9, secret: \"0123456789abcdef\"}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,10 +207,10 @@ func TestApplyGeneratesUIDOnce(t *testing.T) {
 func TestApplyKeyOfAnotherAccount(t *testing.T) {
 	ctx := context.Background()
 	st := newStore(t)
-	if _, err := Apply(ctx, st, mustParse(t, "accounts:\n  - uid: \"1\"\n    name: a\n    access_keys: [{id: SHARED, secret: \"0123456789abcdef\"}]\n")); err != nil {
+	if _, err := Apply(ctx, svcOf(st), mustParse(t, "accounts:\n  - uid: \"1\"\n    name: a\n    access_keys: [{id: SHARED, secret: \"0123456789abcdef\"}]\n")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Apply(ctx, st, mustParse(t, `
+	_, err := Apply(ctx, svcOf(st), mustParse(t, `
 accounts:
   - uid: "2"
     name: b
@@ -221,14 +239,14 @@ func TestApplyAmbiguousName(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := Apply(ctx, st, mustParse(t, "accounts:\n  - name: twin\n"))
+	_, err := Apply(ctx, svcOf(st), mustParse(t, "accounts:\n  - name: twin\n"))
 	if !errors.Is(err, dialtone.ErrConflict) || !strings.Contains(err.Error(), "twin") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestApplyEmpty(t *testing.T) {
-	res, err := Apply(context.Background(), newStore(t), mustParse(t, ""))
+	res, err := Apply(context.Background(), svcOf(newStore(t)), mustParse(t, ""))
 	if err != nil || res.AccountsCreated+res.AccountsUpdated+res.AccountsUnchanged != 0 {
 		t.Fatalf("Apply(empty) = %+v, %v", res, err)
 	}
@@ -270,7 +288,7 @@ func TestApplyBlacklists(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if _, err := Apply(ctx, st, doc); err != nil {
+		if _, err := Apply(ctx, svcOf(st), doc); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -281,7 +299,7 @@ func TestApplyBlacklists(t *testing.T) {
 	}
 	// Voice files need somewhere to go.
 	doc, _ = Parse([]byte("accounts:\n  - name: v\n    voice_files: [{code: a.wav, path: ../examples/prompts/welcome.wav, kind: notification}]\n"), "")
-	if _, err := Apply(ctx, st, doc, WithFiles(DirFiles("."))); err == nil || !strings.Contains(err.Error(), "line 3") {
+	if _, err := Apply(ctx, resource.New(st, "", nil), doc, WithFiles(DirFiles("."))); !errors.Is(err, resource.ErrNoDataDir) || !strings.Contains(err.Error(), "line 3") {
 		t.Fatalf("no data directory: %v", err)
 	}
 }

@@ -49,10 +49,10 @@ console_users:
 		"line 9: console_users[1].username: duplicate console username \"ok\" (first at line 6)",
 		"must have at least 8 characters",
 		"must be an argon2id hash",
-		"line 12: console_users[2]: give exactly one of password and password_hash",
-		"line 16: console_users[3]: give the user's account (uid) or operator: true",
-		"account or operator: true, not both",
-		"operator: false needs an account",
+		"line 13: console_users[2].password: give exactly one of password and password_hash",
+		"line 16: console_users[3].account: give the user's account or make it an operator",
+		"line 21: console_users[4].operator: an operator belongs to no account",
+		"line 22: console_users[5].account: give the user's account or make it an operator",
 		`missing required key "username"`,
 		`unknown key "colour"`,
 	} {
@@ -84,7 +84,7 @@ console_users:
     password: plain-password
     account: "1001"
 `
-	res, err := Apply(ctx, st, mustParse(t, doc))
+	res, err := Apply(ctx, svcOf(st), mustParse(t, doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ console_users:
 		t.Fatalf("李雷 = %+v, %v", li, err)
 	}
 	// Again: nothing is written, not even a new salt for the plain password.
-	res, err = Apply(ctx, st, mustParse(t, doc))
+	res, err = Apply(ctx, svcOf(st), mustParse(t, doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ console_users:
 	}
 	// A new password updates and keeps CreatedAt; a section alone (no
 	// accounts) applies too.
-	res, err = Apply(ctx, st, mustParse(t, `
+	res, err = Apply(ctx, svcOf(st), mustParse(t, `
 console_users:
   - {username: 李雷, password: another-password, account: "1001"}
 `))
@@ -125,7 +125,7 @@ console_users:
 	}
 	// An account the store does not have is a problem of the document,
 	// with its line and key.
-	_, err = Apply(ctx, st, mustParse(t, `
+	_, err = Apply(ctx, svcOf(st), mustParse(t, `
 console_users:
   - {username: x, password: long-enough-pw, account: "999"}
 `))

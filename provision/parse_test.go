@@ -33,23 +33,23 @@ func TestParseExample(t *testing.T) {
 	if a.UID != "1234567890123456" || a.Name != "demo" || a.Status != dialtone.AccountActive || !a.VoiceService {
 		t.Errorf("account = %+v", a)
 	}
-	if !slices.Equal(a.Products, dialtone.AllFeatures) {
-		t.Errorf("products = %v", a.Products)
+	if !slices.Equal(a.Features, dialtone.AllFeatures) {
+		t.Errorf("products = %v", a.Features)
 	}
 	if len(a.AccessKeys) != 1 || a.AccessKeys[0].ID != "LTAIdemo00000000000001" || !a.AccessKeys[0].Enabled ||
 		!slices.Equal(a.AccessKeys[0].Actions, []string{"*"}) || a.AccessKeys[0].Line != 20 {
 		t.Errorf("keys = %+v", a.AccessKeys)
 	}
-	if len(a.Numbers) != 1 || a.Numbers[0].Number != "057188880000" || a.Numbers[0].Concurrency != 10 {
+	if len(a.Numbers) != 1 || a.Numbers[0].Number.Number != "057188880000" || a.Numbers[0].Concurrency != 10 {
 		t.Errorf("numbers = %+v", a.Numbers)
 	}
-	if len(a.TTSTemplates) != 2 || a.TTSTemplates[0].Kind != TemplateVerification || a.TTSTemplates[1].Status != StatusApproved {
+	if len(a.TTSTemplates) != 2 || a.TTSTemplates[0].Kind != dialtone.TemplateVerification || a.TTSTemplates[1].Status != dialtone.ReviewApproved {
 		t.Errorf("templates = %+v", a.TTSTemplates)
 	}
 	if len(a.VoiceFiles) != 1 || a.VoiceFiles[0].Path != "prompts/welcome.wav" || a.VoiceFiles[0].PathKey != "accounts[0].voice_files[0].path" {
 		t.Errorf("voice files = %+v", a.VoiceFiles)
 	}
-	if a.FlowControl != (FlowControl{PerMinute: 1, PerHour: 5, PerDay: 20}) {
+	if a.FlowControl != (dialtone.FlowControl{PerMinute: 1, PerHour: 5, PerDay: 20}) {
 		t.Errorf("flow control = %+v", a.FlowControl)
 	}
 	if len(a.Subscriptions) != 2 || a.Subscriptions[0].PushURL != "http://127.0.0.1:9999/receipts" || !a.Subscriptions[1].Queue {
@@ -153,16 +153,16 @@ network:
 		t.Fatal(err)
 	}
 	a := doc.Accounts[0]
-	if a.UID != "" || a.Status != dialtone.AccountActive || !a.VoiceService || a.Products != nil || a.RateLimits != nil {
+	if a.UID != "" || a.Status != dialtone.AccountActive || !a.VoiceService || a.Features != nil || a.RateLimits != nil {
 		t.Errorf("account defaults = %+v", a)
 	}
 	if k := a.AccessKeys[0]; !k.Enabled || k.Actions != nil {
 		t.Errorf("key defaults = %+v", k)
 	}
-	if a.Numbers[0].Concurrency != DefaultConcurrency || a.TTSTemplates[0].Status != StatusApproved {
+	if a.Numbers[0].Concurrency != dialtone.DefaultConcurrency || a.TTSTemplates[0].Status != dialtone.ReviewApproved {
 		t.Errorf("defaults = %+v %+v", a.Numbers, a.TTSTemplates)
 	}
-	if a.FlowControl != DefaultFlowControl {
+	if a.FlowControl != dialtone.DefaultFlowControl {
 		t.Errorf("flow control = %+v", a.FlowControl)
 	}
 	n := doc.Network
@@ -194,19 +194,19 @@ accounts:
 		t.Fatal(err)
 	}
 	a := doc.Accounts[0]
-	if a.UID != "42" || a.Products == nil || len(a.Products) != 0 {
-		t.Errorf("uid/products = %q %#v", a.UID, a.Products)
+	if a.UID != "42" || a.Features == nil || len(a.Features) != 0 {
+		t.Errorf("uid/products = %q %#v", a.UID, a.Features)
 	}
 	if a.RateLimits["SingleCallByTts"] != 5 || a.RateLimits["QueryCallDetailByCallId"] != 0.5 {
 		t.Errorf("rate limits = %v", a.RateLimits)
 	}
-	if tt := a.TTSTemplates[0]; tt.Voice != "en-us" || tt.Status != StatusPending {
+	if tt := a.TTSTemplates[0]; tt.Voice != "en-us" || tt.Status != dialtone.ReviewPending {
 		t.Errorf("template = %+v", tt)
 	}
 	if s := a.Subscriptions[0]; s.Queue || s.PushSecret != "s3cr3t" {
 		t.Errorf("subscription = %+v", s)
 	}
-	if a.FlowControl != (FlowControl{PerMinute: 0, PerHour: 5, PerDay: 100}) {
+	if a.FlowControl != (dialtone.FlowControl{PerMinute: 0, PerHour: 5, PerDay: 100}) {
 		t.Errorf("flow control = %+v", a.FlowControl)
 	}
 }
@@ -249,7 +249,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`line 5: accounts[0].access_keys[0]: unknown key "secrets"`, `line 4: accounts[0].access_keys[0]: missing required key "secret"`}},
 		{"duplicate key", "accounts:\n  - name: a\n    name: b\n", []string{`line 3: accounts[0]: duplicate key "name" (first at line 2)`}},
 		{"status", "accounts:\n  - name: a\n    status: actve\n",
-			[]string{`line 3: accounts[0].status: "actve" is not one of active, suspended, abnormal, deleted`}},
+			[]string{`line 3: accounts[0].status: "actve" must be active, suspended, abnormal or deleted`}},
 		{"uid", "accounts:\n  - name: a\n    uid: 12ab\n", []string{`line 3: accounts[0].uid: "12ab" is not 1 to 32 digits`}},
 		{"uid too long", "accounts:\n  - name: a\n    uid: \"" + strings.Repeat("1", 33) + "\"\n", []string{"accounts[0].uid:"}},
 		{"name missing", "accounts:\n  - uid: \"1\"\n", []string{`line 2: accounts[0]: missing required key "name"`}},
@@ -257,7 +257,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate uid", "accounts:\n  - {uid: 1, name: a}\n  - {uid: \"1\", name: b}\n", []string{`line 3: accounts[1].uid: duplicate account uid "1" (first at line 2)`}},
 		{"duplicate name", "accounts:\n  - {name: a}\n  - {name: a}\n", []string{`accounts[1].name: duplicate account name "a"`}},
 		{"voice_service", "accounts:\n  - name: a\n    voice_service: yes\n", []string{`accounts[0].voice_service: "yes" is not true or false`}},
-		{"product", "accounts:\n  - name: a\n    products: [tts, fax]\n", []string{`accounts[0].products[1]: "fax" is not one of notify, tts, ivr, clicktodial, smartcall`}},
+		{"product", "accounts:\n  - name: a\n    products: [tts, fax]\n", []string{`accounts[0].products[1]: "fax" is not a product (notify, tts, ivr, clicktodial, smartcall)`}},
 		{"duplicate product", "accounts:\n  - name: a\n    products: [tts, tts]\n", []string{`accounts[0].products[1]: duplicate product "tts"`}},
 		{"products scalar", "accounts:\n  - name: a\n    products: tts\n", []string{"accounts[0].products: must be a list, not a scalar"}},
 		{"rate limit zero", "accounts:\n  - name: a\n    rate_limits: {SingleCallByTts: 0}\n", []string{"accounts[0].rate_limits.SingleCallByTts: requests per second must be greater than 0"}},
@@ -271,27 +271,27 @@ func TestParseErrors(t *testing.T) {
 		{"secret space", "accounts:\n  - name: a\n    access_keys:\n      - id: AK1\n        secret: \"0123456789 abcdef\"\n",
 			[]string{"accounts[0].access_keys[0].secret: must not contain spaces"}},
 		{"actions empty", "accounts:\n  - name: a\n    access_keys:\n" + key + "        actions: []\n", []string{"accounts[0].access_keys[0].actions: must not be empty"}},
-		{"action blank", "accounts:\n  - name: a\n    access_keys:\n" + key + "        actions: [\"\"]\n", []string{`accounts[0].access_keys[0].actions: item 0: "" is not an API action name`}},
-		{"action duplicate", "accounts:\n  - name: a\n    access_keys:\n" + key + "        actions: [IvrCall, IvrCall]\n", []string{`actions: item 1: duplicate action "IvrCall"`}},
+		{"action blank", "accounts:\n  - name: a\n    access_keys:\n" + key + "        actions: [\"\"]\n", []string{`line 6: accounts[0].access_keys[0].actions[0]: "" is not an API action name`}},
+		{"action duplicate", "accounts:\n  - name: a\n    access_keys:\n" + key + "        actions: [IvrCall, IvrCall]\n", []string{`actions[1]: duplicate action "IvrCall"`}},
 		{"enabled", "accounts:\n  - name: a\n    access_keys:\n" + key + "        enabled: 1\n", []string{`accounts[0].access_keys[0].enabled: "1" is not true or false`}},
-		{"number short", "accounts:\n  - name: a\n    numbers: [{number: \"1234\"}]\n", []string{`accounts[0].numbers[0].number: "1234" must be 5 to 20 digits`}},
+		{"number short", "accounts:\n  - name: a\n    numbers: [{number: \"12\"}]\n", []string{`accounts[0].numbers[0].number: "12" must be 3 to 20 digits`}},
 		{"number letters", "accounts:\n  - name: a\n    numbers: [{number: \"+86abc\"}]\n", []string{`accounts[0].numbers[0].number: "+86abc"`}},
 		{"number duplicate", "accounts:\n  - name: a\n    numbers: [{number: \"12345\"}, {number: \"12345\"}]\n", []string{`accounts[0].numbers[1].number: duplicate number "12345"`}},
-		{"concurrency", "accounts:\n  - name: a\n    numbers: [{number: \"12345\", concurrency: 0}]\n", []string{"accounts[0].numbers[0].concurrency: must be at least 1"}},
+		{"concurrency", "accounts:\n  - name: a\n    numbers: [{number: \"12345\", concurrency: 0}]\n", []string{"accounts[0].numbers[0].concurrency: must be 1 to 100000"}},
 		{"concurrency text", "accounts:\n  - name: a\n    numbers: [{number: \"12345\", concurrency: many}]\n", []string{`accounts[0].numbers[0].concurrency: "many" is not an integer`}},
-		{"tts code", "accounts:\n  - name: a\n    tts_templates: [{code: T_1, kind: notification, content: x}]\n", []string{`accounts[0].tts_templates[0].code: "T_1" must start with TTS_`}},
-		{"tts kind", "accounts:\n  - name: a\n    tts_templates: [{code: TTS_1, kind: marketing, content: x}]\n", []string{`accounts[0].tts_templates[0].kind: "marketing" is not one of verification, notification`}},
-		{"tts status", "accounts:\n  - name: a\n    tts_templates: [{code: TTS_1, kind: notification, content: x, status: ok}]\n", []string{`"ok" is not one of pending, approved, rejected`}},
+		{"tts code", "accounts:\n  - name: a\n    tts_templates: [{code: T_1, kind: notification, content: x}]\n", []string{`accounts[0].tts_templates[0].code: "T_1" must be TTS_ followed by`}},
+		{"tts kind", "accounts:\n  - name: a\n    tts_templates: [{code: TTS_1, kind: marketing, content: x}]\n", []string{`accounts[0].tts_templates[0].kind: "marketing" must be verification or notification`}},
+		{"tts status", "accounts:\n  - name: a\n    tts_templates: [{code: TTS_1, kind: notification, content: x, status: ok}]\n", []string{`tts_templates[0].status: "ok" must be pending, approved or rejected`}},
 		{"tts placeholder", "accounts:\n  - name: a\n    tts_templates: [{code: TTS_1, kind: notification, content: \"hi ${name\"}]\n", []string{"accounts[0].tts_templates[0].content: unterminated ${"}},
 		{"tts voice", "accounts:\n  - name: a\n    tts_templates: [{code: TTS_1, kind: notification, content: x, voice: \"en us\"}]\n", []string{"accounts[0].tts_templates[0].voice:"}},
 		{"tts missing", "accounts:\n  - name: a\n    tts_templates: [{code: TTS_1}]\n", []string{`missing required key "kind"`, `missing required key "content"`}},
 		{"voice file ext", "accounts:\n  - name: a\n    voice_files: [{code: a.wav, path: a.ogg, kind: notification}]\n", []string{`accounts[0].voice_files[0].path: "a.ogg" must name a .wav or .mp3 file`}},
-		{"voice file kind", "accounts:\n  - name: a\n    voice_files: [{code: a.wav, path: a.wav, kind: ivr}]\n", []string{`accounts[0].voice_files[0].kind: "ivr" is not one of notification, smartcall`}},
+		{"voice file kind", "accounts:\n  - name: a\n    voice_files: [{code: a.wav, path: a.wav, kind: ivr}]\n", []string{`accounts[0].voice_files[0].kind: "ivr" must be notification or smartcall`}},
 		{"flow control", "accounts:\n  - name: a\n    flow_control: {per_minute: -1, per_week: 3}\n", []string{"accounts[0].flow_control.per_minute: must not be negative", `accounts[0].flow_control: unknown key "per_week"`}},
-		{"message type", "accounts:\n  - name: a\n    subscriptions: [{message_type: SmsReport, queue: true}]\n", []string{`"SmsReport" is not one of VoiceReport, VoiceCallReport, VoiceRecordReport`}},
+		{"message type", "accounts:\n  - name: a\n    subscriptions: [{message_type: SmsReport, queue: true}]\n", []string{`subscriptions[0].message_type: "SmsReport" must be VoiceReport, VoiceCallReport or VoiceRecordReport`}},
 		{"push url", "accounts:\n  - name: a\n    subscriptions: [{message_type: VoiceReport, push_url: \"ftp://x/y\"}]\n", []string{`accounts[0].subscriptions[0].push_url: "ftp://x/y" is not an http:// or https:// URL`}},
 		{"nowhere", "accounts:\n  - name: a\n    subscriptions: [{message_type: VoiceReport}]\n", []string{"accounts[0].subscriptions[0]: delivers nowhere"}},
-		{"push secret alone", "accounts:\n  - name: a\n    subscriptions: [{message_type: VoiceReport, queue: true, push_secret: x}]\n", []string{"push_secret needs push_url"}},
+		{"push secret alone", "accounts:\n  - name: a\n    subscriptions: [{message_type: VoiceReport, queue: true, push_secret: x}]\n", []string{"subscriptions[0].push_secret: needs a push_url"}},
 		{"duplicate subscription", "accounts:\n  - name: a\n    subscriptions: [{message_type: VoiceReport, queue: true}, {message_type: VoiceReport, queue: true}]\n", []string{`duplicate subscription for "VoiceReport"`}},
 		{"callback url", "accounts:\n  - name: a\n    smartcall_callback_url: \"localhost:9998\"\n", []string{"accounts[0].smartcall_callback_url:"}},
 		{"time scale", "network:\n  time_scale: 0\n", []string{"line 2: network.time_scale: must be greater than 0"}},

@@ -46,138 +46,67 @@ type Document struct {
 // user (AccountUID) or an operator. Exactly one of Password and
 // PasswordHash is set; Password is never printed.
 type ConsoleUser struct {
-	Line         int
-	Username     string
-	Password     string
-	PasswordHash string // argon2id PHC string
-	AccountUID   string
-	Operator     bool
+	Line int
+	dialtone.ConsoleUserInput
 }
 
-// Account is one tenant as the file describes it.
+// Account is one tenant as the file describes it: the account itself
+// (Features nil when the file gives no products: all of them; UID empty
+// when it gives none: Apply then reuses the account with the same Name or
+// creates one with a generated UID) and what it holds.
 type Account struct {
 	Line int // line of the account in the file, for messages
-	// UID is empty when the file gives none: Apply then reuses the account
-	// with the same Name or creates one with a generated UID.
-	UID          string
-	Name         string
-	Status       dialtone.AccountStatus // default active
-	VoiceService bool                   // default true
-	// Products are the activated features in dialtone.AllFeatures order;
-	// nil (key absent) means all, an empty list means none.
-	Products []dialtone.Feature
-	// RateLimits maps an API action to requests per second; nil when absent.
-	RateLimits           map[string]float64
-	AccessKeys           []AccessKey
-	Numbers              []Number
-	TTSTemplates         []TTSTemplate
-	VoiceFiles           []VoiceFile
-	FlowControl          FlowControl // defaults filled in when absent
-	Subscriptions        []Subscription
-	SmartCallCallbackURL string // empty when absent
+	dialtone.Account
+	AccessKeys    []AccessKey
+	Numbers       []Number
+	TTSTemplates  []TTSTemplate
+	VoiceFiles    []VoiceFile
+	FlowControl   dialtone.FlowControl // defaults filled in when absent
+	Subscriptions []Subscription
+	// SmartCallCallbackURL is empty when absent.
+	SmartCallCallbackURL string
 	// Blacklist holds the account's forbidden keywords; nil when absent.
 	Blacklist []string
 }
 
-// AccessKey is a credential of an account. Secret is never printed in
-// errors or logs.
+// AccessKey is a credential of an account; Actions nil (absent) or ["*"]
+// allows all. Secret is never printed in errors or logs.
 type AccessKey struct {
-	Line    int
-	ID      string
-	Secret  string
-	Enabled bool // default true
-	// Actions limits the key to these API actions; nil (absent) or "*"
-	// allows all. An explicit empty list is rejected as ambiguous.
-	Actions []string
+	Line int
+	dialtone.AccessKey
 }
-
-// DefaultConcurrency is the concurrency of a number that gives none.
-const DefaultConcurrency = 10
 
 // Number is a purchased display number.
 type Number struct {
-	Line        int
-	Number      string // digits, optional leading +
-	Concurrency int    // simultaneous calls shown from this number; >= 1
+	Line int
+	dialtone.Number
 }
-
-// TemplateKind tells verification-code templates (their own ProdId and
-// stricter variables) from notification templates.
-type TemplateKind string
-
-const (
-	TemplateVerification TemplateKind = "verification"
-	TemplateNotification TemplateKind = "notification"
-)
-
-// ReviewStatus is the review state of a template or voice file; only
-// approved ones may be used in calls.
-type ReviewStatus string
-
-const (
-	StatusPending  ReviewStatus = "pending"
-	StatusApproved ReviewStatus = "approved"
-	StatusRejected ReviewStatus = "rejected"
-)
 
 // TTSTemplate is a text-to-speech template with ${var} placeholders.
 type TTSTemplate struct {
-	Line    int
-	Code    string // TTS_...
-	Kind    TemplateKind
-	Content string
-	Status  ReviewStatus // default approved
-	Voice   string       // espeak-ng voice name; empty: the server's default
+	Line int
+	dialtone.TTSTemplate
 }
-
-// VoiceFileKind is what a voice file may be used for.
-type VoiceFileKind string
-
-const (
-	VoiceNotification VoiceFileKind = "notification"
-	VoiceSmartCall    VoiceFileKind = "smartcall"
-)
 
 // VoiceFile is an uploaded recording. Parse does not open the file: a
 // missing file is reported when the file is imported, so that a document
 // can be validated on a machine that does not hold the audio.
 type VoiceFile struct {
 	Line int
-	Code string
+	dialtone.VoiceFile
 	// Path is as written: Apply reads the file from its FileSource by this
 	// name (relative to the document's directory). PathKey and PathLine
 	// are the key path and line of the value, for messages.
 	Path     string
 	PathKey  string
 	PathLine int
-	Kind     VoiceFileKind
-	Status   ReviewStatus // default approved
 }
-
-// FlowControl limits calls to one callee. Zero means no limit at that level.
-type FlowControl struct {
-	PerMinute int
-	PerHour   int
-	PerDay    int
-}
-
-// DefaultFlowControl is Alibaba's per-callee limit (reference §7).
-var DefaultFlowControl = FlowControl{PerMinute: 1, PerHour: 5, PerDay: 20}
-
-// MessageType is a receipt message type.
-type MessageType string
-
-const (
-	VoiceReport       MessageType = "VoiceReport"
-	VoiceCallReport   MessageType = "VoiceCallReport"
-	VoiceRecordReport MessageType = "VoiceRecordReport"
-)
 
 // Subscription is how an account receives one receipt type. At least one of
 // Queue and PushURL is set.
 type Subscription struct {
 	Line        int
-	MessageType MessageType
+	MessageType string // dialtone.MsgVoiceReport, ...
 	Queue       bool   // deliver to queue Alicom-Queue-<uid>-<MessageType>
 	PushURL     string // HTTP batch push; empty when absent
 	PushSecret  string // signs pushes; never printed; empty when absent

@@ -16,6 +16,7 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
 	"github.com/dialtone-voice/dialtone/receipt"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 // startPush subscribes account A's VoiceReport to the receiver and runs a
@@ -166,7 +167,7 @@ func TestDeadLettersRedriven(t *testing.T) {
 		t.Errorf("%d attempts before giving up, want 4 (first + 3 retries)", hits)
 	}
 	// Through the admin API, as the CLI does.
-	h := admin.New(e.store, admin.TokenList("tok"), nil, admin.WithReceipts(e.store, p.Notify))
+	h := admin.New(resource.New(e.store, "", nil), admin.TokenList("tok"), nil, admin.WithReceipts(e.store, p.Notify))
 	adm := httptest.NewServer(h)
 	defer adm.Close()
 	dls, err := admin.ListDeadLetters(ctx, adm.URL, "tok", acctA, nil)

@@ -152,8 +152,3 @@ func (n *Node) stopCalls() {
 	})
 	n.closeSIP()
 }
-
-// importVoice stores a provisioned voice file under the data directory.
-func (n *Node) importVoice(data []byte, accountUID, code string) (string, string, time.Duration, error) {
-	return media.ImportVoiceFile(data, n.cfg.DataDir, accountUID, code)
-}

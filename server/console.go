@@ -8,6 +8,7 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/console"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 // The web console (/console/). Kept apart from server.go, which only mounts
@@ -29,22 +30,23 @@ func (n *Node) consoleHandler() http.Handler {
 	}
 	// The first start set it already.
 	if pw := n.cfg.ConsolePassword; pw != "" && n.firstRun == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		changed, err := console.EnsureOperator(ctx, st, pw, time.Now())
+		ctx, cancel := context.WithTimeout(dialtone.WithActor(context.Background(), EnvConsoleAdminPassword), 10*time.Second)
+		_, action, err := n.res.PutConsoleUser(ctx, dialtone.ConsoleUserInput{Username: OperatorName, Password: pw, Operator: true})
 		cancel()
 		switch {
 		case err != nil:
 			n.log.Error("console: could not set the operator password", "env", EnvConsoleAdminPassword, "err", err)
-		case changed:
+		case action != resource.Unchanged:
 			n.log.Info("console: operator admin set from the environment", "env", EnvConsoleAdminPassword)
 		}
 	}
 	cfg := console.Config{
-		Store:   st,
-		Logger:  n.log,
-		Speaker: &media.ESpeak{},
-		DataDir: n.cfg.DataDir,
-		Serving: n.ready.Load,
+		Store:     st,
+		Resources: n.res,
+		Logger:    n.log,
+		Speaker:   &media.ESpeak{},
+		DataDir:   n.cfg.DataDir,
+		Serving:   n.ready.Load,
 	}
 	// Sessions in the store survive a restart and work on every node of a
 	// cluster; the in-memory table is only for stores without them.

@@ -12,10 +12,10 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
-	"github.com/dialtone-voice/dialtone/console"
 	"github.com/dialtone-voice/dialtone/examples"
 	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/resource"
 )
 
 // The first start of a store (one without accounts) creates what a first
@@ -42,6 +42,9 @@ type firstRun struct {
 // DefaultAccountName names the account a first start creates.
 const DefaultAccountName = "default"
 
+// OperatorName is the console operator a server creates for itself.
+const OperatorName = "admin"
+
 // bootstrap runs a first start; prov is the provisioning file given at
 // start, nil without one: when it lists accounts, it replaces the demo.
 func (n *Node) bootstrap(ctx context.Context, prov *provision.Document) error {
@@ -63,7 +66,7 @@ func (n *Node) bootstrap(ctx context.Context, prov *provision.Document) error {
 			return err
 		}
 	}
-	c.ConsoleUser = console.OperatorName
+	c.ConsoleUser = OperatorName
 	c.ConsolePassword = n.cfg.ConsolePassword
 	if fr.envPassword = c.ConsolePassword != ""; !fr.envPassword {
 		if c.ConsolePassword, err = keygen.GeneratePassword(); err != nil {
@@ -88,26 +91,25 @@ func (n *Node) bootstrap(ctx context.Context, prov *provision.Document) error {
 	if fr.envPassword {
 		file.ConsolePassword = ""
 	}
-	err = n.store.Atomic(ctx, func(ctx context.Context, tx dialtone.Store) error {
-		acct := &dialtone.Account{UID: c.AccountUID, Name: DefaultAccountName, Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now, UpdatedAt: now}
-		if err := tx.PutAccount(ctx, acct); err != nil {
+	ctx = dialtone.WithActor(ctx, "first-start")
+	err = n.res.Atomic(ctx, func(ctx context.Context, tx *resource.Service) error {
+		acct := dialtone.Account{UID: c.AccountUID, Name: DefaultAccountName, Status: dialtone.AccountActive, VoiceService: true}
+		if _, err := tx.PutAccount(ctx, acct); err != nil {
 			return fmt.Errorf("create the default account: %w", err)
 		}
-		if err := tx.PutAccessKey(ctx, &dialtone.AccessKey{ID: c.AccessKeyID, AccountUID: c.AccountUID, Secret: c.AccessKeySecret, Enabled: true, CreatedAt: now}); err != nil {
+		if _, err := tx.PutAccessKey(ctx, dialtone.AccessKey{ID: c.AccessKeyID, AccountUID: c.AccountUID, Secret: c.AccessKeySecret, Enabled: true}); err != nil {
 			return fmt.Errorf("create the default access key: %w", err)
 		}
 		if c.AdminToken != "" {
-			if err := tx.AddAdminToken(ctx, &dialtone.AdminToken{SHA256: sha256.Sum256([]byte(c.AdminToken)), CreatedAt: now}); err != nil {
+			if err := tx.Store().AddAdminToken(ctx, &dialtone.AdminToken{SHA256: sha256.Sum256([]byte(c.AdminToken)), CreatedAt: now}); err != nil {
 				return fmt.Errorf("keep the admin token: %w", err)
 			}
 		}
-		if users, ok := tx.(dialtone.ConsoleUserStore); ok {
-			if _, err := console.EnsureOperator(ctx, users, c.ConsolePassword, now); err != nil {
-				return fmt.Errorf("create the console operator: %w", err)
-			}
+		if _, _, err := tx.PutConsoleUser(ctx, dialtone.ConsoleUserInput{Username: c.ConsoleUser, Password: c.ConsolePassword, Operator: true}); err != nil {
+			return fmt.Errorf("create the console operator (%s): %w", EnvConsoleAdminPassword, err)
 		}
 		if fr.demo != nil {
-			if _, err := provision.Apply(ctx, tx, fr.demo, provision.WithFiles(provision.FSFiles{FS: examples.Demo}), provision.WithDataDir(n.cfg.DataDir)); err != nil {
+			if _, err := provision.Apply(ctx, tx, fr.demo, provision.WithFiles(provision.FSFiles{FS: examples.Demo})); err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
 		}
@@ -223,7 +225,7 @@ func demoSummary(doc *provision.Document) string {
 	for _, a := range doc.Accounts {
 		var nums, tpls, voices, subs []string
 		for _, x := range a.Numbers {
-			nums = append(nums, x.Number)
+			nums = append(nums, x.Number.Number)
 		}
 		for _, x := range a.TTSTemplates {
 			tpls = append(tpls, x.Code)

@@ -27,6 +27,7 @@ import (
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/vms"
 )
@@ -107,6 +108,8 @@ type Node struct {
 	firstRun *firstRun
 	// tokens open the admin API.
 	tokens admin.Tokens
+	// res is the one writer of account resources, for every front door.
+	res *resource.Service
 }
 
 // DBFile is the SQLite database's name inside the data directory.
@@ -153,7 +156,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, store: store}
+	n := &Node{cfg: cfg, log: cfg.Logger, store: store, res: resource.New(store, cfg.DataDir, cfg.Logger)}
 	if firstStart {
 		if err := n.bootstrap(ctx, doc); err != nil {
 			store.Close()
@@ -198,7 +201,8 @@ func readProvisionFile(path string) (*provision.Document, error) {
 // simulated network, SIP).
 func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
 	n.network = doc.Network
-	res, err := provision.Apply(ctx, n.store, doc, provision.WithFiles(provision.DirFiles(filepath.Dir(doc.File))), provision.WithDataDir(n.cfg.DataDir))
+	ctx = dialtone.WithActor(ctx, "provision:"+doc.File)
+	res, err := provision.Apply(ctx, n.res, doc, provision.WithFiles(provision.DirFiles(filepath.Dir(doc.File))))
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
 	}
@@ -238,9 +242,7 @@ func (n *Node) routes() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/admin/", admin.New(n.store, n.tokens, n.log,
-		append(n.adminReceiptOptions(), admin.WithApplyOptions(provision.WithDataDir(n.cfg.DataDir)),
-			admin.WithVoiceImporter(n.importVoice), admin.WithVoiceLoader(n.loadVoice))...))
+	mux.Handle("/admin/", admin.New(n.res, n.tokens, n.log, n.adminReceiptOptions()...))
 	n.mountReceipts(gw, mux)
 	n.mountCalls(mux, func(s *vms.Service) { s.Register(gw) })
 	mux.Handle("/console/", n.consoleHandler())

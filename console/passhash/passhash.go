@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -27,6 +29,25 @@ const (
 
 // MinPasswordLen is the shortest password accepted anywhere.
 const MinPasswordLen = 8
+
+// MaxPasswordLen bounds a password: argon2id hashes all of it, and nobody
+// types more.
+const MaxPasswordLen = 1024
+
+// Check is the rule of a new password, everywhere one is set: at least
+// MinPasswordLen characters, at most MaxPasswordLen bytes, and not only
+// spaces.
+func Check(password string) error {
+	switch {
+	case utf8.RuneCountInString(password) < MinPasswordLen:
+		return fmt.Errorf("must have at least %d characters", MinPasswordLen)
+	case len(password) > MaxPasswordLen:
+		return fmt.Errorf("must be at most %d bytes", MaxPasswordLen)
+	case strings.TrimSpace(password) == "":
+		return errors.New("must not be only spaces")
+	}
+	return nil
+}
 
 // Hash returns an argon2id hash of password with a random salt, in the PHC
 // string format, so parameters can change without breaking old hashes.

@@ -1,0 +1,85 @@
+package dialtone
+
+import "context"
+
+// The changes the resource service takes. Their JSON names are those of
+// the admin API, the console's forms and provisioning files alike.
+
+// SettingsUpdate changes an account's settings; nil fields keep their
+// value, so that a change to one setting cannot reset another by accident.
+type SettingsUpdate struct {
+	FlowControl          *FlowControlUpdate `json:"flow_control"`
+	SmartCallCallbackURL *string            `json:"smartcall_callback_url"`
+	Blacklist            *[]string          `json:"blacklist"`
+}
+
+// FlowControlUpdate changes flow-control limits; nil ones keep their value.
+type FlowControlUpdate struct {
+	PerMinute *int `json:"per_minute"`
+	PerHour   *int `json:"per_hour"`
+	PerDay    *int `json:"per_day"`
+}
+
+// Apply sets s's fields from u.
+func (u SettingsUpdate) Apply(s *AccountSettings) {
+	if fc := u.FlowControl; fc != nil {
+		for _, l := range []struct {
+			v   *int
+			dst *int
+		}{{fc.PerMinute, &s.FlowControl.PerMinute}, {fc.PerHour, &s.FlowControl.PerHour}, {fc.PerDay, &s.FlowControl.PerDay}} {
+			if l.v != nil {
+				*l.dst = *l.v
+			}
+		}
+	}
+	if u.SmartCallCallbackURL != nil {
+		s.SmartCallCallbackURL = *u.SmartCallCallbackURL
+	}
+	if u.Blacklist != nil {
+		s.Blacklist = CleanBlacklist(*u.Blacklist)
+	}
+}
+
+// SubscriptionUpdate sets how an account receives one message type: Queue
+// and PushURL as given, PushSecret when given ("" removes it), the queue's
+// attributes when given; what is not given keeps its value.
+type SubscriptionUpdate struct {
+	Queue                    bool    `json:"queue"`
+	PushURL                  string  `json:"push_url"`
+	PushSecret               *string `json:"push_secret"`
+	VisibilityTimeoutSeconds *int64  `json:"visibility_timeout_seconds"`
+	MessageRetentionSeconds  *int64  `json:"message_retention_seconds"`
+}
+
+// KeyUpdate changes an access key; nil fields keep their value.
+type KeyUpdate struct {
+	Enabled *bool     `json:"enabled"`
+	Actions *[]string `json:"actions"`
+}
+
+// ConsoleUserInput creates or replaces a console user: exactly one of
+// Password and PasswordHash (an argon2id PHC string), and either an
+// account or Operator.
+type ConsoleUserInput struct {
+	Username     string `json:"username"`
+	Password     string `json:"password,omitempty"`
+	PasswordHash string `json:"password_hash,omitempty"`
+	AccountUID   string `json:"account_uid,omitempty"`
+	Operator     bool   `json:"operator,omitempty"`
+}
+
+type actorKey struct{}
+
+// WithActor names who makes the changes done with ctx, for the audit of
+// the resource service: "admin-api", "console:<user>", "provision:<file>".
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorOf is the actor WithActor put in ctx, or "unknown".
+func ActorOf(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "unknown"
+}
