@@ -199,10 +199,14 @@ func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *view)
 }
 
 func (c *Console) templateCreate(w http.ResponseWriter, r *http.Request, v *view) {
-	t, err := c.res.CreateTemplate(r.Context(), dialtone.TTSTemplate{AccountUID: v.Account,
-		Kind:    dialtone.TemplateKind(r.PostFormValue("kind")),
-		Content: strings.TrimSpace(r.PostFormValue("content")),
-		Voice:   strings.TrimSpace(r.PostFormValue("voice"))})
+	if err := r.ParseForm(); err != nil {
+		redirect(w, r, "templates", "", "The form could not be read.")
+		return
+	}
+	in := dialtone.TTSTemplate{AccountUID: v.Account}
+	decodeForm(r, &in)
+	in.Code, in.Status = "", "" // generated, pending: the form does not choose them
+	t, err := c.res.CreateTemplate(r.Context(), in)
 	if err != nil {
 		c.failed(w, r, v, "templates", "create template", err)
 		return

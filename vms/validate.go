@@ -24,11 +24,8 @@ var (
 	// Any callable number: digits, optionally international (country code
 	// + number, as the reference allows for SingleCallBy*).
 	anyNumberRe = regexp.MustCompile(`^[0-9]{5,20}$`)
-	// Display numbers: what operators buy; digits only.
-	displayRe = regexp.MustCompile(`^\+?[0-9]{3,20}$`)
 	// URLs in template variables are refused (isv.PARAM_NOT_SUPPORT_URL).
 	urlRe  = regexp.MustCompile(`(?i)(https?://|ftp://|www\.|[a-z0-9-]+\.(com|cn|net|org|io|top|xyz|cc|me|info|biz)(/|\b))`)
-	varRe  = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
 	dtmfRe = regexp.MustCompile(`^[0-9*#]$`)
 )
 
@@ -71,8 +68,8 @@ func (s *Service) displayNumber(ctx context.Context, acct, name, show string, re
 		}
 		return nums[0].Number, nil
 	}
-	if !displayRe.MatchString(show) {
-		return "", dialtone.Errorf(dialtone.CodeDisplayNumberIllegal, "%s %q contains characters other than digits.", name, show)
+	if !dialtone.ValidDisplayNumber(show) {
+		return "", dialtone.Errorf(dialtone.CodeDisplayNumberIllegal, "%s %q is not a display number (3 to 20 digits with an optional leading +).", name, show)
 	}
 	if _, err := s.Store.GetNumber(ctx, acct, show); err != nil {
 		if errors.Is(err, dialtone.ErrNotFound) {
@@ -106,19 +103,6 @@ func checkOutID(p gateway.Params) (string, error) {
 	return out, nil
 }
 
-// templateVars lists the ${var} names of content in order of appearance.
-func templateVars(content string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, m := range varRe.FindAllStringSubmatch(content, -1) {
-		if !seen[m[1]] {
-			seen[m[1]] = true
-			out = append(out, m[1])
-		}
-	}
-	return out
-}
-
 // ttsPrompt resolves an approved template of the account with its
 // variables (JSON text in paramName) into a Prompt.
 func (s *Service) ttsPrompt(ctx context.Context, acct, code, paramName, paramText string) (dialtone.Prompt, *dialtone.TTSTemplate, error) {
@@ -137,7 +121,7 @@ func (s *Service) ttsPrompt(ctx context.Context, acct, code, paramName, paramTex
 		return dialtone.Prompt{}, nil, err
 	}
 	var missing []string
-	for _, name := range templateVars(t.Content) {
+	for _, name := range dialtone.TemplateVars(t.Content) {
 		if strings.TrimSpace(vars[name]) == "" {
 			missing = append(missing, name)
 		}
@@ -145,9 +129,9 @@ func (s *Service) ttsPrompt(ctx context.Context, acct, code, paramName, paramTex
 	if len(missing) > 0 {
 		return dialtone.Prompt{}, nil, dialtone.Errorf(dialtone.CodeTemplateMissingParameters, "%s lacks the variable(s) %s of template %s.", paramName, strings.Join(missing, ", "), code)
 	}
-	text := varRe.ReplaceAllStringFunc(t.Content, func(m string) string { return vars[m[2:len(m)-1]] })
+	text := dialtone.FillTemplate(t.Content, func(name string) string { return vars[name] })
 	used := map[string]string{}
-	for _, name := range templateVars(t.Content) {
+	for _, name := range dialtone.TemplateVars(t.Content) {
 		used[name] = vars[name]
 	}
 	return dialtone.Prompt{Text: text, Voice: t.Voice, Verification: t.Kind == dialtone.TemplateVerification, Vars: used, Code: code}, t, nil
