@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,7 +115,6 @@ var (
 	// stored audio, so it cannot start with '.' (nor hold "..").
 	voiceFileCodeRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$`)
 	keyIDRe         = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
-	actionRe        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
 )
 
 // ValidDisplayNumber reports whether s can be a display number.
@@ -128,8 +128,18 @@ func ValidVoiceFileCode(s string) bool {
 	return voiceFileCodeRe.MatchString(s) && !strings.Contains(s, "..")
 }
 
-// ValidAction reports whether s is shaped like an API action name.
-func ValidAction(s string) bool { return actionRe.MatchString(s) }
+// Actions are the API's actions as the official clients name them (case
+// matters, as it does for Alibaba Cloud): the seven voice actions and call
+// detail of Dyvmsapi, and Dybaseapi's token for receipt queues. A key's
+// allowed actions and an account's rate limits name these; the gateway's
+// registered actions are checked against this list by a test.
+var Actions = []string{
+	"SingleCallByVoice", "SingleCallByTts", "IvrCall", "ClickToDial", "CancelCall",
+	"SmartCall", "SmartCallOperate", "QueryCallDetailByCallId", "QueryTokenForMnsQueue",
+}
+
+// ValidAction reports whether s is one of the API's actions.
+func ValidAction(s string) bool { return slices.Contains(Actions, s) }
 
 // TemplateVars lists the ${variables} of a template's text, each once, in
 // order of first use.
@@ -178,7 +188,7 @@ func (a *Account) Validate() error {
 	}
 	for action, rps := range a.RateLimits {
 		if !ValidAction(action) {
-			p.invalid("rate_limits", "%s is not an API action name", quote(action))
+			p.invalid("rate_limits", "%s is not an API action; the actions are %s", quote(action), strings.Join(Actions, ", "))
 		} else if !(rps > 0) {
 			p.invalid("rate_limits."+action, "requests per second must be greater than 0")
 		}
@@ -211,7 +221,7 @@ func (k *AccessKey) Validate() error {
 		for i, a := range k.Actions {
 			field := "actions[" + strconv.Itoa(i) + "]"
 			if a != "*" && !ValidAction(a) {
-				p.invalid(field, `%s is not an API action name (or "*")`, quote(a))
+				p.invalid(field, `%s is not an API action (or "*"); the actions are %s`, quote(a), strings.Join(Actions, ", "))
 			} else if seen[a] {
 				p.invalid(field, "duplicate action %s", quote(a))
 			}

@@ -17,6 +17,8 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"errors"
 	"fmt"
@@ -98,6 +100,10 @@ type Config struct {
 	// SignInLimit is the sign-in attempts allowed per client address and
 	// per username per minute; default 5.
 	SignInLimit int
+	// FlashKey seals the messages a POST leaves for the next page (32
+	// bytes; the nodes of a cluster share it, derived from the master key);
+	// default a random key (one node).
+	FlashKey []byte
 }
 
 // Console is the console's HTTP handler.
@@ -113,6 +119,7 @@ type Console struct {
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	now      func() time.Time
+	flashKey [32]byte
 }
 
 // New builds the console.
@@ -139,6 +146,11 @@ func New(cfg Config) (*Console, error) {
 		cfg: cfg, store: cfg.Store, res: cfg.Resources, log: cfg.Logger.With("component", "console"),
 		sessions: cfg.Sessions, now: cfg.Now,
 		limiter: newLimiter(cfg.SignInLimit, time.Minute, cfg.Now),
+	}
+	if len(cfg.FlashKey) > 0 {
+		c.flashKey = sha256.Sum256(cfg.FlashKey)
+	} else {
+		_, _ = rand.Read(c.flashKey[:])
 	}
 	c.receipts, _ = cfg.Store.(dialtone.ReceiptStore)
 	c.stats, _ = cfg.Store.(dialtone.CallStatsStore)
@@ -234,7 +246,10 @@ type view struct {
 	Title    string
 	Flash    string
 	Error    string
-	Data     any
+	// Form is what a refused form held; NewKey a key created just before.
+	Form   url.Values
+	NewKey *newKey
+	Data   any
 }
 
 // CSRF is the token the layout puts in every form.
@@ -414,19 +429,29 @@ func (c *Console) internal(w http.ResponseWriter, r *http.Request, what string, 
 }
 
 // redirect answers a POST with 303 to a GET page, carrying a short message.
-func redirect(w http.ResponseWriter, r *http.Request, path, flash, errMsg string) {
-	q := url.Values{}
-	if flash != "" {
-		q.Set("flash", flash)
-	}
+func (c *Console) redirect(w http.ResponseWriter, r *http.Request, path, msg, errMsg string) {
+	f := flash{Msg: msg, Err: errMsg}
 	if errMsg != "" {
-		q.Set("error", errMsg)
+		f.Form = typed(r)
 	}
-	u := Prefix + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
+	if f.Msg != "" || f.Err != "" {
+		c.setFlash(w, r, f)
 	}
-	http.Redirect(w, r, u, http.StatusSeeOther)
+	http.Redirect(w, r, Prefix+path, http.StatusSeeOther)
+}
+
+// typed is what a refused form held, to fill it again: never its security
+// token, passwords or secrets.
+func typed(r *http.Request) url.Values {
+	out := url.Values{}
+	for k, vs := range r.PostForm {
+		switch k {
+		case csrfField, "password", "push_secret", "secret":
+			continue
+		}
+		out[k] = vs
+	}
+	return out
 }
 
 // failed answers a change the resource service refused: the broken rules
@@ -439,23 +464,26 @@ func (c *Console) failed(w http.ResponseWriter, r *http.Request, v *view, page, 
 		for i, f := range fields {
 			msgs[i] = f.Error()
 		}
-		redirect(w, r, page, "", "Not saved: "+strings.Join(msgs, "; ")+".")
+		c.redirect(w, r, page, "", "Not saved: "+strings.Join(msgs, "; ")+".")
 		return
 	}
 	switch {
 	case errors.As(err, &de) && de.Code != dialtone.CodeSystemError:
-		redirect(w, r, page, "", "Not saved: "+de.Message)
+		c.redirect(w, r, page, "", "Not saved: "+de.Message)
 	case errors.Is(err, dialtone.ErrConflict):
-		redirect(w, r, page, "", "Not saved: "+strings.TrimSuffix(err.Error(), ": "+dialtone.ErrConflict.Error())+".")
+		c.redirect(w, r, page, "", "Not saved: "+strings.TrimSuffix(err.Error(), ": "+dialtone.ErrConflict.Error())+".")
 	default:
 		c.notFoundOr(w, r, v, what, err)
 	}
 }
 
-// messages copies the redirect's messages into the view.
-func messages(r *http.Request, v *view) {
-	v.Flash = r.URL.Query().Get("flash")
-	v.Error = r.URL.Query().Get("error")
+// messages takes what the POST before this page left for it.
+func (c *Console) messages(w http.ResponseWriter, r *http.Request, v *view) {
+	f, ok := c.takeFlash(w, r)
+	if !ok {
+		return
+	}
+	v.Flash, v.Error, v.Form, v.NewKey = f.Msg, f.Err, f.Form, f.Secret
 }
 
 func fmtTime(t time.Time) string {
@@ -468,4 +496,17 @@ func fmtTime(t time.Time) string {
 // withTimeout bounds a page's store work.
 func withTimeout(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), 10*time.Second)
+}
+
+// Favicon serves the console's icon at /favicon.ico: browsers ask for it on
+// every page, and without it those requests would reach the API.
+func Favicon(w http.ResponseWriter, r *http.Request) {
+	b, err := staticFS.ReadFile("static/favicon.ico")
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/x-icon")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(b)
 }

@@ -216,8 +216,8 @@ func TestCSRF(t *testing.T) {
 		{"wrong", url.Values{"csrf": {"x" + tok}, "actions": {""}}, nil, http.StatusForbidden},
 		{"wrong header", url.Values{"actions": {""}}, http.Header{"X-Csrf-Token": {"nope"}}, http.StatusForbidden},
 		{"foreign origin", url.Values{"csrf": {tok}}, http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden},
-		{"right", url.Values{"csrf": {tok}, "actions": {""}}, nil, http.StatusOK},
-		{"right header", url.Values{"actions": {""}}, http.Header{"X-Csrf-Token": {tok}}, http.StatusOK},
+		{"right", url.Values{"csrf": {tok}, "actions": {""}}, nil, http.StatusSeeOther},
+		{"right header", url.Values{"actions": {""}}, http.Header{"X-Csrf-Token": {tok}}, http.StatusSeeOther},
 	} {
 		st, body, _ := b.do("POST", "/console/keys", tc.form, tc.header)
 		if st != tc.want {
@@ -229,13 +229,25 @@ func TestCSRF(t *testing.T) {
 	if len(keys) != 2 {
 		t.Errorf("%d keys created, want 2 (only the requests with the token)", len(keys))
 	}
-	// The one-time secret is on the creating answer, never on the list.
+	// The create answers with a redirect (a reload repeats nothing); the
+	// page it leads to shows the last key's secret once, and never again.
 	_, page, _ := b.do("GET", "/console/keys", nil, nil)
+	_, again, _ := b.do("GET", "/console/keys", nil, nil)
+	shown := 0
 	for _, k := range keys {
 		full, _ := f.store.GetAccessKey(context.Background(), k.ID)
 		if strings.Contains(page, full.Secret) {
-			t.Error("the keys page shows a secret")
+			shown++
 		}
+		if strings.Contains(again, full.Secret) {
+			t.Error("the keys page shows a secret a second time")
+		}
+	}
+	if shown != 1 {
+		t.Errorf("the page after the create shows %d secrets, want 1", shown)
+	}
+	if keys2, _ := f.store.ListAccessKeys(context.Background(), acctA); len(keys2) != len(keys) {
+		t.Error("loading the keys page created a key")
 	}
 }
 

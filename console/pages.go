@@ -148,7 +148,7 @@ func (c *Console) numbersPage(w http.ResponseWriter, r *http.Request, v *view) {
 			rows[i].Live = c.cfg.Live.LiveByNumber(n.Number)
 		}
 	}
-	messages(r, v)
+	c.messages(w, r, v)
 	v.Title, v.Data = "Numbers 号码", rows
 	c.render(w, r, http.StatusOK, "numbers.html", v, "")
 }
@@ -157,14 +157,14 @@ func (c *Console) numberPut(w http.ResponseWriter, r *http.Request, v *view) {
 	num := strings.TrimSpace(r.PostFormValue("number"))
 	conc, err := strconv.Atoi(r.PostFormValue("concurrency"))
 	if err != nil {
-		redirect(w, r, "numbers", "", "Not saved: concurrency: a whole number of calls.")
+		c.redirect(w, r, "numbers", "", "Not saved: concurrency: a whole number of calls.")
 		return
 	}
 	if _, _, err := c.res.PutNumber(r.Context(), dialtone.Number{AccountUID: v.Account, Number: num, Concurrency: conc}); err != nil {
 		c.failed(w, r, v, "numbers", "put number", err)
 		return
 	}
-	redirect(w, r, "numbers", "Saved number "+num+".", "")
+	c.redirect(w, r, "numbers", "Saved number "+num+".", "")
 }
 
 func (c *Console) numberDelete(w http.ResponseWriter, r *http.Request, v *view) {
@@ -173,7 +173,7 @@ func (c *Console) numberDelete(w http.ResponseWriter, r *http.Request, v *view) 
 		c.internal(w, r, "delete number", err)
 		return
 	}
-	redirect(w, r, "numbers", "Removed number "+num+".", "")
+	c.redirect(w, r, "numbers", "Removed number "+num+".", "")
 }
 
 // --- TTS templates ---
@@ -193,14 +193,14 @@ func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *view)
 	for i, t := range ts {
 		rows[i] = templateRow{TTSTemplate: t, Vars: dialtone.TemplateVars(t.Content)}
 	}
-	messages(r, v)
+	c.messages(w, r, v)
 	v.Title, v.Data = "TTS templates 文本模板", rows
 	c.render(w, r, http.StatusOK, "templates.html", v, "")
 }
 
 func (c *Console) templateCreate(w http.ResponseWriter, r *http.Request, v *view) {
 	if err := r.ParseForm(); err != nil {
-		redirect(w, r, "templates", "", "The form could not be read.")
+		c.redirect(w, r, "templates", "", "The form could not be read.")
 		return
 	}
 	in := dialtone.TTSTemplate{AccountUID: v.Account}
@@ -211,7 +211,7 @@ func (c *Console) templateCreate(w http.ResponseWriter, r *http.Request, v *view
 		c.failed(w, r, v, "templates", "create template", err)
 		return
 	}
-	redirect(w, r, "templates", "Submitted template "+t.Code+" for review.", "")
+	c.redirect(w, r, "templates", "Submitted template "+t.Code+" for review.", "")
 }
 
 func (c *Console) templateReview(w http.ResponseWriter, r *http.Request, v *view) {
@@ -221,7 +221,7 @@ func (c *Console) templateReview(w http.ResponseWriter, r *http.Request, v *view
 		c.failed(w, r, v, "templates", "review template", err)
 		return
 	}
-	redirect(w, r, "templates", fmt.Sprintf("Template %s is now %s.", t.Code, st), "")
+	c.redirect(w, r, "templates", fmt.Sprintf("Template %s is now %s.", t.Code, st), "")
 }
 
 func (c *Console) templateDelete(w http.ResponseWriter, r *http.Request, v *view) {
@@ -230,7 +230,7 @@ func (c *Console) templateDelete(w http.ResponseWriter, r *http.Request, v *view
 		c.failed(w, r, v, "templates", "delete template", err)
 		return
 	}
-	redirect(w, r, "templates", "Deleted template "+code+".", "")
+	c.redirect(w, r, "templates", "Deleted template "+code+".", "")
 }
 
 // templatePreview renders the template with the TTS engine the calls use
@@ -297,7 +297,7 @@ func (c *Console) voiceFilesPage(w http.ResponseWriter, r *http.Request, v *view
 		c.internal(w, r, "voice files", err)
 		return
 	}
-	messages(r, v)
+	c.messages(w, r, v)
 	v.Title, v.Data = "Voice files 语音文件", fs
 	c.render(w, r, http.StatusOK, "voicefiles.html", v, "")
 }
@@ -311,7 +311,7 @@ func (c *Console) voiceFileUpload(w http.ResponseWriter, r *http.Request, v *vie
 			writeJSON(w, status, map[string]string{"error": msg})
 			return
 		}
-		redirect(w, r, "voicefiles", "", msg)
+		c.redirect(w, r, "voicefiles", "", msg)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxUpload+1<<20)
 	f, hdr, err := r.FormFile("file")
@@ -348,7 +348,7 @@ func (c *Console) voiceFileUpload(w http.ResponseWriter, r *http.Request, v *vie
 		writeJSON(w, http.StatusOK, map[string]string{"code": vf.Code, "format": vf.Format, "duration": vf.Duration.String()})
 		return
 	}
-	redirect(w, r, "voicefiles", "Uploaded "+vf.Code+".", "")
+	c.redirect(w, r, "voicefiles", "Uploaded "+vf.Code+".", "")
 }
 
 func (c *Console) voiceFileReview(w http.ResponseWriter, r *http.Request, v *view) {
@@ -358,7 +358,7 @@ func (c *Console) voiceFileReview(w http.ResponseWriter, r *http.Request, v *vie
 		c.failed(w, r, v, "voicefiles", "review voice file", err)
 		return
 	}
-	redirect(w, r, "voicefiles", fmt.Sprintf("Voice file %s is now %s.", f.Code, st), "")
+	c.redirect(w, r, "voicefiles", fmt.Sprintf("Voice file %s is now %s.", f.Code, st), "")
 }
 
 func (c *Console) voiceFileDelete(w http.ResponseWriter, r *http.Request, v *view) {
@@ -367,7 +367,7 @@ func (c *Console) voiceFileDelete(w http.ResponseWriter, r *http.Request, v *vie
 		c.failed(w, r, v, "voicefiles", "delete voice file", err)
 		return
 	}
-	redirect(w, r, "voicefiles", "Deleted voice file "+code+".", "")
+	c.redirect(w, r, "voicefiles", "Deleted voice file "+code+".", "")
 }
 
 // voiceFileAudio plays the stored (8 kHz) audio of a file of the account.
@@ -385,14 +385,10 @@ func (c *Console) voiceFileAudio(w http.ResponseWriter, r *http.Request, v *view
 type keysData struct {
 	Keys []dialtone.AccessKey
 	// New is the key just created, the one time its secret is shown.
-	New *dialtone.AccessKey
+	New *newKey
 }
 
 func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, v *view) {
-	c.renderKeys(w, r, v, nil)
-}
-
-func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, v *view, created *dialtone.AccessKey) {
 	keys, err := c.store.ListAccessKeys(r.Context(), v.Account)
 	if err != nil {
 		c.internal(w, r, "keys", err)
@@ -402,8 +398,8 @@ func (c *Console) renderKeys(w http.ResponseWriter, r *http.Request, v *view, cr
 	for i := range keys {
 		keys[i].Secret = ""
 	}
-	messages(r, v)
-	v.Title, v.Data = "AccessKeys", keysData{Keys: keys, New: created}
+	c.messages(w, r, v)
+	v.Title, v.Data = "AccessKeys", keysData{Keys: keys, New: v.NewKey}
 	c.render(w, r, http.StatusOK, "keys.html", v, "")
 }
 
@@ -427,9 +423,10 @@ func (c *Console) keyCreate(w http.ResponseWriter, r *http.Request, v *view) {
 		c.failed(w, r, v, "keys", "create key", err)
 		return
 	}
-	// Rendered in the POST's own answer (no redirect), so reloading or
-	// going back cannot show the secret again.
-	c.renderKeys(w, r, v, k)
+	// The secret goes to the next page once, sealed in the flash: a reload
+	// of that page shows it no more, and creates nothing.
+	c.setFlash(w, r, flash{Msg: "Created " + k.ID + ".", Secret: &newKey{ID: k.ID, Secret: k.Secret}})
+	http.Redirect(w, r, Prefix+"keys", http.StatusSeeOther)
 }
 
 // accountKey returns the account's key named in the form.
@@ -461,7 +458,7 @@ func (c *Console) keyUpdate(w http.ResponseWriter, r *http.Request, v *view) {
 		c.failed(w, r, v, "keys", "update key", err)
 		return
 	}
-	redirect(w, r, "keys", "Updated "+id+".", "")
+	c.redirect(w, r, "keys", "Updated "+id+".", "")
 }
 
 func (c *Console) keyDelete(w http.ResponseWriter, r *http.Request, v *view) {
@@ -470,7 +467,7 @@ func (c *Console) keyDelete(w http.ResponseWriter, r *http.Request, v *view) {
 		c.failed(w, r, v, "keys", "delete key", err)
 		return
 	}
-	redirect(w, r, "keys", "Deleted "+id+".", "")
+	c.redirect(w, r, "keys", "Deleted "+id+".", "")
 }
 
 // --- console users (operator) ---
@@ -489,7 +486,7 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *view) {
 	for i := range us {
 		us[i].PasswordHash = ""
 	}
-	messages(r, v)
+	c.messages(w, r, v)
 	v.Title, v.Data = "Console users 用户", usersData{Users: us, Accounts: v.Accounts}
 	c.render(w, r, http.StatusOK, "users.html", v, "")
 }
@@ -500,24 +497,24 @@ func (c *Console) userPut(w http.ResponseWriter, r *http.Request, v *view) {
 		AccountUID: acct, Operator: acct == ""}
 	if _, _, err := c.res.PutConsoleUser(r.Context(), in); err != nil {
 		if errors.Is(err, dialtone.ErrNotFound) {
-			redirect(w, r, "users", "", "Choose an existing account.")
+			c.redirect(w, r, "users", "", "Choose an existing account.")
 			return
 		}
 		c.failed(w, r, v, "users", "save user", err)
 		return
 	}
-	redirect(w, r, "users", "Saved user "+in.Username+".", "")
+	c.redirect(w, r, "users", "Saved user "+in.Username+".", "")
 }
 
 func (c *Console) userDelete(w http.ResponseWriter, r *http.Request, v *view) {
 	name := r.PostFormValue("username")
 	if name == v.Session.Username {
-		redirect(w, r, "users", "", "You cannot delete yourself.")
+		c.redirect(w, r, "users", "", "You cannot delete yourself.")
 		return
 	}
 	if err := c.res.DeleteConsoleUser(r.Context(), name); err != nil {
 		c.failed(w, r, v, "users", "delete user", err)
 		return
 	}
-	redirect(w, r, "users", "Deleted user "+name+".", "")
+	c.redirect(w, r, "users", "Deleted user "+name+".", "")
 }

@@ -38,7 +38,7 @@ type receiptsData struct {
 }
 
 func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) {
-	messages(r, v)
+	c.messages(w, r, v)
 	v.Title = "Receipts 回执"
 	d := receiptsData{Missing: c.receipts == nil}
 	if c.receipts != nil && v.Account != "" {
@@ -93,7 +93,7 @@ func (c *Console) receiptPut(w http.ResponseWriter, r *http.Request, v *view) {
 			c.internal(w, r, "delete subscription", err)
 			return
 		}
-		redirect(w, r, "receipts", typ+": off.", "")
+		c.redirect(w, r, "receipts", typ+": off.", "")
 		return
 	}
 	if s := r.PostFormValue("push_secret"); s != "" {
@@ -106,7 +106,7 @@ func (c *Console) receiptPut(w http.ResponseWriter, r *http.Request, v *view) {
 		c.failed(w, r, v, "receipts", "put subscription", err)
 		return
 	}
-	redirect(w, r, "receipts", typ+": saved.", "")
+	c.redirect(w, r, "receipts", typ+": saved.", "")
 }
 
 // sampleReceipt is a receipt body of the message type for a made-up call,
@@ -139,7 +139,7 @@ func (c *Console) receiptTest(w http.ResponseWriter, r *http.Request, v *view) {
 	typ := r.PostFormValue("type")
 	sub, err := c.receipts.GetSubscription(r.Context(), v.Account, typ)
 	if err != nil || sub.PushURL == "" {
-		redirect(w, r, "receipts", "", typ+" has no push URL to test.")
+		c.redirect(w, r, "receipts", "", typ+" has no push URL to test.")
 		return
 	}
 	now := c.now()
@@ -161,7 +161,7 @@ func (c *Console) receiptTest(w http.ResponseWriter, r *http.Request, v *view) {
 		// The outcome is still shown in the flash message.
 		c.log.WarnContext(r.Context(), "console: recording a test receipt failed", "account", v.Account, "type", typ, "err", err)
 	}
-	redirect(w, r, "receipts", "Test receipt for "+typ+": "+summary, "")
+	c.redirect(w, r, "receipts", "Test receipt for "+typ+": "+summary, "")
 }
 
 // pushOnce POSTs body as the pusher would and judges the answer as the
@@ -203,7 +203,7 @@ func (c *Console) receiptRedrive(w http.ResponseWriter, r *http.Request, v *view
 	if c.cfg.Redriven != nil && n > 0 {
 		c.cfg.Redriven()
 	}
-	redirect(w, r, "receipts", fmt.Sprintf("Re-drove %d dead letters.", n), "")
+	c.redirect(w, r, "receipts", fmt.Sprintf("Re-drove %d dead letters.", n), "")
 }
 
 // --- simulated network (operator) ---
@@ -230,7 +230,7 @@ var callResults = []provision.CallResult{
 }
 
 func (c *Console) networkPage(w http.ResponseWriter, r *http.Request, v *view) {
-	messages(r, v)
+	c.messages(w, r, v)
 	v.Title = "Simulated network 模拟网络"
 	d := networkData{Missing: c.cfg.Net == nil, Results: callResults,
 		Edit: subscriberRow{B: provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: 2 * time.Second, Ring: 30 * time.Second}}}
@@ -295,7 +295,7 @@ func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	num := strings.TrimSpace(r.PostFormValue("number"))
 	if !dialtone.ValidDisplayNumber(num) {
-		redirect(w, r, "network", "", "A number is 3 to 20 digits with an optional leading +.")
+		c.redirect(w, r, "network", "", "A number is 3 to 20 digits with an optional leading +.")
 		return
 	}
 	dur := func(name string) (time.Duration, error) {
@@ -336,12 +336,12 @@ func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
 		if err != nil {
 			msg = err.Error()
 		}
-		redirect(w, r, "network", "", msg)
+		c.redirect(w, r, "network", "", msg)
 		return
 	}
 	c.cfg.Net.SetBehavior(num, b)
 	c.log.InfoContext(r.Context(), "console: simulated subscriber changed", "number", num, "result", b.Result, "by", v.Session.Username)
-	redirect(w, r, "network", "Saved subscriber "+num+".", "")
+	c.redirect(w, r, "network", "Saved subscriber "+num+".", "")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

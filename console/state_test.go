@@ -54,7 +54,7 @@ func TestStoreSessionsSurviveRestartAndEndWithTheUser(t *testing.T) {
 	}
 	// The CSRF token is the session's, so it survives with it.
 	st, _, _ := b.do("POST", "/console/keys", url.Values{"csrf": {csrf}}, nil)
-	if st != http.StatusOK {
+	if st != http.StatusSeeOther {
 		t.Errorf("POST with the old CSRF token after a restart: %d", st)
 	}
 	// The store holds a hash of the cookie, never the cookie.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/secret"
 )
 
 // RecordURLTTL is how long a recording URL stays valid (Alibaba's
@@ -37,9 +38,7 @@ type Records struct {
 // RecordKey derives the URL-signing key from the master key, so the
 // master key itself never signs anything that leaves the server.
 func RecordKey(master []byte) []byte {
-	m := hmac.New(sha256.New, master)
-	m.Write([]byte("dialtone record URL signing v1"))
-	return m.Sum(nil)
+	return secret.Derive(master, "dialtone record URL signing v1")
 }
 
 // NewRecords returns a signer for files in dir; base is the server's

@@ -5,7 +5,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -116,4 +118,13 @@ func LoadOrCreateKey(path, envValue string) (key []byte, created bool, err error
 		return nil, false, fmt.Errorf("secret: write master key: %w", err)
 	}
 	return key, true, nil
+}
+
+// Derive returns a key for one purpose from the master key, so that a key
+// leaked from one use (say, a signed recording URL) says nothing about
+// another (the console's sealed messages).
+func Derive(master []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }

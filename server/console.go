@@ -47,6 +47,7 @@ func (n *Node) consoleHandler() http.Handler {
 		Speaker:   &media.ESpeak{},
 		DataDir:   n.cfg.DataDir,
 		Serving:   n.ready.Load,
+		FlashKey:  n.flashKey,
 	}
 	// Sessions in the store survive a restart and work on every node of a
 	// cluster; the in-memory table is only for stores without them.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
+	"github.com/dialtone-voice/dialtone/console"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/certs"
 	"github.com/dialtone-voice/dialtone/gateway"
@@ -93,6 +94,11 @@ type Node struct {
 	store   dialtone.Store
 	handler http.Handler
 	ready   atomic.Bool
+	// flashKey seals the console's one-time messages (derived from the
+	// master key, so they survive a restart and work on every node).
+	flashKey []byte
+	// gateway is the POP API (routes).
+	gateway *gateway.Gateway
 	// receipts is the receipt delivery (receipts.go).
 	receipts *receipts
 	// calls are the actions, engine and carrier (calls.go).
@@ -156,7 +162,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, store: store, res: resource.New(store, cfg.DataDir, cfg.Logger)}
+	n := &Node{cfg: cfg, log: cfg.Logger, store: store, res: resource.New(store, cfg.DataDir, cfg.Logger),
+		flashKey: secret.Derive(key, "dialtone console flash v1")}
 	if firstStart {
 		if err := n.bootstrap(ctx, doc); err != nil {
 			store.Close()
@@ -219,6 +226,7 @@ func (n *Node) routes() http.Handler {
 		Window:  n.cfg.SignatureWindow,
 		Metrics: gateway.NewMetrics(reg),
 	})
+	n.gateway = gw
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +254,14 @@ func (n *Node) routes() http.Handler {
 	n.mountReceipts(gw, mux)
 	n.mountCalls(mux, func(s *vms.Service) { s.Register(gw) })
 	mux.Handle("/console/", n.consoleHandler())
-	mux.Handle("/", gw)
+	mux.HandleFunc("GET /favicon.ico", console.Favicon)
+	// The POP API lives at the root path only (every official client posts
+	// to "/"); any other path is not the API, so it is not answered with an
+	// API error and does not count in the API's metrics.
+	mux.Handle("/{$}", gw)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "404 page not found: the API is at /, the console at /console/", http.StatusNotFound)
+	})
 	return mux
 }
 
