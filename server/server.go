@@ -22,9 +22,9 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
-	"github.com/dialtone-voice/dialtone/console"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/certs"
+	"github.com/dialtone-voice/dialtone/console"
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
