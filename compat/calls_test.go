@@ -72,6 +72,8 @@ const (
 	tplSales   = "TTS_900004"
 	tplSupport = "TTS_900005"
 	tplBye     = "TTS_900006"
+	// The start prompt of the SDK reference's IvrCall samples (§4.2).
+	tplSeedIVR = "TTS_713900000"
 )
 
 // ProdId per product (reference §3.8).

@@ -223,12 +223,27 @@ func (e *clientsEnv) checkResults(t *testing.T, suite string, wantMin int) []cli
 				t.Errorf("%s IvrCall %s: key 2 pressed %v, its prompt played %v", r.Client, r.CallID, pressed, played)
 			}
 		}
+		if r.Action == ivrSeedAction {
+			e.checkSeedIVR(t, r, ev.Events)
+		}
 		if r.Action == "SmartCall" && len(e.cb.requests(r.CallID)) == 0 {
 			t.Errorf("%s SmartCall %s: the callback server got no request for the call", r.Client, r.CallID)
 		}
 	}
 	if len(out) < wantMin {
 		t.Errorf("%s suite reported %d calls; want at least %d", suite, len(out), wantMin)
+	}
+	// Every client that placed an IvrCall with a menu also placed the
+	// seed's, without one.
+	withMenu, seed := map[string]bool{}, map[string]bool{}
+	for _, r := range out {
+		withMenu[r.Client] = withMenu[r.Client] || r.Action == "IvrCall"
+		seed[r.Client] = seed[r.Client] || r.Action == ivrSeedAction
+	}
+	for c := range withMenu {
+		if withMenu[c] && !seed[c] {
+			t.Errorf("%s placed an IvrCall with a menu but not the seed's IvrCall (%s)", c, ivrSeedAction)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Client != out[j].Client {
@@ -242,6 +257,45 @@ func (e *clientsEnv) checkResults(t *testing.T, suite string, wantMin int) []cli
 	}
 	t.Logf("%s calls:\n%s", suite, b.String())
 	return out
+}
+
+// ivrSeedAction names, in the results file, the IvrCall each client places
+// as the seed's sample (§4.2) writes it: no MenuKeyMap, StartCode
+// TTS_713900000, StartTtsParams {product:'aliyun',code:'123'}, to a
+// subscriber who never presses a key.
+const ivrSeedAction = "IvrCallSeed"
+
+// checkSeedIVR checks the server's record of a seed-shaped IvrCall: to the
+// subscriber who never presses, the start prompt played once (PlayTimes
+// defaults to 1) with the sample's variables filled in, nothing else
+// played, no key pressed.
+func (e *clientsEnv) checkSeedIVR(t *testing.T, r clientResult, events []callEvent) {
+	t.Helper()
+	var starts int
+	for _, x := range events {
+		switch {
+		case x.Type == "dtmf":
+			t.Errorf("%s %s %s: a dtmf event %v; the subscriber never presses", r.Client, r.Action, r.CallID, x)
+		case x.Type == "play" && x.Detail["code"] == tplSeedIVR:
+			starts++
+		case x.Type == "play":
+			t.Errorf("%s %s %s: %s played; only the start prompt %s should", r.Client, r.Action, r.CallID, x.Detail["code"], tplSeedIVR)
+		}
+	}
+	if starts != 1 {
+		t.Errorf("%s %s %s: the start prompt %s played %d times; want 1\n%s", r.Client, r.Action, r.CallID, tplSeedIVR, starts, callEvents{Events: events})
+	}
+	var heard []string
+	for _, x := range transcript(t, e.calls, r.CallID) {
+		if x.Kind == "play" {
+			heard = append(heard, x.Text)
+		}
+	}
+	// testdata/calls.yaml: 欢迎使用${product}，您的验证码是${code}。
+	const want = "欢迎使用aliyun，您的验证码是123。"
+	if len(heard) != 1 || !strings.Contains(heard[0], want) {
+		t.Errorf("%s %s %s: the subscriber heard %q; want the start prompt once, %q", r.Client, r.Action, r.CallID, heard, want)
+	}
 }
 
 // checkTraffic checks what passed through the error-case proxies: every

@@ -50,7 +50,7 @@ func TestJavaClients(t *testing.T) {
 		t.Fatalf("mvn -o test: %v (tests run %d, failed or errors %d)\n%s", err, run, failed, out)
 	}
 	t.Logf("mvn -o test: %d tests passed\n%s", run, surefireSummary(string(out)))
-	e.checkResults(t, "java", 20)
+	e.checkResults(t, "java", 28)
 	e.checkTraffic(t, 16, 4, 4)
 }
 

@@ -51,7 +51,7 @@ func TestPythonClients(t *testing.T) {
 		}
 		t.Logf("pytest %v (%s): %d passed\n%s", run.files, run.venv, passed, out)
 	}
-	e.checkResults(t, "python", 16)
+	e.checkResults(t, "python", 23)
 	e.checkTraffic(t, 12, 3, 3)
 }
 

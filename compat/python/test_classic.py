@@ -17,7 +17,7 @@ from aliyunsdkdyvmsapi.request.v20170525.SmartCallRequest import SmartCallReques
 from aliyunsdkdyvmsapi.request.v20170525.QueryCallDetailByCallIdRequest import QueryCallDetailByCallIdRequest
 
 from conftest import (E, env, error_case_params, finish, query_date, UNKNOWN_CALL_ID, SHOW_NUMBER, SHOW_NUMBER_2,
-                      VOICE_CODE, SUB_LISTENS, SUB_PRESSES_2, SUB_TALKS, CTD_CALLER, CTD_CALLEE, CTD_CALLER_LONG,
+                      VOICE_CODE, SUB_LISTENS, SUB_PRESSES_2, SUB_NEVER_KEYS, SUB_TALKS, CTD_CALLER, CTD_CALLEE, CTD_CALLER_LONG,
                       TPL_NOTIFY, TPL_IVR_MENU, TPL_SALES, TPL_SUPPORT, PROD_VOICE_NOTIFY, PROD_IVR,
                       PROD_CLICK_TO_DIAL, PROD_SMART_CALL)
 
@@ -84,6 +84,19 @@ def test_ivr_call(client, receipts):
     request.set_Timeout(3000)
     call_id = placed(client.do(request))
     finish(receipts, CLIENT, "IvrCall", client.query, call_id, PROD_IVR, "200000")
+
+
+def test_ivr_call_as_the_seed(client, receipts):
+    # The seed's IvrCall sample (section 4.2) with this SDK's request class:
+    # no menu, the seed's StartCode and StartTtsParams (single quotes, keys
+    # unquoted); the seed's first CalledNumber is the display number.
+    request = IvrCallRequest()
+    request.set_CalledShowNumber(SHOW_NUMBER)
+    request.set_CalledNumber(SUB_NEVER_KEYS)
+    request.set_StartCode("TTS_713900000")
+    request.set_StartTtsParams("{product:'aliyun',code:'123'}")
+    call_id = placed(client.do(request))
+    finish(receipts, CLIENT, "IvrCallSeed", client.query, call_id, PROD_IVR, "200000")
 
 
 def test_click_to_dial(client, receipts):

@@ -11,7 +11,7 @@ from alibabacloud_dyvmsapi20170525 import models as dyvmsapi_20170525_models
 from Tea.exceptions import TeaException
 
 from conftest import (E, env, error_case_params, finish, query_date, UNKNOWN_CALL_ID, SHOW_NUMBER, SHOW_NUMBER_2,
-                      VOICE_CODE, SUB_LISTENS, SUB_PRESSES_2, SUB_TALKS, CTD_CALLER_LONG, CTD_CALLEE, TPL_NOTIFY,
+                      VOICE_CODE, SUB_LISTENS, SUB_PRESSES_2, SUB_NEVER_KEYS, SUB_TALKS, CTD_CALLER_LONG, CTD_CALLEE, TPL_NOTIFY,
                       TPL_IVR_MENU, TPL_SALES, TPL_SUPPORT, PROD_VOICE_NOTIFY, PROD_IVR, PROD_CLICK_TO_DIAL,
                       PROD_SMART_CALL)
 
@@ -89,6 +89,21 @@ def test_ivr_call(client, receipts):
     )
     call_id = placed(client.ivr_call(request))
     finish(receipts, CLIENT, "IvrCall", query(client), call_id, PROD_IVR, "200000")
+
+
+def test_ivr_call_as_the_seed(client, receipts):
+    # The seed's IvrCall sample (section 4.2) with this version's request
+    # model: no menu, the seed's start_code and start_tts_params (single
+    # quotes, keys unquoted); the seed's first called_number is the display
+    # number, called_show_number.
+    request = dyvmsapi_20170525_models.IvrCallRequest(
+        called_show_number=SHOW_NUMBER,
+        called_number=SUB_NEVER_KEYS,
+        start_code="TTS_713900000",
+        start_tts_params="{product:'aliyun',code:'123'}"
+    )
+    call_id = placed(client.ivr_call(request))
+    finish(receipts, CLIENT, "IvrCallSeed", query(client), call_id, PROD_IVR, "200000")
 
 
 def test_cancel_call(client, receipts):

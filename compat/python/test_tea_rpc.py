@@ -11,7 +11,7 @@ from alibabacloud_dyvmsapi20170525 import models as dyvmsapi_client_models
 from Tea.exceptions import TeaException
 
 from conftest import (E, env, error_case_params, finish, query_date, UNKNOWN_CALL_ID, SHOW_NUMBER, SHOW_NUMBER_2,
-                      VOICE_CODE, SUB_LISTENS, SUB_PRESSES_2, SUB_TALKS, CTD_CALLER, CTD_CALLEE, CTD_CALLER_LONG,
+                      VOICE_CODE, SUB_LISTENS, SUB_PRESSES_2, SUB_NEVER_KEYS, SUB_TALKS, CTD_CALLER, CTD_CALLEE, CTD_CALLER_LONG,
                       TPL_NOTIFY, TPL_IVR_MENU, TPL_SALES, TPL_SUPPORT, PROD_VOICE_NOTIFY, PROD_IVR, PROD_CLICK_TO_DIAL, PROD_SMART_CALL)
 
 CLIENT = "python alibabacloud_dyvmsapi20170525 1.0.2 (tea-rpc)"
@@ -74,9 +74,8 @@ def test_single_call_by_tts(client, receipts):
 
 
 def test_ivr_call(client, receipts):
-    # The seed's sample sets CalledNumber twice (the first is the display
-    # number) and no MenuKeyMap, which the API requires; its
-    # StartTtsParams is the JSON of the seed's .NET sample.
+    # IvrCall with a two-key menu: the subscriber presses 2 (the seed's
+    # sample, without a menu, is test_ivr_call_as_the_seed below).
     request = dyvmsapi_client_models.IvrCallRequest(
         called_show_number=SHOW_NUMBER,
         called_number=SUB_PRESSES_2,
@@ -93,6 +92,24 @@ def test_ivr_call(client, receipts):
     response = client.ivr_call(request)
     assert response.code == "OK" and response.call_id, response.to_map()
     finish(receipts, CLIENT, "IvrCall", query(client), response.call_id, PROD_IVR, "200000")
+
+
+def test_ivr_call_as_the_seed(client, receipts):
+    # The seed's IvrCall sample (section 4.2) as written, but for the
+    # endpoint, credentials and numbers: no menu, the seed's start_code and
+    # start_tts_params (single quotes, keys unquoted). The seed passes
+    # called_number twice (a SyntaxError in Python); the first is the display
+    # number, called_show_number. The call plays the start prompt once and
+    # ends.
+    request = dyvmsapi_client_models.IvrCallRequest(
+        called_show_number=SHOW_NUMBER,
+        called_number=SUB_NEVER_KEYS,
+        start_code="TTS_713900000",
+        start_tts_params="{product:'aliyun',code:'123'}"
+    )
+    response = client.ivr_call(request)
+    assert response.code == "OK" and response.call_id, response.to_map()
+    finish(receipts, CLIENT, "IvrCallSeed", query(client), response.call_id, PROD_IVR, "200000")
 
 
 def test_click_to_dial(client, receipts):

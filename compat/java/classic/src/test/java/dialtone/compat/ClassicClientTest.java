@@ -101,6 +101,24 @@ class ClassicClientTest {
         finish("IvrCall", client, response.getCallId(), PROD_IVR, "200000");
     }
 
+    /**
+     * The seed's IvrCall sample (section 4.2) with this SDK's request class:
+     * no menu, the seed's StartCode and StartTtsParams (single quotes, keys
+     * unquoted); the seed's first CalledNumber is the display number.
+     */
+    @Test
+    void ivrCallAsTheSeed() throws Exception {
+        IAcsClient client = client(ak(), secret());
+        IvrCallRequest request = new IvrCallRequest();
+        request.setCalledShowNumber(SHOW_NUMBER);
+        request.setCalledNumber(SUB_NEVER_KEYS);
+        request.setStartCode("TTS_713900000");
+        request.setStartTtsParams("{product:'aliyun',code:'123'}");
+        IvrCallResponse response = send(client, request, calls());
+        assertEquals("OK", response.getCode(), response.getMessage());
+        finish("IvrCallSeed", client, response.getCallId(), PROD_IVR, "200000");
+    }
+
     @Test
     void clickToDial() throws Exception {
         IAcsClient client = client(ak(), secret());

@@ -30,6 +30,7 @@ public final class Env {
     public static final String VOICE_CODE = "compat-notice.wav";
     public static final String SUB_LISTENS = "13900000001";
     public static final String SUB_PRESSES_2 = "13900000005";
+    public static final String SUB_NEVER_KEYS = "13900000006";
     public static final String SUB_TALKS = "13900000007";
     public static final String CTD_CALLER = "13900000011";
     public static final String CTD_CALLEE = "13900000012";      // talks 5 s, then hangs up

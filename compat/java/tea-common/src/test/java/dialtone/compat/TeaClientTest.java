@@ -89,9 +89,8 @@ class TeaClientTest {
     @Test
     void ivrCall() throws Exception {
         com.aliyun.dyvmsapi20170525.Client client = client();
-        // The seed's sample sets calledNumber twice (the first is the display
-        // number) and no menuKeyMap, which the API requires; its
-        // startTtsParams is the JSON of the seed's .NET sample.
+        // IvrCall with a two-key menu: the subscriber presses 2 (the seed's
+        // sample, without a menu, is ivrCallAsTheSeed below).
         com.aliyun.dyvmsapi20170525.models.IvrCallRequest request = com.aliyun.dyvmsapi20170525.models.IvrCallRequest.build(TeaConverter.buildMap(
             new TeaPair("calledShowNumber", SHOW_NUMBER),
             new TeaPair("calledNumber", SUB_PRESSES_2),
@@ -106,6 +105,36 @@ class TeaClientTest {
         com.aliyun.dyvmsapi20170525.models.IvrCallResponse response = client.ivrCall(request);
         assertEquals("OK", response.body.code, response.body.message);
         Calls.finish("IvrCall", query(client), response.body.callId, PROD_IVR, "200000");
+    }
+
+    /**
+     * The seed's IvrCall sample (section 4.2) as written, but for the
+     * endpoint, credentials and numbers: no menuKeyMap, the seed's startCode
+     * and its startTtsParams (single quotes, keys unquoted). The seed sets
+     * calledNumber twice, the first being the display number, which the API
+     * takes as calledShowNumber (with two calledNumber pairs the map keeps the
+     * second and the request lacks the display number). The call plays the
+     * start prompt once and ends.
+     */
+    @Test
+    void ivrCallAsTheSeed() throws Exception {
+        com.aliyun.dyvmsapi20170525.Client client = client();
+        com.aliyun.dyvmsapi20170525.models.IvrCallRequest request = com.aliyun.dyvmsapi20170525.models.IvrCallRequest.build(TeaConverter.buildMap(
+            // 被叫显号 (the seed's first calledNumber)
+            new TeaPair("calledShowNumber", SHOW_NUMBER),
+            // 被叫号码。仅支持中国大陆号码。单次请求仅支持一个号码。
+            new TeaPair("calledNumber", SUB_NEVER_KEYS),
+            // 呼叫开始时播放的提示音。
+            // 语音文件：语音ID。可以在文本转语音模板页面查看语音ID。
+            // 文本转语音模板：模板ID。可以在文本转语音模板页面查看模板ID。
+            new TeaPair("startCode", "TTS_713900000"),
+            // 文本转语音模板内的变量参数，格式为JSON。
+            // 当StartCode为文本转语音模板（TTS）、且模板中带变量的情况下此参数为必选。
+            new TeaPair("startTtsParams", "{product:'aliyun',code:'123'}")
+        ));
+        com.aliyun.dyvmsapi20170525.models.IvrCallResponse response = client.ivrCall(request);
+        assertEquals("OK", response.body.code, response.body.message);
+        Calls.finish("IvrCallSeed", query(client), response.body.callId, PROD_IVR, "200000");
     }
 
     @Test
