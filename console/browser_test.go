@@ -247,6 +247,7 @@ func TestBrowserMainFlow(t *testing.T) {
 		chromedp.WaitVisible("#u-name"),
 		chromedp.SendKeys("#u-name", "bob"),
 		chromedp.SendKeys("#u-pass", "bob-password"),
+		chromedp.Click("#u-role-acct"),
 		chromedp.SetValue("#u-acct", "2002"),
 		chromedp.Submit("#u-name"),
 		chromedp.WaitVisible(".flash"),

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -81,6 +82,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// Speaker renders template previews (media.ESpeak).
 	Speaker dialtone.Speaker
+	// Voices are the voices a template may choose (media.ESpeak); nil
+	// offers a free-text voice.
+	Voices dialtone.VoiceCatalog
 	// DataDir holds imported voice files.
 	DataDir string
 	// RecordURL signs a recording's URL (receipt.Records.URL).
@@ -140,7 +144,11 @@ func New(cfg Config) (*Console, error) {
 		cfg.SignInLimit = 5
 	}
 	if cfg.Resources == nil {
-		cfg.Resources = resource.New(cfg.Store, cfg.DataDir, cfg.Logger)
+		var opts []resource.Option
+		if cfg.Voices != nil {
+			opts = append(opts, resource.WithVoices(cfg.Voices))
+		}
+		cfg.Resources = resource.New(cfg.Store, cfg.DataDir, cfg.Logger, opts...)
 	}
 	c := &Console{
 		cfg: cfg, store: cfg.Store, res: cfg.Resources, log: cfg.Logger.With("component", "console"),
@@ -215,7 +223,9 @@ func (c *Console) routes() {
 	page("POST "+Prefix+"explorer/code", c.explorerCode)
 	page("GET "+Prefix+"events", c.events)
 	op("GET "+Prefix+"users", c.usersPage)
-	op("POST "+Prefix+"users", c.userPut)
+	op("POST "+Prefix+"users", c.userCreate)
+	op("POST "+Prefix+"users/password", c.userPassword)
+	op("POST "+Prefix+"users/role", c.userRole)
 	op("POST "+Prefix+"users/delete", c.userDelete)
 	mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		c.notFound(w, r, nil)
@@ -228,7 +238,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	// Everything the pages need comes from this origin; inline scripts and
 	// styles are not used, so the policy can forbid them.
-	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self' http: https:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; media-src 'self' blob: http: https:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
@@ -246,11 +256,34 @@ type view struct {
 	Title    string
 	Flash    string
 	Error    string
-	// Form is what a refused form held; NewKey a key created just before.
+	// Form is what a refused form held, Fields what was wrong with it by
+	// input name; NewKey a key created just before.
 	Form   url.Values
+	Fields map[string]string
 	NewKey *newKey
 	Data   any
 }
+
+// Typed is what was typed into the input name of a refused form, or def:
+// a refusal keeps what the user typed.
+func (v *view) Typed(name, def string) string {
+	if v.Form != nil && v.Form.Has(name) {
+		return v.Form.Get(name)
+	}
+	return def
+}
+
+// Chose reports whether value was chosen for name in a refused form (or,
+// with no refused form, whether it is the default def).
+func (v *view) Chose(name, value string, def bool) bool {
+	if v.Form == nil {
+		return def
+	}
+	return slices.Contains(v.Form[name], value)
+}
+
+// FieldError is what is wrong with the input name of a refused form.
+func (v *view) FieldError(name string) string { return v.Fields[name] }
 
 // CSRF is the token the layout puts in every form.
 func (v *view) CSRF() string { return v.Session.CSRF }
@@ -328,6 +361,24 @@ func (c *Console) parseTemplates() error {
 		"statusText": dialtone.StatusText,
 		"pct":        func(f float64) string { return fmt.Sprintf("%.1f%%", f*100) },
 		"join":       strings.Join,
+		"has": func(list any, s string) bool {
+			l, _ := list.([]string)
+			return slices.Contains(l, s)
+		},
+		// dict passes several values to a sub-template: dict "K1" v1 "K2" v2.
+		"dict": func(kv ...any) map[string]any {
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				k, _ := kv[i].(string)
+				m[k] = kv[i+1]
+			}
+			return m
+		},
+		// allActions: a key's actions allow every action (nil or "*").
+		"allActions": func(list any) bool {
+			l, _ := list.([]string)
+			return l == nil || slices.Contains(l, "*")
+		},
 		"dur": func(d time.Duration) string {
 			return fmt.Sprintf("%.1f s", d.Seconds())
 		},
@@ -460,11 +511,21 @@ func typed(r *http.Request) url.Values {
 func (c *Console) failed(w http.ResponseWriter, r *http.Request, v *view, page, what string, err error) {
 	var de *dialtone.Error
 	if fields := dialtone.InvalidFields(err); len(fields) > 0 {
+		f := flash{Form: typed(r), Fields: map[string]string{}}
 		msgs := make([]string, len(fields))
-		for i, f := range fields {
-			msgs[i] = f.Error()
+		for i, ie := range fields {
+			msgs[i] = ie.Message
+			if ie.Field != "" {
+				msgs[i] = label(ie.Field) + ": " + ie.Message
+				name := inputName(ie.Field)
+				if _, ok := f.Fields[name]; !ok {
+					f.Fields[name] = ie.Message
+				}
+			}
 		}
-		c.redirect(w, r, page, "", "Not saved: "+strings.Join(msgs, "; ")+".")
+		f.Err = "Not saved: " + strings.Join(msgs, "; ") + "."
+		c.setFlash(w, r, f)
+		http.Redirect(w, r, Prefix+page, http.StatusSeeOther)
 		return
 	}
 	switch {
@@ -483,7 +544,7 @@ func (c *Console) messages(w http.ResponseWriter, r *http.Request, v *view) {
 	if !ok {
 		return
 	}
-	v.Flash, v.Error, v.Form, v.NewKey = f.Msg, f.Err, f.Form, f.Secret
+	v.Flash, v.Error, v.Form, v.Fields, v.NewKey = f.Msg, f.Err, f.Form, f.Fields, f.Secret
 }
 
 func fmtTime(t time.Time) string {

@@ -22,14 +22,19 @@ import (
 const (
 	flashCookie = "dialtone_flash"
 	flashTTL    = 5 * time.Minute
+	// maxFlash bounds the sealed message so that its cookie (base64 of it,
+	// with nonce and tag) stays under browsers' 4096-byte limit.
+	maxFlash = 2800
 )
 
 // flash is what one POST leaves for the next page.
 type flash struct {
 	Msg string `json:"m,omitempty"`
 	Err string `json:"e,omitempty"`
-	// Form is what was typed, to fill the form again after a refusal.
-	Form url.Values `json:"f,omitempty"`
+	// Form is what was typed, to fill the form again after a refusal, and
+	// Fields what is wrong with it, by input name.
+	Form   url.Values        `json:"f,omitempty"`
+	Fields map[string]string `json:"v,omitempty"`
 	// Secret is a key just created: the one time its secret is shown.
 	Secret *newKey `json:"k,omitempty"`
 	Exp    int64   `json:"x"`
@@ -64,6 +69,12 @@ func (c *Console) aead() (cipher.AEAD, error) {
 func (c *Console) setFlash(w http.ResponseWriter, r *http.Request, f flash) {
 	f.Exp, f.Bind = c.now().Add(flashTTL).Unix(), binding(r)
 	plain, err := json.Marshal(f)
+	if err == nil && len(plain) > maxFlash {
+		// A cookie holds about 4 KB: a long text typed into a refused form
+		// is not kept rather than losing the message.
+		f.Form = nil
+		plain, err = json.Marshal(f)
+	}
 	a, aerr := c.aead()
 	if err != nil || aerr != nil {
 		c.log.ErrorContext(r.Context(), "console: flash message lost", "err", err, "cipher", aerr)

@@ -183,6 +183,26 @@ type templateRow struct {
 	Vars []string
 }
 
+type templatesData struct {
+	Rows []templateRow
+	// Voices are the installed voices to choose from; nil when the node
+	// cannot tell, and the voice is typed.
+	Voices *dialtone.Voices
+}
+
+// voices are the node's installed voices, nil when unknown.
+func (c *Console) voices(ctx context.Context) *dialtone.Voices {
+	if c.cfg.Voices == nil {
+		return nil
+	}
+	v, err := c.cfg.Voices.Voices(ctx)
+	if err != nil {
+		c.log.WarnContext(ctx, "console: cannot list the installed voices", "err", err)
+		return nil
+	}
+	return v
+}
+
 func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *view) {
 	ts, err := c.store.ListTemplates(r.Context(), v.Account)
 	if err != nil {
@@ -194,7 +214,7 @@ func (c *Console) templatesPage(w http.ResponseWriter, r *http.Request, v *view)
 		rows[i] = templateRow{TTSTemplate: t, Vars: dialtone.TemplateVars(t.Content)}
 	}
 	c.messages(w, r, v)
-	v.Title, v.Data = "TTS templates 文本模板", rows
+	v.Title, v.Data = "TTS templates 文本模板", templatesData{Rows: rows, Voices: c.voices(r.Context())}
 	c.render(w, r, http.StatusOK, "templates.html", v, "")
 }
 
@@ -245,6 +265,12 @@ func (c *Console) templatePreview(w http.ResponseWriter, r *http.Request, v *vie
 		http.Error(w, "This node has no TTS engine configured.", http.StatusServiceUnavailable)
 		return
 	}
+	// A template written before its voice was checked, or on a node with
+	// other voices: say so rather than fail in the synthesiser.
+	if vs := c.voices(r.Context()); t.Voice != "" && vs != nil && !vs.Has(t.Voice) {
+		http.Error(w, fmt.Sprintf("The voice %q of %s is not installed on this node; choose an installed voice for it.", t.Voice, t.Code), http.StatusUnprocessableEntity)
+		return
+	}
 	vars := map[string]string{}
 	for _, name := range dialtone.TemplateVars(t.Content) {
 		val := r.URL.Query().Get("var_" + name)
@@ -259,7 +285,8 @@ func (c *Console) templatePreview(w http.ResponseWriter, r *http.Request, v *vie
 	a, err := media.SpeakPrompt(ctx, c.cfg.Speaker, dialtone.Prompt{Text: text, Voice: t.Voice, Code: t.Code,
 		Verification: t.Kind == dialtone.TemplateVerification, Vars: vars}, 0, 100)
 	if err != nil {
-		c.internal(w, r, "preview", err)
+		c.log.ErrorContext(r.Context(), "console: preview", "template", t.Code, "err", err)
+		http.Error(w, "The text could not be spoken; the error has been logged.", http.StatusInternalServerError)
 		return
 	}
 	writeWAV(w, a.Samples)
@@ -384,6 +411,8 @@ func (c *Console) voiceFileAudio(w http.ResponseWriter, r *http.Request, v *view
 
 type keysData struct {
 	Keys []dialtone.AccessKey
+	// Actions are the API's actions a key may be limited to.
+	Actions []string
 	// New is the key just created, the one time its secret is shown.
 	New *newKey
 }
@@ -399,23 +428,38 @@ func (c *Console) keysPage(w http.ResponseWriter, r *http.Request, v *view) {
 		keys[i].Secret = ""
 	}
 	c.messages(w, r, v)
-	v.Title, v.Data = "AccessKeys", keysData{Keys: keys, New: v.NewKey}
+	v.Title, v.Data = "AccessKeys", keysData{Keys: keys, Actions: dialtone.Actions, New: v.NewKey}
 	c.render(w, r, http.StatusOK, "keys.html", v, "")
 }
 
-func parseActions(s string) []string {
-	var out []string
-	for _, a := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
-		if !slices.Contains(out, a) {
-			out = append(out, a)
+// formActions reads a key's allowed actions from its form: "all" (every
+// action, also ones added later) or the actions ticked, each one of
+// dialtone.Actions (the service refuses anything else, and an empty
+// choice). ok is false when the form says nothing of actions.
+func formActions(r *http.Request, create bool) (actions []string, ok bool) {
+	switch r.PostFormValue("scope") {
+	case "all":
+		if create {
+			return nil, true // nil: every action
 		}
+		return []string{"*"}, true
+	case "some":
+		out := []string{}
+		for _, a := range r.PostForm["actions"] {
+			if a = strings.TrimSpace(a); a != "" && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+		return out, true
 	}
-	return out
+	return nil, false
 }
 
+// keyCreate creates a key; its secret is shown once, on the page the
+// redirect leads to.
 func (c *Console) keyCreate(w http.ResponseWriter, r *http.Request, v *view) {
 	var u dialtone.KeyUpdate
-	if actions := parseActions(r.PostFormValue("actions")); actions != nil {
+	if actions, ok := formActions(r, true); ok && actions != nil {
 		u.Actions = &actions
 	}
 	k, err := c.res.CreateAccessKey(r.Context(), v.Account, u)
@@ -449,8 +493,7 @@ func (c *Console) keyUpdate(w http.ResponseWriter, r *http.Request, v *view) {
 	case "false":
 		u.Enabled = new(false)
 	}
-	if r.Form.Has("actions") {
-		actions := parseActions(r.PostFormValue("actions"))
+	if actions, ok := formActions(r, false); ok {
 		u.Actions = &actions
 	}
 	id := r.PostFormValue("id")
@@ -473,8 +516,18 @@ func (c *Console) keyDelete(w http.ResponseWriter, r *http.Request, v *view) {
 // --- console users (operator) ---
 
 type usersData struct {
-	Users    []dialtone.ConsoleUser
+	Users    []userRow
 	Accounts []dialtone.Account
+}
+
+// userRow is a console user as the users page shows it: what may be done
+// to it is decided here, so the page offers no button that would be
+// refused.
+type userRow struct {
+	dialtone.ConsoleUser
+	Self      bool // the signed-in user
+	Deletable bool // neither yourself nor the last operator
+	Demotable bool // not the last operator
 }
 
 func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -483,27 +536,62 @@ func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *view) {
 		c.internal(w, r, "users", err)
 		return
 	}
-	for i := range us {
-		us[i].PasswordHash = ""
+	rows := make([]userRow, len(us))
+	for i, u := range us {
+		u.PasswordHash = ""
+		last := resource.LastOperator(us, u.Username)
+		self := u.Username == v.Session.Username
+		rows[i] = userRow{ConsoleUser: u, Self: self, Deletable: !self && !last, Demotable: !last}
 	}
 	c.messages(w, r, v)
-	v.Title, v.Data = "Console users 用户", usersData{Users: us, Accounts: v.Accounts}
+	v.Title, v.Data = "Console users 用户", usersData{Users: rows, Accounts: v.Accounts}
 	c.render(w, r, http.StatusOK, "users.html", v, "")
 }
 
-func (c *Console) userPut(w http.ResponseWriter, r *http.Request, v *view) {
-	acct := r.PostFormValue("account")
-	in := dialtone.ConsoleUserInput{Username: strings.TrimSpace(r.PostFormValue("username")), Password: r.PostFormValue("password"),
-		AccountUID: acct, Operator: acct == ""}
-	if _, _, err := c.res.PutConsoleUser(r.Context(), in); err != nil {
-		if errors.Is(err, dialtone.ErrNotFound) {
-			c.redirect(w, r, "users", "", "Choose an existing account.")
+// userCreate adds a user with the role chosen explicitly: an operator, or
+// a user of one account. It never changes an existing user.
+func (c *Console) userCreate(w http.ResponseWriter, r *http.Request, v *view) {
+	in := dialtone.ConsoleUserInput{Username: strings.TrimSpace(r.PostFormValue("username")), Password: r.PostFormValue("password")}
+	switch r.PostFormValue("role") {
+	case "operator":
+		in.Operator = true
+	case "account":
+		in.AccountUID = r.PostFormValue("account")
+		if in.AccountUID == "" {
+			c.failed(w, r, v, "users", "create user", dialtone.Invalid("account", "choose the user's account"))
 			return
 		}
-		c.failed(w, r, v, "users", "save user", err)
+	default:
+		c.failed(w, r, v, "users", "create user", dialtone.Invalid("role", "choose operator or a user of one account"))
 		return
 	}
-	c.redirect(w, r, "users", "Saved user "+in.Username+".", "")
+	if _, err := c.res.CreateConsoleUser(r.Context(), in); err != nil {
+		c.failed(w, r, v, "users", "create user", err)
+		return
+	}
+	c.redirect(w, r, "users", "Added user "+in.Username+".", "")
+}
+
+func (c *Console) userPassword(w http.ResponseWriter, r *http.Request, v *view) {
+	name := r.PostFormValue("username")
+	if err := c.res.SetConsoleUserPassword(r.Context(), name, r.PostFormValue("password")); err != nil {
+		c.failed(w, r, v, "users", "set password", err)
+		return
+	}
+	c.redirect(w, r, "users", "Changed the password of "+name+".", "")
+}
+
+func (c *Console) userRole(w http.ResponseWriter, r *http.Request, v *view) {
+	name, acct := r.PostFormValue("username"), r.PostFormValue("account")
+	if err := c.res.SetConsoleUserRole(r.Context(), name, acct); err != nil {
+		c.failed(w, r, v, "users", "change role", err)
+		return
+	}
+	role := "an operator"
+	if acct != "" {
+		role = "a user of account " + acct
+	}
+	c.redirect(w, r, "users", name+" is now "+role+".", "")
 }
 
 func (c *Console) userDelete(w http.ResponseWriter, r *http.Request, v *view) {

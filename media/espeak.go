@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -40,6 +41,9 @@ var ErrESpeakNotFound = errors.New("espeak-ng not found: apt-get install espeak-
 type ESpeak struct {
 	// Path is the binary to run; "" looks up "espeak-ng" on $PATH.
 	Path string
+
+	voicesMu sync.Mutex
+	voices   *dialtone.Voices // the installed voices, once asked (Voices)
 }
 
 // Speak synthesises text. voice is an espeak-ng voice name ("" chooses by

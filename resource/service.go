@@ -44,6 +44,8 @@ type Service struct {
 	dataDir string
 	log     *slog.Logger
 	now     func() time.Time
+	// voices, when set, are the voices a template may name.
+	voices dialtone.VoiceCatalog
 	// tx holds what the transaction s belongs to has done, nil outside
 	// one (see change).
 	tx *txState
@@ -63,13 +65,30 @@ type auditRecord struct {
 	attrs             []any
 }
 
+// Option configures a Service.
+type Option func(*Service)
+
+// WithVoices makes templates name only voices of the catalog (the node's
+// installed text-to-speech voices): a voice that is not there is refused
+// when the template is written, not when a call or preview would speak.
+func WithVoices(c dialtone.VoiceCatalog) Option { return func(s *Service) { s.voices = c } }
+
 // New returns a Service over store; voice files' audio is stored under
 // dataDir ("" refuses voice files). A nil logger discards the audit.
-func New(store dialtone.Store, dataDir string, log *slog.Logger) *Service {
+func New(store dialtone.Store, dataDir string, log *slog.Logger, opts ...Option) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, dataDir: dataDir, log: log, now: stamp}
+	s := &Service{store: store, dataDir: dataDir, log: log, now: stamp}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// in returns a Service for the transaction view with state st.
+func (s *Service) in(view dialtone.Store, st *txState) *Service {
+	return &Service{store: view, dataDir: s.dataDir, log: s.log, now: s.now, voices: s.voices, tx: st}
 }
 
 // stamp is the time of a change at the store's precision (milliseconds),
@@ -88,7 +107,7 @@ func (s *Service) Atomic(ctx context.Context, fn func(ctx context.Context, tx *S
 	var st *txState
 	err := s.store.Atomic(ctx, func(ctx context.Context, view dialtone.Store) error {
 		st = &txState{preview: preview}
-		return fn(ctx, &Service{store: view, dataDir: s.dataDir, log: s.log, now: s.now, tx: st})
+		return fn(ctx, s.in(view, st))
 	})
 	if err != nil {
 		return err
@@ -109,7 +128,7 @@ var errPreview = errors.New("resource: preview")
 // audited. fn's error is returned; nil when it succeeded.
 func (s *Service) Preview(ctx context.Context, fn func(ctx context.Context, tx *Service) error) error {
 	err := s.store.Atomic(ctx, func(ctx context.Context, view dialtone.Store) error {
-		tx := &Service{store: view, dataDir: s.dataDir, log: s.log, now: s.now, tx: &txState{preview: true}}
+		tx := s.in(view, &txState{preview: true})
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}

@@ -286,6 +286,76 @@ func TestKeysAndUsers(t *testing.T) {
 	}
 }
 
+// TestConsoleUserRoles: a role is chosen on creation and changes only by
+// its own action; a password change keeps the role; the last operator can
+// be neither demoted nor deleted, by any door.
+func TestConsoleUserRoles(t *testing.T) {
+	e := newEnv(t)
+	get := func(name string) *dialtone.ConsoleUser {
+		t.Helper()
+		u, err := e.svc.users().GetConsoleUser(ctx(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	if _, err := e.svc.CreateConsoleUser(ctx(), dialtone.ConsoleUserInput{Username: "li", Password: "long-enough-pw"}); err == nil {
+		t.Fatal("a user without a role was created")
+	} else {
+		wantInvalid(t, err, "account")
+	}
+	if _, err := e.svc.CreateConsoleUser(ctx(), dialtone.ConsoleUserInput{Username: "ops", Password: "long-enough-pw", Operator: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateConsoleUser(ctx(), dialtone.ConsoleUserInput{Username: "li", Password: "long-enough-pw", AccountUID: "100"}); err != nil {
+		t.Fatal(err)
+	}
+	// Creating again under the same name changes nothing.
+	_, err := e.svc.CreateConsoleUser(ctx(), dialtone.ConsoleUserInput{Username: "li", Password: "another-password", Operator: true})
+	if !errors.Is(err, dialtone.ErrConflict) || get("li").AccountUID != "100" {
+		t.Fatalf("create over an existing user: %v, account %q", err, get("li").AccountUID)
+	}
+	hash := get("li").PasswordHash
+	if err := e.svc.SetConsoleUserPassword(ctx(), "li", "          "); err == nil {
+		t.Fatal("a password of spaces was accepted")
+	}
+	if err := e.svc.SetConsoleUserPassword(ctx(), "li", "a-new-password"); err != nil {
+		t.Fatal(err)
+	}
+	if u := get("li"); u.AccountUID != "100" || u.PasswordHash == hash {
+		t.Fatalf("after a password change: account %q, hash changed %v", u.AccountUID, u.PasswordHash != hash)
+	}
+	// The last operator stays one.
+	for name, err := range map[string]error{
+		"delete":   e.svc.DeleteConsoleUser(ctx(), "ops"),
+		"set role": e.svc.SetConsoleUserRole(ctx(), "ops", "100"),
+		"put": func() error {
+			_, _, err := e.svc.PutConsoleUser(ctx(), dialtone.ConsoleUserInput{Username: "ops", Password: "long-enough-pw", AccountUID: "100"})
+			return err
+		}(),
+	} {
+		if !errors.Is(err, dialtone.ErrConflict) || !strings.Contains(err.Error(), "last operator") {
+			t.Errorf("%s of the last operator: %v", name, err)
+		}
+	}
+	if !get("ops").Operator() {
+		t.Fatal("the last operator was demoted")
+	}
+	// With a second operator, the first can go.
+	if err := e.svc.SetConsoleUserRole(ctx(), "li", ""); err != nil || !get("li").Operator() {
+		t.Fatalf("make li an operator: %v", err)
+	}
+	if err := e.svc.SetConsoleUserRole(ctx(), "ops", "100"); err != nil || get("ops").AccountUID != "100" {
+		t.Fatalf("demote ops: %v", err)
+	}
+	if err := e.svc.SetConsoleUserRole(ctx(), "ops", "404"); !errors.Is(err, dialtone.ErrNotFound) {
+		t.Fatalf("a role in no account: %v", err)
+	}
+	if !LastOperator([]dialtone.ConsoleUser{*get("li"), *get("ops")}, "li") || LastOperator([]dialtone.ConsoleUser{*get("li"), *get("ops")}, "ops") {
+		t.Fatal("LastOperator")
+	}
+}
+
 // TestAtomicAndPreview: changes made through Atomic commit together or not
 // at all, and are audited only once committed; Preview keeps nothing and
 // writes no audio.

@@ -26,7 +26,7 @@ func (s *Service) CreateTemplate(ctx context.Context, t dialtone.TTSTemplate) (*
 	if generate {
 		t.Code = "TTS_100000" // a valid placeholder, so that the rest is checked first
 	}
-	if err := t.Validate(); err != nil {
+	if err := s.checkTemplate(ctx, &t); err != nil {
 		return nil, err
 	}
 	err := s.change(ctx, func(tx *Service) error {
@@ -51,6 +51,24 @@ func (s *Service) CreateTemplate(ctx context.Context, t dialtone.TTSTemplate) (*
 		return nil, err
 	}
 	return &t, nil
+}
+
+// checkTemplate checks a template's own rules and, with a voice catalog,
+// that its voice is installed. Without a synthesiser installed nothing
+// could be spoken anyway; the voice's shape is still checked.
+func (s *Service) checkTemplate(ctx context.Context, t *dialtone.TTSTemplate) error {
+	if err := t.Validate(); err != nil || s.voices == nil || t.Voice == "" {
+		return err
+	}
+	voices, err := s.voices.Voices(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "resource: cannot list the installed voices; template voices are not checked", "err", err)
+		return nil
+	}
+	if !voices.Has(t.Voice) {
+		return dialtone.Invalid("voice", "%s is not an installed voice (e.g. en-us, cmn-latn-pinyin, en+f3); leave it empty to choose by the text's language", strconv.Quote(t.Voice))
+	}
+	return nil
 }
 
 // newTemplateCode picks an unused code: six digits first, more when an
@@ -78,7 +96,7 @@ func (s *Service) newTemplateCode(ctx context.Context, accountUID string) (strin
 // status as given, keeping when it was created.
 func (s *Service) PutTemplate(ctx context.Context, t dialtone.TTSTemplate) (*dialtone.TTSTemplate, Action, error) {
 	t.CreatedAt, t.UpdatedAt = s.now(), s.now()
-	if err := t.Validate(); err != nil {
+	if err := s.checkTemplate(ctx, &t); err != nil {
 		return nil, "", err
 	}
 	action := Created
@@ -128,7 +146,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, accountUID, code string, u
 		if !u.Apply(t) {
 			return nil
 		}
-		if err := t.Validate(); err != nil {
+		if err := tx.checkTemplate(ctx, t); err != nil {
 			return err
 		}
 		t.Status, t.UpdatedAt = dialtone.ReviewPending, tx.now()

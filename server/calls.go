@@ -55,7 +55,7 @@ func (n *Node) initCalls(net *provision.Network) {
 	if cc.TTSCacheBytes <= 0 {
 		cc.TTSCacheBytes = 64 << 20
 	}
-	speaker := media.NewCachedSpeaker(&media.ESpeak{}, cc.TTSCacheBytes)
+	speaker := media.NewCachedSpeaker(n.espeak, cc.TTSCacheBytes)
 	dataDir := n.cfg.DataDir
 	render := engine.RendererFunc(func(ctx context.Context, p dialtone.Prompt, speed, volume int) (*dialtone.Audio, error) {
 		if p.IsTTS() {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/console"
-	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/resource"
 )
 
@@ -44,7 +43,8 @@ func (n *Node) consoleHandler() http.Handler {
 		Store:     st,
 		Resources: n.res,
 		Logger:    n.log,
-		Speaker:   &media.ESpeak{},
+		Speaker:   n.espeak,
+		Voices:    n.espeak,
 		DataDir:   n.cfg.DataDir,
 		Serving:   n.ready.Load,
 		FlashKey:  n.flashKey,

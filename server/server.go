@@ -97,6 +97,8 @@ type Node struct {
 	// flashKey seals the console's one-time messages (derived from the
 	// master key, so they survive a restart and work on every node).
 	flashKey []byte
+	// espeak speaks TTS templates (calls, console previews).
+	espeak *media.ESpeak
 	// gateway is the POP API (routes).
 	gateway *gateway.Gateway
 	// receipts is the receipt delivery (receipts.go).
@@ -162,7 +164,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, store: store, res: resource.New(store, cfg.DataDir, cfg.Logger),
+	// One synthesiser for calls, previews and the voices templates may name.
+	espeak := &media.ESpeak{}
+	n := &Node{cfg: cfg, log: cfg.Logger, store: store, espeak: espeak,
+		res:      resource.New(store, cfg.DataDir, cfg.Logger, resource.WithVoices(espeak)),
 		flashKey: secret.Derive(key, "dialtone console flash v1")}
 	if firstStart {
 		if err := n.bootstrap(ctx, doc); err != nil {

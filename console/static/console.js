@@ -22,11 +22,26 @@
   $all("form[data-preview]").forEach(function (f) {
     f.addEventListener("submit", function (e) {
       e.preventDefault();
-      var audio = $("audio", f);
+      var audio = $("audio", f), problem = $(".field-error", f);
       var q = new URLSearchParams(new FormData(f)).toString();
-      audio.hidden = false;
-      audio.src = f.action + "?" + q;
-      audio.play().catch(function () { /* autoplay may be refused; the controls remain */ });
+      problem.hidden = true;
+      // Fetched first, so that a refusal is shown as the server's words
+      // rather than as an empty player.
+      fetch(f.action + "?" + q, { credentials: "same-origin" }).then(function (resp) {
+        if (!resp.ok) {
+          return resp.text().then(function (t) { throw new Error(t.trim() || ("HTTP " + resp.status)); });
+        }
+        return resp.blob();
+      }).then(function (wav) {
+        if (audio.src) { URL.revokeObjectURL(audio.src); }
+        audio.hidden = false;
+        audio.src = URL.createObjectURL(wav);
+        audio.play().catch(function () { /* autoplay may be refused; the controls remain */ });
+      }).catch(function (err) {
+        audio.hidden = true;
+        problem.textContent = err.message;
+        problem.hidden = false;
+      });
     });
   });
 

@@ -93,7 +93,10 @@ func (s *Session) Do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(s.Ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		html, _ := chromedp.Run(s.Ctx, chromedp.OuterHTML("main"))
+		// Bounded too: the page may have no main element at all.
+		hctx, hcancel := context.WithTimeout(s.Ctx, 5*time.Second)
+		html, _ := chromedp.Run(hctx, chromedp.OuterHTML("main"))
+		hcancel()
 		s.Shot("failed-" + what)
 		s.T.Fatalf("%s: %v\npage: %.1500s", what, err, html)
 	}
@@ -156,6 +159,14 @@ func (s *Session) SignIn(user, pass string) {
 func Poll(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := chromedp.Poll[bool](expr)(ctx, t)
+		return err
+	})
+}
+
+// Run evaluates a JavaScript statement as a step (its value is dropped).
+func Run(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](js)(ctx, t)
 		return err
 	})
 }
