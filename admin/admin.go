@@ -77,7 +77,7 @@ func New(store dialtone.Store, tokens Tokens, logger *slog.Logger, opts ...Optio
 		o(h)
 	}
 	if h.receipts == nil {
-		h.receipts, _ = store.(dialtone.ReceiptStore)
+		h.receipts = store
 	}
 	mux := http.NewServeMux()
 	routes := []struct {
@@ -157,8 +157,8 @@ func (a *auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type handler struct {
 	store dialtone.Store
 	log   *slog.Logger
-	// receipts is nil when the store keeps no receipt delivery state; the
-	// receipt endpoints then answer 501.
+	// receipts is the store of the receipt endpoints (the main store
+	// unless WithReceipts says otherwise); nil answers 501.
 	receipts dialtone.ReceiptStore
 	// redriven is called after dead letters were made due again, to wake
 	// the push worker at once.

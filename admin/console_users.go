@@ -50,20 +50,8 @@ type ConsoleUserRequest struct {
 	Operator     bool   `json:"operator,omitempty"`
 }
 
-// consoleUsers answers 501 when the store keeps no console users.
-func (h *handler) consoleUsers(w http.ResponseWriter) (dialtone.ConsoleUserStore, bool) {
-	us, ok := h.store.(dialtone.ConsoleUserStore)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, CodeInvalidRequest, "this store keeps no console users")
-	}
-	return us, ok
-}
-
 func (h *handler) listConsoleUsers(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
-		return
-	}
+	us := h.store
 	list, err := us.ListConsoleUsers(r.Context())
 	if err != nil {
 		h.internal(w, "list console users", err)
@@ -77,10 +65,7 @@ func (h *handler) listConsoleUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getConsoleUser(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
-		return
-	}
+	us := h.store
 	name := r.PathValue("username")
 	u, err := us.GetConsoleUser(r.Context(), name)
 	if errors.Is(err, dialtone.ErrNotFound) {
@@ -95,10 +80,7 @@ func (h *handler) getConsoleUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) putConsoleUser(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
-		return
-	}
+	us := h.store
 	var req ConsoleUserRequest
 	if !readJSON(w, r, &req, false) {
 		return
@@ -157,10 +139,7 @@ func (h *handler) putConsoleUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) deleteConsoleUser(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
-		return
-	}
+	us := h.store
 	name := r.PathValue("username")
 	err := us.DeleteConsoleUser(r.Context(), name)
 	if errors.Is(err, dialtone.ErrNotFound) {

@@ -22,7 +22,7 @@ func TestConsoleUsers(t *testing.T) {
 	}
 	now := time.Now()
 	must(e.store.PutAccount(ctx, &dialtone.Account{UID: "1001", Name: "a", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now, UpdatedAt: now}))
-	users := e.store.(dialtone.ConsoleUserStore)
+	users := e.store
 	const pw = "s3cret-password-xyz"
 
 	// Create an operator and an account user; the answers carry no hash.

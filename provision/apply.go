@@ -204,10 +204,7 @@ func applySubscriptions(ctx context.Context, store dialtone.Store, pl plan, now 
 	if len(pl.src.Subscriptions) == 0 {
 		return nil
 	}
-	rs, ok := store.(dialtone.ReceiptStore)
-	if !ok {
-		return fmt.Errorf("provision: line %d: this store cannot keep receipt subscriptions", pl.src.Subscriptions[0].Line)
-	}
+	rs := store
 	for _, sub := range pl.src.Subscriptions {
 		want := &dialtone.Subscription{
 			AccountUID: pl.uid, MessageType: string(sub.MessageType), Queue: sub.Queue,

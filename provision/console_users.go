@@ -114,10 +114,7 @@ func applyConsoleUsers(ctx context.Context, store dialtone.Store, doc *Document,
 	if len(doc.ConsoleUsers) == 0 {
 		return nil
 	}
-	us, ok := store.(dialtone.ConsoleUserStore)
-	if !ok {
-		return fmt.Errorf("provision: line %d: this store cannot keep console users", doc.ConsoleUsers[0].Line)
-	}
+	us := store
 	for i, cu := range doc.ConsoleUsers {
 		if err := ctx.Err(); err != nil {
 			return err

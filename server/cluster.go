@@ -91,7 +91,7 @@ func (n *Node) initCluster() {
 		cfg.Sweep = defaultSweep
 	}
 	c := &cluster{log: n.log.With("component", "cluster"), cfg: cfg, kick: make(chan struct{}, 1), waker: &mns.LocalWaker{}}
-	c.store, _ = n.store.(dialtone.ClusterStore)
+	c.store = n.store
 	if pg, ok := n.store.(*postgres.Store); ok {
 		c.pg = pg
 		c.listener = pgnotify.NewListener(pg.DSN(), n.log)

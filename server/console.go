@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/console"
 	"github.com/dialtone-voice/dialtone/media"
 )
@@ -47,10 +46,8 @@ func (n *Node) consoleHandler() http.Handler {
 		Serving: n.ready.Load,
 	}
 	// Sessions in the store survive a restart and work on every node of a
-	// cluster; the in-memory table is only for stores without them.
-	if ss, ok := n.store.(dialtone.ConsoleSessionStore); ok {
-		cfg.Sessions = console.NewStoreSessions(ss)
-	}
+	// cluster.
+	cfg.Sessions = console.NewStoreSessions(n.store)
 	if n.calls != nil {
 		cfg.Live, cfg.Net = n.calls.engine, n.calls.network
 	}

@@ -101,10 +101,8 @@ func (n *Node) bootstrap(ctx context.Context, prov *provision.Document) error {
 				return fmt.Errorf("keep the admin token: %w", err)
 			}
 		}
-		if users, ok := tx.(dialtone.ConsoleUserStore); ok {
-			if _, err := console.EnsureOperator(ctx, users, c.ConsolePassword, now); err != nil {
-				return fmt.Errorf("create the console operator: %w", err)
-			}
+		if _, err := console.EnsureOperator(ctx, tx, c.ConsolePassword, now); err != nil {
+			return fmt.Errorf("create the console operator: %w", err)
 		}
 		if fr.demo != nil {
 			if _, err := provision.Apply(ctx, tx, fr.demo, provision.WithFiles(provision.FSFiles{FS: examples.Demo}), provision.WithDataDir(n.cfg.DataDir)); err != nil {
