@@ -23,6 +23,7 @@ type Store interface {
 	ConsoleUserStore
 	ConsoleSessionStore
 	CallStatsStore
+	CertStore
 	// Atomic runs fn with a view of the store whose writes all commit
 	// together when fn returns nil, and are all discarded when it returns an
 	// error (which Atomic returns). Reads through the view see its own

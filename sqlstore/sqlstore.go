@@ -356,6 +356,7 @@ type queries struct {
 	listSubscriptions, listUnrouted, visible, visibleLocked, duePush    string
 	listDeadLetters, trimPushResults, listPushResults, listConsoleUsers string
 	claimCalls, listCallsOrder, unfinishedOrder                         string
+	deleteCertFiles, listCertFiles, listAllCerts                        string
 }
 
 // dialectMarks are replaced in the statements of queries: {C} by
@@ -380,5 +381,8 @@ func buildQueries(d *Dialect) *queries {
 		claimCalls:        r.Replace(sqlClaimCalls),
 		listCallsOrder:    r.Replace(sqlListCallsOrder),
 		unfinishedOrder:   r.Replace(sqlUnfinishedOrder),
+		deleteCertFiles:   r.Replace(sqlDeleteCertFiles),
+		listCertFiles:     r.Replace(sqlListCertFiles),
+		listAllCerts:      r.Replace(sqlListAllCerts),
 	}
 }
