@@ -330,6 +330,10 @@ func (q txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqls
 // ExecBatch runs the statements one by one: on one local connection a
 // batch saves nothing.
 func (q txQuerier) ExecBatch(ctx context.Context, batch []sqlstore.Stmt, each func(int, int64, error) error) error {
+	return execEach(ctx, q, batch, each)
+}
+
+func execEach(ctx context.Context, q sqlstore.Querier, batch []sqlstore.Stmt, each func(int, int64, error) error) error {
 	for i, st := range batch {
 		n, err := q.Exec(ctx, st.SQL, st.Args...)
 		if err := each(i, n, err); err != nil {
@@ -363,13 +367,7 @@ func (q readQuerier) QueryRow(ctx context.Context, query string, args ...any) sq
 }
 
 func (q readQuerier) ExecBatch(ctx context.Context, batch []sqlstore.Stmt, each func(int, int64, error) error) error {
-	for i, st := range batch {
-		n, err := q.Exec(ctx, st.SQL, st.Args...)
-		if err := each(i, n, err); err != nil {
-			return err
-		}
-	}
-	return nil
+	return execEach(ctx, q, batch, each)
 }
 
 // rows is *sql.Rows with the Close of sqlstore.Rows.

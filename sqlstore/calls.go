@@ -74,7 +74,7 @@ ORDER BY e.seq`
 // these once.
 func HotStatements() []string {
 	return []string{sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount,
-		sqlUpdateCall, sqlInsertEvent, sqlInsertReceipt, SQLUseNonce}
+		sqlUpdateCall, sqlInsertEvent, sqlInsertReceipt, sqlUseNonce}
 }
 
 // Defaults of CallFilter.Limit.

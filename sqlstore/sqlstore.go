@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 
 	"github.com/dialtone-voice/dialtone"
 )
@@ -145,9 +144,6 @@ func New(db DB, d Dialect, sealer dialtone.Sealer, log *slog.Logger) (*Store, er
 	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log}, nil
 }
 
-// Dialect returns the store's dialect.
-func (s *Store) Dialect() Dialect { return *s.d }
-
 // errorf prefixes an error with the engine's name.
 func (s *Store) errorf(format string, args ...any) error {
 	return fmt.Errorf(s.d.Name+": "+format, args...)
@@ -189,10 +185,7 @@ func (s *Store) view(q Querier) *Store {
 }
 
 // txDB is the DB of a transaction's view.
-type txDB struct {
-	q  Querier
-	mu sync.Mutex // a view is used by one goroutine; this only catches misuse under -race
-}
+type txDB struct{ q Querier }
 
 func (t *txDB) Reader() Querier { return t.q }
 
