@@ -453,7 +453,8 @@ func sortCalls(out []dialtone.Call) {
 }
 
 // IndexedQuery is a query that must use an index of the shared schema:
-// flow control runs in the write transaction of every CreateCall, and
+// flow control runs in the write transaction of every CreateCall, every
+// node's claimer looks for queued calls every second, and
 // ListUnfinishedCalls at start-up would otherwise scan every call ever
 // made. Engines check their plans in their tests.
 type IndexedQuery struct {
@@ -469,5 +470,6 @@ func (s *Store) IndexedQueries() []IndexedQuery {
 		{sqlFlowCount, []any{1, 2, "1", "139", 3, 4}, "calls_account_callee_created"},
 		{`SELECT ` + callCols + ` FROM calls WHERE state <> 'ended' AND node = $1` + s.q.unfinishedOrder, []any{"n1"}, "calls_unfinished"},
 		{`SELECT ` + callCols + ` FROM calls WHERE account_uid = $1` + s.q.listCallsOrder + `$2`, []any{"1", 10}, "calls_account_created"},
+		{s.q.claimCalls, []any{"n1", 2, 1, 64}, "calls_queued"},
 	}
 }
