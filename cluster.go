@@ -5,11 +5,9 @@ import (
 	"time"
 )
 
-// ClusterStore is what several nodes sharing one store need besides Store:
-// spreading queued calls over nodes and telling live nodes from dead ones.
-// It is a separate interface (like ReceiptStore) so that test doubles of
-// Store need not grow; both SQL stores implement it and pass the
-// conformance suite (storetest).
+// ClusterStore is the part of Store that several nodes sharing one store
+// need: spreading queued calls over nodes and telling live nodes from dead
+// ones. A single node runs the same claims against itself.
 //
 // Ownership of a call: Node and LeaseTill. A queued call is free when its
 // Node is "" or its lease has run out; ClaimCalls gives free calls to one

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// Store is the persistence boundary. Every implementation (sqlite, postgres)
+// Store is the persistence boundary, the whole of it: every part a caller
+// may need is in this one interface, so nothing discovers optional parts at
+// run time. Every implementation (sqlite, postgres, both over sqlstore)
 // passes the same conformance suite (package storetest). Methods that touch
 // tenant data take the account UID and must never return another account's
 // rows, whatever the other arguments say.
@@ -16,6 +18,12 @@ type Store interface {
 	CallStore
 	ResourceStore
 	AdminTokenStore
+	ReceiptStore
+	ClusterStore
+	ConsoleUserStore
+	ConsoleSessionStore
+	CallStatsStore
+	CertStore
 	// Atomic runs fn with a view of the store whose writes all commit
 	// together when fn returns nil, and are all discarded when it returns an
 	// error (which Atomic returns). Reads through the view see its own

@@ -80,7 +80,7 @@ func New(svc *resource.Service, tokens Tokens, logger *slog.Logger, opts ...Opti
 		o(h)
 	}
 	if h.receipts == nil {
-		h.receipts, _ = store.(dialtone.ReceiptStore)
+		h.receipts = store
 	}
 	mux := http.NewServeMux()
 	routes := []struct {
@@ -162,8 +162,8 @@ type handler struct {
 	store dialtone.Store // read through; written only by svc
 	svc   *resource.Service
 	log   *slog.Logger
-	// receipts is nil when the store keeps no receipt delivery state; the
-	// receipt endpoints then answer 501.
+	// receipts is the store of the receipt endpoints (the main store
+	// unless WithReceipts says otherwise); nil answers 501.
 	receipts dialtone.ReceiptStore
 	// redriven is called after dead letters were made due again, to wake
 	// the push worker at once.

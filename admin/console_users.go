@@ -39,20 +39,8 @@ func consoleUserInfo(u *dialtone.ConsoleUser) ConsoleUserInfo {
 	return ConsoleUserInfo{Username: u.Username, AccountUID: u.AccountUID, Operator: u.Operator(), CreatedAt: u.CreatedAt}
 }
 
-// consoleUsers answers 501 when the store keeps no console users.
-func (h *handler) consoleUsers(w http.ResponseWriter) (dialtone.ConsoleUserStore, bool) {
-	us, ok := h.store.(dialtone.ConsoleUserStore)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, CodeInvalidRequest, "this store keeps no console users")
-	}
-	return us, ok
-}
-
 func (h *handler) listConsoleUsers(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
-		return
-	}
+	us := h.store
 	list, err := us.ListConsoleUsers(r.Context())
 	if err != nil {
 		h.internal(w, "list console users", err)
@@ -66,10 +54,7 @@ func (h *handler) listConsoleUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getConsoleUser(w http.ResponseWriter, r *http.Request) {
-	us, ok := h.consoleUsers(w)
-	if !ok {
-		return
-	}
+	us := h.store
 	name := r.PathValue("username")
 	u, err := us.GetConsoleUser(r.Context(), name)
 	if errors.Is(err, dialtone.ErrNotFound) {

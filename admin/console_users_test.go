@@ -22,7 +22,7 @@ func TestConsoleUsers(t *testing.T) {
 	}
 	now := time.Now()
 	must(e.store.PutAccount(ctx, &dialtone.Account{UID: "1001", Name: "a", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now, UpdatedAt: now}))
-	users := e.store.(dialtone.ConsoleUserStore)
+	users := e.store
 	const pw = "s3cret-password-xyz"
 
 	// Create an operator and an account user; the answers carry no hash.
@@ -45,7 +45,16 @@ func TestConsoleUsers(t *testing.T) {
 	// Replacing keeps CreatedAt and answers 200; a ready hash is taken as is.
 	hash, err := passhash.Hash("another-password")
 	must(err)
-	r = e.do("POST", "/admin/v1/console-users", `{"username":"ops","password_hash":"`+hash+`","account_uid":"1001"}`)
+	// The last operator cannot be made an account user...
+	demote := `{"username":"ops","password_hash":"` + hash + `","account_uid":"1001"}`
+	if r = e.do("POST", "/admin/v1/console-users", demote); r.status != http.StatusConflict || !strings.Contains(r.body, "last operator") {
+		t.Fatalf("demote the last operator: %d %s", r.status, r.body)
+	}
+	// ...but can once there is another.
+	if r = e.do("POST", "/admin/v1/console-users", `{"username":"ops2","password":"`+pw+`","operator":true}`); r.status != http.StatusCreated {
+		t.Fatalf("second operator: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/admin/v1/console-users", demote)
 	if r.status != http.StatusOK {
 		t.Fatalf("replace: %d %s", r.status, r.body)
 	}

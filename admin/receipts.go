@@ -24,7 +24,7 @@ import (
 type Option func(*handler)
 
 // WithReceipts gives the receipt endpoints their store (by default the
-// main store, when it is one) and a function called after a redrive.
+// main store) and a function called after a redrive.
 func WithReceipts(rs dialtone.ReceiptStore, redriven func()) Option {
 	return func(h *handler) {
 		h.receipts = rs

@@ -24,10 +24,11 @@ const DefaultACMERenewCheck = 10 * time.Minute
 func ACMEStorageDir(dataDir string) string { return filepath.Join(dataDir, "acme") }
 
 // acmeSource obtains and renews certificates with certmagic. Its storage
-// (certmagic's file storage) holds the ACME account, the certificates and
-// their keys, the locks that let one node of a cluster obtain a certificate
-// while the others wait for it, and the challenge tokens, so that any node
-// sharing the directory can answer the CA's validation request.
+// (a directory, or the Dialtone store: StoreStorage) holds the ACME
+// account, the certificates and their keys, the locks that let one node of
+// a cluster obtain a certificate while the others wait for it, and the
+// challenge tokens, so that any node sharing it can answer the CA's
+// validation request.
 type acmeSource struct {
 	domains []string
 	cache   *certmagic.Cache
@@ -44,9 +45,14 @@ func newACME(cfg Config) (*acmeSource, error) {
 	if u, err := url.Parse(dir); err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("--acme-directory %q: want an https:// URL of an ACME directory", dir)
 	}
-	storage := cfg.ACMEStorage
-	if storage == "" {
-		storage = ACMEStorageDir(cfg.DataDir)
+	var storage certmagic.Storage
+	switch {
+	case cfg.ACMEStorage != "":
+		storage = &certmagic.FileStorage{Path: cfg.ACMEStorage}
+	case cfg.ACMEStore != nil:
+		storage = NewStoreStorage(cfg.ACMEStore, cfg.Logger.With("component", "acme"))
+	default:
+		storage = &certmagic.FileStorage{Path: ACMEStorageDir(cfg.DataDir)}
 	}
 	check := cfg.ACMERenewCheck
 	if check <= 0 {
@@ -63,7 +69,7 @@ func newACME(cfg Config) (*acmeSource, error) {
 		Logger:             zl,
 	})
 	a.magic = certmagic.New(a.cache, certmagic.Config{
-		Storage: &certmagic.FileStorage{Path: storage},
+		Storage: storage,
 		Logger:  zl,
 	})
 	a.issuer = certmagic.NewACMEIssuer(a.magic, certmagic.ACMEIssuer{

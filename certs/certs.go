@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/hostnames"
 	"github.com/dialtone-voice/dialtone/tlsca"
 )
@@ -48,10 +49,15 @@ type Config struct {
 	ACMEEmail   string
 	// ACMEDirectory defaults to DefaultACMEDirectory.
 	ACMEDirectory string
-	// ACMEStorage is where certificates, keys and the ACME account are
-	// kept; default DATA/acme. Nodes of a cluster must share it (see
-	// README): certmagic's file storage locks through the directory.
+	// ACMEStorage is a directory where certificates, keys and the ACME
+	// account are kept (certmagic's file storage, which locks through the
+	// directory, so the nodes of a cluster must share it). It overrides
+	// ACMEStore.
 	ACMEStorage string
+	// ACMEStore keeps them in the Dialtone store instead (StoreStorage),
+	// which every node of a cluster on one PostgreSQL database shares.
+	// With neither, they are kept in DATA/acme.
+	ACMEStore dialtone.CertStore
 	// ACMERenewCheck is how often certificates are checked for renewal;
 	// default 10 minutes.
 	ACMERenewCheck time.Duration

@@ -47,12 +47,10 @@ var staticFS embed.FS
 // Prefix is where the console is mounted.
 const Prefix = "/console/"
 
-// Store is what the console needs of the node's store. Receipt pages and
-// the overview's aggregates use dialtone.ReceiptStore and
-// dialtone.CallStatsStore when the store has them.
+// Store is what the console needs of the node's store: all of it (console
+// users, receipt pages, the overview's aggregates).
 type Store interface {
 	dialtone.Store
-	dialtone.ConsoleUserStore
 }
 
 // LiveCalls reports the calls running on this node (the call engine).
@@ -115,7 +113,7 @@ type Console struct {
 	cfg      Config
 	store    Store
 	res      *resource.Service
-	receipts dialtone.ReceiptStore // nil: no receipt pages
+	receipts dialtone.ReceiptStore // nil: no receipt pages (a Config without a Store)
 	stats    dialtone.CallStatsStore
 	log      *slog.Logger
 	sessions SessionStore
@@ -160,8 +158,7 @@ func New(cfg Config) (*Console, error) {
 	} else {
 		_, _ = rand.Read(c.flashKey[:])
 	}
-	c.receipts, _ = cfg.Store.(dialtone.ReceiptStore)
-	c.stats, _ = cfg.Store.(dialtone.CallStatsStore)
+	c.receipts, c.stats = cfg.Store, cfg.Store
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 
 // Several nodes share one store: each dials the calls it claimed (see
 // dialtone.ClusterStore) and ends only its own. These methods are what the
-// node's cluster loop (package server) needs besides Start and Cancel.
+// node's cluster loops (package cluster) need besides Start and Cancel.
 
 // RecoverLive runs at start-up: it ends once (status 999999, with
 // restartReason) the calls this node left live in a previous run, which are

@@ -1,6 +1,9 @@
-// Package postgres implements dialtone.Store and dialtone.ReceiptStore on
+// Package postgres runs the shared SQL store (package sqlstore) on
 // PostgreSQL with pgx (github.com/jackc/pgx/v5), for deployments where
-// several Dialtone nodes share one database.
+// several Dialtone nodes share one database. The queries live in sqlstore;
+// this package holds what is PostgreSQL's own: the pgx pool, retried
+// transactions, the dialect (advisory locks, row locks, collation, error
+// codes) and NOTIFY.
 //
 // It applies the same migration files as the SQLite store (package
 // migrations), so both engines hold the same schema: times are BIGINT unix
@@ -20,9 +23,10 @@
 //   - Calls: UpdateCall's UPDATE ... WHERE version = $n is re-evaluated on
 //     the latest row after waiting for a concurrent writer, so exactly one
 //     of two racing changes wins.
-//   - Queues and push deliveries are claimed with FOR UPDATE SKIP LOCKED,
-//     so concurrent receivers never get the same row, and outbox receipts
-//     with a conditional UPDATE, so each is routed once.
+//   - Queued calls, queue messages and push deliveries are claimed with
+//     FOR UPDATE SKIP LOCKED, so concurrent claimers never get the same
+//     row, and outbox receipts with a conditional UPDATE, so each is
+//     routed once.
 //
 // Transactions run at READ COMMITTED; a transaction that PostgreSQL aborts
 // on a deadlock or serialization failure is retried from the start.
@@ -33,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,7 +46,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/migrations"
+	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
 // Advisory lock keys. The two-int form keeps Dialtone's locks in a space of
@@ -55,6 +60,49 @@ const (
 	lockSpaceFlow = 0x44544f46 // "DTOF"
 )
 
+// Dialect is PostgreSQL's part of the shared SQL.
+var Dialect = sqlstore.Dialect{
+	Name: "postgres",
+	// IDs and codes order bytewise, as in SQLite, whatever collation the
+	// database was created with (a locale collation would order "a" < "B"
+	// and differ between servers, making cursors and lists
+	// engine-dependent).
+	Collate:    ` COLLATE "C"`,
+	SkipLocked: ` FOR UPDATE SKIP LOCKED`,
+	// The lock that makes flow control exact across nodes: every CreateCall
+	// with a guard for (account, callee) takes it before counting and keeps
+	// it until its transaction ends, so the count of the next one includes
+	// this insert. A hash collision only makes two callees wait for each
+	// other; it never lets a count be wrong. The separator keeps ("1",
+	// "23") and ("12", "3") apart.
+	FlowLock:      `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpaceFlow) + `, hashtext($1 || '/' || $2))`,
+	MigrationLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpace) + `, ` + strconv.Itoa(lockMigrations) + `)`,
+	IsUnique:      func(err error) bool { return hasCode(err, "23505") },
+	IsForeignKey:  func(err error) bool { return hasCode(err, "23503") },
+}
+
+func hasCode(err error, codes ...string) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	for _, c := range codes {
+		if pe.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+// retryable reports a failure that is the server's way of resolving a race
+// (the transaction did nothing and may simply run again).
+func retryable(err error) bool {
+	return hasCode(err,
+		"40001", // serialization_failure
+		"40P01", // deadlock_detected
+	)
+}
+
 // maxTxAttempts bounds the retries of a transaction PostgreSQL aborted to
 // resolve a deadlock or serialization failure.
 const maxTxAttempts = 5
@@ -62,21 +110,17 @@ const maxTxAttempts = 5
 // Store is the PostgreSQL dialtone.Store. It is safe for concurrent use, and
 // any number of Stores (in any number of processes) may share a database.
 type Store struct {
-	pool *pgxpool.Pool
-	// db runs the statements: the pool, or in the view Atomic hands to its
-	// function, that transaction (see atomic.go).
-	db     dbtx
-	inView bool
-	sealer dialtone.Sealer
-	log    *slog.Logger
-
-	closeOnce *sync.Once
+	*sqlstore.Store
+	*engine
 }
 
-var (
-	_ dialtone.Store        = (*Store)(nil)
-	_ dialtone.ReceiptStore = (*Store)(nil)
-)
+var _ dialtone.Store = (*Store)(nil)
+
+// engine is the database under the shared store: the pgx pool.
+type engine struct {
+	pool      *pgxpool.Pool
+	closeOnce sync.Once
+}
 
 // Option configures Open.
 type Option func(*options)
@@ -132,139 +176,50 @@ func Open(ctx context.Context, dsn string, sealer dialtone.Sealer, opts ...Optio
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool, db: pool, sealer: sealer, log: o.logger, closeOnce: new(sync.Once)}
-	if err := s.migrate(ctx); err != nil {
+	e := &engine{pool: pool}
+	if err := sqlstore.Migrate(ctx, Dialect, e.inTx, o.logger); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return s, nil
-}
-
-// migrate applies the pending migrations one transaction at a time. Each
-// transaction first takes the migration lock, then reads what is applied,
-// so a node that waited for another sees the other's work and never
-// applies a migration twice. Like the SQLite store it refuses a database
-// that records a migration this binary does not know, or under another
-// name: writing to a schema the code does not understand can corrupt data.
-func (s *Store) migrate(ctx context.Context) error {
-	all, err := migrations.All()
+	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger)
 	if err != nil {
-		return err
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	for {
-		var applied *migrations.Migration
-		err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-			applied = nil
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpace, lockMigrations); err != nil {
-				return fmt.Errorf("migration lock: %w", err)
-			}
-			// Under the lock: concurrent CREATE TABLE IF NOT EXISTS can
-			// otherwise fail on the catalog's unique index.
-			if _, err := tx.Exec(ctx, migrations.TrackingTableSQL); err != nil {
-				return fmt.Errorf("create schema_migrations: %w", err)
-			}
-			done, err := appliedMigrations(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if err := checkKnown(all, done); err != nil {
-				return err
-			}
-			for _, m := range all {
-				if _, ok := done[m.Version]; ok {
-					continue
-				}
-				// Without arguments pgx sends the file through the simple
-				// protocol, which runs a multi-statement script.
-				if _, err := tx.Exec(ctx, m.SQL); err != nil {
-					return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
-				}
-				if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-					m.Version, m.Name, time.Now().UnixMilli()); err != nil {
-					return fmt.Errorf("migration %04d_%s: record: %w", m.Version, m.Name, err)
-				}
-				applied = &m
-				return nil
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if applied == nil {
-			return nil
-		}
-		s.log.InfoContext(ctx, "postgres: applied migration", "version", applied.Version, "name", applied.Name)
-	}
-}
-
-func appliedMigrations(ctx context.Context, tx pgx.Tx) (map[int]string, error) {
-	rows, err := tx.Query(ctx, `SELECT version, name FROM schema_migrations`)
-	if err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
-	}
-	defer rows.Close()
-	done := map[int]string{}
-	for rows.Next() {
-		var v int
-		var name string
-		if err := rows.Scan(&v, &name); err != nil {
-			return nil, fmt.Errorf("read schema_migrations: %w", err)
-		}
-		done[v] = name
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
-	}
-	return done, nil
-}
-
-func checkKnown(all []migrations.Migration, done map[int]string) error {
-	known := make(map[int]string, len(all))
-	for _, m := range all {
-		known[m.Version] = m.Name
-	}
-	for v, name := range done {
-		want, ok := known[v]
-		if !ok {
-			return fmt.Errorf("database has migration %d (%s) that this binary does not know; it was migrated by a newer version", v, name)
-		}
-		if want != name {
-			return fmt.Errorf("database has migration %d named %q, this binary calls it %q", v, name, want)
-		}
-	}
-	return nil
+	return &Store{Store: st, engine: e}, nil
 }
 
 // Ping reports whether the database answers a query on the schema.
-func (s *Store) Ping(ctx context.Context) error {
-	var n int
-	// A query rather than pool.Ping, so a database without the schema
-	// (dropped, or the wrong one) is not reported ready.
-	if err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
+func (s *Store) Ping(ctx context.Context) error { return s.Store.Ping(ctx) }
+
+// Close closes the pool, waiting for connections in use to be returned.
+// Calls after the first do nothing.
+func (s *Store) Close() error { return s.Store.Close() }
+
+// Notify sends payload on a LISTEN/NOTIFY channel to every session of the
+// database listening on it, including this node's own listener. The
+// notification is delivered when (and only if) this statement's implicit
+// transaction commits.
+func (s *Store) Notify(ctx context.Context, channel, payload string) error {
+	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+		return fmt.Errorf("postgres: notify %s: %w", channel, err)
 	}
 	return nil
 }
 
-// Close closes the pool, waiting for connections in use to be returned.
-// Calls after the first do nothing. A transaction's view cannot be closed.
-func (s *Store) Close() error {
-	if s.inView {
-		return errors.New("postgres: close: a transaction's view is not the store")
-	}
-	s.closeOnce.Do(s.pool.Close)
-	return nil
-}
+// DSN is the connection string the store was opened with, for components
+// that need a dedicated connection of their own (a LISTEN session cannot
+// share a pooled one).
+func (s *Store) DSN() string { return s.pool.Config().ConnString() }
 
 // inTx runs fn in a READ COMMITTED transaction and commits it. When
 // PostgreSQL aborts the transaction to break a deadlock or on a
 // serialization failure, fn runs again in a new one, so fn must reset any
 // result it collects (as the SQLite store's ops must).
-func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+func (e *engine) inTx(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error { return fn(ctx, tx) })
+		err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error { return fn(ctx, querier{tx}) })
 		if err == nil || attempt == maxTxAttempts || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -277,83 +232,76 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx
 	}
 }
 
-// retryable reports a failure that is the server's way of resolving a race
-// (the transaction did nothing and may simply run again).
-func retryable(err error) bool {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return false
-	}
-	switch pe.Code {
-	case "40001", // serialization_failure
-		"40P01": // deadlock_detected
-		return true
-	}
-	return false
+// db is the engine as the shared store sees it (sqlstore.DB).
+type db struct{ e *engine }
+
+func (d db) Reader() sqlstore.Querier { return querier{d.e.pool} }
+
+// Write runs fn's statements straight on the pool: each commits on its
+// own, and none needs the others' isolation (see sqlstore).
+func (d db) Write(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
+	return fn(ctx, querier{d.e.pool})
 }
 
-// isUniqueViolation reports a duplicate key the statement did not expect.
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+func (d db) Tx(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
+	return d.e.inTx(ctx, fn)
 }
 
-// isForeignKeyViolation reports a missing parent row, e.g. an account that
-// was not there when the row was written.
-func isForeignKeyViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23503"
-}
+// Ping is done by the shared store's query on the schema.
+func (d db) Ping(context.Context) error { return nil }
 
-// querier is what pgx.Tx and *pgxpool.Pool have in common.
-type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-// dbtx is a querier that starts transactions: the pool, or a transaction
-// (whose Begin starts a savepoint).
-type dbtx interface {
-	querier
-	Begin(ctx context.Context) (pgx.Tx, error)
-}
-
-const sqlAccountExists = `SELECT EXISTS (SELECT 1 FROM accounts WHERE uid = $1)`
-
-// accountExists turns a missing parent into ErrNotFound instead of an
-// opaque foreign-key failure. Accounts are never deleted, so the answer
-// still holds when the transaction writes.
-func accountExists(ctx context.Context, q querier, uid string) (bool, error) {
-	var ok bool
-	err := q.QueryRow(ctx, sqlAccountExists, uid).Scan(&ok)
-	return ok, err
-}
-
-// requireAccount is accountExists as an error.
-func requireAccount(ctx context.Context, q querier, uid string) error {
-	ok, err := accountExists(ctx, q, uid)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("account %s: %w", uid, dialtone.ErrNotFound)
-	}
+func (d db) Close() error {
+	d.e.closeOnce.Do(d.e.pool.Close)
 	return nil
 }
 
-// execCount runs one statement outside an explicit transaction and returns
-// the number of rows it changed.
-func (s *Store) execCount(ctx context.Context, q string, args ...any) (int, error) {
-	tag, err := s.db.Exec(ctx, q, args...)
+// conn is what pgx.Tx and *pgxpool.Pool have in common.
+type conn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// querier runs statements on the pool or in a transaction. pgx prepares
+// each statement once per connection and caches it, so every query is
+// planned once, not per call.
+type querier struct{ c conn }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.c.Exec(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
-	return int(tag.RowsAffected()), nil
+	return tag.RowsAffected(), nil
 }
 
-// byteOrder follows every text column in ORDER BY and range comparisons:
-// IDs and codes order bytewise, as in SQLite, whatever collation the
-// database was created with (a locale collation would order "a" < "B"
-// and differ between servers, making cursors and lists engine-dependent).
-const byteOrder = ` COLLATE "C"`
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return q.c.Query(ctx, query, args...)
+}
+
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.c.QueryRow(ctx, query, args...)
+}
+
+// ExecBatch sends the statements in one round trip and reads their
+// results in order.
+func (q querier) ExecBatch(ctx context.Context, batch []sqlstore.Stmt, each func(int, int64, error) error) (err error) {
+	b := &pgx.Batch{}
+	for _, st := range batch {
+		b.Queue(st.SQL, st.Args...)
+	}
+	br := q.c.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	for i := range batch {
+		tag, err := br.Exec()
+		if err := each(i, tag.RowsAffected(), err); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -37,9 +37,9 @@ func snapshot(t *testing.T, st dialtone.Store) string {
 		fmt.Fprintf(&b, "%s templates %+v\n", a.UID, must(st.ListTemplates(ctx, a.UID)))
 		fmt.Fprintf(&b, "%s voice files %+v\n", a.UID, must(st.ListVoiceFiles(ctx, a.UID)))
 		fmt.Fprintf(&b, "%s settings %+v\n", a.UID, must(st.GetAccountSettings(ctx, a.UID)))
-		fmt.Fprintf(&b, "%s subscriptions %+v\n", a.UID, must(st.(dialtone.ReceiptStore).ListSubscriptions(ctx, a.UID)))
+		fmt.Fprintf(&b, "%s subscriptions %+v\n", a.UID, must(st.ListSubscriptions(ctx, a.UID)))
 	}
-	fmt.Fprintf(&b, "console users %+v\n", must(st.(dialtone.ConsoleUserStore).ListConsoleUsers(ctx)))
+	fmt.Fprintf(&b, "console users %+v\n", must(st.ListConsoleUsers(ctx)))
 	return b.String()
 }
 

@@ -26,7 +26,7 @@ accounts:
 	if res.SubscriptionsCreated != 2 {
 		t.Errorf("first apply = %+v", res)
 	}
-	rs := st.(dialtone.ReceiptStore)
+	rs := st
 	sub, err := rs.GetSubscription(ctx, "42", dialtone.MsgVoiceRecordReport)
 	if err != nil || sub.Queue || sub.PushURL != "https://example.com/r" || sub.PushSecret != "s3cr3t" {
 		t.Errorf("record subscription = %+v, %v", sub, err)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/console/passhash"
 )
 
@@ -91,7 +90,7 @@ console_users:
 	if res.ConsoleUsersCreated != 2 {
 		t.Fatalf("first apply = %+v", res)
 	}
-	us := st.(dialtone.ConsoleUserStore)
+	us := st
 	ops, err := us.GetConsoleUser(ctx, "ops")
 	if err != nil || !ops.Operator() || ops.PasswordHash != hash {
 		t.Errorf("ops = %+v, %v", ops, err)

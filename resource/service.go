@@ -184,9 +184,3 @@ func found[T any](_ T, err error) (bool, error) {
 	}
 	return err == nil, err
 }
-
-// receipts and users are the store's receipt and console-user parts.
-// TODO(store): they become part of dialtone.Store with the one SQL store.
-func (s *Service) receipts() dialtone.ReceiptStore { return s.store.(dialtone.ReceiptStore) }
-
-func (s *Service) users() dialtone.ConsoleUserStore { return s.store.(dialtone.ConsoleUserStore) }

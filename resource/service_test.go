@@ -293,7 +293,7 @@ func TestConsoleUserRoles(t *testing.T) {
 	e := newEnv(t)
 	get := func(name string) *dialtone.ConsoleUser {
 		t.Helper()
-		u, err := e.svc.users().GetConsoleUser(ctx(), name)
+		u, err := e.svc.store.GetConsoleUser(ctx(), name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,7 @@ func (s *Service) PutSubscription(ctx context.Context, accountUID, messageType s
 	err := s.change(ctx, func(tx *Service) error {
 		next := &dialtone.Subscription{AccountUID: accountUID, MessageType: messageType, Queue: u.Queue, PushURL: u.PushURL,
 			CreatedAt: now, UpdatedAt: now}
-		old, err := tx.receipts().GetSubscription(ctx, accountUID, messageType)
+		old, err := tx.store.GetSubscription(ctx, accountUID, messageType)
 		ok, err := found(old, err)
 		if err != nil {
 			return err
@@ -54,7 +54,7 @@ func (s *Service) PutSubscription(ctx context.Context, accountUID, messageType s
 			sub, action = old, Unchanged
 			return nil
 		}
-		if err := tx.receipts().PutSubscription(ctx, next); err != nil {
+		if err := tx.store.PutSubscription(ctx, next); err != nil {
 			return err
 		}
 		tx.record(ctx, accountUID, "subscription", messageType, action, "queue", next.Queue, "push_url", next.PushURL,
@@ -75,7 +75,7 @@ func sameSubscription(a, b *dialtone.Subscription) bool {
 // DeleteSubscription stops the account's receipts of messageType.
 func (s *Service) DeleteSubscription(ctx context.Context, accountUID, messageType string) error {
 	return s.change(ctx, func(tx *Service) error {
-		if err := tx.receipts().DeleteSubscription(ctx, accountUID, messageType); err != nil {
+		if err := tx.store.DeleteSubscription(ctx, accountUID, messageType); err != nil {
 			return err
 		}
 		tx.record(ctx, accountUID, "subscription", messageType, Deleted)

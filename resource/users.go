@@ -26,7 +26,7 @@ func (s *Service) PutConsoleUser(ctx context.Context, in dialtone.ConsoleUserInp
 			}
 		}
 		action = Created
-		old, err := tx.users().GetConsoleUser(ctx, u.Username)
+		old, err := tx.store.GetConsoleUser(ctx, u.Username)
 		if ok, err := found(old, err); err != nil {
 			return err
 		} else if ok {
@@ -47,7 +47,7 @@ func (s *Service) PutConsoleUser(ctx context.Context, in dialtone.ConsoleUserInp
 				return err
 			}
 		}
-		if err := tx.users().PutConsoleUser(ctx, u); err != nil {
+		if err := tx.store.PutConsoleUser(ctx, u); err != nil {
 			return err
 		}
 		tx.record(ctx, u.AccountUID, "console_user", u.Username, action, "operator", u.Operator())
@@ -100,7 +100,7 @@ func samePassword(stored string, in dialtone.ConsoleUserInput) bool {
 // request.
 func (s *Service) DeleteConsoleUser(ctx context.Context, username string) error {
 	return s.change(ctx, func(tx *Service) error {
-		u, err := tx.users().GetConsoleUser(ctx, username)
+		u, err := tx.store.GetConsoleUser(ctx, username)
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (s *Service) DeleteConsoleUser(ctx context.Context, username string) error 
 				return err
 			}
 		}
-		if err := tx.users().DeleteConsoleUser(ctx, username); err != nil {
+		if err := tx.store.DeleteConsoleUser(ctx, username); err != nil {
 			return err
 		}
 		tx.record(ctx, u.AccountUID, "console_user", username, Deleted)
@@ -132,7 +132,7 @@ func (s *Service) CreateConsoleUser(ctx context.Context, in dialtone.ConsoleUser
 				return err
 			}
 		}
-		old, err := tx.users().GetConsoleUser(ctx, u.Username)
+		old, err := tx.store.GetConsoleUser(ctx, u.Username)
 		if ok, err := found(old, err); err != nil {
 			return err
 		} else if ok {
@@ -143,7 +143,7 @@ func (s *Service) CreateConsoleUser(ctx context.Context, in dialtone.ConsoleUser
 				return err
 			}
 		}
-		if err := tx.users().PutConsoleUser(ctx, u); err != nil {
+		if err := tx.store.PutConsoleUser(ctx, u); err != nil {
 			return err
 		}
 		tx.record(ctx, u.AccountUID, "console_user", u.Username, Created, "operator", u.Operator())
@@ -166,12 +166,12 @@ func (s *Service) SetConsoleUserPassword(ctx context.Context, username, password
 		return err
 	}
 	return s.change(ctx, func(tx *Service) error {
-		u, err := tx.users().GetConsoleUser(ctx, username)
+		u, err := tx.store.GetConsoleUser(ctx, username)
 		if err != nil {
 			return err
 		}
 		u.PasswordHash = hash
-		if err := tx.users().PutConsoleUser(ctx, u); err != nil {
+		if err := tx.store.PutConsoleUser(ctx, u); err != nil {
 			return err
 		}
 		tx.record(ctx, u.AccountUID, "console_user", username, Updated, "password", "changed")
@@ -187,7 +187,7 @@ func (s *Service) SetConsoleUserRole(ctx context.Context, username, accountUID s
 		return dialtone.Invalid("account", "%s is not an account uid (1 to 32 digits)", strconv.Quote(accountUID))
 	}
 	return s.change(ctx, func(tx *Service) error {
-		u, err := tx.users().GetConsoleUser(ctx, username)
+		u, err := tx.store.GetConsoleUser(ctx, username)
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (s *Service) SetConsoleUserRole(ctx context.Context, username, accountUID s
 			}
 		}
 		u.AccountUID = accountUID
-		if err := tx.users().PutConsoleUser(ctx, u); err != nil {
+		if err := tx.store.PutConsoleUser(ctx, u); err != nil {
 			return err
 		}
 		tx.record(ctx, accountUID, "console_user", username, Updated, "operator", u.Operator())
@@ -217,7 +217,7 @@ func (s *Service) SetConsoleUserRole(ctx context.Context, username, accountUID s
 // other operator is left: nobody could then manage accounts or users from
 // the console.
 func (tx *Service) keepAnOperator(ctx context.Context, username string) error {
-	users, err := tx.users().ListConsoleUsers(ctx)
+	users, err := tx.store.ListConsoleUsers(ctx)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ type CallConfig struct {
 	CallbackTimeout time.Duration
 	// TTSCacheBytes bounds the synthesised-speech cache; default 64 MiB.
 	TTSCacheBytes int64
-	// Cluster tunes capacity, claiming and node liveness (cluster.go).
+	// Cluster tunes capacity, claiming and node liveness (package cluster).
 	Cluster ClusterConfig
 }
 
@@ -84,9 +84,10 @@ func (n *Node) initCalls(net *provision.Network) {
 		Receipts:        n.ReceiptBuilder().Build,
 		ResolvePrompt:   c.vms.ResolveSmartPrompt,
 		RecordDir:       RecordDir(dataDir),
-		CancelElsewhere: n.cluster.cancelElsewhere,
+		CancelElsewhere: n.cluster.CancelElsewhere,
 	})
-	c.vms.Dialer = n.cluster.attachEngine(c.engine, n.store)
+	n.cluster.Attach(c.engine)
+	c.vms.Dialer = clusterDialer{Engine: c.engine, c: n.cluster}
 	n.calls = c
 }
 
@@ -140,12 +141,12 @@ func (n *Node) serveCallEvents(w http.ResponseWriter, r *http.Request) {
 
 // startCalls ends or redials what a previous run left unfinished.
 func (n *Node) startCalls(ctx context.Context) error {
-	return n.cluster.start(ctx)
+	return n.cluster.Start(ctx)
 }
 
 // stopCalls ends live calls with a recorded system reason.
 func (n *Node) stopCalls() {
-	n.cluster.shutdown(func() {
+	n.cluster.Shutdown(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		n.calls.engine.Shutdown(ctx)

@@ -18,15 +18,8 @@ import (
 const EnvConsoleAdminPassword = "DIALTONE_CONSOLE_ADMIN_PASSWORD"
 
 // consoleHandler builds the console over the node's store, engine and
-// simulated network. A store without console users gets a page saying so
-// rather than a node that fails to start.
+// simulated network.
 func (n *Node) consoleHandler() http.Handler {
-	st, ok := n.store.(console.Store)
-	if !ok {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "The web console needs a store with console users; this one has none.", http.StatusServiceUnavailable)
-		})
-	}
 	// The first start set it already.
 	if pw := n.cfg.ConsolePassword; pw != "" && n.firstRun == nil {
 		ctx, cancel := context.WithTimeout(dialtone.WithActor(context.Background(), EnvConsoleAdminPassword), 10*time.Second)
@@ -40,7 +33,7 @@ func (n *Node) consoleHandler() http.Handler {
 		}
 	}
 	cfg := console.Config{
-		Store:     st,
+		Store:     n.store,
 		Resources: n.res,
 		Logger:    n.log,
 		Speaker:   n.espeak,
@@ -50,10 +43,8 @@ func (n *Node) consoleHandler() http.Handler {
 		FlashKey:  n.flashKey,
 	}
 	// Sessions in the store survive a restart and work on every node of a
-	// cluster; the in-memory table is only for stores without them.
-	if ss, ok := n.store.(dialtone.ConsoleSessionStore); ok {
-		cfg.Sessions = console.NewStoreSessions(ss)
-	}
+	// cluster.
+	cfg.Sessions = console.NewStoreSessions(n.store)
 	if n.calls != nil {
 		cfg.Live, cfg.Net = n.calls.engine, n.calls.network
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -41,14 +40,8 @@ type ReceiptConfig struct {
 // and where /records/ serves them from.
 func RecordDir(dataDir string) string { return filepath.Join(dataDir, "records") }
 
-// receiptStore is the node's store as receipt delivery sees it.
-type receiptStore interface {
-	dialtone.Store
-	dialtone.ReceiptStore
-}
-
 type receipts struct {
-	store      receiptStore
+	store      dialtone.Store
 	waker      mns.Waker
 	queues     *mns.Server
 	dispatcher *receipt.Dispatcher
@@ -61,10 +54,7 @@ type receipts struct {
 // initReceipts builds the receipt parts; masterKey derives the recording
 // URL key.
 func (n *Node) initReceipts(masterKey []byte) error {
-	rs, ok := n.store.(receiptStore)
-	if !ok {
-		return errors.New("the store keeps no receipt delivery state")
-	}
+	rs := n.store
 	rc := n.cfg.Receipts
 	r := &receipts{store: rs, waker: n.clusterWaker()}
 	r.queues = mns.New(mns.Config{Store: rs, Waker: r.waker, Logger: n.log.With("component", "mns"), Window: n.cfg.SignatureWindow})

@@ -25,6 +25,7 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/certs"
 	"github.com/dialtone-voice/dialtone/console"
+	"github.com/dialtone-voice/dialtone/cluster"
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
@@ -107,8 +108,8 @@ type Node struct {
 	calls *calls
 	// network is the provisioning file's simulated network, if any.
 	network *provision.Network
-	// cluster is the node's part in a cluster (cluster.go).
-	cluster *cluster
+	// cluster is the node's part in a cluster (package cluster).
+	cluster *cluster.Cluster
 	// sip is the SIP trunk carrier, nil without trunks (sip.go).
 	sip *sip.Carrier
 	// firstRun is what this start created, nil unless it was the store's

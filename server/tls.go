@@ -101,6 +101,11 @@ func (n *Node) openListeners() (_ *frontDoors, err error) {
 	if cfg.HTTPSAddr != "" {
 		tc := cfg.TLS
 		tc.DataDir, tc.HTTPSAddr, tc.HTTPAddr, tc.Logger = cfg.DataDir, cfg.HTTPSAddr, cfg.HTTPAddr, n.log
+		// On PostgreSQL the nodes share ACME state through the store;
+		// --acme-storage DIR overrides it, and SQLite keeps DATA/acme.
+		if IsPostgresURL(cfg.StoreURL) && tc.ACMEStorage == "" {
+			tc.ACMEStore = n.store
+		}
 		if f.certs, err = certs.New(tc); err != nil {
 			return nil, err
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+
+	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
 // Group commit.
@@ -57,20 +59,14 @@ type writeOp struct {
 // that is not cancelled: cancelling a statement can roll back the whole
 // SQLite transaction, which would take other callers' ops with it. ctx is
 // honoured while the op waits, up to the moment it starts.
-//
-// In a transaction's view (s.tx set, see atomic.go) fn runs at once in a
-// savepoint of that transaction, on the writer goroutine that runs it.
-func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (e *engine) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.tx != nil {
-		return s.inSavepoint(ctx, fn)
-	}
 	op := &writeOp{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
-	case s.ops <- op:
-	case <-s.quit:
+	case e.ops <- op:
+	case <-e.quit:
 		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
@@ -82,14 +78,14 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.T
 }
 
 // writer is the single goroutine that owns the write connection after Open.
-func (s *Store) writer() {
-	defer close(s.writerDone)
-	batch := make([]*writeOp, 0, s.maxBatch)
+func (e *engine) writer() {
+	defer close(e.writerDone)
+	batch := make([]*writeOp, 0, e.maxBatch)
 	for {
 		var first *writeOp
 		select {
-		case first = <-s.ops:
-		case <-s.quit:
+		case first = <-e.ops:
+		case <-e.quit:
 			return
 		}
 		batch = append(batch[:0], first)
@@ -100,15 +96,15 @@ func (s *Store) writer() {
 		// more would delay every write of an idle store.
 		runtime.Gosched()
 	collect:
-		for len(batch) < s.maxBatch {
+		for len(batch) < e.maxBatch {
 			select {
-			case op := <-s.ops:
+			case op := <-e.ops:
 				batch = append(batch, op)
 			default:
 				break collect
 			}
 		}
-		s.runBatch(batch)
+		e.runBatch(batch)
 		for i, op := range batch {
 			close(op.done)
 			batch[i] = nil // do not keep finished ops reachable
@@ -116,28 +112,28 @@ func (s *Store) writer() {
 	}
 }
 
-func (s *Store) runBatch(batch []*writeOp) {
+func (e *engine) runBatch(batch []*writeOp) {
 	if len(batch) == 1 {
-		batch[0].err = s.runAlone(batch[0])
+		batch[0].err = e.runAlone(batch[0])
 		return
 	}
-	if err := s.runTogether(batch); err != nil {
+	if err := e.runTogether(batch); err != nil {
 		// The shared transaction is gone, and with it what every op wrote;
 		// results computed inside it (even failures, which may have
 		// depended on an earlier op's writes) are void.
 		for _, op := range batch {
-			op.err = s.runAlone(op)
+			op.err = e.runAlone(op)
 		}
 	}
 }
 
 // runAlone runs one op in its own transaction.
-func (s *Store) runAlone(op *writeOp) error {
+func (e *engine) runAlone(op *writeOp) error {
 	if err := op.ctx.Err(); err != nil {
 		return err
 	}
 	ctx := context.WithoutCancel(op.ctx)
-	tx, err := s.write.BeginTx(ctx, nil)
+	tx, err := e.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -156,9 +152,9 @@ func (s *Store) runAlone(op *writeOp) error {
 // runTogether runs the ops in one transaction, setting the error of each op
 // that failed. It returns an error only when the transaction as a whole
 // failed, after rolling it back.
-func (s *Store) runTogether(batch []*writeOp) (err error) {
+func (e *engine) runTogether(batch []*writeOp) (err error) {
 	bg := context.Background()
-	tx, err := s.write.BeginTx(bg, nil)
+	tx, err := e.write.BeginTx(bg, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -171,18 +167,18 @@ func (s *Store) runTogether(batch []*writeOp) (err error) {
 		if op.err = op.ctx.Err(); op.err != nil {
 			continue
 		}
-		if _, err := s.txExec(bg, tx, sqlSavepoint); err != nil {
+		if _, err := e.txExec(bg, tx, sqlSavepoint); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		if op.err = op.fn(context.WithoutCancel(op.ctx), tx); op.err != nil {
 			// Fails when the error already rolled back the transaction
 			// (SQLITE_FULL, SQLITE_IOERR, ...): then nothing of the batch
 			// is left and the caller runs the ops again one by one.
-			if _, err := s.txExec(bg, tx, sqlRollbackTo); err != nil {
+			if _, err := e.txExec(bg, tx, sqlRollbackTo); err != nil {
 				return fmt.Errorf("rollback to savepoint after %w: %w", op.err, err)
 			}
 		}
-		if _, err := s.txExec(bg, tx, sqlRelease); err != nil {
+		if _, err := e.txExec(bg, tx, sqlRelease); err != nil {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
@@ -199,37 +195,25 @@ func (s *Store) runTogether(batch []*writeOp) (err error) {
 // starts, while the one connection is free; database/sql then reuses each
 // prepared statement in every transaction on that connection (Tx.Stmt), and
 // re-prepares it transparently should the connection ever be replaced.
-func (s *Store) prepareHot(ctx context.Context) error {
-	s.stmts = map[string]*sql.Stmt{}
-	for _, q := range []string{
-		sqlSavepoint, sqlRollbackTo, sqlRelease,
-		sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount,
-		sqlUpdateCall, sqlInsertEvent, sqlInsertReceipt, sqlUseNonce,
-	} {
-		st, err := s.write.PrepareContext(ctx, q)
+func (e *engine) prepareHot(ctx context.Context) error {
+	e.stmts = map[string]*sql.Stmt{}
+	for _, q := range append([]string{sqlSavepoint, sqlRollbackTo, sqlRelease}, sqlstore.HotStatements()...) {
+		st, err := e.write.PrepareContext(ctx, q)
 		if err != nil {
-			for _, p := range s.stmts {
+			for _, p := range e.stmts {
 				_ = p.Close()
 			}
 			return fmt.Errorf("prepare %q: %w", q, err)
 		}
-		s.stmts[q] = st
+		e.stmts[q] = st
 	}
 	return nil
 }
 
 // txExec runs q in tx, through its prepared statement when it has one.
-func (s *Store) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	if st, ok := s.stmts[q]; ok {
+func (e *engine) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st, ok := e.stmts[q]; ok {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, q, args...)
-}
-
-// txQueryRow is txExec for single-row queries.
-func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
-	if st, ok := s.stmts[q]; ok {
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	}
-	return tx.QueryRowContext(ctx, q, args...)
 }

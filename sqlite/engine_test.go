@@ -40,7 +40,7 @@ func TestReceiptsOutbox(t *testing.T) {
 		createdAt, availableAt       int64
 		attempts                     int
 	)
-	err := st.read.QueryRowContext(ctx, `SELECT id, account_uid, call_id, message_type, body, created_at, available_at, attempts FROM receipts`).
+	err := st.pool.QueryRowContext(ctx, `SELECT id, account_uid, call_id, message_type, body, created_at, available_at, attempts FROM receipts`).
 		Scan(&id, &acct, &call, &typ, &gotBody, &createdAt, &availableAt, &attempts)
 	must(t, err)
 	if id != "r1" || acct != "1" || call != "c1" || typ != dialtone.MsgVoiceReport || gotBody != body ||
@@ -116,11 +116,11 @@ func TestGroupCommitIsolation(t *testing.T) {
 		t.Errorf("%d creates of one ID succeeded, want 1", dupOK)
 	}
 	var n int
-	must(t, st.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'fail'`).Scan(&n))
+	must(t, st.pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'fail'`).Scan(&n))
 	if n != 0 {
 		t.Errorf("failed ops left %d rows", n)
 	}
-	must(t, st.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM calls`).Scan(&n))
+	must(t, st.pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM calls`).Scan(&n))
 	if n != 11 {
 		t.Errorf("%d calls stored, want 11", n)
 	}
@@ -171,7 +171,7 @@ func TestGroupCommitBrokenBatch(t *testing.T) {
 		}
 	}
 	var n int
-	must(t, st.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'K'`).Scan(&n))
+	must(t, st.pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'K'`).Scan(&n))
 	if n != len(used) {
 		t.Errorf("%d nonces stored, want %d", n, len(used))
 	}
@@ -222,16 +222,8 @@ func TestWithLogger(t *testing.T) {
 // call ever made.
 func TestQueryPlans(t *testing.T) {
 	st := openTest(t)
-	for _, tc := range []struct {
-		query string
-		args  []any
-		index string
-	}{
-		{sqlFlowCount, []any{1, 2, "1", "139", 3, 4}, "calls_account_callee_created"},
-		{`SELECT ` + callCols + ` FROM calls WHERE state <> 'ended' AND node = ? ORDER BY created_at, id`, []any{"n1"}, "calls_unfinished"},
-		{`SELECT ` + callCols + ` FROM calls WHERE account_uid = ? ORDER BY created_at DESC, id DESC LIMIT ?`, []any{"1", 10}, "calls_account_created"},
-	} {
-		rows, err := st.read.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+tc.query, tc.args...)
+	for _, tc := range st.IndexedQueries() {
+		rows, err := st.pool.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+tc.Query, tc.Args...)
 		must(t, err)
 		var plan []string
 		for rows.Next() {
@@ -242,8 +234,8 @@ func TestQueryPlans(t *testing.T) {
 		}
 		must(t, rows.Err())
 		rows.Close()
-		if p := strings.Join(plan, "; "); !strings.Contains(p, tc.index) {
-			t.Errorf("plan %q does not use %s for %s", p, tc.index, tc.query)
+		if p := strings.Join(plan, "; "); !strings.Contains(p, tc.Index) {
+			t.Errorf("plan %q does not use %s for %s", p, tc.Index, tc.Query)
 		}
 	}
 }

@@ -1,5 +1,8 @@
-// Package sqlite implements dialtone.Store on a single SQLite file with the
-// pure-Go driver modernc.org/sqlite, so the binary builds with CGO_ENABLED=0.
+// Package sqlite runs the shared SQL store (package sqlstore) on a single
+// SQLite file with the pure-Go driver modernc.org/sqlite, so the binary
+// builds with CGO_ENABLED=0. The queries live in sqlstore; this package
+// holds what is SQLite's own: the connections, the writer and its group
+// commit, the prepared statements and the dialect.
 //
 // The database runs in WAL mode. All writes go through one dedicated
 // connection (a sql.DB limited to one connection, starting transactions with
@@ -13,7 +16,9 @@
 // The write connection is driven by one goroutine that commits concurrent
 // writes together (group commit, see batch.go), each in its own savepoint,
 // so the per-transaction cost is shared without writes affecting each
-// other's outcome.
+// other's outcome. Because one writer runs one transaction at a time, the
+// dialect needs no row locks, flow-control lock or migration lock: the
+// writer makes every claim and count exclusive.
 package sqlite
 
 import (
@@ -28,27 +33,54 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/migrations"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
 // busyTimeout bounds how long a connection waits for a lock held by another
 // process (or by a checkpoint) before failing with SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
+// Dialect is SQLite's part of the shared SQL: text orders bytewise by
+// default (BINARY collation) and one writer at a time needs no locks.
+var Dialect = sqlstore.Dialect{
+	Name: "sqlite",
+	IsUnique: func(err error) bool {
+		return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+	IsForeignKey: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+}
+
+func hasCode(err error, codes ...int) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	for _, c := range codes {
+		if se.Code() == c {
+			return true
+		}
+	}
+	return false
+}
+
 // Store is the SQLite dialtone.Store. It is safe for concurrent use.
 type Store struct {
-	write *sql.DB // exactly one connection; every write goes here
-	// read runs the read queries: the read-only pool (pool, with its
-	// queries prepared once), or in the view Atomic hands to its function,
-	// the transaction (tx; see atomic.go).
-	read   querier
-	pool   *readPool
-	tx     *sql.Tx
-	sealer dialtone.Sealer
-	log    *slog.Logger
+	*sqlstore.Store
+	*engine
+}
+
+var _ dialtone.Store = (*Store)(nil)
+
+// engine is the database under the shared store: the write connection
+// and its writer, the prepared read pool.
+type engine struct {
+	write *sql.DB   // exactly one connection; every write goes here
+	pool  *readPool // the read-only pool, its queries prepared once
+	log   *slog.Logger
 
 	// The group-commit writer (batch.go): ops go in, quit stops it and
 	// writerDone closes when it has.
@@ -61,8 +93,6 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 }
-
-var _ dialtone.Store = (*Store)(nil)
 
 // Option configures Open.
 type Option func(*options)
@@ -116,7 +146,11 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 
 	// Migrate before the read pool exists: the first write connection also
 	// switches the file to WAL, which is persistent, so readers find it set.
-	if err := migrate(ctx, write, o.logger); err != nil {
+	// BEGIN IMMEDIATE (the DSN's _txlock) makes each migration's re-check
+	// and apply one atomic step against other processes.
+	if err := sqlstore.Migrate(ctx, Dialect, func(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
+		return runTx(ctx, write, fn)
+	}, o.logger); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -134,19 +168,32 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
-	pool := newReadPool(read)
-	s := &Store{
-		write: write, read: pool, pool: pool, sealer: sealer, log: o.logger,
+	e := &engine{
+		write: write, pool: newReadPool(read), log: o.logger,
 		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
 	}
-	if err := s.prepareHot(ctx); err != nil {
+	if err := e.prepareHot(ctx); err != nil {
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	go s.writer()
-	return s, nil
+	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger)
+	if err != nil {
+		e.closeStmts()
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	go e.writer()
+	return &Store{Store: st, engine: e}, nil
 }
+
+// Ping checks that both pools can reach the database file.
+func (s *Store) Ping(ctx context.Context) error { return s.Store.Ping(ctx) }
+
+// Close checkpoints the WAL into the main file and closes both pools. Calls
+// after the first return the first result.
+func (s *Store) Close() error { return s.Store.Close() }
 
 // dsn builds the modernc.org/sqlite data source name. The "file:" form is
 // used so that the path goes to SQLite as a URI, where '?', '#' and '%' in a
@@ -173,152 +220,157 @@ func escapePath(path string) string {
 	return r.Replace(path)
 }
 
-// migrate applies the migrations the database has not seen, in order, each
-// in its own transaction together with its schema_migrations row. It refuses a
-// database that records a migration this binary does not know (a newer
-// binary migrated it) or under another name (the files were renumbered),
-// because writing to a schema the code does not understand can corrupt data.
-func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	all, err := migrations.All()
-	if err != nil {
-		return err
-	}
-	if _, err := db.ExecContext(ctx, migrations.TrackingTableSQL); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	applied, err := appliedMigrations(ctx, db)
-	if err != nil {
-		return err
-	}
-	known := make(map[int]string, len(all))
-	for _, m := range all {
-		known[m.Version] = m.Name
-	}
-	for v, name := range applied {
-		want, ok := known[v]
-		if !ok {
-			return fmt.Errorf("database has migration %d (%s) that this binary does not know; it was migrated by a newer version", v, name)
-		}
-		if want != name {
-			return fmt.Errorf("database has migration %d named %q, this binary calls it %q", v, name, want)
-		}
-	}
-	for _, m := range all {
-		if _, ok := applied[m.Version]; ok {
-			continue
-		}
-		did, err := applyMigration(ctx, db, m)
-		if err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
-		}
-		if did {
-			log.InfoContext(ctx, "sqlite: applied migration", "version", m.Version, "name", m.Name)
-		}
-	}
-	return nil
-}
-
-func appliedMigrations(ctx context.Context, db *sql.DB) (map[int]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
-	if err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
-	}
-	defer rows.Close()
-	applied := map[int]string{}
-	for rows.Next() {
-		var v int
-		var name string
-		if err := rows.Scan(&v, &name); err != nil {
-			return nil, fmt.Errorf("read schema_migrations: %w", err)
-		}
-		applied[v] = name
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
-	}
-	return applied, nil
-}
-
-// applyMigration reports false when another process applied m between our
-// read of schema_migrations and our write lock; BEGIN IMMEDIATE makes the
-// re-check and the apply one atomic step.
-func applyMigration(ctx context.Context, db *sql.DB, m migrations.Migration) (bool, error) {
+// runTx runs fn in a transaction of its own on db (used before the writer
+// starts: migrations).
+func runTx(ctx context.Context, db *sql.DB, fn func(context.Context, sqlstore.Querier) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return false, err
+		return err
 	}
 	// After Commit this is a no-op; on the error paths the error returned
 	// below is the one that matters, not the rollback's.
 	defer func() { _ = tx.Rollback() }()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
-		return false, err
+	if err := fn(ctx, txQuerier{tx: tx}); err != nil {
+		return err
 	}
-	if n > 0 {
-		return false, nil
-	}
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		return false, err
-	}
-	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.Version, m.Name, time.Now().UnixMilli()); err != nil {
-		return false, err
-	}
-	return true, tx.Commit()
+	return tx.Commit()
 }
 
-// Ping checks that both pools can reach the database file.
-func (s *Store) Ping(ctx context.Context) error {
-	var n int
-	// A query rather than PingContext, so the file is actually read.
-	if err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+// close stops the writer, checkpoints the WAL and closes both pools.
+func (e *engine) close() error {
+	e.closeOnce.Do(func() {
+		// Stop taking writes; the writer finishes the batch in hand first,
+		// so no caller is left without an answer.
+		close(e.quit)
+		<-e.writerDone
+		// Readers go first so that the checkpoint is not held back by them.
+		errRead := e.pool.Close()
+		var errCkpt error
+		// TRUNCATE leaves an empty -wal file, so the main file alone holds
+		// the data (for backups and copies taken after Close).
+		if _, err := e.write.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+			errCkpt = fmt.Errorf("checkpoint: %w", err)
+		}
+		e.closeStmts()
+		errWrite := e.write.Close()
+		if err := errors.Join(errRead, errCkpt, errWrite); err != nil {
+			e.closeErr = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return e.closeErr
+}
+
+func (e *engine) closeStmts() {
+	for _, st := range e.stmts {
+		// Closing the pool releases them anyway; this only keeps
+		// database/sql's bookkeeping tidy.
+		_ = st.Close()
 	}
-	if err := s.write.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
+}
+
+// db is the engine as the shared store sees it (sqlstore.DB).
+type db struct{ e *engine }
+
+func (d db) Reader() sqlstore.Querier { return readQuerier{d.e.pool} }
+
+// Write runs fn as one op of the writer, like Tx: with one writer, a write
+// costs the same in a transaction, and takes part in group commit.
+func (d db) Write(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
+	return d.Tx(ctx, fn)
+}
+
+func (d db) Tx(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
+	return d.e.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return fn(ctx, txQuerier{tx: tx, stmts: d.e.stmts})
+	})
+}
+
+// Ping checks the write connection; the shared store reads through the
+// read pool first.
+func (d db) Ping(ctx context.Context) error { return d.e.write.PingContext(ctx) }
+
+func (d db) Close() error { return d.e.close() }
+
+// txQuerier runs statements in a write transaction, through their
+// prepared statements when they have one.
+type txQuerier struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var res sql.Result
+	var err error
+	if st, ok := q.stmts[query]; ok {
+		res, err = q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		res, err = q.tx.ExecContext(ctx, query, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	r, err := q.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
+}
+
+func (q txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if st, ok := q.stmts[query]; ok {
+		return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+// ExecBatch runs the statements one by one: on one local connection a
+// batch saves nothing.
+func (q txQuerier) ExecBatch(ctx context.Context, batch []sqlstore.Stmt, each func(int, int64, error) error) error {
+	return execEach(ctx, q, batch, each)
+}
+
+func execEach(ctx context.Context, q sqlstore.Querier, batch []sqlstore.Stmt, each func(int, int64, error) error) error {
+	for i, st := range batch {
+		n, err := q.Exec(ctx, st.SQL, st.Args...)
+		if err := each(i, n, err); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// Close checkpoints the WAL into the main file and closes both pools. Calls
-// after the first return the first result.
-func (s *Store) Close() error {
-	if s.tx != nil {
-		return errors.New("sqlite: close: a transaction's view is not the store")
+// readQuerier runs the reads on the read-only pool, prepared.
+type readQuerier struct{ p *readPool }
+
+func (q readQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.p.DB.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
 	}
-	s.closeOnce.Do(func() {
-		// Stop taking writes; the writer finishes the batch in hand first,
-		// so no caller is left without an answer.
-		close(s.quit)
-		<-s.writerDone
-		// Readers go first so that the checkpoint is not held back by them.
-		errRead := s.pool.Close()
-		var errCkpt error
-		// TRUNCATE leaves an empty -wal file, so the main file alone holds
-		// the data (for backups and copies taken after Close).
-		if _, err := s.write.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-			errCkpt = fmt.Errorf("checkpoint: %w", err)
-		}
-		for _, st := range s.stmts {
-			// Closing the pool below releases them anyway; this only
-			// keeps database/sql's bookkeeping tidy.
-			_ = st.Close()
-		}
-		errWrite := s.write.Close()
-		if err := errors.Join(errRead, errCkpt, errWrite); err != nil {
-			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
-		}
-	})
-	return s.closeErr
+	return res.RowsAffected()
 }
 
-const sqlAccountExists = `SELECT COUNT(*) FROM accounts WHERE uid = ?`
-
-// accountExists is used inside write transactions to turn a missing parent
-// into ErrNotFound instead of an opaque foreign-key failure.
-func (s *Store) accountExists(ctx context.Context, tx *sql.Tx, uid string) (bool, error) {
-	var n int
-	err := s.txQueryRow(ctx, tx, sqlAccountExists, uid).Scan(&n)
-	return n > 0, err
+func (q readQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	r, err := q.p.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
 }
+
+func (q readQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return q.p.QueryRowContext(ctx, query, args...)
+}
+
+func (q readQuerier) ExecBatch(ctx context.Context, batch []sqlstore.Stmt, each func(int, int64, error) error) error {
+	return execEach(ctx, q, batch, each)
+}
+
+// rows is *sql.Rows with the Close of sqlstore.Rows.
+type rows struct{ *sql.Rows }
+
+func (r rows) Close() { _ = r.Rows.Close() }

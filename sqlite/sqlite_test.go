@@ -243,7 +243,7 @@ type migrationRow struct {
 
 func appliedRows(t *testing.T, st *Store) []migrationRow {
 	t.Helper()
-	rows, err := st.read.QueryContext(context.Background(), `SELECT version, name, applied_at FROM schema_migrations ORDER BY version`)
+	rows, err := st.pool.QueryContext(context.Background(), `SELECT version, name, applied_at FROM schema_migrations ORDER BY version`)
 	must(t, err)
 	defer rows.Close()
 	var out []migrationRow

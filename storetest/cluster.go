@@ -11,10 +11,10 @@ import (
 	"github.com/dialtone-voice/dialtone"
 )
 
-// ClusterStore is a store that several nodes can share.
+// ClusterStore is the store as RunCluster takes it (dialtone.Store has
+// the part that several nodes sharing it need).
 type ClusterStore interface {
 	dialtone.Store
-	dialtone.ClusterStore
 }
 
 // RunCluster is the conformance suite of dialtone.ClusterStore: claiming

@@ -103,11 +103,7 @@ func (s *suite) consoleSessions(t *testing.T) {
 
 func (s *suite) sessionStore(t *testing.T) dialtone.ConsoleSessionStore {
 	t.Helper()
-	ss, ok := s.store(t).(dialtone.ConsoleSessionStore)
-	if !ok {
-		t.Skip("the store does not implement dialtone.ConsoleSessionStore")
-	}
-	return ss
+	return s.store(t)
 }
 
 func normSession(cs dialtone.ConsoleSession) dialtone.ConsoleSession {

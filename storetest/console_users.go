@@ -6,9 +6,8 @@ import (
 	"github.com/dialtone-voice/dialtone"
 )
 
-// console runs the subtests of the web console's store interfaces
-// (dialtone.ConsoleUserStore, dialtone.CallStatsStore). A store that lacks
-// one of them skips its subtests, so stores can add them one at a time.
+// console runs the subtests of the web console's parts of the store
+// (dialtone.ConsoleUserStore, dialtone.CallStatsStore).
 func (s *suite) console(t *testing.T) {
 	t.Run("User", func(t *testing.T) {
 		t.Run("RoundTripUpsert", s.consoleUserRoundTrip)
@@ -24,11 +23,7 @@ func (s *suite) console(t *testing.T) {
 func (s *suite) consoleUsers(t *testing.T) (dialtone.Store, dialtone.ConsoleUserStore) {
 	t.Helper()
 	st := s.store(t)
-	us, ok := st.(dialtone.ConsoleUserStore)
-	if !ok {
-		t.Skip("the store does not implement dialtone.ConsoleUserStore")
-	}
-	return st, us
+	return st, st
 }
 
 func normConsoleUser(u dialtone.ConsoleUser) dialtone.ConsoleUser {

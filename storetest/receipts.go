@@ -10,10 +10,10 @@ import (
 	"github.com/dialtone-voice/dialtone"
 )
 
-// ReceiptStore is a store with receipt delivery.
+// ReceiptStore is the store as RunReceipts takes it (dialtone.Store has
+// receipt delivery).
 type ReceiptStore interface {
 	dialtone.Store
-	dialtone.ReceiptStore
 }
 
 // RunReceipts is the conformance suite of dialtone.ReceiptStore. Choices it

@@ -131,6 +131,7 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 	t.Run("AdminTokens", s.adminTokens)
 	t.Run("Console", s.console)
 	t.Run("ConsoleSession", s.consoleSessions)
+	t.Run("CertFiles", s.certFiles)
 }
 
 type suite struct {

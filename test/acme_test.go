@@ -31,55 +31,9 @@ func TestACMEPebble(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs Pebble")
 	}
-	dir := t.TempDir()
-	pebbleBin, pebbleDir := buildPebble(t, dir)
-	minica := filepath.Join(pebbleDir, "test", "certs", "pebble.minica.pem")
-
 	httpAddr, httpsAddr, dnsAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	pebbleAddr, mgmtAddr := freeAddr(t), freeAddr(t)
-	_, httpPort, _ := net.SplitHostPort(httpAddr)
-	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
-	cfg := map[string]any{"pebble": map[string]any{
-		"listenAddress":                  pebbleAddr,
-		"managementListenAddress":        mgmtAddr,
-		"certificate":                    filepath.Join(pebbleDir, "test", "certs", "localhost", "cert.pem"),
-		"privateKey":                     filepath.Join(pebbleDir, "test", "certs", "localhost", "key.pem"),
-		"httpPort":                       atoi(t, httpPort),
-		"tlsPort":                        atoi(t, httpsPort),
-		"ocspResponderURL":               "",
-		"externalAccountBindingRequired": false,
-		"retryAfter":                     map[string]int{"authz": 1, "order": 1},
-		"keyAlgorithm":                   "ecdsa",
-		"profiles": map[string]any{
-			"default": map[string]any{"description": "short-lived, for the renewal test", "validityPeriod": 30},
-		},
-	}}
-	cfgPath := filepath.Join(dir, "pebble.json")
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pebbleOut := &syncBuffer{}
-	pebble := exec.Command(pebbleBin, "-config", cfgPath, "-dnsserver", dnsAddr)
-	pebble.Env = append(cleanEnv(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
-	pebble.Stdout, pebble.Stderr = pebbleOut, pebbleOut
-	if err := pebble.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pebble.Process.Kill()
-		pebble.Wait()
-		if t.Failed() {
-			t.Logf("pebble output:\n%s", pebbleOut)
-		}
-	})
-	minicaPool := poolFromFile(t, minica)
-	mgmt := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: minicaPool}}}
-	rootPEM := waitGet(t, mgmt, "https://"+mgmtAddr+"/roots/0", 20*time.Second)
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(rootPEM) {
-		t.Fatalf("pebble root: %q", rootPEM)
-	}
+	p := startPebble(t, httpAddr, httpsAddr, dnsAddr, 30)
+	roots, minica, pebbleAddr := p.roots, p.minica, p.addr
 
 	data := t.TempDir()
 	// The directory is HTTPS with Pebble's own test CA, trusted the Go way.
@@ -126,6 +80,68 @@ func TestACMEPebble(t *testing.T) {
 	if err := n.stop(15 * time.Second); err != nil {
 		t.Errorf("stop: %v", err)
 	}
+}
+
+// pebble is a running Pebble.
+type pebble struct {
+	addr   string         // the ACME server (its directory is https://addr/dir)
+	minica string         // the CA file of Pebble's own HTTPS
+	roots  *x509.CertPool // Pebble's issuing root
+	out    *syncBuffer
+}
+
+// startPebble builds and starts the pinned Pebble, validating challenges
+// on the ports of httpAddr (HTTP-01) and httpsAddr (TLS-ALPN-01) of the
+// address dnsAddr's server answers for the name, and issuing certificates
+// valid for validity seconds. It is stopped when the test ends.
+func startPebble(t *testing.T, httpAddr, httpsAddr, dnsAddr string, validity int) *pebble {
+	t.Helper()
+	dir := t.TempDir()
+	pebbleBin, pebbleDir := buildPebble(t, dir)
+	p := &pebble{addr: freeAddr(t), minica: filepath.Join(pebbleDir, "test", "certs", "pebble.minica.pem"), out: &syncBuffer{}}
+	mgmtAddr := freeAddr(t)
+	_, httpPort, _ := net.SplitHostPort(httpAddr)
+	_, httpsPort, _ := net.SplitHostPort(httpsAddr)
+	cfg := map[string]any{"pebble": map[string]any{
+		"listenAddress":                  p.addr,
+		"managementListenAddress":        mgmtAddr,
+		"certificate":                    filepath.Join(pebbleDir, "test", "certs", "localhost", "cert.pem"),
+		"privateKey":                     filepath.Join(pebbleDir, "test", "certs", "localhost", "key.pem"),
+		"httpPort":                       atoi(t, httpPort),
+		"tlsPort":                        atoi(t, httpsPort),
+		"ocspResponderURL":               "",
+		"externalAccountBindingRequired": false,
+		"retryAfter":                     map[string]int{"authz": 1, "order": 1},
+		"keyAlgorithm":                   "ecdsa",
+		"profiles": map[string]any{
+			"default": map[string]any{"description": "short-lived, for the tests", "validityPeriod": validity},
+		},
+	}}
+	cfgPath := filepath.Join(dir, "pebble.json")
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pebbleBin, "-config", cfgPath, "-dnsserver", dnsAddr)
+	cmd.Env = append(cleanEnv(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("pebble output:\n%s", p.out)
+		}
+	})
+	mgmt := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: poolFromFile(t, p.minica)}}}
+	rootPEM := waitGet(t, mgmt, "https://"+mgmtAddr+"/roots/0", 20*time.Second)
+	p.roots = x509.NewCertPool()
+	if !p.roots.AppendCertsFromPEM(rootPEM) {
+		t.Fatalf("pebble root: %q", rootPEM)
+	}
+	return p
 }
 
 // buildPebble builds the pinned Pebble and returns the binary and the

@@ -29,7 +29,7 @@ func addTLSFlags(fs *flag.FlagSet) *tlsFlags {
 		acmeDomains: fs.String("acme-domains", envOr("DIALTONE_ACME_DOMAINS", ""), "get certificates for these comma-separated names from an ACME CA (env DIALTONE_ACME_DOMAINS)"),
 		acmeEmail:   fs.String("acme-email", envOr("DIALTONE_ACME_EMAIL", ""), "contact address of the ACME account (env DIALTONE_ACME_EMAIL)"),
 		acmeDir:     fs.String("acme-directory", envOr("DIALTONE_ACME_DIRECTORY", ""), "ACME directory URL (env DIALTONE_ACME_DIRECTORY; default Let's Encrypt's "+certs.DefaultACMEDirectory+")"),
-		acmeStore:   fs.String("acme-storage", envOr("DIALTONE_ACME_STORAGE", ""), "directory of ACME certificates, keys and account, shared by the nodes of a cluster (env DIALTONE_ACME_STORAGE; default DATA/acme)"),
+		acmeStore:   fs.String("acme-storage", envOr("DIALTONE_ACME_STORAGE", ""), "directory of ACME certificates, keys and account, overriding the default: the store itself on PostgreSQL (shared by the nodes of a cluster), DATA/acme on SQLite (env DIALTONE_ACME_STORAGE)"),
 		acmeRenew:   fs.Duration("acme-renew-check", envDuration("DIALTONE_ACME_RENEW_CHECK", certs.DefaultACMERenewCheck), "how often ACME certificates are checked for renewal (env DIALTONE_ACME_RENEW_CHECK)"),
 		dns:         fs.String("dns", envOr("DIALTONE_DNS", ""), "DNS listen address (udp and tcp), e.g. :53: Alibaba hostnames answered with this node, other names forwarded (env DIALTONE_DNS)"),
 		dnsAnswer:   fs.String("dns-answer", envOr("DIALTONE_DNS_ANSWER", ""), "comma-separated IP addresses of the DNS answers (env DIALTONE_DNS_ANSWER; default the HTTPS listener's address)"),

@@ -1,14 +1,14 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/dialtone-voice/dialtone"
 )
@@ -18,26 +18,20 @@ const callCols = `id, account_uid, kind, prod_id, caller, callee, caller_show_nu
     created_at, a_originate_at, a_ring_at, a_start_at, a_end_at, b_originate_at, b_ring_at, b_start_at, b_end_at, duration,
     node, lease_till, version`
 
-// The statements of the hot write paths. pgx prepares each once per
-// connection and caches it, so they are planned once, not per call.
+// The statements of the hot write paths. SQLite prepares them once on its
+// write connection (HotStatements); pgx prepares and caches every
+// statement per connection by itself.
 const (
 	sqlCallExists = `SELECT EXISTS (SELECT 1 FROM calls WHERE id = $1)`
-	// The lock that makes flow control exact across nodes: every CreateCall
-	// with a guard for (account, callee) takes it before counting and keeps
-	// it until its transaction ends, so the count of the next one includes
-	// this insert. A hash collision only makes two callees wait for each
-	// other; it never lets a count be wrong. The separator keeps ("1",
-	// "23") and ("12", "3") apart.
-	sqlFlowLock = `SELECT pg_advisory_xact_lock($1, hashtext($2 || '/' || $3))`
 	// DO NOTHING turns a duplicate that raced past the existence check into
-	// "0 rows" instead of an aborted transaction.
+	// "0 rows" instead of a driver-specific constraint error (and, on
+	// PostgreSQL, an aborted transaction).
 	sqlInsertCall = `INSERT INTO calls (` + callCols + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
         $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
 ON CONFLICT (id) DO NOTHING`
 	// One pass over the (account_uid, callee, created_at) index counts all
-	// three windows; COUNT(*) FILTER would do the same but is not needed
-	// for portability with the SQLite statement.
+	// three windows.
 	sqlFlowCount = `
 SELECT
     COALESCE(SUM(CASE WHEN created_at > $1 THEN 1 ELSE 0 END), 0),
@@ -54,6 +48,9 @@ UPDATE calls SET
     duration = $24, node = $25, lease_till = $26,
     version = version + 1
 WHERE id = $27 AND account_uid = $28 AND version = $29`
+	sqlCallOfAccount = `SELECT EXISTS (SELECT 1 FROM calls WHERE id = $1 AND account_uid = $2)`
+	// DO NOTHING makes a duplicate Seq or receipt ID a portable "0 rows"
+	// that becomes ErrConflict.
 	sqlInsertEvent = `
 INSERT INTO call_events (call_id, seq, at, type, leg, status_code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (call_id, seq) DO NOTHING`
@@ -61,7 +58,24 @@ ON CONFLICT (call_id, seq) DO NOTHING`
 INSERT INTO receipts (id, account_uid, call_id, message_type, body, created_at, available_at, attempts)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
 ON CONFLICT (id) DO NOTHING`
+	sqlGetCall    = `SELECT ` + callCols + ` FROM calls WHERE account_uid = $1 AND id = $2`
+	sqlCallEvents = `
+SELECT e.seq, e.at, e.type, e.leg, e.status_code, e.detail
+FROM calls c LEFT JOIN call_events e ON e.call_id = c.id
+WHERE c.account_uid = $1 AND c.id = $2
+ORDER BY e.seq`
+	sqlCallCursor      = `SELECT created_at FROM calls WHERE account_uid = $1 AND id = $2`
+	sqlListCallsOrder  = ` ORDER BY created_at DESC, id{C} DESC LIMIT `
+	sqlUnfinishedOrder = ` ORDER BY created_at, id{C}`
 )
+
+// HotStatements are the statements that every call change or API request
+// writes; an engine that prepares statements itself (SQLite) prepares
+// these once.
+func HotStatements() []string {
+	return []string{sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount,
+		sqlUpdateCall, sqlInsertEvent, sqlInsertReceipt, sqlUseNonce}
+}
 
 // Defaults of CallFilter.Limit.
 const (
@@ -72,12 +86,13 @@ const (
 // CreateCall inserts a new call with Version 1 and sets c.Version to 1. It
 // returns dialtone.ErrConflict when the ID exists (in any account),
 // dialtone.ErrNotFound when the account does not exist and
-// *dialtone.FlowLimitError when guard refuses the call. With a guard, the
-// count and the insert run under the (account, callee) advisory lock, in
-// one transaction.
+// *dialtone.FlowLimitError when guard refuses the call. The checks and the
+// insert run in one transaction; with a guard, under the dialect's flow
+// lock of (account, callee) where transactions overlap, so that no other
+// insert can slip between the flow-control count and this one.
 func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialtone.FlowGuard) error {
 	if c == nil {
-		return errors.New("postgres: create call: nil call")
+		return s.errorf("create call: nil call")
 	}
 	args := []any{
 		c.ID, c.AccountUID, string(c.Kind), c.ProdID, c.Caller, c.Callee, c.CallerShowNumber, c.CalleeShowNumber, c.OutID, nullableBytes(c.Params),
@@ -88,45 +103,45 @@ func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialton
 		int64(c.Duration), c.Node, toMillis(c.LeaseTill), int64(1),
 	}
 	limited := guard != nil && (guard.Limits.PerMinute > 0 || guard.Limits.PerHour > 0 || guard.Limits.PerDay > 0)
-	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if err := requireAccount(ctx, tx, c.AccountUID); err != nil {
+	err := s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
+		if err := requireAccount(ctx, q, c.AccountUID); err != nil {
 			return err
 		}
-		if limited {
+		if limited && s.d.FlowLock != "" {
 			// Before the duplicate check, so that the check sees a
 			// resubmission that holds the lock right now once it commits.
-			if _, err := tx.Exec(ctx, sqlFlowLock, lockSpaceFlow, c.AccountUID, c.Callee); err != nil {
+			if _, err := q.Exec(ctx, s.d.FlowLock, c.AccountUID, c.Callee); err != nil {
 				return fmt.Errorf("flow control lock: %w", err)
 			}
 		}
 		// The duplicate check comes before flow control so that a client
 		// resubmitting an accepted call learns that it exists rather than
 		// being told it is over the limit (which that very call caused).
-		var exists bool
-		if err := tx.QueryRow(ctx, sqlCallExists, c.ID).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			return dialtone.ErrConflict
-		}
-		if limited {
-			if err := checkFlow(ctx, tx, c, guard); err != nil {
-				return err
-			}
-		}
-		// The primary key stays the final arbiter, should another node
-		// insert the ID between the check and here.
-		tag, err := tx.Exec(ctx, sqlInsertCall, args...)
+		dup, err := exists(ctx, q, sqlCallExists, c.ID)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if dup {
+			return dialtone.ErrConflict
+		}
+		if limited {
+			if err := checkFlow(ctx, q, c, guard); err != nil {
+				return err
+			}
+		}
+		// The primary key stays the final arbiter, should another node or
+		// process insert the ID between the check and here.
+		n, err := q.Exec(ctx, sqlInsertCall, args...)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
 			return dialtone.ErrConflict
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: create call %s: %w", c.ID, err)
+		return s.errorf("create call %s: %w", c.ID, err)
 	}
 	c.Version = 1
 	return nil
@@ -134,14 +149,14 @@ func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialton
 
 // checkFlow counts the account's calls to c.Callee in the three windows
 // ending at guard.Now. Windows are half-open on the left: a call made
-// exactly one minute before Now no longer counts against the minute. Under
-// READ COMMITTED this statement takes a new snapshot, taken after the flow
-// lock was granted, so it sees every call committed under that lock.
-func checkFlow(ctx context.Context, tx pgx.Tx, c *dialtone.Call, guard *dialtone.FlowGuard) error {
+// exactly one minute before Now no longer counts against the minute. On
+// PostgreSQL at READ COMMITTED this statement takes a new snapshot, after
+// the flow lock was granted, so it sees every call committed under it.
+func checkFlow(ctx context.Context, q Querier, c *dialtone.Call, guard *dialtone.FlowGuard) error {
 	l := guard.Limits
 	now := guard.Now.UnixMilli()
 	var minute, hour, day int64
-	err := tx.QueryRow(ctx, sqlFlowCount,
+	err := q.QueryRow(ctx, sqlFlowCount,
 		now-time.Minute.Milliseconds(), now-time.Hour.Milliseconds(),
 		c.AccountUID, c.Callee, now-24*time.Hour.Milliseconds(), now).Scan(&minute, &hour, &day)
 	if err != nil {
@@ -167,17 +182,18 @@ func checkFlow(ctx context.Context, tx pgx.Tx, c *dialtone.Call, guard *dialtone
 // change is written.
 //
 // The version check is optimistic: the UPDATE's WHERE names the version the
-// caller read. A concurrent change of the same call makes this UPDATE wait
-// for it and then re-check the WHERE on the new row, which no longer
-// matches, so of two racing changes exactly one wins, on any node.
+// caller read. On PostgreSQL a concurrent change of the same call makes
+// this UPDATE wait for it and then re-check the WHERE on the new row, which
+// no longer matches, so of two racing changes exactly one wins, on any
+// node; SQLite's writer runs them one after the other.
 func (s *Store) UpdateCall(ctx context.Context, ch *dialtone.CallChange) error {
 	if ch == nil || ch.Call == nil {
-		return errors.New("postgres: update call: nil change")
+		return s.errorf("update call: nil change")
 	}
 	c := ch.Call
-	events, receipts, err := changeRows(ch)
+	rows, err := changeRows(ch)
 	if err != nil {
-		return fmt.Errorf("postgres: update call %s: %w", c.ID, err)
+		return s.errorf("update call %s: %w", c.ID, err)
 	}
 	args := []any{
 		string(c.Kind), c.ProdID, c.Caller, c.Callee, c.CallerShowNumber, c.CalleeShowNumber, c.OutID, nullableBytes(c.Params),
@@ -187,113 +203,93 @@ func (s *Store) UpdateCall(ctx context.Context, ch *dialtone.CallChange) error {
 		int64(c.Duration), c.Node, toMillis(c.LeaseTill),
 		c.ID, c.AccountUID, c.Version,
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlUpdateCall, args...)
+	nEvents := len(ch.Events)
+	err = s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
+		n, err := q.Exec(ctx, sqlUpdateCall, args...)
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			// Only on this failure path: tell a stale version from a call
 			// that is not the account's.
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM calls WHERE id = $1 AND account_uid = $2)`,
-				c.ID, c.AccountUID).Scan(&exists); err != nil {
+			ok, err := exists(ctx, q, sqlCallOfAccount, c.ID, c.AccountUID)
+			if err != nil {
 				return err
 			}
-			if !exists {
+			if !ok {
 				return fmt.Errorf("call of account %s: %w", c.AccountUID, dialtone.ErrNotFound)
 			}
 			return fmt.Errorf("version %d is not current: %w", c.Version, dialtone.ErrConflict)
 		}
-		// One round trip for the rows of the change; each result is still
-		// checked, in order.
-		if len(events)+len(receipts) == 0 {
+		if len(rows) == 0 {
 			return nil
 		}
-		b := &pgx.Batch{}
-		for _, ev := range events {
-			b.Queue(sqlInsertEvent, ev...)
-		}
-		for _, r := range receipts {
-			b.Queue(sqlInsertReceipt, r...)
-		}
-		br := tx.SendBatch(ctx, b)
-		err = checkInserts(br, events, receipts)
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		return err
+		// One batch for the rows of the change (one round trip on
+		// PostgreSQL); each result is still checked, in order.
+		return q.ExecBatch(ctx, rows, func(i int, n int64, err error) error {
+			what, key := "event", rows[i].Args[1]
+			if i >= nEvents {
+				what, key = "receipt", rows[i].Args[0]
+			}
+			if err != nil {
+				return fmt.Errorf("%s %v: %w", what, key, err)
+			}
+			if n == 0 {
+				if what == "event" {
+					return fmt.Errorf("event seq %v exists: %w", key, dialtone.ErrConflict)
+				}
+				return fmt.Errorf("receipt %v exists: %w", key, dialtone.ErrConflict)
+			}
+			return nil
+		})
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: update call %s: %w", c.ID, err)
+		return s.errorf("update call %s: %w", c.ID, err)
 	}
 	c.Version++
 	return nil
 }
 
-// checkInserts reads the results of UpdateCall's batch: an insert that
-// changed no row hit an existing event Seq or receipt ID.
-func checkInserts(br pgx.BatchResults, events, receipts [][]any) error {
-	for _, ev := range events {
-		tag, err := br.Exec()
-		if err != nil {
-			return fmt.Errorf("event %v: %w", ev[1], err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("event seq %v exists: %w", ev[1], dialtone.ErrConflict)
-		}
-	}
-	for _, r := range receipts {
-		tag, err := br.Exec()
-		if err != nil {
-			return fmt.Errorf("receipt %v: %w", r[0], err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("receipt %v exists: %w", r[0], dialtone.ErrConflict)
-		}
-	}
-	return nil
-}
-
 // changeRows validates the events and receipts of ch and turns them into
-// statement arguments before the transaction starts.
-func changeRows(ch *dialtone.CallChange) (events, receipts [][]any, err error) {
+// statements before the transaction starts, so that the work done while
+// holding the write lock is only SQL: the events first, then the receipts.
+func changeRows(ch *dialtone.CallChange) ([]Stmt, error) {
 	c := ch.Call
+	var out []Stmt
 	for _, ev := range ch.Events {
 		if ev.CallID != "" && ev.CallID != c.ID {
-			return nil, nil, fmt.Errorf("event %d is for call %s", ev.Seq, ev.CallID)
+			return nil, fmt.Errorf("event %d is for call %s", ev.Seq, ev.CallID)
 		}
 		if ev.Seq < 1 {
-			return nil, nil, fmt.Errorf("event seq %d: must be 1 or more", ev.Seq)
+			return nil, fmt.Errorf("event seq %d: must be 1 or more", ev.Seq)
 		}
 		detail, err := encodeMap(ev.Detail)
 		if err != nil {
-			return nil, nil, fmt.Errorf("event %d detail: %w", ev.Seq, err)
+			return nil, fmt.Errorf("event %d detail: %w", ev.Seq, err)
 		}
-		events = append(events, []any{c.ID, int64(ev.Seq), toMillis(ev.At), ev.Type, ev.Leg, ev.StatusCode, detail})
+		out = append(out, Stmt{sqlInsertEvent, []any{c.ID, int64(ev.Seq), toMillis(ev.At), ev.Type, ev.Leg, ev.StatusCode, detail}})
 	}
 	for _, r := range ch.Receipts {
 		if r.ID == "" {
-			return nil, nil, errors.New("receipt without ID")
+			return nil, errors.New("receipt without ID")
 		}
 		// A receipt names its account and call itself, but it must never be
 		// queued for another tenant through this call's change.
 		if r.AccountUID != "" && r.AccountUID != c.AccountUID {
-			return nil, nil, fmt.Errorf("receipt %s is for account %s", r.ID, r.AccountUID)
+			return nil, fmt.Errorf("receipt %s is for account %s", r.ID, r.AccountUID)
 		}
 		if r.CallID != "" && r.CallID != c.ID {
-			return nil, nil, fmt.Errorf("receipt %s is for call %s", r.ID, r.CallID)
+			return nil, fmt.Errorf("receipt %s is for call %s", r.ID, r.CallID)
 		}
 		created := toMillis(r.CreatedAt)
-		receipts = append(receipts, []any{r.ID, c.AccountUID, c.ID, r.MessageType, string(r.Body), created, created})
+		out = append(out, Stmt{sqlInsertReceipt, []any{r.ID, c.AccountUID, c.ID, r.MessageType, string(r.Body), created, created}})
 	}
-	return events, receipts, nil
+	return out, nil
 }
 
 // GetCall returns dialtone.ErrNotFound unless the call exists in that account.
 func (s *Store) GetCall(ctx context.Context, accountUID, id string) (*dialtone.Call, error) {
-	return getRow(ctx, s.db, "call "+id+" of account "+accountUID, scanCall,
-		`SELECT `+callCols+` FROM calls WHERE account_uid = $1 AND id = $2`, accountUID, id)
+	return getRow(ctx, s, "call "+id+" of account "+accountUID, scanCall, sqlGetCall, accountUID, id)
 }
 
 // ListCallEvents returns the call's events in Seq order, or
@@ -302,13 +298,9 @@ func (s *Store) GetCall(ctx context.Context, accountUID, id string) (*dialtone.C
 func (s *Store) ListCallEvents(ctx context.Context, accountUID, callID string) ([]dialtone.CallEvent, error) {
 	// The LEFT JOIN yields one row of NULLs for a call without events, which
 	// tells "no events" from "no such call".
-	rows, err := s.db.Query(ctx, `
-SELECT e.seq, e.at, e.type, e.leg, e.status_code, e.detail
-FROM calls c LEFT JOIN call_events e ON e.call_id = c.id
-WHERE c.account_uid = $1 AND c.id = $2
-ORDER BY e.seq`, accountUID, callID)
+	rows, err := s.db.Reader().Query(ctx, sqlCallEvents, accountUID, callID)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+		return nil, s.errorf("events of call %s: %w", callID, err)
 	}
 	defer rows.Close()
 	found := false
@@ -316,29 +308,29 @@ ORDER BY e.seq`, accountUID, callID)
 	for rows.Next() {
 		found = true
 		var (
-			seq, at                    *int64
-			typ, leg, code, detailText *string
+			seq, at                    sql.NullInt64
+			typ, leg, code, detailText sql.NullString
 		)
 		if err := rows.Scan(&seq, &at, &typ, &leg, &code, &detailText); err != nil {
-			return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+			return nil, s.errorf("events of call %s: %w", callID, err)
 		}
-		if seq == nil {
+		if !seq.Valid {
 			continue
 		}
 		detail, err := decodeMap[string]("detail", detailText)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+			return nil, s.errorf("events of call %s: %w", callID, err)
 		}
 		out = append(out, dialtone.CallEvent{
-			CallID: callID, Seq: int(*seq), At: fromMillis(*at),
-			Type: *typ, Leg: *leg, StatusCode: *code, Detail: detail,
+			CallID: callID, Seq: int(seq.Int64), At: fromMillis(at.Int64),
+			Type: typ.String, Leg: leg.String, StatusCode: code.String, Detail: detail,
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: events of call %s: %w", callID, err)
+		return nil, s.errorf("events of call %s: %w", callID, err)
 	}
 	if !found {
-		return nil, fmt.Errorf("postgres: call %s of account %s: %w", callID, accountUID, dialtone.ErrNotFound)
+		return nil, s.errorf("call %s of account %s: %w", callID, accountUID, dialtone.ErrNotFound)
 	}
 	return out, nil
 }
@@ -378,27 +370,25 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 		// Resolved separately (rather than as a subquery) so that an unknown
 		// cursor is an error instead of a silently empty page.
 		var created int64
-		err := s.db.QueryRow(ctx, `SELECT created_at FROM calls WHERE account_uid = $1 AND id = $2`,
-			f.AccountUID, f.Before).Scan(&created)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, fmt.Errorf("postgres: list calls: cursor %s: %w", f.Before, dialtone.ErrNotFound)
+		err := s.db.Reader().QueryRow(ctx, sqlCallCursor, f.AccountUID, f.Before).Scan(&created)
+		if isNoRows(err) {
+			return nil, s.errorf("list calls: cursor %s: %w", f.Before, dialtone.ErrNotFound)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("postgres: list calls: cursor %s: %w", f.Before, err)
+			return nil, s.errorf("list calls: cursor %s: %w", f.Before, err)
 		}
-		// The same expanded form as the SQLite store; the first term lets
+		// Expanded instead of a row-value comparison; the first term lets
 		// the index bound the scan.
 		c := arg(created)
-		where = append(where, "created_at <= "+c+" AND (created_at < "+c+" OR id"+byteOrder+" < "+arg(f.Before)+")")
+		where = append(where, "created_at <= "+c+" AND (created_at < "+c+" OR id"+s.d.Collate+" < "+arg(f.Before)+")")
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = defaultCallLimit
 	}
 	limit = min(limit, maxCallLimit)
-	q := `SELECT ` + callCols + ` FROM calls WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY created_at DESC, id` + byteOrder + ` DESC LIMIT ` + arg(limit)
-	return listRows(ctx, s.db, "calls", scanCall, q, args...)
+	q := `SELECT ` + callCols + ` FROM calls WHERE ` + strings.Join(where, " AND ") + s.q.listCallsOrder + arg(limit)
+	return listRows(ctx, s, "calls", scanCall, q, args...)
 }
 
 // ListUnfinishedCalls returns the calls of every account that are not
@@ -411,14 +401,14 @@ func (s *Store) ListUnfinishedCalls(ctx context.Context, node string) ([]dialton
 		q += ` AND node = $1`
 		args = append(args, node)
 	}
-	return listRows(ctx, s.db, "unfinished calls", scanCall, q+` ORDER BY created_at, id`+byteOrder, args...)
+	return listRows(ctx, s, "unfinished calls", scanCall, q+s.q.unfinishedOrder, args...)
 }
 
-func scanCall(row pgx.Row) (*dialtone.Call, error) {
+func scanCall(row Row) (*dialtone.Call, error) {
 	var (
 		c                   dialtone.Call
 		kind, state         string
-		params              *string
+		params              sql.NullString
 		created, lease, dur int64
 		a, b                [4]int64
 	)
@@ -431,8 +421,8 @@ func scanCall(row pgx.Row) (*dialtone.Call, error) {
 	}
 	c.Kind = dialtone.CallKind(kind)
 	c.State = dialtone.CallState(state)
-	if params != nil {
-		c.Params = []byte(*params)
+	if params.Valid {
+		c.Params = []byte(params.String)
 	}
 	c.CreatedAt = fromMillis(created)
 	c.A = legTimes(a)
@@ -448,5 +438,38 @@ func legTimes(ms [4]int64) dialtone.LegTimes {
 		Ring:      fromMillis(ms[1]),
 		Start:     fromMillis(ms[2]),
 		End:       fromMillis(ms[3]),
+	}
+}
+
+// sortCalls orders calls oldest first (CreatedAt, then ID), as callers
+// dial them.
+func sortCalls(out []dialtone.Call) {
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+}
+
+// IndexedQuery is a query that must use an index of the shared schema:
+// flow control runs in the write transaction of every CreateCall, every
+// node's claimer looks for queued calls every second, and
+// ListUnfinishedCalls at start-up would otherwise scan every call ever
+// made. Engines check their plans in their tests.
+type IndexedQuery struct {
+	Query string
+	Args  []any
+	Index string
+}
+
+// IndexedQueries are the store's queries, as it runs them, that must use
+// an index.
+func (s *Store) IndexedQueries() []IndexedQuery {
+	return []IndexedQuery{
+		{sqlFlowCount, []any{1, 2, "1", "139", 3, 4}, "calls_account_callee_created"},
+		{`SELECT ` + callCols + ` FROM calls WHERE state <> 'ended' AND node = $1` + s.q.unfinishedOrder, []any{"n1"}, "calls_unfinished"},
+		{`SELECT ` + callCols + ` FROM calls WHERE account_uid = $1` + s.q.listCallsOrder + `$2`, []any{"1", 10}, "calls_account_created"},
+		{s.q.claimCalls, []any{"n1", 2, 1, 64}, "calls_queued"},
 	}
 }
