@@ -37,7 +37,7 @@ func SIPConfig(doc *provision.Document) (cfg sip.Config, ok bool) {
 	if doc.SIP != nil {
 		asr = doc.SIP.ASR
 	}
-	cfg.ASR, cfg.ASRAccountModels = recognizer(asr)
+	cfg.Recognizer, cfg.ASRAccountModels = recognizer(asr)
 	for _, t := range doc.Trunks {
 		st := sip.Trunk{
 			Name: t.Name, Address: t.Address, Transport: t.Transport,
