@@ -13,7 +13,6 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/media"
-	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
@@ -42,7 +41,7 @@ type calls struct {
 
 // initCalls builds the engine over the simulated network described by the
 // provisioning file's network section (net may be nil: defaults).
-func (n *Node) initCalls(net *provision.Network) {
+func (n *Node) initCalls(net *sim.Config) {
 	cc := n.cfg.Calls
 	var clock engine.Clock = engine.RealClock{}
 	if s := net.Scale(); s != 1 {

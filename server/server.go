@@ -22,6 +22,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/certs"
 	"github.com/dialtone-voice/dialtone/gateway"
@@ -97,7 +98,7 @@ type Node struct {
 	// calls are the actions, engine and carrier (calls.go).
 	calls *calls
 	// network is the provisioning file's simulated network, if any.
-	network *provision.Network
+	network *sim.Config
 	// cluster is the node's part in a cluster (cluster.go).
 	cluster *cluster
 	// sip is the SIP trunk carrier, nil without trunks (sip.go).
@@ -203,7 +204,7 @@ func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
 		return fmt.Errorf("provisioning: %w", err)
 	}
 	n.log.Info("applied provisioning", "file", doc.File, "result", strings.TrimSpace(res.Summary()))
-	return n.openSIP(doc)
+	return n.openSIP(doc.SIP)
 }
 
 func (n *Node) routes() http.Handler {

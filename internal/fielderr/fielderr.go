@@ -21,6 +21,10 @@ type Error struct {
 	// First, when set, is the path of an earlier field this one repeats
 	// (a duplicate name): a file decoder reports its line.
 	First string
+	// At, when set, is the path whose position a file decoder shows
+	// instead of Path's: a reference to something missing is shown on the
+	// item that holds it.
+	At string
 }
 
 func (e *Error) Error() string {
@@ -49,10 +53,16 @@ func (l *List) Duplicate(path, first, format string, args ...any) {
 	l.errs = append(l.errs, &Error{Path: path, Message: fmt.Sprintf(format, args...), First: first})
 }
 
+// Reference adds a problem at path, shown on the item at (a reference to
+// something missing).
+func (l *List) Reference(path, at, format string, args ...any) {
+	l.errs = append(l.errs, &Error{Path: path, Message: fmt.Sprintf(format, args...), At: at})
+}
+
 // Add adds the errors of a part's Validate, their paths under prefix.
 func (l *List) Add(prefix string, err error) {
 	for _, e := range All(err) {
-		e.Path, e.First = Join(prefix, e.Path), joinFirst(prefix, e.First)
+		e.Path, e.First, e.At = Join(prefix, e.Path), under(prefix, e.First), under(prefix, e.At)
 		l.errs = append(l.errs, e)
 	}
 }
@@ -100,11 +110,12 @@ func Join(prefix, path string) string {
 	return prefix + "." + path
 }
 
-func joinFirst(prefix, first string) string {
-	if first == "" {
+// under is Join for an optional path.
+func under(prefix, path string) string {
+	if path == "" {
 		return ""
 	}
-	return Join(prefix, first)
+	return Join(prefix, path)
 }
 
 // Index is the path of a list item: Index("trunks", 2) is "trunks[2]".

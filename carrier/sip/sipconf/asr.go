@@ -129,7 +129,7 @@ func (a *ASR) Validate() error {
 		if _, ok := models[ac.Model]; ac.Model == "" {
 			l.Addf(path+".model", "missing: no model name")
 		} else if !ok {
-			l.Addf(path+".model", "no asr model named %s", fielderr.Quote(ac.Model))
+			l.Reference(path+".model", path, "no asr model named %s", fielderr.Quote(ac.Model))
 		}
 	}
 	return l.Err()

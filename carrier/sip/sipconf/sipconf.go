@@ -281,7 +281,7 @@ func (c Config) Validate() error {
 		if _, ok := trunks[r.Trunk]; r.Trunk == "" {
 			l.Addf(path+".trunk", "missing: a route names its trunk")
 		} else if !ok {
-			l.Addf(path+".trunk", "no trunk named %[1]s (unknown trunk %[1]s)", fielderr.Quote(r.Trunk))
+			l.Reference(path+".trunk", path, "no trunk named %[1]s (unknown trunk %[1]s)", fielderr.Quote(r.Trunk))
 		}
 		// The same account and prefix may list several trunks (the
 		// failover order); the same triple twice is a mistake.
