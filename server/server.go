@@ -28,6 +28,7 @@ import (
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/vms"
 )
@@ -80,8 +81,9 @@ type Config struct {
 	Ready func(addr string)
 	// ReadyHTTPS, if set, receives the HTTPS listener's bound address.
 	ReadyHTTPS func(addr string)
-	// Receipts tunes receipt delivery (see receipts.go).
-	Receipts ReceiptConfig
+	// Receipts tunes receipt delivery (receipts.go); zero values take the
+	// defaults.
+	Receipts receipt.Config
 	// Calls tunes the call engine (see calls.go).
 	Calls CallConfig
 }
@@ -127,6 +129,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if (cfg.AccessKeyID == "") != (cfg.AccessKeySecret == "") {
 		return nil, errors.New("DIALTONE_ACCESS_KEY_ID and DIALTONE_ACCESS_KEY_SECRET must be set together")
+	}
+	if err := cfg.Receipts.Validate(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)

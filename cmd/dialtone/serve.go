@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/server"
 )
 
@@ -30,7 +31,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
 	storeURL := fs.String("store", envOr("DIALTONE_STORE", ""), "store: empty for SQLite in the data directory, or postgres://… shared by several nodes (env DIALTONE_STORE)")
 	publicURL := fs.String("public-url", envOr("DIALTONE_PUBLIC_URL", ""), "base URL clients reach this node at, for recording links (env DIALTONE_PUBLIC_URL; default http://<listen address>)")
-	tokenLifetime := fs.Duration("token-lifetime", envDuration("DIALTONE_TOKEN_LIFETIME", 6*time.Hour), "lifetime of QueryTokenForMnsQueue credentials (env DIALTONE_TOKEN_LIFETIME)")
+	tokenLifetime := fs.Duration("token-lifetime", envDuration("DIALTONE_TOKEN_LIFETIME", receipt.DefaultTokenLifetime), "lifetime of QueryTokenForMnsQueue credentials (env DIALTONE_TOKEN_LIFETIME)")
 	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", 45*time.Second), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
 	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", 3*time.Second), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
@@ -66,7 +67,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := server.Config{
 		DataDir:  *data,
 		StoreURL: *storeURL,
-		Receipts: server.ReceiptConfig{TokenLifetime: *tokenLifetime, PublicURL: *publicURL},
+		Receipts: receipt.Config{Tokens: receipt.Tokens{Lifetime: *tokenLifetime}, PublicURL: *publicURL},
 		Calls: server.CallConfig{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
