@@ -45,7 +45,7 @@ func (p *parser) network(n *yaml.Node, path string) *sim.Config {
 			d.list(v, path, func(_ int, item *yaml.Node, path string) {
 				var s sub
 				s.set = p.behavior(item, path, &s.Behavior, func(h handlers) {
-					h["number"] = p.text(&s.Number)
+					h["number"] = p.nonEmpty(&s.Number)
 				})
 				d.require(item, path, s.set, "number")
 				subs = append(subs, s)
@@ -98,7 +98,7 @@ func (p *parser) behavior(n *yaml.Node, path string, b *sim.Behavior, extend fun
 	h := handlers{
 		keyResult: func(v *yaml.Node, path string) {
 			var s string
-			p.text(&s)(v, path)
+			p.nonEmpty(&s)(v, path)
 			b.Result = sim.CallResult(s)
 		},
 		keyAnswerAfter: dur(&b.AnswerAfter),
@@ -141,7 +141,7 @@ func (p *parser) dtmf(n *yaml.Node, path string) sim.DTMF {
 	set := d.fields(n, path, handlers{
 		"after_prompt": p.count(&k.AfterPrompt, "must be at least 1 (the first prompt)"),
 		"at":           func(v *yaml.Node, path string) { k.At, _ = d.duration(v, path) },
-		"digits":       p.text(&k.Digits),
+		"digits":       p.nonEmpty(&k.Digits),
 	})
 	d.require(n, path, set, "digits")
 	if set != nil && set["after_prompt"] == set["at"] {

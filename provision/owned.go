@@ -27,21 +27,21 @@ func (p *parser) owned(root *yaml.Node, err error) {
 		return
 	}
 	for _, e := range fielderr.All(err) {
-		if d.badUnder(e.Path) {
+		if d.badUnder(e.Field) {
 			continue
 		}
 		msg := e.Message
 		if e.First != "" {
 			msg += fmt.Sprintf(" (first at line %d)", nodeLine(find(root, e.First, false)))
 		}
-		if d.reported(e.Path, msg) {
+		if d.reported(e.Field, msg) {
 			continue
 		}
-		at := e.Path
+		at := e.Field
 		if e.At != "" {
 			at = e.At
 		}
-		d.addf(find(root, at, false), e.Path, "%s", msg)
+		d.addf(find(root, at, false), e.Field, "%s", msg)
 	}
 }
 
@@ -174,9 +174,9 @@ func unalias(n *yaml.Node) *yaml.Node {
 
 // The handlers below read a value into an owner's field.
 
-// text reads a string that must not be written empty: the owner reads ""
+// nonEmpty reads a string that must not be written empty: the owner reads ""
 // as unset.
-func (p *parser) text(dst *string) func(*yaml.Node, string) {
+func (p *parser) nonEmpty(dst *string) func(*yaml.Node, string) {
 	return func(v *yaml.Node, path string) {
 		if s, ok := p.d.str(v, path); ok {
 			if s == "" {

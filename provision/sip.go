@@ -23,11 +23,11 @@ func (p *parser) sip(n *yaml.Node, path string, c *sipconf.Config) {
 	d := p.d
 	const notPort = "0 is not a port from 1024 to 65535 (leave both out for any port)"
 	d.fields(n, path, handlers{
-		"listen":       p.text(&c.Listen),
-		"advertise":    p.text(&c.Advertise),
-		"tls_listen":   p.text(&c.TLSListen),
-		"tls_cert":     p.text(&c.TLSCert),
-		"tls_key":      p.text(&c.TLSKey),
+		"listen":       p.nonEmpty(&c.Listen),
+		"advertise":    p.nonEmpty(&c.Advertise),
+		"tls_listen":   p.nonEmpty(&c.TLSListen),
+		"tls_cert":     p.nonEmpty(&c.TLSCert),
+		"tls_key":      p.nonEmpty(&c.TLSKey),
 		"rtp_port_min": p.count(&c.RTPPortMin, notPort),
 		"rtp_port_max": p.count(&c.RTPPortMax, notPort),
 		"rtp_timeout": func(v *yaml.Node, path string) {
@@ -48,8 +48,8 @@ func (p *parser) sip(n *yaml.Node, path string, c *sipconf.Config) {
 func (p *parser) asr(n *yaml.Node, path string, a *sipconf.ASR) {
 	d := p.d
 	d.fields(n, path, handlers{
-		"engine": p.text(&a.Engine),
-		"url":    p.text(&a.URL),
+		"engine": p.nonEmpty(&a.Engine),
+		"url":    p.nonEmpty(&a.URL),
 		"timeout": func(v *yaml.Node, path string) {
 			if t, ok := d.duration(v, path); ok {
 				if t == 0 {
@@ -63,7 +63,7 @@ func (p *parser) asr(n *yaml.Node, path string, a *sipconf.ASR) {
 			d.list(v, path, func(_ int, item *yaml.Node, path string) {
 				var m sipconf.ASRModel
 				set := d.fields(item, path, handlers{
-					"name":     p.text(&m.Name),
+					"name":     p.nonEmpty(&m.Name),
 					"words":    p.texts(&m.Words),
 					"keywords": p.texts(&m.Keywords),
 				})
@@ -75,8 +75,8 @@ func (p *parser) asr(n *yaml.Node, path string, a *sipconf.ASR) {
 			d.list(v, path, func(_ int, item *yaml.Node, path string) {
 				var ac sipconf.ASRAccount
 				set := d.fields(item, path, handlers{
-					"account": p.text(&ac.Account),
-					"model":   p.text(&ac.Model),
+					"account": p.nonEmpty(&ac.Account),
+					"model":   p.nonEmpty(&ac.Model),
 				})
 				d.require(item, path, set, "account", "model")
 				a.Accounts = append(a.Accounts, ac)
@@ -97,13 +97,13 @@ func (p *parser) trunk(n *yaml.Node, path string) sipconf.Trunk {
 	var t sipconf.Trunk
 	const noCap = "must be at least 1 (leave it out for no cap)"
 	set := d.fields(n, path, handlers{
-		"name":         p.text(&t.Name),
-		"address":      p.text(&t.Address),
-		"transport":    p.text(&t.Transport),
-		"username":     p.text(&t.Username),
-		"password":     p.text(&t.Password), // the message never shows the value
-		"from_domain":  p.text(&t.FromDomain),
-		"presentation": p.text(&t.Presentation),
+		"name":         p.nonEmpty(&t.Name),
+		"address":      p.nonEmpty(&t.Address),
+		"transport":    p.nonEmpty(&t.Transport),
+		"username":     p.nonEmpty(&t.Username),
+		"password":     p.nonEmpty(&t.Password), // the message never shows the value
+		"from_domain":  p.nonEmpty(&t.FromDomain),
+		"presentation": p.nonEmpty(&t.Presentation),
 		"rewrite": func(v *yaml.Node, path string) {
 			t.Rewrite = []sipconf.RewriteRule{}
 			d.list(v, path, func(_ int, item *yaml.Node, path string) {
@@ -121,8 +121,8 @@ func (p *parser) trunk(n *yaml.Node, path string) sipconf.Trunk {
 			})
 		},
 		"codecs":          p.texts(&t.Codecs),
-		"tls_ca":          p.text(&t.TLSCA),
-		"tls_server_name": p.text(&t.TLSServerName),
+		"tls_ca":          p.nonEmpty(&t.TLSCA),
+		"tls_server_name": p.nonEmpty(&t.TLSServerName),
 		"max_calls":       p.count(&t.MaxCalls, noCap),
 		"max_cps":         p.amount(&t.MaxCPS, noCap),
 	})
@@ -136,9 +136,9 @@ func (p *parser) routes(n *yaml.Node, path string, c *sipconf.Config) {
 	d.list(n, path, func(_ int, item *yaml.Node, path string) {
 		var r sipconf.Route
 		set := d.fields(item, path, handlers{
-			"account": p.text(&r.Account),
+			"account": p.nonEmpty(&r.Account),
 			"prefix":  p.anyText(&r.Prefix),
-			"trunk":   p.text(&r.Trunk),
+			"trunk":   p.nonEmpty(&r.Trunk),
 		})
 		d.require(item, path, set, "trunk")
 		c.Routes = append(c.Routes, r)

@@ -60,7 +60,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, e := range fielderr.All(err) {
-		got[e.Path] += e.Message + "|"
+		got[e.Field] += e.Message + "|"
 	}
 	for path, want := range map[string]string{
 		"network.time_scale":                   "must be greater than 0",

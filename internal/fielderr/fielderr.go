@@ -14,23 +14,23 @@ import (
 
 // Error is a problem with one field.
 type Error struct {
-	// Path is the field's key path; "" is the configuration as a whole.
-	Path string
+	// Field is the field's key path; "" is the configuration as a whole.
+	Field string
 	// Message says what is wrong, without the path.
 	Message string
 	// First, when set, is the path of an earlier field this one repeats
 	// (a duplicate name): a file decoder reports its line.
 	First string
 	// At, when set, is the path whose position a file decoder shows
-	// instead of Path's: a reference to something missing is shown on the
+	// instead of Field's: a reference to something missing is shown on the
 	// item that holds it.
 	At string
 }
 
 func (e *Error) Error() string {
 	s := e.Message
-	if e.Path != "" {
-		s = e.Path + ": " + s
+	if e.Field != "" {
+		s = e.Field + ": " + s
 	}
 	if e.First != "" {
 		s += " (first at " + e.First + ")"
@@ -45,24 +45,24 @@ type List struct {
 
 // Addf adds a problem at path.
 func (l *List) Addf(path, format string, args ...any) {
-	l.errs = append(l.errs, &Error{Path: path, Message: fmt.Sprintf(format, args...)})
+	l.errs = append(l.errs, &Error{Field: path, Message: fmt.Sprintf(format, args...)})
 }
 
 // Duplicate adds a problem at path that repeats the field at first.
 func (l *List) Duplicate(path, first, format string, args ...any) {
-	l.errs = append(l.errs, &Error{Path: path, Message: fmt.Sprintf(format, args...), First: first})
+	l.errs = append(l.errs, &Error{Field: path, Message: fmt.Sprintf(format, args...), First: first})
 }
 
 // Reference adds a problem at path, shown on the item at (a reference to
 // something missing).
 func (l *List) Reference(path, at, format string, args ...any) {
-	l.errs = append(l.errs, &Error{Path: path, Message: fmt.Sprintf(format, args...), At: at})
+	l.errs = append(l.errs, &Error{Field: path, Message: fmt.Sprintf(format, args...), At: at})
 }
 
 // Add adds the errors of a part's Validate, their paths under prefix.
 func (l *List) Add(prefix string, err error) {
 	for _, e := range All(err) {
-		e.Path, e.First, e.At = Join(prefix, e.Path), under(prefix, e.First), under(prefix, e.At)
+		e.Field, e.First, e.At = Join(prefix, e.Field), under(prefix, e.First), under(prefix, e.At)
 		l.errs = append(l.errs, e)
 	}
 }

@@ -39,10 +39,10 @@ func TestListAndAll(t *testing.T) {
 	got := All(err)
 	want := []Error{
 		{Message: "whole"},
-		{Path: "models.name", Message: "bad x"},
-		{Path: "models[1].name", Message: "duplicate", First: "models[0].name"},
-		{Path: "models[2].model", Message: "no model", At: "models[2]"},
-		{Path: "other", Message: "plain"},
+		{Field: "models.name", Message: "bad x"},
+		{Field: "models[1].name", Message: "duplicate", First: "models[0].name"},
+		{Field: "models[2].model", Message: "no model", At: "models[2]"},
+		{Field: "other", Message: "plain"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("All = %v, want %v", got, want)

@@ -62,7 +62,7 @@ func TestValidate(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, e := range fielderr.All(err) {
-		got[e.Path] += e.Message + "|"
+		got[e.Field] += e.Message + "|"
 	}
 	for path, want := range map[string]string{
 		"sip.listen":                  `"nope" is not host:port`,
@@ -105,10 +105,10 @@ func TestValidate(t *testing.T) {
 		t.Errorf("the password leaked:\n%v", err)
 	}
 	for _, e := range fielderr.All(err) {
-		if e.Path == "trunks[1].name" && e.First != "trunks[0].name" {
+		if e.Field == "trunks[1].name" && e.First != "trunks[0].name" {
 			t.Errorf("duplicate trunk: first at %q", e.First)
 		}
-		if e.Path == "routes[0].trunk" && e.At != "routes[0]" {
+		if e.Field == "routes[0].trunk" && e.At != "routes[0]" {
 			t.Errorf("unknown trunk shown at %q", e.At)
 		}
 	}
