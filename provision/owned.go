@@ -112,7 +112,7 @@ func find(root *yaml.Node, path string, exact bool) *yaml.Node {
 			}
 			key := path[:end]
 			path = path[end:]
-			next = findKey(n, key, 0)
+			next = findKey(n, key, 0, map[*yaml.Node]bool{})
 		}
 		if next == nil {
 			if exact {
@@ -126,12 +126,15 @@ func find(root *yaml.Node, path string, exact bool) *yaml.Node {
 }
 
 // findKey returns the value of key in the mapping n: an explicit key
-// first, then the merge sources in order.
-func findKey(n *yaml.Node, key string, depth int) *yaml.Node {
+// first, then the merge sources in order. seen holds the mappings already
+// searched: merge sources sharing anchors are searched once, so the work
+// stays linear in the document however the merges nest.
+func findKey(n *yaml.Node, key string, depth int, seen map[*yaml.Node]bool) *yaml.Node {
 	n = unalias(n)
-	if n == nil || n.Kind != yaml.MappingNode || depth > maxMergeDepth {
+	if n == nil || n.Kind != yaml.MappingNode || depth > maxMergeDepth || seen[n] {
 		return nil
 	}
+	seen[n] = true
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -153,7 +156,7 @@ func findKey(n *yaml.Node, key string, depth int) *yaml.Node {
 			sources = m.Content
 		}
 		for _, src := range sources {
-			if v := findKey(src, key, depth+1); v != nil {
+			if v := findKey(src, key, depth+1, seen); v != nil {
 				return v
 			}
 		}

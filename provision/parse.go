@@ -142,9 +142,9 @@ func (p *parser) document(root *yaml.Node, doc *Document) {
 		// The web console's users (console_users.go).
 		"console_users": func(v *yaml.Node, path string) { doc.ConsoleUsers = p.consoleUsers(v, path) },
 		// SIP trunks and the routes to them, one sipconf.Config (sip.go).
-		"sip":    func(v *yaml.Node, path string) { p.sip(v, path, p.sipConfig(doc)) },
-		"trunks": func(v *yaml.Node, path string) { p.trunks(v, path, p.sipConfig(doc)) },
-		"routes": func(v *yaml.Node, path string) { p.routes(v, path, p.sipConfig(doc)) },
+		"sip":    func(v *yaml.Node, path string) { p.sip(v, path, sipConfig(doc)) },
+		"trunks": func(v *yaml.Node, path string) { p.trunks(v, path, sipConfig(doc)) },
+		"routes": func(v *yaml.Node, path string) { p.routes(v, path, sipConfig(doc)) },
 	})
 	if doc.Network != nil {
 		p.owned(root, doc.Network.Validate())

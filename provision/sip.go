@@ -12,7 +12,7 @@ import (
 
 // sipConfig returns the document's SIP configuration, created when the
 // first of its sections is read.
-func (p *parser) sipConfig(doc *Document) *sipconf.Config {
+func sipConfig(doc *Document) *sipconf.Config {
 	if doc.SIP == nil {
 		doc.SIP = &sipconf.Config{}
 	}
