@@ -34,7 +34,6 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
-	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/resource"
 )
 
@@ -61,10 +60,10 @@ type LiveCalls interface {
 
 // Network is the simulated telephone network (sim.Network).
 type Network interface {
-	SetBehavior(number string, b provision.Behavior)
-	Behavior(number string) provision.Behavior
+	SetBehavior(number string, b sim.Behavior)
+	Behavior(number string) sim.Behavior
 	// Subscribers lists the numbers with a behaviour of their own.
-	Subscribers() []provision.Subscriber
+	Subscribers() []sim.Subscriber
 	Transcript(callID string) []sim.TranscriptEntry
 }
 

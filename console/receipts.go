@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/receipt"
 )
 
@@ -210,7 +210,7 @@ func (c *Console) receiptRedrive(w http.ResponseWriter, r *http.Request, v *view
 
 type subscriberRow struct {
 	Number string
-	B      provision.Behavior
+	B      sim.Behavior
 	DTMF   string
 	Say    string
 }
@@ -218,22 +218,19 @@ type subscriberRow struct {
 type networkData struct {
 	Missing bool
 	Rows    []subscriberRow
-	Results []provision.CallResult
+	Results []sim.CallResult
 	// Edit fills the form: the subscriber picked with ?edit=, or a new one.
 	Edit    subscriberRow
 	Editing bool
 }
 
-var callResults = []provision.CallResult{
-	provision.ResultAnswer, provision.ResultBusy, provision.ResultNoAnswer, provision.ResultRejected,
-	provision.ResultPoweredOff, provision.ResultSuspended, provision.ResultInvalid, provision.ResultUnreachable,
-}
+var callResults = sim.CallResults
 
 func (c *Console) networkPage(w http.ResponseWriter, r *http.Request, v *view) {
 	c.messages(w, r, v)
 	v.Title = "Simulated network 模拟网络"
 	d := networkData{Missing: c.cfg.Net == nil, Results: callResults,
-		Edit: subscriberRow{B: provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: 2 * time.Second, Ring: 30 * time.Second}}}
+		Edit: subscriberRow{B: sim.DefaultBehavior}}
 	if c.cfg.Net != nil {
 		edit := r.URL.Query().Get("edit")
 		// The network lists what the provisioning file set and what was
@@ -252,7 +249,7 @@ func (c *Console) networkPage(w http.ResponseWriter, r *http.Request, v *view) {
 
 // formatDTMF writes key presses as "p1:1, 3s:2#": after the n-th prompt,
 // or at a time after answering.
-func formatDTMF(ds []provision.DTMF) string {
+func formatDTMF(ds []sim.DTMF) string {
 	parts := make([]string, len(ds))
 	for i, d := range ds {
 		if d.AfterPrompt > 0 {
@@ -264,8 +261,8 @@ func formatDTMF(ds []provision.DTMF) string {
 	return strings.Join(parts, ", ")
 }
 
-func parseDTMF(s string) ([]provision.DTMF, error) {
-	var out []provision.DTMF
+func parseDTMF(s string) ([]sim.DTMF, error) {
+	var out []sim.DTMF
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -276,14 +273,14 @@ func parseDTMF(s string) ([]provision.DTMF, error) {
 			return nil, fmt.Errorf("%q: write p<prompt>:<keys> or <duration>:<keys>", part)
 		}
 		if n, err := strconv.Atoi(strings.TrimPrefix(when, "p")); strings.HasPrefix(when, "p") && err == nil && n > 0 {
-			out = append(out, provision.DTMF{AfterPrompt: n, Digits: keys})
+			out = append(out, sim.DTMF{AfterPrompt: n, Digits: keys})
 			continue
 		}
 		d, err := time.ParseDuration(when)
 		if err != nil || d < 0 {
 			return nil, fmt.Errorf("%q: write p<prompt>:<keys> or <duration>:<keys>", part)
 		}
-		out = append(out, provision.DTMF{At: d, Digits: keys})
+		out = append(out, sim.DTMF{At: d, Digits: keys})
 	}
 	return out, nil
 }
@@ -309,7 +306,7 @@ func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 		return d, nil
 	}
-	b := provision.Behavior{Result: provision.CallResult(r.PostFormValue("result"))}
+	b := sim.Behavior{Result: sim.CallResult(r.PostFormValue("result"))}
 	valid := false
 	for _, res := range callResults {
 		valid = valid || res == b.Result

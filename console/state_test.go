@@ -14,7 +14,6 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/console"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // realClock drives the simulated network in wall time.
@@ -77,10 +76,10 @@ func TestStoreSessionsSurviveRestartAndEndWithTheUser(t *testing.T) {
 }
 
 func TestNetworkPageListsAndEditsSubscribers(t *testing.T) {
-	net := sim.New(&provision.Network{TimeScale: 1, Default: provision.DefaultBehavior, Subscribers: []provision.Subscriber{
-		{Number: "13800000001", Behavior: provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: 8 * time.Second}},
+	net := sim.New(&sim.Config{TimeScale: 1, Default: sim.DefaultBehavior, Subscribers: []sim.Subscriber{
+		{Number: "13800000001", Behavior: sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: 8 * time.Second}},
 	}}, realClock{})
-	net.SetBehavior("13800000009", provision.Behavior{Result: provision.ResultBusy})
+	net.SetBehavior("13800000009", sim.Behavior{Result: sim.ResultBusy})
 	f, _ := storeFixture(t, net)
 	b := f.browser(t)
 	b.mustSignIn("admin", "operator-pass")

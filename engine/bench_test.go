@@ -10,15 +10,14 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // benchEngine is an engine on SQLite whose Receipts hook counts calls that
 // reach a state, so the benchmark can wait without polling the store.
-func benchEngine(b *testing.B, scale float64, beh provision.Behavior, reached func(c *dialtone.Call)) *harness {
+func benchEngine(b *testing.B, scale float64, beh sim.Behavior, reached func(c *dialtone.Call)) *harness {
 	st := openStore(b)
 	clock := ScaledClock(scale)
-	net := sim.New(&provision.Network{TimeScale: scale, Default: beh}, clock)
+	net := sim.New(&sim.Config{TimeScale: scale, Default: beh}, clock)
 	h := &harness{t: b, ctx: context.Background(), st: st, clock: clock, net: net}
 	h.cfg = Config{Store: st, Carrier: net, Renderer: &fakeRenderer{}, Clock: clock, Node: "bench", Logger: quiet,
 		Receipts: func(c *dialtone.Call, _ []dialtone.CallEvent) []dialtone.Receipt {
@@ -39,7 +38,7 @@ func benchEngine(b *testing.B, scale float64, beh provision.Behavior, reached fu
 // 2,000 in flight, on a clock 1,000 times faster than wall time.
 func BenchmarkCallsPerSecond(b *testing.B) {
 	var ended, completed atomic.Int64
-	h := benchEngine(b, 0.001, provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: time.Second}, func(c *dialtone.Call) {
+	h := benchEngine(b, 0.001, sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: time.Second}, func(c *dialtone.Call) {
 		if c.State == dialtone.CallEnded {
 			ended.Add(1)
 			if c.StatusCode == dialtone.StatusCompleted {
@@ -76,7 +75,7 @@ func BenchmarkLiveCallMemory(b *testing.B) {
 	const n = 10000
 	for i := 0; i < b.N; i++ {
 		var answered, ended atomic.Int64
-		h := benchEngine(b, 0.01, provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: time.Second}, func(c *dialtone.Call) {
+		h := benchEngine(b, 0.01, sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: time.Second}, func(c *dialtone.Call) {
 			switch c.State {
 			case dialtone.CallAnswered:
 				answered.Add(1)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 const (
@@ -28,9 +28,9 @@ func (h *harness) startC2D(a, b string, plan *dialtone.CallPlan) *dialtone.Call 
 
 func TestClickToDialCompleted(t *testing.T) {
 	dir := t.TempDir()
-	h := newHarness(t, map[string]provision.Behavior{
-		aNum: {Result: provision.ResultAnswer, AnswerAfter: 2 * time.Second},
-		bNum: {Result: provision.ResultAnswer, AnswerAfter: 3 * time.Second, HangupAfter: 20 * time.Second},
+	h := newHarness(t, map[string]sim.Behavior{
+		aNum: {Result: sim.ResultAnswer, AnswerAfter: 2 * time.Second},
+		bNum: {Result: sim.ResultAnswer, AnswerAfter: 3 * time.Second, HangupAfter: 20 * time.Second},
 	}, func(c *Config) { c.RecordDir = dir })
 	c := h.startC2D(aNum, bNum, &dialtone.CallPlan{Record: true})
 	got := h.ended(c.ID)
@@ -67,14 +67,14 @@ func TestClickToDialCompleted(t *testing.T) {
 }
 
 func TestClickToDialFailures(t *testing.T) {
-	subs := map[string]provision.Behavior{
-		"busyA":    {Result: provision.ResultBusy},
-		"offA":     {Result: provision.ResultPoweredOff},
-		"busyB":    {Result: provision.ResultBusy},
-		"invalidB": {Result: provision.ResultInvalid},
-		"rejectB":  {Result: provision.ResultRejected, Ring: time.Second},
-		"noansB":   {Result: provision.ResultNoAnswer},
-		"unreachB": {Result: provision.ResultUnreachable},
+	subs := map[string]sim.Behavior{
+		"busyA":    {Result: sim.ResultBusy},
+		"offA":     {Result: sim.ResultPoweredOff},
+		"busyB":    {Result: sim.ResultBusy},
+		"invalidB": {Result: sim.ResultInvalid},
+		"rejectB":  {Result: sim.ResultRejected, Ring: time.Second},
+		"noansB":   {Result: sim.ResultNoAnswer},
+		"unreachB": {Result: sim.ResultUnreachable},
 	}
 	h := newHarness(t, subs)
 	cases := []struct {
@@ -112,11 +112,11 @@ func TestClickToDialSessionTimeout(t *testing.T) {
 func TestClickToDialCancel(t *testing.T) {
 	// slow rings until the ring timeout, far away, so the test cannot miss
 	// the ringing phase on a loaded machine.
-	slow := provision.Behavior{Result: provision.ResultNoAnswer}
-	fast := provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: time.Second}
+	slow := sim.Behavior{Result: sim.ResultNoAnswer}
+	fast := sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: time.Second}
 	cases := []struct {
 		name    string
-		a, b    provision.Behavior
+		a, b    sim.Behavior
 		waitFor dialtone.CallState
 		w       want
 	}{
@@ -126,7 +126,7 @@ func TestClickToDialCancel(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, map[string]provision.Behavior{aNum: tc.a, bNum: tc.b}, func(c *Config) { c.RingTimeout = time.Hour })
+			h := newHarness(t, map[string]sim.Behavior{aNum: tc.a, bNum: tc.b}, func(c *Config) { c.RingTimeout = time.Hour })
 			c := h.startC2D(aNum, bNum, &dialtone.CallPlan{})
 			h.waitState(c.ID, tc.waitFor)
 			if _, err := h.eng.Cancel(h.ctx, "2000002", c.ID); !errors.Is(err, dialtone.ErrNotFound) {

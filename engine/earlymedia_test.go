@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 // TestEarlyMediaCode: a smart call with EarlyMediaAsr that is not answered
@@ -12,10 +12,10 @@ import (
 // recognised announcement wins over the SIP-level reason; without
 // EarlyMediaAsr, or answered, there is none.
 func TestEarlyMediaCode(t *testing.T) {
-	subs := map[string]provision.Behavior{
-		"13800000011": {Result: provision.ResultPoweredOff},
-		"13800000012": {Result: provision.ResultBusy},
-		"13800000013": {Result: provision.ResultInvalid},
+	subs := map[string]sim.Behavior{
+		"13800000011": {Result: sim.ResultPoweredOff},
+		"13800000012": {Result: sim.ResultBusy},
+		"13800000013": {Result: sim.ResultInvalid},
 	}
 	h := smartHarness(t, subs)
 	srv := newCallbackServer(t, "")

@@ -104,8 +104,9 @@ type Engine struct {
 	byNumber map[string]int
 }
 
-// New returns an engine; it does not start anything (see Recover).
-func New(cfg Config) *Engine {
+// Defaults returns cfg with every unset field that has a default at it
+// (Node has none: "" is a node of its own).
+func (cfg Config) Defaults() Config {
 	if cfg.Clock == nil {
 		cfg.Clock = RealClock{}
 	}
@@ -121,6 +122,12 @@ func New(cfg Config) *Engine {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
+	return cfg
+}
+
+// New returns an engine; it does not start anything (see Recover).
+func New(cfg Config) *Engine {
+	cfg = cfg.Defaults()
 	bg, cancel := context.WithCancel(context.Background())
 	return &Engine{
 		cfg:      cfg,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
-	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/sqlite"
 )
@@ -92,17 +91,17 @@ func openStore(t testing.TB) *sqlite.Store {
 
 // newHarness builds a store, a simulated network with the given
 // subscribers and an engine on a scaled clock.
-func newHarness(t testing.TB, subs map[string]provision.Behavior, tweak ...func(*Config)) *harness {
+func newHarness(t testing.TB, subs map[string]sim.Behavior, tweak ...func(*Config)) *harness {
 	t.Helper()
 	st := openStore(t)
 	return newHarnessOn(t, st, subs, tweak...)
 }
 
-func newHarnessOn(t testing.TB, st *sqlite.Store, subs map[string]provision.Behavior, tweak ...func(*Config)) *harness {
+func newHarnessOn(t testing.TB, st *sqlite.Store, subs map[string]sim.Behavior, tweak ...func(*Config)) *harness {
 	clock := ScaledClock(testScale)
-	net := &provision.Network{TimeScale: testScale, Default: provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: time.Second}}
+	net := &sim.Config{TimeScale: testScale, Default: sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: time.Second}}
 	for n, b := range subs {
-		net.Subscribers = append(net.Subscribers, provision.Subscriber{Number: n, Behavior: b})
+		net.Subscribers = append(net.Subscribers, sim.Subscriber{Number: n, Behavior: b})
 	}
 	h := &harness{t: t, ctx: context.Background(), st: st, clock: clock, net: sim.New(net, clock)}
 	h.cfg = Config{Store: st, Carrier: h.net, Renderer: &fakeRenderer{}, Clock: clock, Node: "node1", Logger: quiet}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 func ivrPlan() *dialtone.CallPlan {
@@ -23,8 +23,8 @@ func ivrPlan() *dialtone.CallPlan {
 }
 
 func TestIVRKeyChosen(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000001": {Result: provision.ResultAnswer, AnswerAfter: 3 * time.Second,
-		DTMF: []provision.DTMF{{AfterPrompt: 1, Digits: "2"}}}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000001": {Result: sim.ResultAnswer, AnswerAfter: 3 * time.Second,
+		DTMF: []sim.DTMF{{AfterPrompt: 1, Digits: "2"}}}})
 	c := h.start(dialtone.KindIVR, "13800000001", ivrPlan())
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
@@ -49,8 +49,8 @@ func TestIVRKeyChosen(t *testing.T) {
 }
 
 func TestIVRTimedKeyDuringPrompt(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000001": {Result: provision.ResultAnswer, AnswerAfter: time.Second,
-		DTMF: []provision.DTMF{{At: 2 * time.Second, Digits: "1"}}}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000001": {Result: sim.ResultAnswer, AnswerAfter: time.Second,
+		DTMF: []sim.DTMF{{At: 2 * time.Second, Digits: "1"}}}})
 	c := h.start(dialtone.KindIVR, "13800000001", ivrPlan())
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
@@ -81,8 +81,8 @@ func TestIVRTimeout(t *testing.T) {
 }
 
 func TestIVRWrongKeyReplays(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000001": {Result: provision.ResultAnswer, AnswerAfter: time.Second,
-		DTMF: []provision.DTMF{{AfterPrompt: 1, Digits: "9"}, {AfterPrompt: 2, Digits: "1"}}}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000001": {Result: sim.ResultAnswer, AnswerAfter: time.Second,
+		DTMF: []sim.DTMF{{AfterPrompt: 1, Digits: "9"}, {AfterPrompt: 2, Digits: "1"}}}})
 	p := ivrPlan()
 	p.PlayTimes = 1
 	c := h.start(dialtone.KindIVR, "13800000001", p)
@@ -98,7 +98,7 @@ func TestIVRWrongKeyReplays(t *testing.T) {
 }
 
 func TestIVRHangupDuringPrompt(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000004": {Result: provision.ResultAnswer, AnswerAfter: time.Second, HangupAfter: 2 * time.Second}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000004": {Result: sim.ResultAnswer, AnswerAfter: time.Second, HangupAfter: 2 * time.Second}})
 	c := h.start(dialtone.KindIVR, "13800000004", ivrPlan())
 	h.check(h.ended(c.ID), want{dialtone.StatusHungUpEarly, SmartAnswered, HangupUser, ""})
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 // wrapCarrier dials through another carrier and records the requests; its
@@ -78,7 +78,7 @@ func (l *wrapLeg) Stats() map[string]string {
 }
 
 func wrapHarness(t *testing.T, callee string, w *wrapCarrier) *harness {
-	subs := map[string]provision.Behavior{callee: {Result: provision.ResultAnswer, AnswerAfter: time.Second}}
+	subs := map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second}}
 	return newHarness(t, subs, func(c *Config) {
 		c.ResolvePrompt = resolveTTS
 		w.inner = c.Carrier

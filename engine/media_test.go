@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/media"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // mediaRenderer is how the server wires the engine: cached espeak-ng TTS
@@ -31,7 +31,7 @@ func TestNotifyWithRealTTS(t *testing.T) {
 		t.Skip("espeak-ng not installed")
 	}
 	r := mediaRenderer{speaker: media.NewCachedSpeaker(&media.ESpeak{}, 16<<20), dataDir: t.TempDir()}
-	h := newHarness(t, map[string]provision.Behavior{"13800000001": {Result: provision.ResultAnswer, AnswerAfter: time.Second}},
+	h := newHarness(t, map[string]sim.Behavior{"13800000001": {Result: sim.ResultAnswer, AnswerAfter: time.Second}},
 		func(c *Config) { c.Renderer = r })
 	c := h.start(dialtone.KindTTS, "13800000001", &dialtone.CallPlan{
 		Prompt: []dialtone.Prompt{{Text: "您的验证码是1234", Code: "TTS_100001", Verification: true, Vars: map[string]string{"code": "1234"}}}, PlayTimes: 2})

@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 func TestNotifyAnsweredAndListened(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000001": {Result: provision.ResultAnswer, AnswerAfter: 2 * time.Second}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000001": {Result: sim.ResultAnswer, AnswerAfter: 2 * time.Second}})
 	c := h.start(dialtone.KindTTS, "13800000001", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("您的验证码是一二三四")}, PlayTimes: 2})
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
@@ -53,7 +53,7 @@ func TestNotifyAnsweredAndListened(t *testing.T) {
 }
 
 func TestNotifyBusy(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000002": {Result: provision.ResultBusy}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000002": {Result: sim.ResultBusy}})
 	c := h.start(dialtone.KindVoice, "13800000002", &dialtone.CallPlan{Prompt: []dialtone.Prompt{{FileCode: "a.wav"}}})
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusBusy, SmartUserBusy, HangupUser, ""})
@@ -70,17 +70,17 @@ func TestNotifyBusy(t *testing.T) {
 }
 
 func TestNotifyFailures(t *testing.T) {
-	cases := map[provision.CallResult]want{
-		provision.ResultPoweredOff:  {dialtone.StatusPoweredOff, SmartPoweredOff, HangupUser, ""},
-		provision.ResultSuspended:   {dialtone.StatusSuspended, SmartSuspend, HangupUser, ""},
-		provision.ResultInvalid:     {dialtone.StatusInvalidNumber, SmartInvalid, HangupUser, ""},
-		provision.ResultUnreachable: {dialtone.StatusUnreachable, SmartUnavailable, HangupUser, ""},
+	cases := map[sim.CallResult]want{
+		sim.ResultPoweredOff:  {dialtone.StatusPoweredOff, SmartPoweredOff, HangupUser, ""},
+		sim.ResultSuspended:   {dialtone.StatusSuspended, SmartSuspend, HangupUser, ""},
+		sim.ResultInvalid:     {dialtone.StatusInvalidNumber, SmartInvalid, HangupUser, ""},
+		sim.ResultUnreachable: {dialtone.StatusUnreachable, SmartUnavailable, HangupUser, ""},
 	}
-	subs := map[string]provision.Behavior{}
+	subs := map[string]sim.Behavior{}
 	for res := range cases {
-		subs[string(res)] = provision.Behavior{Result: res}
+		subs[string(res)] = sim.Behavior{Result: res}
 	}
-	subs["rejecter"] = provision.Behavior{Result: provision.ResultRejected, Ring: 2 * time.Second}
+	subs["rejecter"] = sim.Behavior{Result: sim.ResultRejected, Ring: 2 * time.Second}
 	cases["rejecter"] = want{dialtone.StatusUnreachable, SmartRejected, HangupUser, ""}
 	h := newHarness(t, subs)
 	for res, w := range cases {
@@ -90,7 +90,7 @@ func TestNotifyFailures(t *testing.T) {
 }
 
 func TestNotifyRingTimeout(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000005": {Result: provision.ResultNoAnswer}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000005": {Result: sim.ResultNoAnswer}})
 	c := h.start(dialtone.KindTTS, "13800000005", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}})
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusNoAnswer, SmartNoAnswer, HangupMachine, "ring timeout"})
@@ -104,13 +104,13 @@ func TestNotifyRingTimeout(t *testing.T) {
 }
 
 func TestNotifyNoAnswerFromNetwork(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000006": {Result: provision.ResultNoAnswer, Ring: 5 * time.Second}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000006": {Result: sim.ResultNoAnswer, Ring: 5 * time.Second}})
 	c := h.start(dialtone.KindTTS, "13800000006", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}})
 	h.check(h.ended(c.ID), want{dialtone.StatusNoAnswer, SmartNoAnswer, HangupUser, ""})
 }
 
 func TestNotifyCalleeHangsUpEarly(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000004": {Result: provision.ResultAnswer, AnswerAfter: time.Second, HangupAfter: 4 * time.Second}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000004": {Result: sim.ResultAnswer, AnswerAfter: time.Second, HangupAfter: 4 * time.Second}})
 	// 40 characters: 10 s of speech, three times.
 	c := h.start(dialtone.KindTTS, "13800000004", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十")}, PlayTimes: 3})
 	got := h.ended(c.ID)
@@ -134,8 +134,8 @@ func TestNotifyCalleeHangsUpEarly(t *testing.T) {
 }
 
 func TestNotifyDTMFRecorded(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000007": {Result: provision.ResultAnswer, AnswerAfter: time.Second,
-		DTMF: []provision.DTMF{{At: time.Second, Digits: "5"}}}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000007": {Result: sim.ResultAnswer, AnswerAfter: time.Second,
+		DTMF: []sim.DTMF{{At: time.Second, Digits: "5"}}}})
 	c := h.start(dialtone.KindTTS, "13800000007", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("一二三四五六七八九十一二")}})
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
@@ -160,7 +160,7 @@ func TestPlaybackFailure(t *testing.T) {
 }
 
 func TestConcurrencyCap(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000009": {Result: provision.ResultAnswer, AnswerAfter: 30 * time.Second}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000009": {Result: sim.ResultAnswer, AnswerAfter: 30 * time.Second}})
 	if err := h.st.PutNumber(h.ctx, &dialtone.Number{AccountUID: testAccount, Number: showNumber, Concurrency: 1, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 // leaveLive stores c as a previous run would have left it: dialled and
@@ -97,7 +97,7 @@ func TestRecover(t *testing.T) {
 }
 
 func TestShutdownEndsLiveCalls(t *testing.T) {
-	h := newHarness(t, map[string]provision.Behavior{"13800000001": {Result: provision.ResultAnswer, AnswerAfter: time.Second}})
+	h := newHarness(t, map[string]sim.Behavior{"13800000001": {Result: sim.ResultAnswer, AnswerAfter: time.Second}})
 	c := h.start(dialtone.KindIVR, "13800000001", &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十")}, DTMFTimeout: time.Hour})
 	h.waitState(c.ID, dialtone.CallAnswered)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

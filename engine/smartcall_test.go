@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 // callbackServer is a SmartCall callback receiver driven by a script: the
@@ -107,7 +107,7 @@ func resolveTTS(ctx context.Context, accountUID, code, paramJSON string) (dialto
 	return dialtone.Prompt{FileCode: code}, nil
 }
 
-func smartHarness(t *testing.T, subs map[string]provision.Behavior) *harness {
+func smartHarness(t *testing.T, subs map[string]sim.Behavior) *harness {
 	return newHarness(t, subs, func(c *Config) { c.ResolvePrompt = resolveTTS })
 }
 
@@ -131,7 +131,7 @@ func callbackEvents(evs []dialtone.CallEvent) []map[string]string {
 
 func TestSmartCallDialogue(t *testing.T) {
 	const callee = "13800000003"
-	h := smartHarness(t, map[string]provision.Behavior{callee: {Result: provision.ResultAnswer, AnswerAfter: time.Second,
+	h := smartHarness(t, map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second,
 		Say: []string{"我想查询订单", "好的，谢谢"}}})
 	srv := newCallbackServer(t,
 		answer("play", "$tts$", "您的订单已发货", "d1"),
@@ -163,8 +163,8 @@ func TestSmartCallDialogue(t *testing.T) {
 
 func TestSmartCallBreakAndMute(t *testing.T) {
 	const callee = "13800000011"
-	h := smartHarness(t, map[string]provision.Behavior{callee: {Result: provision.ResultAnswer, AnswerAfter: time.Second,
-		DTMF: []provision.DTMF{{At: 2 * time.Second, Digits: "0"}}}})
+	h := smartHarness(t, map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second,
+		DTMF: []sim.DTMF{{At: 2 * time.Second, Digits: "0"}}}})
 	srv := newCallbackServer(t,
 		answer("break", "$tts$", "好的", "after-key"),
 		answer("hangup", "", "", ""))
@@ -201,8 +201,8 @@ func TestSmartCallBreakAndMute(t *testing.T) {
 
 func TestSmartCallNoBargeIn(t *testing.T) {
 	const callee = "13800000012"
-	h := smartHarness(t, map[string]provision.Behavior{callee: {Result: provision.ResultAnswer, AnswerAfter: time.Second,
-		DTMF: []provision.DTMF{{At: 2 * time.Second, Digits: "0"}}}})
+	h := smartHarness(t, map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second,
+		DTMF: []sim.DTMF{{At: 2 * time.Second, Digits: "0"}}}})
 	srv := newCallbackServer(t, answer("break", "", "", ""), answer("hangup", "", "", ""))
 	p := smartPlan(srv.URL, "一二三四五六七八九十一二三四五六七八九十")
 	p.Smart.ActionCodeBreak = false
@@ -217,7 +217,7 @@ func TestSmartCallNoBargeIn(t *testing.T) {
 
 func TestSmartCallBadCallbacks(t *testing.T) {
 	const callee = "13800000003"
-	subs := map[string]provision.Behavior{callee: {Result: provision.ResultAnswer, AnswerAfter: time.Second, Say: []string{"你好"}}}
+	subs := map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second, Say: []string{"你好"}}}
 	cases := []struct {
 		name   string
 		setup  func(*callbackServer)
@@ -253,7 +253,7 @@ func TestSmartCallBadCallbacks(t *testing.T) {
 
 func TestSmartCallNetworkError(t *testing.T) {
 	const callee = "13800000003"
-	h := smartHarness(t, map[string]provision.Behavior{callee: {Result: provision.ResultAnswer, AnswerAfter: time.Second, Say: []string{"你好"}}})
+	h := smartHarness(t, map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second, Say: []string{"你好"}}})
 	srv := newCallbackServer(t, "")
 	srv.Close() // nothing listens any more
 	c := h.start(dialtone.KindSmartCall, callee, smartPlan(srv.URL, "您好"))
@@ -265,9 +265,9 @@ func TestSmartCallNetworkError(t *testing.T) {
 
 func TestSmartCallTransferAndOperate(t *testing.T) {
 	const callee, agent = "13800000003", "13800000020"
-	h := smartHarness(t, map[string]provision.Behavior{
-		callee: {Result: provision.ResultAnswer, AnswerAfter: time.Second, Say: []string{"转人工"}},
-		agent:  {Result: provision.ResultAnswer, AnswerAfter: 2 * time.Second, HangupAfter: 30 * time.Second},
+	h := smartHarness(t, map[string]sim.Behavior{
+		callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second, Say: []string{"转人工"}},
+		agent:  {Result: sim.ResultAnswer, AnswerAfter: 2 * time.Second, HangupAfter: 30 * time.Second},
 	})
 	srv := newCallbackServer(t, answer("transfer", "", "", "", "number", agent))
 	c := h.start(dialtone.KindSmartCall, callee, smartPlan(srv.URL, "您好"))

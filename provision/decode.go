@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/dialtone-voice/dialtone/internal/fielderr"
 )
 
 // Problem is one thing wrong with a document.
@@ -71,6 +72,10 @@ type decoder struct {
 	dropped  bool // problems beyond maxProblems were not recorded
 	visits   int
 	tooBig   bool // stop walking: budget spent or too many problems
+	// bad holds the key paths whose value could not be read (wrong kind,
+	// syntax, missing): a configuration type's Validate finds them unset,
+	// and its word on them (or anything under them) is not reported.
+	bad map[string]bool
 }
 
 func (d *decoder) addf(n *yaml.Node, path, format string, args ...any) {
@@ -83,6 +88,19 @@ func (d *decoder) addf(n *yaml.Node, path, format string, args ...any) {
 		line = n.Line
 	}
 	d.problems = append(d.problems, Problem{Line: line, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// fail reports a value that could not be read.
+func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
+	d.markBad(path)
+	d.addf(n, path, format, args...)
+}
+
+func (d *decoder) markBad(path string) {
+	if d.bad == nil {
+		d.bad = map[string]bool{}
+	}
+	d.bad[path] = true
 }
 
 func (d *decoder) err() error {
@@ -146,17 +164,7 @@ func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 
 // quote shows a user value in a message, shortened so that a huge value
 // does not flood the error.
-func quote(s string) string {
-	const max = 64
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return strconv.Quote(s)
-}
+func quote(s string) string { return fielderr.Quote(s) }
 
 type pair struct{ key, val *yaml.Node }
 
@@ -239,7 +247,7 @@ func (d *decoder) fields(n *yaml.Node, path string, handlers map[string]func(v *
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		d.addf(n, path, "must be a mapping, not %s", kindName(n))
+		d.fail(n, path, "must be a mapping, not %s", kindName(n))
 		return nil
 	}
 	set := map[string]bool{}
@@ -271,6 +279,7 @@ func (d *decoder) require(n *yaml.Node, path string, set map[string]bool, keys .
 	}
 	for _, k := range keys {
 		if !set[k] {
+			d.markBad(join(path, k))
 			d.addf(n, path, "missing required key %q", k)
 		}
 	}
@@ -284,7 +293,7 @@ func (d *decoder) list(n *yaml.Node, path string, each func(i int, item *yaml.No
 		return false
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.addf(n, path, "must be a list, not %s", kindName(n))
+		d.fail(n, path, "must be a list, not %s", kindName(n))
 		return false
 	}
 	for i, item := range n.Content {
@@ -302,7 +311,7 @@ func (d *decoder) scalar(n *yaml.Node, path string) *yaml.Node {
 		return nil
 	}
 	if n.Kind != yaml.ScalarNode {
-		d.addf(n, path, "must be a single value, not %s", kindName(n))
+		d.fail(n, path, "must be a single value, not %s", kindName(n))
 		return nil
 	}
 	return n
@@ -328,7 +337,7 @@ func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
 			return b, true
 		}
 	}
-	d.addf(n, path, "%s is not true or false", quote(n.Value))
+	d.fail(n, path, "%s is not true or false", quote(n.Value))
 	return false, false
 }
 
@@ -342,7 +351,7 @@ func (d *decoder) integer(n *yaml.Node, path string) (int, bool) {
 			return int(v), true
 		}
 	}
-	d.addf(n, path, "%s is not an integer", quote(n.Value))
+	d.fail(n, path, "%s is not an integer", quote(n.Value))
 	return 0, false
 }
 
@@ -356,7 +365,7 @@ func (d *decoder) number(n *yaml.Node, path string) (float64, bool) {
 			return v, true
 		}
 	}
-	d.addf(n, path, "%s is not a number", quote(n.Value))
+	d.fail(n, path, "%s is not a number", quote(n.Value))
 	return 0, false
 }
 
@@ -369,11 +378,11 @@ func (d *decoder) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		d.addf(n, path, "%s is not a duration (write e.g. 2s or 1500ms)", quote(n.Value))
+		d.fail(n, path, "%s is not a duration (write e.g. 2s or 1500ms)", quote(n.Value))
 		return 0, false
 	}
 	if v < 0 {
-		d.addf(n, path, "%s must not be negative", quote(n.Value))
+		d.fail(n, path, "%s must not be negative", quote(n.Value))
 		return 0, false
 	}
 	return v, true
@@ -410,7 +419,7 @@ func oneOf[T ~string](d *decoder, n *yaml.Node, path string, choices ...T) (T, b
 	for i, c := range choices {
 		names[i] = string(c)
 	}
-	d.addf(n, path, "%s is not one of %s", quote(s), strings.Join(names, ", "))
+	d.fail(n, path, "%s is not one of %s", quote(s), strings.Join(names, ", "))
 	return "", false
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 )
 
 // examplePath is the repository's provisioning example, which the README
@@ -60,14 +61,14 @@ func TestParseExample(t *testing.T) {
 	}
 
 	n := doc.Network
-	if n == nil || n.TimeScale != 1 || n.Default.AnswerAfter != 2*time.Second || n.Default.Result != ResultAnswer {
+	if n == nil || n.TimeScale != 1 || n.Default.AnswerAfter != 2*time.Second || n.Default.Result != sim.ResultAnswer {
 		t.Fatalf("network = %+v", n)
 	}
 	b := n.Behavior("13800000001")
-	if b.AnswerAfter != 3*time.Second || len(b.DTMF) != 1 || b.DTMF[0] != (DTMF{AfterPrompt: 1, Digits: "1"}) {
+	if b.AnswerAfter != 3*time.Second || len(b.DTMF) != 1 || b.DTMF[0] != (sim.DTMF{AfterPrompt: 1, Digits: "1"}) {
 		t.Errorf("13800000001 = %+v", b)
 	}
-	if b := n.Behavior("13800000002"); b.Result != ResultBusy || b.AnswerAfter != 2*time.Second {
+	if b := n.Behavior("13800000002"); b.Result != sim.ResultBusy || b.AnswerAfter != 2*time.Second {
 		t.Errorf("13800000002 = %+v (answer_after inherited from default)", b)
 	}
 	if b := n.Behavior("13800000003"); !slices.Equal(b.Say, []string{"我想查询订单", "好的，谢谢"}) {
@@ -76,7 +77,7 @@ func TestParseExample(t *testing.T) {
 	if b := n.Behavior("13800000004"); b.HangupAfter != 4*time.Second || b.AnswerAfter != time.Second {
 		t.Errorf("13800000004 = %+v", b)
 	}
-	if b := n.Behavior("19999999999"); b.Result != ResultAnswer || b.AnswerAfter != 2*time.Second {
+	if b := n.Behavior("19999999999"); b.Result != sim.ResultAnswer || b.AnswerAfter != 2*time.Second {
 		t.Errorf("unlisted = %+v", b)
 	}
 }
@@ -109,9 +110,9 @@ func TestParseExampleCommentedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the example's commented keys are not valid:\n%v\n%s", err, b.String())
 	}
-	if uncommented < 30 || doc.SIP == nil || doc.SIP.ASR == nil || len(doc.Trunks) != 2 || len(doc.Routes) != 3 ||
-		doc.Trunks[1].TLSCA == "" || doc.SIP.ASR.URL == "" {
-		t.Errorf("uncommented %d lines; sip %+v, trunks %+v, routes %+v", uncommented, doc.SIP, doc.Trunks, doc.Routes)
+	if uncommented < 30 || doc.SIP == nil || doc.SIP.ASR == nil || len(doc.SIP.Trunks) != 2 || len(doc.SIP.Routes) != 3 ||
+		doc.SIP.Trunks[1].TLSCA == "" || doc.SIP.ASR.URL == "" {
+		t.Errorf("uncommented %d lines; sip %+v, trunks %+v, routes %+v", uncommented, doc.SIP, doc.SIP.Trunks, doc.SIP.Routes)
 	}
 }
 
@@ -122,8 +123,8 @@ func TestParseEmpty(t *testing.T) {
 			t.Errorf("Parse(%q) = %+v, %v; want an empty document", in, doc, err)
 		}
 	}
-	var n *Network
-	if n.Behavior("1").Result != ResultAnswer || n.Scale() != 1 {
+	var n *sim.Config
+	if n.Behavior("1").Result != sim.ResultAnswer || n.Scale() != 1 {
 		t.Error("nil network does not give the defaults")
 	}
 }
@@ -166,13 +167,13 @@ network:
 		t.Errorf("flow control = %+v", a.FlowControl)
 	}
 	n := doc.Network
-	if n.Scale() != 0.01 || n.Default.AnswerAfter != DefaultBehavior.AnswerAfter {
+	if n.Scale() != 0.01 || n.Default.AnswerAfter != sim.DefaultBehavior.AnswerAfter {
 		t.Errorf("network = %+v", n)
 	}
-	if b := n.Behavior("13800000009"); b.Result != ResultNoAnswer || b.Ring != 5*time.Second {
+	if b := n.Behavior("13800000009"); b.Result != sim.ResultNoAnswer || b.Ring != 5*time.Second {
 		t.Errorf("no_answer = %+v", b)
 	}
-	if b := n.Behavior("13800000010"); b.DTMF[0] != (DTMF{At: 1500 * time.Millisecond, Digits: "12#"}) || b.Silence != 12*time.Second {
+	if b := n.Behavior("13800000010"); b.DTMF[0] != (sim.DTMF{At: 1500 * time.Millisecond, Digits: "12#"}) || b.Silence != 12*time.Second {
 		t.Errorf("dtmf = %+v", b)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 )
 
 const sipDoc = `sip:
@@ -45,30 +47,30 @@ func TestParseSIP(t *testing.T) {
 	}
 	s := doc.SIP
 	if s == nil || s.Listen != "127.0.0.1:5070" || s.Advertise != "127.0.0.1" || s.RTPPortMin != 20000 || s.RTPPortMax != 20100 ||
-		s.RTPTimeout != 20*time.Second || s.RTPTimeoutOff || s.Line != 2 {
+		s.RTPTimeout != 20*time.Second || s.RTPTimeout < 0 || doc.Line("sip") != 2 {
 		t.Errorf("sip = %+v", s)
 	}
-	if len(doc.Trunks) != 2 {
-		t.Fatalf("trunks = %+v", doc.Trunks)
+	if len(s.Trunks) != 2 {
+		t.Fatalf("trunks = %+v", s.Trunks)
 	}
-	c := doc.Trunks[0]
+	c := s.Trunks[0]
 	if c.Name != "carrier" || c.Transport != "tcp" || c.Password != "p@ss w0rd" || c.Presentation != "pai" || c.MaxCalls != 30 || c.MaxCPS != 5 ||
-		len(c.Rewrite) != 2 || c.Rewrite[0].Replace != "+86" || c.Rewrite[1].Prefix != "" || strings.Join(c.Codecs, ",") != "PCMA,PCMU" || c.Line != 17 {
+		len(c.Rewrite) != 2 || c.Rewrite[0].Replace != "+86" || c.Rewrite[1].Prefix != "" || strings.Join(c.Codecs, ",") != "PCMA,PCMU" || doc.Line("trunks[0]") != 17 {
 		t.Errorf("carrier = %+v", c)
 	}
-	if p := doc.Trunks[1]; p.Transport != "" || p.Codecs != nil || p.MaxCalls != 0 {
+	if p := s.Trunks[1]; p.Transport != "" || p.Codecs != nil || p.MaxCalls != 0 {
 		t.Errorf("pbx = %+v (defaults are the carrier's)", p)
 	}
-	if len(doc.Routes) != 3 || doc.Routes[1].Account != "1234567890123456" || doc.Routes[2].Trunk != "pbx" || doc.Routes[0].Line != 8 {
-		t.Errorf("routes = %+v", doc.Routes)
+	if len(s.Routes) != 3 || s.Routes[1].Account != "1234567890123456" || s.Routes[2].Trunk != "pbx" || doc.Line("routes[0]") != 8 {
+		t.Errorf("routes = %+v", s.Routes)
 	}
 	// Without the sections nothing changes: the simulated network stays.
 	doc, err = Parse([]byte("network:\n  time_scale: 0.5\n"), "")
-	if err != nil || doc.SIP != nil || doc.Trunks != nil || doc.Routes != nil {
+	if err != nil || doc.SIP != nil {
 		t.Errorf("no sip sections: %+v, %v", doc, err)
 	}
 	doc, err = Parse([]byte("sip:\n  rtp_timeout: 0s\n"), "")
-	if err != nil || !doc.SIP.RTPTimeoutOff {
+	if err != nil || doc.SIP.RTPTimeout >= 0 {
 		t.Errorf("rtp_timeout 0s: %+v, %v", doc.SIP, err)
 	}
 }
@@ -154,10 +156,10 @@ func TestParseSIPASR(t *testing.T) {
 		t.Fatalf("rejected:\n%v", err)
 	}
 	a := doc.SIP.ASR
-	if a == nil || a.Engine != ASRHTTP || a.URL != "https://asr.example/recognize" || a.Timeout != 5*time.Second || a.Line != 3 {
+	if a == nil || a.Engine != sipconf.ASRHTTP || a.URL != "https://asr.example/recognize" || a.Timeout != 5*time.Second || doc.Line("sip.asr") != 3 {
 		t.Fatalf("asr = %+v", a)
 	}
-	if len(a.Models) != 2 || a.Models[0].Name != "yesno" || len(a.Models[0].Words) != 3 || a.Models[1].Keywords[0] != "operator /1e-20/" || a.Models[1].Line != 11 {
+	if len(a.Models) != 2 || a.Models[0].Name != "yesno" || len(a.Models[0].Words) != 3 || a.Models[1].Keywords[0] != "operator /1e-20/" || doc.Line("sip.asr.models[1]") != 11 {
 		t.Errorf("models = %+v", a.Models)
 	}
 	if len(a.Accounts) != 1 || a.Accounts[0].Account != "1000001" || a.Accounts[0].Model != "yesno" {
@@ -190,7 +192,7 @@ func TestParseSIPTrunkTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr := doc.Trunks[0]; tr.TLSCA != "/etc/dialtone/ca.pem" || tr.TLSServerName != "sbc.example" || tr.Transport != "tls" {
+	if tr := doc.SIP.Trunks[0]; tr.TLSCA != "/etc/dialtone/ca.pem" || tr.TLSServerName != "sbc.example" || tr.Transport != "tls" {
 		t.Errorf("trunk %+v", tr)
 	}
 	if s := doc.SIP; s.TLSListen != "0.0.0.0:5061" || s.TLSCert != "/etc/dialtone/sip.crt" || s.TLSKey != "/etc/dialtone/sip.key" {

@@ -45,8 +45,8 @@ type Dispatcher struct {
 	wake chan struct{}
 }
 
-// NewDispatcher returns a dispatcher; Run starts it.
-func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
+// Defaults returns c with every unset field at its default.
+func (cfg DispatcherConfig) Defaults() DispatcherConfig {
 	if cfg.Clock == nil {
 		cfg.Clock = dialtone.SystemClock{}
 	}
@@ -59,6 +59,12 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 256
 	}
+	return cfg
+}
+
+// NewDispatcher returns a dispatcher; Run starts it.
+func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
+	cfg = cfg.Defaults()
 	return &Dispatcher{cfg: cfg, log: cfg.Logger.With("component", "receipt-dispatcher"), wake: make(chan struct{}, 1)}
 }
 

@@ -116,8 +116,8 @@ type Pusher struct {
 	wg   sync.WaitGroup
 }
 
-// NewPusher returns a pusher; Run starts it.
-func NewPusher(cfg PusherConfig) *Pusher {
+// Defaults returns c with every unset field at its default.
+func (cfg PusherConfig) Defaults() PusherConfig {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{}
 	}
@@ -145,6 +145,12 @@ func NewPusher(cfg PusherConfig) *Pusher {
 	if cfg.Lease <= 0 {
 		cfg.Lease = 30 * time.Second
 	}
+	return cfg
+}
+
+// NewPusher returns a pusher; Run starts it.
+func NewPusher(cfg PusherConfig) *Pusher {
+	cfg = cfg.Defaults()
 	return &Pusher{
 		cfg: cfg, log: cfg.Logger.With("component", "receipt-push"),
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Concurrency),

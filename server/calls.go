@@ -13,7 +13,6 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/media"
-	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
@@ -21,13 +20,15 @@ import (
 // carrier it dials through (the simulated network unless a SIP trunk is
 // configured). Kept apart from server.go, which only calls these functions.
 
-// CallConfig tunes the call engine; zero values take the defaults.
+// CallConfig tunes the call side of a node; zero values take the
+// defaults.
 type CallConfig struct {
-	// Node names this node in call ownership; default the host name.
-	Node            string
-	RingTimeout     time.Duration
-	CallbackTimeout time.Duration
-	// TTSCacheBytes bounds the synthesised-speech cache; default 64 MiB.
+	// Engine tunes the call engine: Node (this node's name in call
+	// ownership; default the host name), RingTimeout, CallbackTimeout. The
+	// node wires in the rest (store, carrier, clock, hooks).
+	Engine engine.Config
+	// TTSCacheBytes bounds the synthesised-speech cache; default
+	// media.DefaultCacheBytes.
 	TTSCacheBytes int64
 	// Cluster tunes capacity, claiming and node liveness (package cluster).
 	Cluster ClusterConfig
@@ -42,18 +43,11 @@ type calls struct {
 
 // initCalls builds the engine over the simulated network described by the
 // provisioning file's network section (net may be nil: defaults).
-func (n *Node) initCalls(net *provision.Network) {
+func (n *Node) initCalls(net *sim.Config) {
 	cc := n.cfg.Calls
 	var clock engine.Clock = engine.RealClock{}
 	if s := net.Scale(); s != 1 {
 		clock = engine.ScaledClock(s)
-	}
-	node := cc.Node
-	if node == "" {
-		node, _ = os.Hostname()
-	}
-	if cc.TTSCacheBytes <= 0 {
-		cc.TTSCacheBytes = 64 << 20
 	}
 	speaker := media.NewCachedSpeaker(n.espeak, cc.TTSCacheBytes)
 	dataDir := n.cfg.DataDir
@@ -72,20 +66,16 @@ func (n *Node) initCalls(net *provision.Network) {
 	// Calls are created at wall time; each call then runs on its own
 	// (possibly scaled) timeline anchored there.
 	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
-	c.engine = engine.New(engine.Config{
-		Store:           n.EngineStore(n.store),
-		Carrier:         n.callCarrier(c.network),
-		Renderer:        render,
-		Clock:           clock,
-		Node:            node,
-		Logger:          n.log.With("component", "engine"),
-		RingTimeout:     cc.RingTimeout,
-		CallbackTimeout: cc.CallbackTimeout,
-		Receipts:        n.ReceiptBuilder().Build,
-		ResolvePrompt:   c.vms.ResolveSmartPrompt,
-		RecordDir:       RecordDir(dataDir),
-		CancelElsewhere: n.cluster.CancelElsewhere,
-	})
+	ec := cc.Engine
+	if ec.Node == "" {
+		ec.Node, _ = os.Hostname()
+	}
+	ec.Store, ec.Carrier, ec.Renderer, ec.Clock = n.EngineStore(n.store), n.callCarrier(c.network), render, clock
+	ec.Logger = n.log.With("component", "engine")
+	ec.Receipts, ec.ResolvePrompt = n.ReceiptBuilder().Build, c.vms.ResolveSmartPrompt
+	ec.RecordDir = RecordDir(dataDir)
+	ec.CancelElsewhere = n.cluster.CancelElsewhere
+	c.engine = engine.New(ec)
 	n.cluster.Attach(c.engine)
 	c.vms.Dialer = clusterDialer{Engine: c.engine, c: n.cluster}
 	n.calls = c

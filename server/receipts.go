@@ -20,22 +20,6 @@ import (
 // recording URLs (/records/). Kept apart from server.go, which only calls
 // the functions below.
 
-// ReceiptConfig tunes receipt delivery; zero values take the defaults.
-type ReceiptConfig struct {
-	// TokenLifetime of QueryTokenForMnsQueue credentials; default 6 h.
-	TokenLifetime time.Duration
-	// PushTimeout (default 700 ms) and PushRetries (default 1, 5, 10 min)
-	// of HTTP batch push.
-	PushTimeout time.Duration
-	PushRetries []time.Duration
-	// PushSweep and DispatchSweep are the periods of the scans that run
-	// without a signal; default 1 s each.
-	PushSweep     time.Duration
-	DispatchSweep time.Duration
-	// PublicURL prefixes recording URLs; default http://<listen address>.
-	PublicURL string
-}
-
 // RecordDir is where the engine stores recordings (engine.Config.RecordDir)
 // and where /records/ serves them from.
 func RecordDir(dataDir string) string { return filepath.Join(dataDir, "records") }
@@ -55,17 +39,20 @@ type receipts struct {
 // URL key.
 func (n *Node) initReceipts(masterKey []byte) error {
 	rs := n.store
+	// The settings are receipt.Config's; the node adds the store, its
+	// logger and the hooks between the parts.
 	rc := n.cfg.Receipts
 	r := &receipts{store: rs, waker: n.clusterWaker()}
 	r.queues = mns.New(mns.Config{Store: rs, Waker: r.waker, Logger: n.log.With("component", "mns"), Window: n.cfg.SignatureWindow})
-	r.pusher = receipt.NewPusher(receipt.PusherConfig{
-		Store: rs, Logger: n.log, Timeout: rc.PushTimeout, Retries: rc.PushRetries, Sweep: rc.PushSweep,
-	})
-	r.dispatcher = receipt.NewDispatcher(receipt.DispatcherConfig{
-		Store: rs, Logger: n.log, Sweep: rc.DispatchSweep,
-		QueueReady: r.waker.Wake, PushReady: r.pusher.Notify,
-	})
-	r.tokens = &receipt.Tokens{Store: rs, Lifetime: rc.TokenLifetime}
+	push := rc.Push
+	push.Store, push.Logger = rs, n.log
+	r.pusher = receipt.NewPusher(push)
+	dispatch := rc.Dispatch
+	dispatch.Store, dispatch.Logger, dispatch.QueueReady, dispatch.PushReady = rs, n.log, r.waker.Wake, r.pusher.Notify
+	r.dispatcher = receipt.NewDispatcher(dispatch)
+	tokens := rc.Tokens
+	tokens.Store = rs
+	r.tokens = &tokens
 	r.records = receipt.NewRecords(receipt.RecordKey(masterKey), RecordDir(n.cfg.DataDir), rc.PublicURL, nil)
 	r.builder = &receipt.Builder{RecordURL: r.records.URL}
 	n.receipts = r

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
 	"github.com/dialtone-voice/dialtone/certs"
 	"github.com/dialtone-voice/dialtone/cluster"
@@ -29,6 +30,7 @@ import (
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
+	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/vms"
@@ -82,8 +84,9 @@ type Config struct {
 	Ready func(addr string)
 	// ReadyHTTPS, if set, receives the HTTPS listener's bound address.
 	ReadyHTTPS func(addr string)
-	// Receipts tunes receipt delivery (see receipts.go).
-	Receipts ReceiptConfig
+	// Receipts tunes receipt delivery (receipts.go); zero values take the
+	// defaults.
+	Receipts receipt.Config
 	// Calls tunes the call engine (see calls.go).
 	Calls CallConfig
 }
@@ -107,7 +110,7 @@ type Node struct {
 	// calls are the actions, engine and carrier (calls.go).
 	calls *calls
 	// network is the provisioning file's simulated network, if any.
-	network *provision.Network
+	network *sim.Config
 	// cluster is the node's part in a cluster (package cluster).
 	cluster *cluster.Cluster
 	// sip is the SIP trunk carrier, nil without trunks (sip.go).
@@ -138,6 +141,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if (cfg.AccessKeyID == "") != (cfg.AccessKeySecret == "") {
 		return nil, errors.New("DIALTONE_ACCESS_KEY_ID and DIALTONE_ACCESS_KEY_SECRET must be set together")
+	}
+	if err := cfg.Receipts.Validate(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -220,7 +226,7 @@ func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
 		return fmt.Errorf("provisioning: %w", err)
 	}
 	n.log.Info("applied provisioning", "file", doc.File, "result", strings.TrimSpace(res.Summary()))
-	return n.openSIP(doc)
+	return n.openSIP(doc.SIP)
 }
 
 func (n *Node) routes() http.Handler {

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // speechPerRune is how long the simulated subscriber takes per character it
@@ -22,7 +21,7 @@ type leg struct {
 	net    *Network
 	callID string
 	name   string
-	beh    provision.Behavior
+	beh    Behavior
 
 	events   chan dialtone.LegEvent
 	done     chan struct{} // closed when the leg ends, whoever ended it
@@ -102,14 +101,14 @@ func (l *leg) run() {
 	}
 	res := l.beh.Result
 	if res == "" {
-		res = provision.ResultAnswer
+		res = ResultAnswer
 	}
 	switch res {
-	case provision.ResultAnswer:
+	case ResultAnswer:
 		if !l.ring(l.beh.AnswerAfter) {
 			return
 		}
-	case provision.ResultNoAnswer, provision.ResultRejected:
+	case ResultNoAnswer, ResultRejected:
 		l.note("ringing", "") // before it is reported, as in ring
 		if !l.send(dialtone.LegEvent{Kind: dialtone.LegRinging, At: l.now()}) {
 			return
@@ -152,7 +151,7 @@ func (l *leg) ring(d time.Duration) bool {
 	return l.send(dialtone.LegEvent{Kind: dialtone.LegAnswered, At: l.now()})
 }
 
-func (l *leg) fail(res provision.CallResult) {
+func (l *leg) fail(res CallResult) {
 	reason, ok := failReason[res]
 	if !ok {
 		reason = dialtone.FailSystem
@@ -180,7 +179,7 @@ func (l *leg) talk() {
 		hangup = t.C
 	}
 	// Keys pressed at a time after answering, in time order.
-	var timed []provision.DTMF
+	var timed []DTMF
 	for _, d := range l.beh.DTMF {
 		if d.AfterPrompt <= 0 {
 			timed = append(timed, d)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // foreignLeg is a leg of another carrier: it hears what the sink gets and,
@@ -109,8 +108,8 @@ func rms(x []int16) float64 {
 // carrier's leg on a scaled clock speaks its Say line in real time, relays
 // its keys, and records and notes what the other party said and pressed.
 func TestBridgeForeignLeg(t *testing.T) {
-	n := newNet(provision.Subscriber{Number: "s", Behavior: provision.Behavior{Result: provision.ResultAnswer,
-		AnswerAfter: time.Second, Say: []string{"你好"}, DTMF: []provision.DTMF{{At: 100 * time.Second, Digits: "3"}}}})
+	n := newNet(Subscriber{Number: "s", Behavior: Behavior{Result: ResultAnswer,
+		AnswerAfter: time.Second, Say: []string{"你好"}, DTMF: []DTMF{{At: 100 * time.Second, Digits: "3"}}}})
 	ctx := context.Background()
 	l := answeredLeg(t, n, "x", "s")
 	if err := l.Record(ctx); err != nil {
@@ -201,7 +200,7 @@ func TestBridgeForeignRefused(t *testing.T) {
 		t.Errorf("bridge of an ended leg: %v", err)
 	}
 	// Ringing, not answered yet.
-	n.SetBehavior("slow", provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: time.Hour})
+	n.SetBehavior("slow", Behavior{Result: ResultAnswer, AnswerAfter: time.Hour})
 	r, _ := n.Originate(ctx, dialtone.OriginateRequest{CallID: "z", Leg: "A", To: "slow"})
 	if err := r.Bridge(ctx, &foreignLeg{}); err == nil {
 		t.Error("bridged a leg that has not answered")

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // Clock is the time source of the network; engine.Clock satisfies it.
@@ -63,8 +62,8 @@ type Network struct {
 	clock Clock
 
 	mu          sync.RWMutex
-	def         provision.Behavior
-	subscribers map[string]provision.Behavior
+	def         Behavior
+	subscribers map[string]Behavior
 
 	tmu         sync.Mutex
 	transcripts map[string][]TranscriptEntry
@@ -72,18 +71,19 @@ type Network struct {
 	maxTx       int
 }
 
-// New builds the network net describes (nil: built-in defaults).
-func New(net *provision.Network, clock Clock) *Network {
+// New builds the network cfg describes (nil: built-in defaults). The
+// clock runs at cfg's time scale; New does not read TimeScale.
+func New(cfg *Config, clock Clock) *Network {
 	n := &Network{
 		clock:       clock,
-		def:         net.Behavior(""),
-		subscribers: make(map[string]provision.Behavior),
+		def:         cfg.Behavior(""),
+		subscribers: make(map[string]Behavior),
 		transcripts: make(map[string][]TranscriptEntry),
 		maxTx:       DefaultMaxTranscripts,
 	}
-	if net != nil {
-		n.def = net.Default
-		for _, s := range net.Subscribers {
+	if cfg != nil {
+		n.def = cfg.Default
+		for _, s := range cfg.Subscribers {
 			n.subscribers[s.Number] = s.Behavior
 		}
 	}
@@ -91,14 +91,14 @@ func New(net *provision.Network, clock Clock) *Network {
 }
 
 // SetBehavior changes how number behaves from the next call on.
-func (n *Network) SetBehavior(number string, b provision.Behavior) {
+func (n *Network) SetBehavior(number string, b Behavior) {
 	n.mu.Lock()
 	n.subscribers[number] = b
 	n.mu.Unlock()
 }
 
 // Behavior returns how number behaves.
-func (n *Network) Behavior(number string) provision.Behavior {
+func (n *Network) Behavior(number string) Behavior {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	if b, ok := n.subscribers[number]; ok {
@@ -110,11 +110,11 @@ func (n *Network) Behavior(number string) provision.Behavior {
 // Subscribers returns every listed number with its behaviour (the
 // provisioning file's subscribers and those set since with SetBehavior),
 // ordered by number, for the console to show and edit.
-func (n *Network) Subscribers() []provision.Subscriber {
+func (n *Network) Subscribers() []Subscriber {
 	n.mu.RLock()
-	out := make([]provision.Subscriber, 0, len(n.subscribers))
+	out := make([]Subscriber, 0, len(n.subscribers))
 	for num, b := range n.subscribers {
-		out = append(out, provision.Subscriber{Number: num, Behavior: b})
+		out = append(out, Subscriber{Number: num, Behavior: b})
 	}
 	n.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
@@ -178,22 +178,22 @@ func (n *Network) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 
 // sipStatus is the SIP final response a real network would give, reported
 // in LegEvent.Detail for logs.
-var sipStatus = map[provision.CallResult]string{
-	provision.ResultBusy:        "486",
-	provision.ResultNoAnswer:    "480",
-	provision.ResultRejected:    "603",
-	provision.ResultPoweredOff:  "480",
-	provision.ResultSuspended:   "403",
-	provision.ResultInvalid:     "404",
-	provision.ResultUnreachable: "503",
+var sipStatus = map[CallResult]string{
+	ResultBusy:        "486",
+	ResultNoAnswer:    "480",
+	ResultRejected:    "603",
+	ResultPoweredOff:  "480",
+	ResultSuspended:   "403",
+	ResultInvalid:     "404",
+	ResultUnreachable: "503",
 }
 
-var failReason = map[provision.CallResult]dialtone.FailReason{
-	provision.ResultBusy:        dialtone.FailBusy,
-	provision.ResultNoAnswer:    dialtone.FailNoAnswer,
-	provision.ResultRejected:    dialtone.FailRejected,
-	provision.ResultPoweredOff:  dialtone.FailPoweredOff,
-	provision.ResultSuspended:   dialtone.FailSuspended,
-	provision.ResultInvalid:     dialtone.FailInvalid,
-	provision.ResultUnreachable: dialtone.FailUnreachable,
+var failReason = map[CallResult]dialtone.FailReason{
+	ResultBusy:        dialtone.FailBusy,
+	ResultNoAnswer:    dialtone.FailNoAnswer,
+	ResultRejected:    dialtone.FailRejected,
+	ResultPoweredOff:  dialtone.FailPoweredOff,
+	ResultSuspended:   dialtone.FailSuspended,
+	ResultInvalid:     dialtone.FailInvalid,
+	ResultUnreachable: dialtone.FailUnreachable,
 }

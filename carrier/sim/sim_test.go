@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // scaled is a minimal test clock: 1 simulated second per millisecond.
@@ -25,8 +24,8 @@ func (c scaled) AfterFunc(d time.Duration, f func()) *time.Timer {
 	return time.AfterFunc(time.Duration(float64(d)*scale), f)
 }
 
-func newNet(subs ...provision.Subscriber) *Network {
-	return New(&provision.Network{TimeScale: scale, Default: provision.DefaultBehavior, Subscribers: subs}, scaled{time.Now()})
+func newNet(subs ...Subscriber) *Network {
+	return New(&Config{TimeScale: scale, Default: DefaultBehavior, Subscribers: subs}, scaled{time.Now()})
 }
 
 func next(t *testing.T, l dialtone.Leg) dialtone.LegEvent {
@@ -48,9 +47,9 @@ func audio(label string, d time.Duration) *dialtone.Audio {
 }
 
 func TestAnswerPlayDTMFSpeechHangup(t *testing.T) {
-	n := newNet(provision.Subscriber{Number: "1", Behavior: provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: 3 * time.Second,
+	n := newNet(Subscriber{Number: "1", Behavior: Behavior{Result: ResultAnswer, AnswerAfter: 3 * time.Second,
 		HangupAfter: 60 * time.Second, Say: []string{"你好"}, Silence: time.Second,
-		DTMF: []provision.DTMF{{AfterPrompt: 1, Digits: "7"}}}})
+		DTMF: []DTMF{{AfterPrompt: 1, Digits: "7"}}}})
 	ctx := context.Background()
 	l, err := n.Originate(ctx, dialtone.OriginateRequest{CallID: "c1", Leg: "A", To: "1", From: "9"})
 	if err != nil {
@@ -108,7 +107,7 @@ func TestFailuresAndSetBehavior(t *testing.T) {
 	n := newNet()
 	ctx := context.Background()
 	for res, reason := range failReason {
-		n.SetBehavior("x", provision.Behavior{Result: res, Ring: time.Second})
+		n.SetBehavior("x", Behavior{Result: res, Ring: time.Second})
 		l, _ := n.Originate(ctx, dialtone.OriginateRequest{CallID: string(res), Leg: "A", To: "x"})
 		var last dialtone.LegEvent
 		for ev := range l.Events() {

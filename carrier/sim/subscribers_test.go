@@ -3,23 +3,21 @@ package sim
 import (
 	"testing"
 	"time"
-
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 func TestSubscribersListsProvisionedAndSet(t *testing.T) {
 	n := newNet(
-		provision.Subscriber{Number: "13800000002", Behavior: provision.Behavior{Result: provision.ResultBusy}},
-		provision.Subscriber{Number: "13800000001", Behavior: provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: time.Second}},
+		Subscriber{Number: "13800000002", Behavior: Behavior{Result: ResultBusy}},
+		Subscriber{Number: "13800000001", Behavior: Behavior{Result: ResultAnswer, AnswerAfter: time.Second}},
 	)
-	n.SetBehavior("13800000003", provision.Behavior{Result: provision.ResultNoAnswer, Ring: 5 * time.Second})
-	n.SetBehavior("13800000001", provision.Behavior{Result: provision.ResultAnswer, HangupAfter: 4 * time.Second, Say: []string{"好的"}})
+	n.SetBehavior("13800000003", Behavior{Result: ResultNoAnswer, Ring: 5 * time.Second})
+	n.SetBehavior("13800000001", Behavior{Result: ResultAnswer, HangupAfter: 4 * time.Second, Say: []string{"好的"}})
 
 	got := n.Subscribers()
 	want := []struct {
 		num string
-		res provision.CallResult
-	}{{"13800000001", provision.ResultAnswer}, {"13800000002", provision.ResultBusy}, {"13800000003", provision.ResultNoAnswer}}
+		res CallResult
+	}{{"13800000001", ResultAnswer}, {"13800000002", ResultBusy}, {"13800000003", ResultNoAnswer}}
 	if len(got) != len(want) {
 		t.Fatalf("Subscribers() = %+v, want %d entries", got, len(want))
 	}
@@ -33,8 +31,8 @@ func TestSubscribersListsProvisionedAndSet(t *testing.T) {
 		t.Errorf("13800000001 = %+v, want the behaviour set last", b)
 	}
 	// The result is a copy: changing it does not change the network.
-	got[1].Result = provision.ResultAnswer
-	if n.Behavior("13800000002").Result != provision.ResultBusy {
+	got[1].Result = ResultAnswer
+	if n.Behavior("13800000002").Result != ResultBusy {
 		t.Error("changing the returned slice changed the network")
 	}
 	// A network without listed numbers lists none (the default is not one).

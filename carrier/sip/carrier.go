@@ -80,9 +80,15 @@ type Carrier struct {
 // requests (BYE, INFO, re-INVITE) until Close.
 func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sip config: %w", err)
 	}
-	cfg = cfg.withDefaults()
+	if len(cfg.Trunks) == 0 {
+		return nil, errors.New("sip config: no trunks")
+	}
+	cfg.Config = cfg.Defaults()
+	if cfg.ASRAccountModels == nil {
+		cfg.ASRAccountModels = cfg.ASR.AccountModels()
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -324,7 +330,7 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 	l := newLeg(c, tr, req)
 	l.candidates = names
 	if req.Listen != nil {
-		l.lis = newListener(l, req.Listen, c.cfg.ASR, c.hints(req))
+		l.lis = newListener(l, req.Listen, c.cfg.Recognizer, c.hints(req))
 	}
 	if down {
 		// Every trunk of the route is resting after failing to answer: the

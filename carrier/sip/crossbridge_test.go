@@ -17,7 +17,6 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/media"
-	"github.com/dialtone-voice/dialtone/provision"
 )
 
 // Mixed calls: one leg routed to a SIP trunk (a sipgo user agent on
@@ -32,14 +31,14 @@ const (
 
 // crossCarrier routes sipNumber to u and everything else to a simulated
 // network on clock with the subscriber simNumber behaving as sub.
-func crossCarrier(t *testing.T, u *testUAS, clock sim.Clock, scale float64, sub provision.Behavior) (*route.Carrier, *sim.Network) {
+func crossCarrier(t *testing.T, u *testUAS, clock sim.Clock, scale float64, sub sim.Behavior) (*route.Carrier, *sim.Network) {
 	t.Helper()
 	c := newTestCarrier(t, u.addr, func(cfg *Config) {
 		cfg.Routes = []Route{{Prefix: "86", Trunk: "t"}}
 		cfg.DefaultTrunk = ""
 	})
-	net := sim.New(&provision.Network{TimeScale: scale, Default: provision.DefaultBehavior,
-		Subscribers: []provision.Subscriber{{Number: simNumber, Behavior: sub}}}, clock)
+	net := sim.New(&sim.Config{TimeScale: scale, Default: sim.DefaultBehavior,
+		Subscribers: []sim.Subscriber{{Number: simNumber, Behavior: sub}}}, clock)
 	return &route.Carrier{Trunks: c, Default: net}, net
 }
 
@@ -149,8 +148,8 @@ func TestCrossBridgeSIPToSim(t *testing.T) {
 	u := startUAS(t, &testUAS{codec: CodecPCMA, toneHz: freq, toneFor: 4 * time.Second, keys: "5",
 		keysAt: 1500 * time.Millisecond, byeAfter: 3 * time.Second})
 	// 0.01: the simulated network runs 100 times faster than the RTP.
-	rc, net := crossCarrier(t, u, engine.ScaledClock(0.01), 0.01, provision.Behavior{Result: provision.ResultAnswer,
-		AnswerAfter: time.Second, Say: []string{"喂，你好"}, DTMF: []provision.DTMF{{At: 200 * time.Second, Digits: "7"}}})
+	rc, net := crossCarrier(t, u, engine.ScaledClock(0.01), 0.01, sim.Behavior{Result: sim.ResultAnswer,
+		AnswerAfter: time.Second, Say: []string{"喂，你好"}, DTMF: []sim.DTMF{{At: 200 * time.Second, Digits: "7"}}})
 	ctx := context.Background()
 	la := crossLeg(t, rc, "A", sipNumber)
 	if err := la.Record(ctx); err != nil {
@@ -208,8 +207,8 @@ func TestCrossBridgeSIPToSim(t *testing.T) {
 func TestCrossBridgeSimToSIP(t *testing.T) {
 	const freq = 1000
 	u := startUAS(t, &testUAS{toneHz: freq, toneFor: 4 * time.Second, keys: "2", keysAt: 1500 * time.Millisecond})
-	rc, net := crossCarrier(t, u, engine.ScaledClock(0.01), 0.01, provision.Behavior{Result: provision.ResultAnswer,
-		AnswerAfter: time.Second, HangupAfter: 450 * time.Second, DTMF: []provision.DTMF{{At: 200 * time.Second, Digits: "9"}}})
+	rc, net := crossCarrier(t, u, engine.ScaledClock(0.01), 0.01, sim.Behavior{Result: sim.ResultAnswer,
+		AnswerAfter: time.Second, HangupAfter: 450 * time.Second, DTMF: []sim.DTMF{{At: 200 * time.Second, Digits: "9"}}})
 	ctx := context.Background()
 	la := crossLeg(t, rc, "A", simNumber)
 	if err := la.Record(ctx); err != nil {
@@ -246,7 +245,7 @@ type thirdLeg struct{ dialtone.Leg }
 // cross-carrier media, is refused with an error, in either order.
 func TestCrossBridgeRefused(t *testing.T) {
 	u := startUAS(t, &testUAS{})
-	rc, _ := crossCarrier(t, u, engine.RealClock{}, 1, provision.Behavior{Result: provision.ResultAnswer, AnswerAfter: 50 * time.Millisecond})
+	rc, _ := crossCarrier(t, u, engine.RealClock{}, 1, sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: 50 * time.Millisecond})
 	ctx := context.Background()
 	ls := crossLeg(t, rc, "A", sipNumber)
 	ended := crossLeg(t, rc, "B", simNumber)
@@ -285,7 +284,7 @@ func TestCrossBridgeClickToDial(t *testing.T) {
 	u := startUAS(t, &testUAS{toneHz: 600, toneFor: 5 * time.Second})
 	// The engine and the network share one clock, as in a server; real
 	// time here, so the trunk's ring timeout means what it says.
-	rc, net := crossCarrier(t, u, engine.RealClock{}, 1, provision.Behavior{Result: provision.ResultAnswer,
+	rc, net := crossCarrier(t, u, engine.RealClock{}, 1, sim.Behavior{Result: sim.ResultAnswer,
 		AnswerAfter: 200 * time.Millisecond, HangupAfter: 3 * time.Second})
 	ctx := context.Background()
 	st := newAccountStore(t, crossAccount)

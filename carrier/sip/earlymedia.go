@@ -24,7 +24,7 @@ const minAnnouncement = sampleRate / 2
 // thing heard before the failure, so the last MaxUtterance of the early
 // media is what is recognised.
 func (l *leg) withEarlyMedia(detail map[string]string) map[string]string {
-	if l.req.Listen == nil || !l.req.Listen.EarlyMediaAsr || l.c.cfg.ASR == nil || l.st == nil {
+	if l.req.Listen == nil || !l.req.Listen.EarlyMediaAsr || l.c.cfg.Recognizer == nil || l.st == nil {
 		return detail
 	}
 	pcm := l.st.earlyMedia()
@@ -40,7 +40,7 @@ func (l *leg) withEarlyMedia(detail map[string]string) map[string]string {
 	if detail == nil {
 		detail = map[string]string{}
 	}
-	res, err := l.c.cfg.ASR.Recognize(ctx, &dialtone.Audio{Samples: pcm, Label: "early media"}, speech.AnnouncementHints())
+	res, err := l.c.cfg.Recognizer.Recognize(ctx, &dialtone.Audio{Samples: pcm, Label: "early media"}, speech.AnnouncementHints())
 	if err != nil {
 		l.log("early media not recognised", "err", err)
 		detail["early_media_error"] = err.Error()

@@ -24,7 +24,7 @@ func TestEarlyMediaAnnouncementRecognised(t *testing.T) {
 	}
 	for _, asr := range []bool{true, false} {
 		u := startUAS(t, &testUAS{early: true, earlySay: said.Samples, earlyEnd: 480})
-		c := newTestCarrier(t, u.addr, func(cfg *Config) { cfg.ASR = &speech.PocketSphinx{} })
+		c := newTestCarrier(t, u.addr, func(cfg *Config) { cfg.Recognizer = &speech.PocketSphinx{} })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		l, err := c.Originate(ctx, dialtone.OriginateRequest{CallID: t.Name(), Leg: "A", AccountUID: "acct", To: "13800000000",
 			From: "05710000000", RingTimeout: 20 * time.Second, Listen: &dialtone.SmartPlan{EarlyMediaAsr: asr}})

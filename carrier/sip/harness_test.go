@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 	"github.com/dialtone-voice/dialtone/internal/udpport"
 	"github.com/emiago/sipgo"
 )
@@ -152,11 +153,11 @@ func (p *sippProc) wait(t *testing.T, d time.Duration) {
 // newTestCarrier runs a carrier on loopback with one trunk to addr.
 func newTestCarrier(t *testing.T, addr string, mod func(*Config)) *Carrier {
 	t.Helper()
-	cfg := Config{
+	cfg := Config{Config: sipconf.Config{
 		Listen:       "127.0.0.1:0",
 		Trunks:       []Trunk{{Name: "t", Address: addr}},
 		DefaultTrunk: "t",
-	}
+	}}
 	if mod != nil {
 		mod(&cfg)
 	}

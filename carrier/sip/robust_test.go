@@ -20,6 +20,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 	"github.com/dialtone-voice/dialtone/media"
 )
 
@@ -776,7 +777,7 @@ func (h *countHandler) WithGroup(string) slog.Handler      { return h }
 func TestRobustBarrageLogsBounded(t *testing.T) {
 	u := startUAS(t, &testUAS{toneHz: 300, toneFor: 5 * time.Second})
 	h := &countHandler{debug: map[string]int{}}
-	c, err := New(Config{Listen: "127.0.0.1:0", Trunks: []Trunk{{Name: "t", Address: u.addr}}, DefaultTrunk: "t"}, slog.New(h))
+	c, err := New(Config{Config: sipconf.Config{Listen: "127.0.0.1:0", Trunks: []Trunk{{Name: "t", Address: u.addr}}, DefaultTrunk: "t"}}, slog.New(h))
 	if err != nil {
 		t.Fatal(err)
 	}

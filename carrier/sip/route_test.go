@@ -3,6 +3,8 @@ package sip
 import (
 	"strings"
 	"testing"
+
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 )
 
 func TestPickTrunk(t *testing.T) {
@@ -108,16 +110,16 @@ func TestValidUser(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	good := Config{
+	good := Config{Config: sipconf.Config{
 		Listen:       "127.0.0.1:0",
 		Trunks:       []Trunk{{Name: "a", Address: "127.0.0.1:5060"}},
 		Routes:       []Route{{Prefix: "86", Trunk: "a"}},
 		DefaultTrunk: "a",
-	}
+	}}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
-	bad := Config{
+	bad := Config{Config: sipconf.Config{
 		Listen: "nope",
 		Trunks: []Trunk{
 			{Name: "a", Address: "127.0.0.1", Transport: "sctp", Codecs: []string{"G729"}},
@@ -127,7 +129,7 @@ func TestConfigValidate(t *testing.T) {
 		Routes:       []Route{{Trunk: "zz"}},
 		DefaultTrunk: "yy",
 		RTPPortMin:   10, RTPPortMax: 5,
-	}
+	}}
 	err := bad.Validate()
 	if err == nil {
 		t.Fatal("bad config accepted")

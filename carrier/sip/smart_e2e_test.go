@@ -91,7 +91,7 @@ func TestE2ESmartCallOverSIP(t *testing.T) {
 	say = append(say, make([]int16, trail)...)
 	u := startUAS(t, &testUAS{say: say, sayAt: firstAudio.Duration() + 300*time.Millisecond})
 	e := newE2EWith(t, u.addr, func(c *Config) {
-		c.ASR = rec
+		c.Recognizer = rec
 		c.ASRAccountModels = map[string]string{e2eAccount: "yesno"}
 	})
 

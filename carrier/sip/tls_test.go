@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 )
 
 // testPKI is a CA and a server certificate it signed for 127.0.0.1 and
@@ -250,7 +251,7 @@ func TestTLSFarEndDistrustsUs(t *testing.T) {
 }
 
 func TestTLSConfigValidate(t *testing.T) {
-	cfg := Config{Listen: "127.0.0.1:0", Trunks: []Trunk{{Name: "t", Address: "127.0.0.1:5061", TLSCA: "ca.pem"}}}
+	cfg := Config{Config: sipconf.Config{Listen: "127.0.0.1:0", Trunks: []Trunk{{Name: "t", Address: "127.0.0.1:5061", TLSCA: "ca.pem"}}}}
 	if err := cfg.Validate(); err == nil {
 		t.Error("tls_ca on a udp trunk validated")
 	}
@@ -295,8 +296,8 @@ func TestTLSCertificateFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freeUDPTCPPair(t)
-	c, err := New(Config{Listen: "127.0.0.1:" + strconv.Itoa(port), TLSCert: certFile, TLSKey: keyFile,
-		Trunks: []Trunk{{Name: "t", Address: "127.0.0.1:5061", Transport: TransportTLS, TLSRoots: pki.pool}}, DefaultTrunk: "t"}, nil)
+	c, err := New(Config{Config: sipconf.Config{Listen: "127.0.0.1:" + strconv.Itoa(port), TLSCert: certFile, TLSKey: keyFile,
+		Trunks: []Trunk{{Name: "t", Address: "127.0.0.1:5061", Transport: TransportTLS, TLSRoots: pki.pool}}, DefaultTrunk: "t"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

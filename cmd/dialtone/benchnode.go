@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/sdk"
 	"github.com/dialtone-voice/dialtone/server"
 )
@@ -87,7 +88,7 @@ func startBenchNode(ctx context.Context, dir, name, storeURL, masterKey, scale s
 	cfg := server.Config{
 		DataDir: data, StoreURL: storeURL, HTTPAddr: "127.0.0.1:0", HTTPSAddr: "127.0.0.1:0", ProvisionFile: prov,
 		SignatureWindow: 15 * time.Minute, MasterKey: masterKey,
-		Calls:      server.CallConfig{Node: name, Cluster: server.ClusterConfig{MaxLiveCalls: maxLive}},
+		Calls:      server.CallConfig{Engine: engine.Config{Node: name}, Cluster: server.ClusterConfig{MaxLiveCalls: maxLive}},
 		Logger:     slog.New(slog.DiscardHandler),
 		Ready:      func(addr string) { ready <- addr },
 		ReadyHTTPS: func(addr string) { readyTLS <- addr },

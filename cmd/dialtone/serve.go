@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dialtone-voice/dialtone/engine"
+	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/server"
 )
 
@@ -30,9 +32,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	windowText := fs.String("signature-window", envOr("DIALTONE_SIGNATURE_WINDOW", "15m"), "allowed clock skew of signed requests (env DIALTONE_SIGNATURE_WINDOW)")
 	storeURL := fs.String("store", envOr("DIALTONE_STORE", ""), "store: empty for SQLite in the data directory, or postgres://… shared by several nodes (env DIALTONE_STORE)")
 	publicURL := fs.String("public-url", envOr("DIALTONE_PUBLIC_URL", ""), "base URL clients reach this node at, for recording links (env DIALTONE_PUBLIC_URL; default http://<listen address>)")
-	tokenLifetime := fs.Duration("token-lifetime", envDuration("DIALTONE_TOKEN_LIFETIME", 6*time.Hour), "lifetime of QueryTokenForMnsQueue credentials (env DIALTONE_TOKEN_LIFETIME)")
-	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", 45*time.Second), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
-	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", 3*time.Second), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
+	tokenLifetime := fs.Duration("token-lifetime", envDuration("DIALTONE_TOKEN_LIFETIME", receipt.DefaultTokenLifetime), "lifetime of QueryTokenForMnsQueue credentials (env DIALTONE_TOKEN_LIFETIME)")
+	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", engine.DefaultRingTimeout), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
+	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", engine.DefaultCallbackTimeout), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
 	maxLive := fs.Int("max-live-calls", envInt("DIALTONE_MAX_LIVE_CALLS", server.DefaultMaxLiveCalls), "calls this node runs at once; beyond it accepted calls wait queued for any node with room (env DIALTONE_MAX_LIVE_CALLS)")
 	nodeLease := fs.Duration("node-lease", envDuration("DIALTONE_NODE_LEASE", server.DefaultNodeLease), "how long a node may miss heartbeats before other nodes end its calls and take its queued ones (env DIALTONE_NODE_LEASE)")
@@ -66,8 +68,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := server.Config{
 		DataDir:  *data,
 		StoreURL: *storeURL,
-		Receipts: server.ReceiptConfig{TokenLifetime: *tokenLifetime, PublicURL: *publicURL},
-		Calls: server.CallConfig{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
+		Receipts: receipt.Config{Tokens: receipt.Tokens{Lifetime: *tokenLifetime}, PublicURL: *publicURL},
+		Calls: server.CallConfig{Engine: engine.Config{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout},
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
 		HTTPSAddr:       *tf.https,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 )
 
 // DialtoneCalls places calls calls offered at rate per second through a
@@ -20,8 +21,8 @@ func DialtoneCalls(ctx context.Context, uas string, rate, calls int) (CPSResult,
 	if rate <= 0 || calls <= 0 {
 		return CPSResult{}, fmt.Errorf("dialtone calls: rate %d and calls %d must be positive", rate, calls)
 	}
-	c, err := sip.New(sip.Config{Listen: "127.0.0.1:0", Trunks: []sip.Trunk{{Name: "sipp", Address: uas}},
-		DefaultTrunk: "sipp", RTPTimeout: -1}, quietLog())
+	c, err := sip.New(sip.Config{Config: sipconf.Config{Listen: "127.0.0.1:0", Trunks: []sip.Trunk{{Name: "sipp", Address: uas}},
+		DefaultTrunk: "sipp", RTPTimeout: sipconf.RTPTimeoutDisabled}}, quietLog())
 	if err != nil {
 		return CPSResult{}, fmt.Errorf("sip carrier: %w", err)
 	}

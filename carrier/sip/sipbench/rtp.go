@@ -12,6 +12,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 )
 
 // rampCPS is how fast RunConcurrent sets its calls up: quick, but not a
@@ -39,8 +40,8 @@ func RunConcurrent(ctx context.Context, f *FarEnd, n int, window time.Duration) 
 	if n <= 0 || window <= 0 {
 		return res, fmt.Errorf("concurrent RTP: calls %d and window %v must be positive", n, window)
 	}
-	c, err := sip.New(sip.Config{Listen: "127.0.0.1:0", Trunks: []sip.Trunk{{Name: "far", Address: f.SIP}},
-		DefaultTrunk: "far", RTPTimeout: -1}, quietLog())
+	c, err := sip.New(sip.Config{Config: sipconf.Config{Listen: "127.0.0.1:0", Trunks: []sip.Trunk{{Name: "far", Address: f.SIP}},
+		DefaultTrunk: "far", RTPTimeout: sipconf.RTPTimeoutDisabled}}, quietLog())
 	if err != nil {
 		return res, fmt.Errorf("sip carrier: %w", err)
 	}

@@ -1,0 +1,225 @@
+package sim
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dialtone-voice/dialtone/internal/fielderr"
+)
+
+// The simulator's model: how its subscribers behave. A provisioning file's
+// network section decodes into Config; the console changes behaviours of
+// a running Network.
+
+// CallResult is how a simulated subscriber reacts to a call.
+type CallResult string
+
+const (
+	ResultAnswer      CallResult = "answer"
+	ResultBusy        CallResult = "busy"
+	ResultNoAnswer    CallResult = "no_answer"
+	ResultRejected    CallResult = "rejected"
+	ResultPoweredOff  CallResult = "powered_off"
+	ResultSuspended   CallResult = "suspended"
+	ResultInvalid     CallResult = "invalid"
+	ResultUnreachable CallResult = "unreachable"
+)
+
+// CallResults are every result, in the order forms and messages list them.
+var CallResults = []CallResult{ResultAnswer, ResultBusy, ResultNoAnswer, ResultRejected,
+	ResultPoweredOff, ResultSuspended, ResultInvalid, ResultUnreachable}
+
+// Answers reports whether the subscriber answers; "" answers too. Only then
+// do AnswerAfter, HangupAfter, DTMF, Say and Silence apply.
+func (r CallResult) Answers() bool { return r == ResultAnswer || r == "" }
+
+// Rings reports whether the subscriber rings before failing; only then
+// does Ring apply. The other failures happen without ringing.
+func (r CallResult) Rings() bool { return r == ResultNoAnswer || r == ResultRejected }
+
+// Config is the simulated telephone network as configured: a
+// provisioning file's network section.
+type Config struct {
+	// TimeScale multiplies every simulated duration: 0.01 makes a 30 s call
+	// take 0.3 s of wall time. Greater than 0; 0 means 1.
+	TimeScale float64
+	// Default is the behaviour of every number not listed in Subscribers.
+	Default Behavior
+	// Subscribers are the listed numbers.
+	Subscribers []Subscriber
+}
+
+// Subscriber is one listed number of the simulated network. Its Behavior
+// is complete: a provisioning file's subscriber inherits the keys it does
+// not set from the network's default when it is decoded, so the network
+// never has to merge.
+type Subscriber struct {
+	// Number is 5 to 20 digits with an optional leading +.
+	Number string
+	Behavior
+}
+
+// Behavior is what a simulated subscriber does with a call. All durations
+// are simulated time (before TimeScale) and not negative.
+type Behavior struct {
+	Result CallResult // "" answers
+	// AnswerAfter is the ringing time before answering (Result answer).
+	AnswerAfter time.Duration
+	// Ring is the ringing time before a no_answer or rejected result; the
+	// other failures happen without ringing.
+	Ring time.Duration
+	// HangupAfter is when, after answering, the subscriber hangs up; 0 means
+	// it listens until the platform ends the call.
+	HangupAfter time.Duration
+	// DTMF lists the keys the subscriber presses, in order.
+	DTMF []DTMF
+	// Say lists the subscriber's utterances in a smart call, one per turn.
+	Say []string
+	// Silence is how long the subscriber stays silent after each prompt
+	// before its next Say line (long values exercise the smart call's
+	// MuteTime); 0 replies at once.
+	Silence time.Duration
+}
+
+// DefaultBehavior is how unlisted numbers behave when the configuration
+// sets no network default.
+var DefaultBehavior = Behavior{Result: ResultAnswer, AnswerAfter: 2 * time.Second, Ring: 30 * time.Second}
+
+// DTMF is one key press. At most one of AfterPrompt and At is set:
+// AfterPrompt > 0 presses Digits when the n-th prompt (1-based) finished;
+// otherwise Digits are pressed At after answering.
+type DTMF struct {
+	AfterPrompt int
+	At          time.Duration
+	// Digits are 1 to 32 of 0-9, *, #, A-D.
+	Digits string
+}
+
+// Behavior returns how number behaves; it works on a nil Config (the
+// built-in defaults).
+func (c *Config) Behavior(number string) Behavior {
+	if c == nil {
+		return DefaultBehavior
+	}
+	for i := range c.Subscribers {
+		if c.Subscribers[i].Number == number {
+			return c.Subscribers[i].Behavior
+		}
+	}
+	return c.Default
+}
+
+// Scale returns the time scale; it works on a nil Config.
+func (c *Config) Scale() float64 {
+	if c == nil || c.TimeScale <= 0 {
+		return 1
+	}
+	return c.TimeScale
+}
+
+// Defaults returns c with the unset time scale at 1.
+func (c Config) Defaults() Config {
+	if c.TimeScale == 0 {
+		c.TimeScale = 1
+	}
+	return c
+}
+
+// Validate reports every problem of the network at once, as field errors
+// named by their provisioning keys (network.subscribers[0].result). What a
+// subscriber inherits unchanged from the default is reported once, on the
+// default.
+func (c Config) Validate() error {
+	var l fielderr.List
+	if !(c.TimeScale >= 0) {
+		l.Addf("network.time_scale", "must be greater than 0")
+	}
+	l.Add("network.default", c.Default.Validate())
+	seen := make(map[string]int, len(c.Subscribers))
+	for i, s := range c.Subscribers {
+		path := fielderr.Index("network.subscribers", i)
+		switch first, dup := seen[s.Number]; {
+		case s.Number == "":
+			l.Addf(path+".number", "missing: the subscriber has no number")
+		case !validNumber(s.Number):
+			l.Addf(path+".number", "%s must be 5 to 20 digits with an optional leading +", fielderr.Quote(s.Number))
+		case dup:
+			l.Duplicate(path+".number", fielderr.Index("network.subscribers", first)+".number", "duplicate subscriber %s", fielderr.Quote(s.Number))
+		default:
+			seen[s.Number] = i
+		}
+		l.Add(path, s.Behavior.validate(&c.Default))
+	}
+	return l.Err()
+}
+
+// Validate reports every problem of the behaviour, as field errors named
+// by their keys (result, dtmf[0].digits).
+func (b Behavior) Validate() error { return b.validate(nil) }
+
+var dtmfDigits = regexp.MustCompile(`^[0-9*#A-D]{1,32}$`)
+
+// validate checks b, skipping the fields equal to those of inherited.
+func (b Behavior) validate(inherited *Behavior) error {
+	var l fielderr.List
+	if inherited == nil || b.Result != inherited.Result {
+		if b.Result != "" && !slices.Contains(CallResults, b.Result) {
+			l.Addf("result", "%s is not one of answer, busy, no_answer, rejected, powered_off, suspended, invalid, unreachable", fielderr.Quote(string(b.Result)))
+		}
+	}
+	var from Behavior
+	if inherited != nil {
+		from = *inherited
+	}
+	for _, d := range []struct {
+		key     string
+		v, from time.Duration
+	}{{"answer_after", b.AnswerAfter, from.AnswerAfter}, {"ring", b.Ring, from.Ring},
+		{"hangup_after", b.HangupAfter, from.HangupAfter}, {"silence", b.Silence, from.Silence}} {
+		if d.v < 0 && (inherited == nil || d.v != d.from) {
+			l.Addf(d.key, "must not be negative")
+		}
+	}
+	if inherited == nil || !slices.Equal(b.DTMF, inherited.DTMF) {
+		for i, d := range b.DTMF {
+			path := fielderr.Index("dtmf", i)
+			if d.AfterPrompt < 0 {
+				l.Addf(path+".after_prompt", "must be at least 1 (the first prompt)")
+			}
+			if d.At < 0 {
+				l.Addf(path+".at", "must not be negative")
+			}
+			if d.AfterPrompt > 0 && d.At > 0 {
+				l.Addf(path, "set exactly one of after_prompt and at")
+			}
+			if !dtmfDigits.MatchString(d.Digits) {
+				l.Addf(path+".digits", "%s must be 1 to 32 of 0-9, *, #, A-D", fielderr.Quote(d.Digits))
+			}
+		}
+	}
+	if inherited == nil || !slices.Equal(b.Say, inherited.Say) {
+		for i, s := range b.Say {
+			if strings.TrimSpace(s) == "" {
+				l.Addf(fielderr.Index("say", i), "must not be empty")
+			}
+		}
+	}
+	return l.Err()
+}
+
+// validNumber reports whether s is a subscriber number: 5 to 20 digits
+// with an optional leading +.
+func validNumber(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	if len(s) < 5 || len(s) > 20 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
