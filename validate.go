@@ -22,16 +22,33 @@ import (
 // call it ("concurrency", "flow_control.per_minute", "blacklist[2]"), so
 // each front door can point at it: a JSON field, a form input, a YAML key
 // with its line.
+//
+// Node configuration (SIP, the simulated network, receipts) reports with
+// the same type through internal/fielderr, which adds First and At for the
+// provisioning decoder's line numbers.
 type InvalidError struct {
-	Field   string
+	// Field is the field's key path; "" is the resource as a whole.
+	Field string
+	// Message says what is wrong, without the path.
 	Message string
+	// First, when set, is the path of an earlier field this one repeats
+	// (a duplicate name): a file decoder reports its line.
+	First string
+	// At, when set, is the path whose position a file decoder shows
+	// instead of Field's: a reference to something missing is shown on the
+	// item that holds it.
+	At string
 }
 
 func (e *InvalidError) Error() string {
-	if e.Field == "" {
-		return e.Message
+	s := e.Message
+	if e.Field != "" {
+		s = e.Field + ": " + s
 	}
-	return e.Field + ": " + e.Message
+	if e.First != "" {
+		s += " (first at " + e.First + ")"
+	}
+	return s
 }
 
 // Invalid returns an *InvalidError for field.

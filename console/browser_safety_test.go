@@ -209,3 +209,43 @@ func TestBrowserRoles(t *testing.T) {
 		t.Error("carol sees account 1001")
 	}
 }
+
+// TestBrowserNetworkChecked: the simulated network's form is checked with
+// the network model's own rules when it is saved; the refusal names the
+// fields by their labels and keeps what was typed.
+func TestBrowserNetworkChecked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	base := startNode(t)
+	s := browsertest.New(t, base, "console-network")
+	s.SignIn("admin", adminPassword)
+	long := strings.Repeat("很长", 300)
+	s.Do("a subscriber out of bounds",
+		chromedp.Navigate(base+"/console/network?edit=13800000001"),
+		chromedp.WaitVisible("#sn-hangup"),
+		chromedp.SetValue("#sn-hangup", "9999h"),
+		chromedp.SetValue("#sn-say", "hello\n"+long),
+		chromedp.SetValue("#sn-answer", "soon"),
+		chromedp.Submit("#sn-hangup"),
+		chromedp.WaitVisible(".error"),
+	)
+	msg := s.Text(".error")
+	for _, want := range []string{"Hang up after: must be at most 24h", "Says, item 2: has 600 characters, more than 500", `Answer after: "soon" is not a duration`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("refusal %q lacks %q", msg, want)
+		}
+	}
+	if got := s.Eval(`document.querySelector("#sn-hangup").value + "|" + document.querySelector("#sn-answer").value`); got != "9999h|soon" {
+		t.Errorf("the form holds %q after the refusal, want what was typed", got)
+	}
+	if n := s.Eval(`String(document.querySelectorAll("#sn-form [aria-invalid=true]").length)`); n != "3" {
+		t.Errorf("%s inputs marked invalid, want 3", n)
+	}
+	s.Shot("network-refused")
+	// Nothing was saved: the subscriber still hangs up as before.
+	s.Do("network", chromedp.Navigate(base+"/console/network"), chromedp.WaitVisible(`tr[data-number="13800000001"]`))
+	if row := s.Text(`tr[data-number="13800000001"]`); strings.Contains(row, "9999h") {
+		t.Errorf("the refused change was saved: %s", row)
+	}
+}

@@ -375,6 +375,12 @@ func (c *Console) parseTemplates() error {
 			l, _ := list.([]string)
 			return l == nil || slices.Contains(l, "*")
 		},
+		"durText": func(d time.Duration) string {
+			if d == 0 {
+				return ""
+			}
+			return d.String()
+		},
 		"dur": func(d time.Duration) string {
 			return fmt.Sprintf("%.1f s", d.Seconds())
 		},

@@ -33,6 +33,13 @@ var fieldLabels = map[string]string{
 	"flow_control.per_hour":      "Calls per callee per hour",
 	"flow_control.per_day":       "Calls per callee per day",
 	"file":                       "Audio file",
+	"result":                     "Result",
+	"answer_after":               "Answer after",
+	"ring":                       "Ring for",
+	"hangup_after":               "Hang up after",
+	"dtmf":                       "Key presses",
+	"say":                        "Says",
+	"silence":                    "Silence before each line",
 }
 
 // inputName is the form input a field is typed into: "actions[2]" is

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -261,6 +262,8 @@ func formatDTMF(ds []sim.DTMF) string {
 	return strings.Join(parts, ", ")
 }
 
+// parseDTMF reads the form's key presses ("p1:1, 3s:2#"); the digits'
+// rules are the network model's (sim.Behavior.Validate).
 func parseDTMF(s string) ([]sim.DTMF, error) {
 	var out []sim.DTMF
 	for _, part := range strings.Split(s, ",") {
@@ -270,75 +273,64 @@ func parseDTMF(s string) ([]sim.DTMF, error) {
 		}
 		when, keys, ok := strings.Cut(part, ":")
 		if !ok || keys == "" {
-			return nil, fmt.Errorf("%q: write p<prompt>:<keys> or <duration>:<keys>", part)
+			return nil, dialtone.Invalid("dtmf", "%q: write p<prompt>:<keys> or <duration>:<keys>", part)
 		}
 		if n, err := strconv.Atoi(strings.TrimPrefix(when, "p")); strings.HasPrefix(when, "p") && err == nil && n > 0 {
 			out = append(out, sim.DTMF{AfterPrompt: n, Digits: keys})
 			continue
 		}
 		d, err := time.ParseDuration(when)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("%q: write p<prompt>:<keys> or <duration>:<keys>", part)
+		if err != nil {
+			return nil, dialtone.Invalid("dtmf", "%q: write p<prompt>:<keys> or <duration>:<keys>", part)
 		}
 		out = append(out, sim.DTMF{At: d, Digits: keys})
 	}
 	return out, nil
 }
 
+// networkPut sets one subscriber's behaviour. The form is decoded here;
+// the rules are the network model's own (sim.Subscriber.Validate), the
+// same ones a provisioning file's network section is checked by.
 func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
 	if c.cfg.Net == nil {
 		c.notFound(w, r, v)
 		return
 	}
-	num := strings.TrimSpace(r.PostFormValue("number"))
-	if !dialtone.ValidDisplayNumber(num) {
-		c.redirect(w, r, "network", "", "A number is 3 to 20 digits with an optional leading +.")
-		return
-	}
-	dur := func(name string) (time.Duration, error) {
+	var errs []error
+	dur := func(name string) time.Duration {
 		s := strings.TrimSpace(r.PostFormValue(name))
 		if s == "" {
-			return 0, nil
+			return 0
 		}
 		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return 0, fmt.Errorf("%s: write a duration such as 2s", name)
+		if err != nil {
+			errs = append(errs, dialtone.Invalid(name, "%q is not a duration: write one such as 2s or 1m30s", s))
 		}
-		return d, nil
+		return d
 	}
-	b := sim.Behavior{Result: sim.CallResult(r.PostFormValue("result"))}
-	valid := false
-	for _, res := range callResults {
-		valid = valid || res == b.Result
-	}
-	var errs []error
+	sub := sim.Subscriber{Number: strings.TrimSpace(r.PostFormValue("number")), Behavior: sim.Behavior{
+		Result:      sim.CallResult(r.PostFormValue("result")),
+		AnswerAfter: dur("answer_after"),
+		Ring:        dur("ring"),
+		HangupAfter: dur("hangup_after"),
+		Silence:     dur("silence"),
+	}}
 	var err error
-	b.AnswerAfter, err = dur("answer_after")
-	errs = append(errs, err)
-	b.Ring, err = dur("ring")
-	errs = append(errs, err)
-	b.HangupAfter, err = dur("hangup_after")
-	errs = append(errs, err)
-	b.Silence, err = dur("silence")
-	errs = append(errs, err)
-	b.DTMF, err = parseDTMF(r.PostFormValue("dtmf"))
-	errs = append(errs, err)
+	if sub.DTMF, err = parseDTMF(r.PostFormValue("dtmf")); err != nil {
+		errs = append(errs, err)
+	}
 	for _, line := range strings.Split(r.PostFormValue("say"), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			b.Say = append(b.Say, line)
+			sub.Say = append(sub.Say, line)
 		}
 	}
-	if err := errors.Join(errs...); err != nil || !valid {
-		msg := "Choose a result."
-		if err != nil {
-			msg = err.Error()
-		}
-		c.redirect(w, r, "network", "", msg)
+	if err := errors.Join(append(errs, sub.Validate())...); err != nil {
+		c.failed(w, r, v, "network?edit="+url.QueryEscape(sub.Number)+"#sn-form", "set subscriber", err)
 		return
 	}
-	c.cfg.Net.SetBehavior(num, b)
-	c.log.InfoContext(r.Context(), "console: simulated subscriber changed", "number", num, "result", b.Result, "by", v.Session.Username)
-	c.redirect(w, r, "network", "Saved subscriber "+num+".", "")
+	c.cfg.Net.SetBehavior(sub.Number, sub.Behavior)
+	c.log.InfoContext(r.Context(), "console: simulated subscriber changed", "number", sub.Number, "result", sub.Result, "by", v.Session.Username)
+	c.redirect(w, r, "network", "Saved subscriber "+sub.Number+".", "")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

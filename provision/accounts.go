@@ -36,52 +36,7 @@ func (p *parser) check(n *yaml.Node, path string, set map[string]bool, err error
 		if !set[top] {
 			continue
 		}
-		p.d.addf(findNode(n, ie.Field), join(path, ie.Field), "%s", ie.Message)
-	}
-}
-
-// findNode is the node of a field path ("flow_control.per_minute",
-// "actions[2]") in mapping n, or the nearest one found on the way.
-func findNode(n *yaml.Node, field string) *yaml.Node {
-	for _, part := range strings.Split(field, ".") {
-		name, idx, hasIdx := strings.Cut(part, "[")
-		next := mappingValue(n, name)
-		if next == nil {
-			return n
-		}
-		n = next
-		if hasIdx {
-			i, err := strconv.Atoi(strings.TrimSuffix(idx, "]"))
-			if n.Kind != yaml.SequenceNode || err != nil || i < 0 || i >= len(n.Content) {
-				return n
-			}
-			n = n.Content[i]
-		}
-	}
-	return n
-}
-
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// text stores a scalar as written in dst.
-func (p *parser) text(dst *string) func(*yaml.Node, string) {
-	return func(v *yaml.Node, path string) {
-		if s, ok := p.d.str(v, path); ok {
-			*dst = s
-		}
+		p.d.addf(find(n, ie.Field, false), join(path, ie.Field), "%s", ie.Message)
 	}
 }
 
@@ -148,7 +103,7 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 			})
 		},
 		"subscriptions":          items(p, &a.Subscriptions, func(n *yaml.Node, path string) Subscription { return p.subscription(n, path, subs) }),
-		"smartcall_callback_url": p.text(&a.SmartCallCallbackURL),
+		"smartcall_callback_url": p.anyText(&a.SmartCallCallbackURL),
 		"blacklist":              func(v *yaml.Node, path string) { blacklist = p.blacklist(v, path) },
 	})
 	d.require(n, path, set, "name")
@@ -252,7 +207,7 @@ func (p *parser) accessKey(n *yaml.Node, path string) AccessKey {
 				k.ID = s
 			}
 		},
-		"secret":  p.text(&k.Secret), // never quoted in messages
+		"secret":  p.anyText(&k.Secret), // never quoted in messages
 		"enabled": p.flag(&k.Enabled),
 		"actions": func(v *yaml.Node, path string) {
 			if list, ok := d.stringList(v, path); ok {
@@ -293,9 +248,9 @@ func (p *parser) ttsTemplate(n *yaml.Node, path string, codes map[string]int) TT
 			}
 		},
 		"kind":    func(v *yaml.Node, path string) { t.Kind = dialtone.TemplateKind(p.scalar(v, path)) },
-		"content": p.text(&t.Content),
+		"content": p.anyText(&t.Content),
 		"status":  func(v *yaml.Node, path string) { t.Status = dialtone.ReviewStatus(p.scalar(v, path)) },
-		"voice":   p.text(&t.Voice),
+		"voice":   p.anyText(&t.Voice),
 	})
 	d.require(n, path, set, "code", "kind", "content")
 	p.check(n, path, set, t.Validate())
@@ -344,8 +299,8 @@ func (p *parser) subscription(n *yaml.Node, path string, types map[string]int) S
 			}
 		},
 		"queue":       p.flag(&s.Queue),
-		"push_url":    p.text(&s.PushURL),
-		"push_secret": p.text(&s.PushSecret),
+		"push_url":    p.anyText(&s.PushURL),
+		"push_secret": p.anyText(&s.PushSecret),
 	})
 	d.require(n, path, set, "message_type")
 	if set != nil && set["push_secret"] && s.PushSecret == "" {
@@ -389,9 +344,9 @@ func (p *parser) consoleUser(n *yaml.Node, path string, names map[string]int) Co
 				u.Username = s
 			}
 		},
-		"password":      p.text(&u.Password), // never quoted in messages
-		"password_hash": p.text(&u.PasswordHash),
-		"account":       p.text(&u.AccountUID),
+		"password":      p.anyText(&u.Password), // never quoted in messages
+		"password_hash": p.anyText(&u.PasswordHash),
+		"account":       p.anyText(&u.AccountUID),
 		"operator":      p.flag(&u.Operator),
 	})
 	d.require(n, path, set, "username")

@@ -3,8 +3,10 @@ package sim
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dialtone-voice/dialtone/internal/fielderr"
 )
@@ -143,7 +145,7 @@ func (c Config) Validate() error {
 		switch first, dup := seen[s.Number]; {
 		case s.Number == "":
 			l.Addf(path+".number", "missing: the subscriber has no number")
-		case !validNumber(s.Number):
+		case !ValidNumber(s.Number):
 			l.Addf(path+".number", "%s must be 5 to 20 digits with an optional leading +", fielderr.Quote(s.Number))
 		case dup:
 			l.Duplicate(path+".number", fielderr.Index("network.subscribers", first)+".number", "duplicate subscriber %s", fielderr.Quote(s.Number))
@@ -152,6 +154,46 @@ func (c Config) Validate() error {
 		}
 		l.Add(path, s.Behavior.validate(&c.Default))
 	}
+	return l.Err()
+}
+
+// Bounds of a behaviour: a subscriber is a test fixture, and a value far
+// beyond these (9999h, a novel as one line) is a typing mistake that
+// would otherwise hold a call for ever or flood the recogniser.
+const (
+	// MaxWait bounds answer_after, ring and silence (simulated time).
+	MaxWait = 10 * time.Minute
+	// MaxHangupAfter bounds hangup_after and a key press's at.
+	MaxHangupAfter = 24 * time.Hour
+	MaxDTMF        = 100
+	MaxSay         = 100
+	// MaxSayLine bounds one line a subscriber says, in characters.
+	MaxSayLine = 500
+)
+
+// fmtDuration writes a bound as people write it (10m, 24h).
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
+}
+
+// Validate reports what is wrong with one subscriber (as the console edits
+// it): its number and its whole behaviour, as field errors named by their
+// keys (number, answer_after, say[2]).
+func (s Subscriber) Validate() error {
+	var l fielderr.List
+	if !ValidNumber(s.Number) {
+		l.Addf("number", "%s must be 5 to 20 digits with an optional leading +", fielderr.Quote(s.Number))
+	}
+	if s.Result == "" {
+		l.Addf("result", "choose one of answer, busy, no_answer, rejected, powered_off, suspended, invalid, unreachable")
+	}
+	l.Add("", s.Behavior.Validate())
 	return l.Err()
 }
 
@@ -178,11 +220,24 @@ func (b Behavior) validate(inherited *Behavior) error {
 		v, from time.Duration
 	}{{"answer_after", b.AnswerAfter, from.AnswerAfter}, {"ring", b.Ring, from.Ring},
 		{"hangup_after", b.HangupAfter, from.HangupAfter}, {"silence", b.Silence, from.Silence}} {
-		if d.v < 0 && (inherited == nil || d.v != d.from) {
+		if inherited != nil && d.v == d.from {
+			continue
+		}
+		max := MaxWait
+		if d.key == "hangup_after" {
+			max = MaxHangupAfter
+		}
+		switch {
+		case d.v < 0:
 			l.Addf(d.key, "must not be negative")
+		case d.v > max:
+			l.Addf(d.key, "must be at most %s", fmtDuration(max))
 		}
 	}
 	if inherited == nil || !slices.Equal(b.DTMF, inherited.DTMF) {
+		if len(b.DTMF) > MaxDTMF {
+			l.Addf("dtmf", "has %d key presses, more than %d", len(b.DTMF), MaxDTMF)
+		}
 		for i, d := range b.DTMF {
 			path := fielderr.Index("dtmf", i)
 			if d.AfterPrompt < 0 {
@@ -190,6 +245,8 @@ func (b Behavior) validate(inherited *Behavior) error {
 			}
 			if d.At < 0 {
 				l.Addf(path+".at", "must not be negative")
+			} else if d.At > MaxHangupAfter {
+				l.Addf(path+".at", "must be at most %s", fmtDuration(MaxHangupAfter))
 			}
 			if d.AfterPrompt > 0 && d.At > 0 {
 				l.Addf(path, "set exactly one of after_prompt and at")
@@ -200,18 +257,23 @@ func (b Behavior) validate(inherited *Behavior) error {
 		}
 	}
 	if inherited == nil || !slices.Equal(b.Say, inherited.Say) {
+		if len(b.Say) > MaxSay {
+			l.Addf("say", "has %d lines, more than %d", len(b.Say), MaxSay)
+		}
 		for i, s := range b.Say {
 			if strings.TrimSpace(s) == "" {
 				l.Addf(fielderr.Index("say", i), "must not be empty")
+			} else if n := utf8.RuneCountInString(s); n > MaxSayLine {
+				l.Addf(fielderr.Index("say", i), "has %d characters, more than %d", n, MaxSayLine)
 			}
 		}
 	}
 	return l.Err()
 }
 
-// validNumber reports whether s is a subscriber number: 5 to 20 digits
+// ValidNumber reports whether s is a subscriber number: 5 to 20 digits
 // with an optional leading +.
-func validNumber(s string) bool {
+func ValidNumber(s string) bool {
 	s = strings.TrimPrefix(s, "+")
 	if len(s) < 5 || len(s) > 20 {
 		return false

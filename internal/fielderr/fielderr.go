@@ -1,5 +1,5 @@
 // Package fielderr is how a configuration type reports what is wrong with
-// it: one error per field, named by the field's key path as a
+// it (with dialtone.InvalidError, the type account resources use): one error per field, named by the field's key path as a
 // provisioning file writes it ("trunks[0].address", "network.time_scale").
 // The type's Validate stays free of file positions; the provisioning
 // decoder maps each path to the line it was written on.
@@ -10,33 +10,13 @@ import (
 	"fmt"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/dialtone-voice/dialtone"
 )
 
-// Error is a problem with one field.
-type Error struct {
-	// Field is the field's key path; "" is the configuration as a whole.
-	Field string
-	// Message says what is wrong, without the path.
-	Message string
-	// First, when set, is the path of an earlier field this one repeats
-	// (a duplicate name): a file decoder reports its line.
-	First string
-	// At, when set, is the path whose position a file decoder shows
-	// instead of Field's: a reference to something missing is shown on the
-	// item that holds it.
-	At string
-}
-
-func (e *Error) Error() string {
-	s := e.Message
-	if e.Field != "" {
-		s = e.Field + ": " + s
-	}
-	if e.First != "" {
-		s += " (first at " + e.First + ")"
-	}
-	return s
-}
+// Error is a problem with one field: the domain's InvalidError, so that a
+// front door renders node configuration and account resources alike.
+type Error = dialtone.InvalidError
 
 // List collects the errors of one Validate.
 type List struct {
