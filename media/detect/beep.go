@@ -12,7 +12,7 @@ import (
 type Beep struct {
 	Freq       float64 // Hz, the mean over the beep
 	Start, End time.Time
-	At         time.Time // when it was reported: just after End
+	At         time.Time // when it was reported, about 100 ms after End
 }
 
 // Duration is how long the beep sounded.
@@ -104,7 +104,18 @@ type beepTracker struct {
 	freqSum float64
 	n       int
 	miss    int
+	// seq: the run began as another tone ended, without a gap: part of a
+	// sequence of tones (a SIT), not a beep.
+	seq bool
+	// held is a beep that ended, waiting heldFrames to be sure no other
+	// tone follows it at once.
+	held     *Beep
+	heldWait int
 }
+
+// heldFrames: the 40 ms window mixes two tones that follow each other in
+// one or two frames, after which the second is clear.
+const heldFrames = 2
 
 // beepEdge is how far outside MinFreq…MaxFreq a frame's frequency
 // estimate may fall, and the beep's mean estimate half as far: a beep at
@@ -121,6 +132,19 @@ func (b *beepTracker) tonal(sp spectrum) bool {
 func (b *beepTracker) frame(sp spectrum, t time.Time) (Beep, bool) {
 	end := t.Add(FrameDuration)
 	tonal := b.tonal(sp)
+	if b.held != nil {
+		if tonal {
+			b.begin(sp, t, true)
+			return Beep{}, false
+		}
+		if b.heldWait--; b.heldWait > 0 {
+			return Beep{}, false
+		}
+		beep := *b.held
+		b.held = nil
+		beep.At = end
+		return beep, true
+	}
 	if b.active {
 		if tonal && math.Abs(sp.peak-b.freqSum/float64(b.n)) <= beepFreqSlack {
 			b.last = end
@@ -133,25 +157,31 @@ func (b *beepTracker) frame(sp spectrum, t time.Time) (Beep, bool) {
 			return Beep{}, false
 		}
 		// One frame off (a click, a codec's rounding at a quiet moment)
-		// does not end a beep; a new frequency does.
+		// does not end a beep; a new frequency does, and then neither
+		// tone is a beep: a beep ends in silence or voice, and one tone
+		// straight after another is a sequence (the special information
+		// tone's three).
 		b.miss++
 		if b.miss < 2 && !tonal {
 			return Beep{}, false
 		}
-		beep, ok := b.finish(end)
 		if tonal {
-			b.begin(sp, t)
+			b.begin(sp, t, true)
+			return Beep{}, false
 		}
-		return beep, ok
+		if beep, ok := b.finish(end); ok {
+			b.held, b.heldWait = &beep, heldFrames
+		}
+		return Beep{}, false
 	}
 	if tonal {
-		b.begin(sp, t)
+		b.begin(sp, t, false)
 	}
 	return Beep{}, false
 }
 
-func (b *beepTracker) begin(sp spectrum, t time.Time) {
-	*b = beepTracker{cfg: b.cfg, active: true, start: t, last: t.Add(FrameDuration), freqSum: sp.peak, n: 1}
+func (b *beepTracker) begin(sp spectrum, t time.Time, seq bool) {
+	*b = beepTracker{cfg: b.cfg, active: true, start: t, last: t.Add(FrameDuration), freqSum: sp.peak, n: 1, seq: seq}
 }
 
 // finish ends the run; it was a beep if its length fits. The 40 ms
@@ -163,20 +193,29 @@ func (b *beepTracker) finish(at time.Time) (Beep, bool) {
 	end := r.last.Add(-FrameDuration)
 	d := end.Sub(r.start)
 	f := r.freqSum / float64(r.n)
-	if r.tooLong || d < r.cfg.MinDur || d > r.cfg.MaxDur ||
+	if r.tooLong || r.seq || d < r.cfg.MinDur || d > r.cfg.MaxDur ||
 		f < r.cfg.MinFreq-beepEdge/2 || f > r.cfg.MaxFreq+beepEdge/2 {
 		return Beep{}, false
 	}
 	return Beep{Freq: f, Start: r.start, End: end, At: at}, true
 }
 
+func (b *beepTracker) freq() float64 {
+	if b.n == 0 {
+		return 0
+	}
+	return b.freqSum / float64(b.n)
+}
+
 // pending reports whether a run of tonal frames is under way that may
 // still become a beep.
-func (b *beepTracker) pending() bool { return b.active && !b.tooLong }
+func (b *beepTracker) pending() bool { return b.held != nil || b.active && !b.tooLong }
 
 // BeepDetector finds beeps in a stream of 8 kHz audio: steady tones
-// within a frequency range that last between a minimum and a maximum. A
-// beep is reported when it ends. It is not safe for concurrent use.
+// within a frequency range that last between a minimum and a maximum,
+// with no other tone right before or after (a tone that follows another
+// at once is a sequence, such as the special information tone). A beep is
+// reported when it ends. It is not safe for concurrent use.
 type BeepDetector struct {
 	cfg BeepConfig
 	an  *analyzer
