@@ -433,8 +433,12 @@ func (d *AMD) frame(f []int16, t time.Time) {
 	for _, ev := range d.seg.Write(f, t) {
 		d.segment(ev)
 	}
+	tsp := sp
+	if tsp.level < d.cfg.Tone.MinLevel {
+		tsp.class = classOff // heard for the beep, too quiet for a tone
+	}
 	d.tones.out = d.tones.out[:0]
-	d.tones.frame(sp, t)
+	d.tones.frame(tsp, t)
 	tones := d.tones.out
 	beep, beeped := d.beep.frame(sp, t)
 	if beeped && inNetworkBand(beep.Freq) {
