@@ -12,6 +12,7 @@ require (
 
 require (
 	github.com/caddyserver/certmagic v0.25.6
+	github.com/coder/websocket v1.8.15
 	github.com/miekg/dns v1.1.73
 	github.com/pion/rtcp v1.2.20
 	go.uber.org/zap v1.28.0
