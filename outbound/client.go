@@ -168,8 +168,10 @@ func New(cfg Config) (*Client, error) {
 			TLSClientConfig:     tlsConf,
 			TLSHandshakeTimeout: cfg.ConnectTimeout,
 			MaxIdleConnsPerHost: cfg.PerDestination,
-			IdleConnTimeout:     cfg.IdleConnTimeout,
-			Protocols:           protocols,
+			// Headers are capped too (net/http's default is 10 MB).
+			MaxResponseHeaderBytes: 64 << 10,
+			IdleConnTimeout:        cfg.IdleConnTimeout,
+			Protocols:              protocols,
 		}
 		c.transport[t] = tr
 		c.http[t] = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect(t)}
@@ -265,15 +267,23 @@ var ErrResponseTooLarge = errors.New("outbound: the answer is larger than the ca
 func (c *Client) Do(ctx context.Context, m Meta, req *http.Request) (*http.Response, error) {
 	m = m.normal()
 	start := time.Now()
+	if req == nil || req.URL == nil {
+		return nil, errors.New("outbound: a request without a URL")
+	}
 	host := req.URL.Hostname()
-	if err := c.policy.checkParsed(req.URL, m.Trust, httpSchemes); err != nil {
+	fail := func(err error) (*http.Response, error) {
+		if req.Body != nil {
+			req.Body.Close() // as http.Client.Do does on any error
+		}
 		c.finish(ctx, m, host, start, 0, err)
 		return nil, err
 	}
+	if err := c.policy.checkParsed(req.URL, m.Trust, httpSchemes); err != nil {
+		return fail(err)
+	}
 	release, err := c.acquire(ctx, m, destination(req.URL))
 	if err != nil {
-		c.finish(ctx, m, host, start, 0, err)
-		return nil, err
+		return fail(err)
 	}
 	c.cfg.Metrics.started(m.Purpose)
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -396,7 +406,15 @@ func destination(u *url.URL) string {
 			port = "443"
 		}
 	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	// One destination however its host is spelled (127.1, 0x7f.1, …).
+	host := strings.ToLower(u.Hostname())
+	if h, herr := parseHost(host); herr == "" {
+		host = h.name
+		if h.isIP() {
+			host = h.addr.String()
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // acquire takes a slot of the destination, then of the account: a request

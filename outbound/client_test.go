@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -530,5 +531,23 @@ func TestMetrics(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	if _, err := New(Config{MaxRedirects: -1}); err == nil {
 		t.Error("negative MaxRedirects accepted")
+	}
+}
+
+// Spellings of one address are one destination: its cap holds whichever
+// spelling a request uses.
+func TestDestinationKey(t *testing.T) {
+	for _, raw := range []string{"http://127.0.0.1/", "http://127.1:80/", "http://0x7f.1/", "http://2130706433", "http://[::ffff:127.0.0.1]:80/", "ws://127.0.0.1./"} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := destination(u); got != "http://127.0.0.1:80" {
+			t.Errorf("%s: destination %q", raw, got)
+		}
+	}
+	u, _ := url.Parse("https://Hooks.Example.COM./x")
+	if got := destination(u); got != "https://hooks.example.com:443" {
+		t.Errorf("a name: %q", got)
 	}
 }
