@@ -44,7 +44,9 @@ func FuzzCheckURL(f *testing.F) {
 			if !errors.As(err, &rerr) || rerr.Rule == "" {
 				t.Fatalf("%q: an error that is not a refusal: %v", raw, err)
 			}
-			if pw, ok := password(raw); ok && len(pw) >= 4 && strings.Contains(err.Error(), pw) {
+			// (A password that appears elsewhere in the URL too may
+			// be shown as that other part.)
+			if pw, ok := password(raw); ok && len(pw) >= 4 && strings.Count(raw, pw) == 1 && strings.Contains(err.Error(), pw) {
 				t.Fatalf("%q: the refusal repeats the password: %v", raw, err)
 			}
 			return
@@ -278,16 +280,21 @@ func TestInetAtonReference(t *testing.T) {
 	}
 }
 
-// password is the password of a URL-looking string, if it has one.
+// password is the password of a URL-looking string, if it has one: in
+// the authority (up to the first /, ? or #), before its last @, after the
+// first :, as net/url reads it.
 func password(raw string) (string, bool) {
 	_, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return "", false
 	}
-	userinfo, _, ok := strings.Cut(rest, "@")
-	if !ok {
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
 		return "", false
 	}
-	_, pw, ok := strings.Cut(userinfo, ":")
+	_, pw, ok := strings.Cut(rest[:at], ":")
 	return pw, ok
 }
