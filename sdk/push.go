@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -23,7 +25,9 @@ const PushTolerance = 5 * time.Minute
 // PushHandler receives HTTP batch pushes of receipts (a JSON array). With
 // a non-empty secret (the subscription's push_secret) it rejects requests
 // whose X-Dialtone-Signature is missing, wrong or more than 5 minutes off
-// (HTTP 401). It answers {"code":0,"msg":"接收成功"} when handler returns
+// (HTTP 401); a header with several v1 values, as Dialtone sends while it
+// rotates a secret, is accepted when any of them matches (see
+// VerifySignature). It answers {"code":0,"msg":"接收成功"} when handler returns
 // nil, and HTTP 500 with {"code":1,...} when it fails, so that Dialtone
 // pushes the batch again later. Each Receipt's Type is inferred from its
 // receipt_id or its fields.
@@ -83,38 +87,87 @@ func pushMAC(secret, ts string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// verifyPush returns "" when header signs body, else the reason.
-func verifyPush(secret, header string, body []byte, now time.Time) string {
+// Errors of VerifySignature, matched with errors.Is.
+var (
+	ErrSignatureMissing   = errors.New("missing " + PushSignatureHeader)
+	ErrSignatureMalformed = errors.New("malformed " + PushSignatureHeader)
+	ErrSignatureMismatch  = errors.New("signature mismatch")
+	ErrSignatureExpired   = errors.New("signature timestamp outside the tolerance")
+)
+
+// maxSignatures bounds the v1 values read from one header (Dialtone sends
+// two at most, during a secret's rotation).
+const maxSignatures = 8
+
+// VerifySignature checks an X-Dialtone-Signature value as a receiver
+// should: one of its v1 values is the HMAC-SHA256 of "<t>.<body>" with
+// secret, compared in constant time, and t is within tolerance of now
+// (PushTolerance when tolerance is zero or less). While Dialtone rotates a
+// secret its requests carry one v1 per secret (t=…,v1=<new>,v1=<old>), so
+// a receiver holding either secret accepts them. body is the request body
+// exactly as received. The error wraps one of the ErrSignature… values.
+func VerifySignature(secret, header string, body []byte, now time.Time, tolerance time.Duration) error {
 	if header == "" {
-		return "missing " + PushSignatureHeader
+		return ErrSignatureMissing
 	}
 	var ts string
-	var sigs []string
-	for _, part := range strings.Split(header, ",") {
+	var sigs [][]byte
+	seenT := false
+	for part := range strings.SplitSeq(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
 		switch k {
 		case "t":
-			ts = v
+			if seenT {
+				return fmt.Errorf("%w: t given twice", ErrSignatureMalformed)
+			}
+			ts, seenT = v, true
 		case "v1":
-			sigs = append(sigs, v)
+			if len(sigs) == maxSignatures {
+				return fmt.Errorf("%w: more than %d v1 values", ErrSignatureMalformed, maxSignatures)
+			}
+			if v != "" {
+				sigs = append(sigs, []byte(v))
+			}
 		}
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || len(sigs) == 0 {
-		return "malformed " + PushSignatureHeader
+	if err != nil || sec < 0 || strings.HasPrefix(ts, "+") {
+		return fmt.Errorf("%w: t must be unix seconds", ErrSignatureMalformed)
+	}
+	if len(sigs) == 0 {
+		return fmt.Errorf("%w: no v1 value", ErrSignatureMalformed)
 	}
 	want := []byte(pushMAC(secret, ts, body))
 	match := false
 	for _, s := range sigs {
-		if hmac.Equal(want, []byte(s)) {
+		// Every value is compared: the time taken does not say which
+		// one matched.
+		if hmac.Equal(want, s) {
 			match = true
 		}
 	}
-	if !match {
-		return "signature mismatch"
+	if secret == "" || !match {
+		return ErrSignatureMismatch
 	}
-	if skew := now.Sub(time.Unix(sec, 0)); skew > PushTolerance || skew < -PushTolerance {
-		return "signature timestamp outside the 5-minute tolerance"
+	if tolerance <= 0 {
+		tolerance = PushTolerance
 	}
-	return ""
+	if skew := now.Sub(time.Unix(sec, 0)); skew > tolerance || skew < -tolerance {
+		return fmt.Errorf("%w (%s)", ErrSignatureExpired, tolerance)
+	}
+	return nil
+}
+
+// verifyPush returns "" when header signs body, else the reason.
+func verifyPush(secret, header string, body []byte, now time.Time) string {
+	err := VerifySignature(secret, header, body, now, PushTolerance)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrSignatureMissing), errors.Is(err, ErrSignatureMismatch):
+		return err.Error()
+	case errors.Is(err, ErrSignatureMalformed):
+		return ErrSignatureMalformed.Error()
+	}
+	return "signature timestamp outside the 5-minute tolerance"
 }

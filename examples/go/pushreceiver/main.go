@@ -33,20 +33,23 @@ import (
 const maxSkew = 5 * time.Minute
 
 // verify checks header "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>"
-// against the body exactly as received.
+// against the body exactly as received. While Dialtone rotates a secret
+// the header carries one v1 per secret (t=…,v1=<new>,v1=<old>): any
+// match is enough.
 func verify(secret, header string, body []byte, now time.Time) error {
-	var ts, sig string
+	var ts string
+	var sigs []string
 	for _, part := range strings.Split(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
 		switch k {
 		case "t":
 			ts = v
 		case "v1":
-			sig = v
+			sigs = append(sigs, v)
 		}
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || sig == "" {
+	if err != nil || len(sigs) == 0 {
 		return errors.New("no t= and v1= in X-Dialtone-Signature")
 	}
 	if d := now.Sub(time.Unix(sec, 0)); d > maxSkew || d < -maxSkew {
@@ -56,10 +59,12 @@ func verify(secret, header string, body []byte, now time.Time) error {
 	fmt.Fprintf(mac, "%s.", ts)
 	mac.Write(body)
 	want := hex.EncodeToString(mac.Sum(nil))
-	if !hmac.Equal([]byte(sig), []byte(want)) { // constant time
-		return errors.New("signature does not match")
+	for _, sig := range sigs {
+		if hmac.Equal([]byte(sig), []byte(want)) { // constant time
+			return nil
+		}
 	}
-	return nil
+	return errors.New("signature does not match")
 }
 
 func main() {
