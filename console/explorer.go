@@ -429,12 +429,12 @@ func (c *Console) popEndpoint(r *http.Request) (string, error) {
 }
 
 type explorerResult struct {
-	Problems []string          `json:"problems,omitempty"`
-	Request  string            `json:"request,omitempty"`
-	Response string            `json:"response,omitempty"`
-	Status   int               `json:"status,omitempty"`
-	Error    string            `json:"error,omitempty"`
-	Snippets []Snippet        `json:"snippets,omitempty"`
+	Problems []string  `json:"problems,omitempty"`
+	Request  string    `json:"request,omitempty"`
+	Response string    `json:"response,omitempty"`
+	Status   int       `json:"status,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Snippets []Snippet `json:"snippets,omitempty"`
 }
 
 // explorerSend signs the request with one of the account's keys on the

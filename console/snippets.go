@@ -126,6 +126,41 @@ var (
 
 func q(s string) string { return strconv.Quote(s) }
 
+// cq is a double-quoted C# string (strconv.Quote's \x escapes differ in
+// C#: control characters become \uXXXX).
+func cq(s string) string { return cQuote(s, false) }
+
+// jq is a double-quoted Java string. Java reads \uXXXX before it reads the
+// program (\u000a would end the line), so control characters become octal
+// escapes.
+func jq(s string) string { return cQuote(s, true) }
+
+func cQuote(s string, octal bool) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case (r < 0x20 || r == 0x7f) && octal:
+			fmt.Fprintf(&b, `\%03o`, r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 func sortedWire(wire map[string]string) []string {
 	keys := make([]string, 0, len(wire))
 	for k := range wire {
@@ -473,21 +508,21 @@ func javaValue(p Param, v string) string {
 		}
 		return v
 	}
-	return q(v)
+	return jq(v)
 }
 
 const javaModels = "com.aliyun.dyvmsapi20170525.models."
 
-func javaMenu(c *snippetCall, seed bool) string {
+func javaMenu(c *snippetCall, indent string) string {
 	items := make([]string, 0, len(c.menu))
 	for _, m := range c.menu {
-		it := fmt.Sprintf("new %sIvrCallRequest.IvrCallRequestMenuKeyMap().setKey(%s).setCode(%s)", javaModels, q(m.Key), q(m.Code))
+		it := fmt.Sprintf("new %sIvrCallRequest.IvrCallRequestMenuKeyMap().setKey(%s).setCode(%s)", javaModels, jq(m.Key), jq(m.Code))
 		if m.TtsParams != "" {
-			it += fmt.Sprintf(".setTtsParams(%s)", q(m.TtsParams))
+			it += fmt.Sprintf(".setTtsParams(%s)", jq(m.TtsParams))
 		}
 		items = append(items, it)
 	}
-	return "java.util.Arrays.asList(\n                " + strings.Join(items, ",\n                ") + ")"
+	return "java.util.Arrays.asList(\n" + indent + strings.Join(items, ",\n"+indent) + ")"
 }
 
 func javaSeed(c *snippetCall) string {
@@ -500,9 +535,9 @@ func javaSeed(c *snippetCall) string {
 	b.WriteString("        // 1.0.2 takes com.aliyun.teaopenapi.models.Config (the seed's 0.0.2 took com.aliyun.tearpc.models.Config, same fields)\n")
 	b.WriteString("        com.aliyun.teaopenapi.models.Config config = new com.aliyun.teaopenapi.models.Config();\n")
 	b.WriteString("        // 您的AccessKey ID\n        config.accessKeyId = accessKeyId;\n        // 您的AccessKey Secret\n        config.accessKeySecret = accessKeySecret;\n        // 您的可用区ID\n        config.regionId = regionId;\n")
-	fmt.Fprintf(&b, "        // Dialtone instead of dyvmsapi.aliyuncs.com\n        config.endpoint = %s;\n        config.protocol = %s;\n        return new com.aliyun.dyvmsapi20170525.Client(config);\n    }\n\n", q(c.host), q(c.scheme))
+	fmt.Fprintf(&b, "        // Dialtone instead of dyvmsapi.aliyuncs.com\n        config.endpoint = %s;\n        config.protocol = %s;\n        return new com.aliyun.dyvmsapi20170525.Client(config);\n    }\n\n", jq(c.host), jq(c.scheme))
 	b.WriteString("    public static void main(String[] args) throws Exception {\n")
-	fmt.Fprintf(&b, "        com.aliyun.dyvmsapi20170525.Client client = Example.createClient(%s, System.getenv(%s), \"cn-hangzhou\");\n", q(c.keyID), q(secretEnv))
+	fmt.Fprintf(&b, "        com.aliyun.dyvmsapi20170525.Client client = Example.createClient(%s, System.getenv(%s), \"cn-hangzhou\");\n", jq(c.keyID), jq(secretEnv))
 	fmt.Fprintf(&b, "        %[1]s%[2]sRequest request = %[1]s%[2]sRequest.build(TeaConverter.buildMap(\n", javaModels, c.action)
 	var pairs []string
 	var skipped []string
@@ -511,7 +546,7 @@ func javaSeed(c *snippetCall) string {
 			skipped = append(skipped, p.Name)
 			continue
 		}
-		pairs = append(pairs, fmt.Sprintf("            new TeaPair(%s, %s)", q(lowerFirst(p.Name)), javaValue(p, c.vals[p.Name])))
+		pairs = append(pairs, fmt.Sprintf("            new TeaPair(%s, %s)", jq(lowerFirst(p.Name)), javaValue(p, c.vals[p.Name])))
 	}
 	b.WriteString(strings.Join(pairs, ",\n"))
 	b.WriteString("\n        ));\n")
@@ -519,7 +554,7 @@ func javaSeed(c *snippetCall) string {
 		fmt.Fprintf(&b, "        // %s\n", notSent(name, sdk))
 	}
 	if len(c.menu) > 0 {
-		fmt.Fprintf(&b, "        request.menuKeyMap = %s;\n", javaMenu(c, true))
+		fmt.Fprintf(&b, "        request.menuKeyMap = %s;\n", javaMenu(c, "                "))
 	}
 	fmt.Fprintf(&b, "        %s%sResponse response = client.%s(request);\n", javaModels, c.action, lowerFirst(c.action))
 	b.WriteString("        System.out.println(com.aliyun.teautil.Common.toJSONString(response.body.toMap()));\n    }\n}\n")
@@ -531,15 +566,15 @@ func javaNewest(c *snippetCall) string {
 	b.WriteString("// " + c.action + " with com.aliyun:dyvmsapi20170525 4.0.0 (darabonba).\n")
 	b.WriteString("public class Example {\n    public static void main(String[] args) throws Exception {\n")
 	b.WriteString("        com.aliyun.teaopenapi.models.Config config = new com.aliyun.teaopenapi.models.Config()\n")
-	fmt.Fprintf(&b, "                .setAccessKeyId(%s)\n                .setAccessKeySecret(System.getenv(%s));\n", q(c.keyID), q(secretEnv))
-	fmt.Fprintf(&b, "        // Dialtone instead of dyvmsapi.aliyuncs.com\n        config.endpoint = %s;\n        config.protocol = %s;\n", q(c.host), q(c.scheme))
+	fmt.Fprintf(&b, "                .setAccessKeyId(%s)\n                .setAccessKeySecret(System.getenv(%s));\n", jq(c.keyID), jq(secretEnv))
+	fmt.Fprintf(&b, "        // Dialtone instead of dyvmsapi.aliyuncs.com\n        config.endpoint = %s;\n        config.protocol = %s;\n", jq(c.host), jq(c.scheme))
 	b.WriteString("        com.aliyun.dyvmsapi20170525.Client client = new com.aliyun.dyvmsapi20170525.Client(config);\n")
 	if newestLacksJava[c.action] {
 		fmt.Fprintf(&b, "        // %s is no longer in this SDK's typed API: the client's generic callApi sends it.\n", c.action)
-		fmt.Fprintf(&b, "        com.aliyun.teaopenapi.models.Params params = new com.aliyun.teaopenapi.models.Params()\n                .setAction(%s).setVersion(%q).setProtocol(\"HTTP\").setPathname(\"/\")\n                .setMethod(\"POST\").setAuthType(\"AK\").setStyle(\"RPC\").setReqBodyType(\"formData\").setBodyType(\"json\");\n", q(c.action), apiVersion)
+		fmt.Fprintf(&b, "        com.aliyun.teaopenapi.models.Params params = new com.aliyun.teaopenapi.models.Params()\n                .setAction(%s).setVersion(%q).setProtocol(\"HTTP\").setPathname(\"/\")\n                .setMethod(\"POST\").setAuthType(\"AK\").setStyle(\"RPC\").setReqBodyType(\"formData\").setBodyType(\"json\");\n", jq(c.action), apiVersion)
 		b.WriteString("        java.util.Map<String, String> query = new java.util.TreeMap<>();\n")
 		for _, k := range sortedWire(c.wire) {
-			fmt.Fprintf(&b, "        query.put(%s, %s);\n", q(k), q(c.wire[k]))
+			fmt.Fprintf(&b, "        query.put(%s, %s);\n", jq(k), jq(c.wire[k]))
 		}
 		b.WriteString("        java.util.Map<String, ?> response = client.callApi(params, new com.aliyun.teaopenapi.models.OpenApiRequest().setQuery(query), new com.aliyun.teautil.models.RuntimeOptions());\n")
 		b.WriteString("        System.out.println(com.aliyun.teautil.Common.toJSONString(response.get(\"body\")));\n    }\n}\n")
@@ -550,7 +585,7 @@ func javaNewest(c *snippetCall) string {
 		fmt.Fprintf(&b, "\n                .set%s(%s)", p.Name, javaValue(p, c.vals[p.Name]))
 	}
 	if len(c.menu) > 0 {
-		fmt.Fprintf(&b, "\n                .setMenuKeyMap(%s)", javaMenu(c, false))
+		fmt.Fprintf(&b, "\n                .setMenuKeyMap(%s)", javaMenu(c, "                        "))
 	}
 	b.WriteString(";\n")
 	fmt.Fprintf(&b, "        %s%sResponse response = client.%s(request);\n", javaModels, c.action, lowerFirst(c.action))
@@ -723,7 +758,7 @@ func csValue(p Param, v string) string {
 	case TInt64:
 		return v + "L"
 	}
-	return q(v)
+	return cq(v)
 }
 
 func csharpSeed(c *snippetCall) string {
@@ -735,9 +770,9 @@ func csharpSeed(c *snippetCall) string {
 	fmt.Fprintf(&b, "        public static %s.Client CreateClient(string accessKeyId, string accessKeySecret, string regionId)\n        {\n", ns)
 	b.WriteString("            AlibabaCloud.RPCClient.Models.Config config = new AlibabaCloud.RPCClient.Models.Config();\n")
 	b.WriteString("            // 您的AccessKey ID\n            config.AccessKeyId = accessKeyId;\n            // 您的AccessKey Secret\n            config.AccessKeySecret = accessKeySecret;\n            // 您的可用区ID\n            config.RegionId = regionId;\n")
-	fmt.Fprintf(&b, "            // Dialtone instead of dyvmsapi.aliyuncs.com\n            config.Endpoint = %s;\n            config.Protocol = %s;\n            return new %s.Client(config);\n        }\n\n", q(c.host), q(c.scheme), ns)
+	fmt.Fprintf(&b, "            // Dialtone instead of dyvmsapi.aliyuncs.com\n            config.Endpoint = %s;\n            config.Protocol = %s;\n            return new %s.Client(config);\n        }\n\n", cq(c.host), cq(c.scheme), ns)
 	b.WriteString("        public static void Main(string[] args)\n        {\n")
-	fmt.Fprintf(&b, "            %s.Client client = CreateClient(%s, Environment.GetEnvironmentVariable(%s), \"cn-hangzhou\");\n", ns, q(c.keyID), q(secretEnv))
+	fmt.Fprintf(&b, "            %s.Client client = CreateClient(%s, Environment.GetEnvironmentVariable(%s), \"cn-hangzhou\");\n", ns, cq(c.keyID), cq(secretEnv))
 	fmt.Fprintf(&b, "            %[1]s.Models.%[2]sRequest request = new %[1]s.Models.%[2]sRequest\n            {\n", ns, c.action)
 	for _, p := range c.plain {
 		if c.action == "SmartCall" && seedLacks[p.Name] {
@@ -749,7 +784,7 @@ func csharpSeed(c *snippetCall) string {
 	if len(c.menu) > 0 {
 		fmt.Fprintf(&b, "                MenuKeyMap = new List<%[1]s.Models.IvrCallRequest.IvrCallRequestMenuKeyMap>\n                {\n", ns)
 		for _, m := range c.menu {
-			fmt.Fprintf(&b, "                    new %s.Models.IvrCallRequest.IvrCallRequestMenuKeyMap { Key = %s, Code = %s, TtsParams = %s },\n", ns, q(m.Key), q(m.Code), q(seedMenuTtsParams(m)))
+			fmt.Fprintf(&b, "                    new %s.Models.IvrCallRequest.IvrCallRequestMenuKeyMap { Key = %s, Code = %s, TtsParams = %s },\n", ns, cq(m.Key), cq(m.Code), cq(seedMenuTtsParams(m)))
 		}
 		b.WriteString("                },\n")
 	}
