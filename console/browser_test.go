@@ -352,7 +352,6 @@ func TestBrowserReceiptsAndNetwork(t *testing.T) {
 		chromedp.SetValue("#ex-SingleCallByTts-CalledNumber", "13800000001"),
 		chromedp.SetValue("#ex-SingleCallByTts-CalledShowNumber", "057188880000"),
 		chromedp.SetValue("#ex-SingleCallByTts-TtsCode", code),
-		chromedp.SetValue("#ex-SingleCallByTts-TtsParam", ""),
 		chromedp.Click("#ex-send"),
 		browsertest.Poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
 	)
