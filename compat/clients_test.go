@@ -15,13 +15,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -101,65 +97,23 @@ var explorerCalls = []struct {
 
 // writeSnippets signs in to the calls server's console as a user of the
 // account, asks the Explorer for the code of each call in explorerCalls
-// with the account's key, and writes the Java and Python snippets to
-// snippets/java/<name>/Example.java and snippets/python/<name>.py.
+// with the account's key, and writes the Java and Python snippets of both
+// generations the page shows: snippets/java/<generation>/<name>/Example.java
+// and snippets/python/<generation>/<name>.py, generation "seed" (tea-rpc)
+// or "newest".
 func (e *clientsEnv) writeSnippets(t *testing.T) {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	base := "http://" + e.calls.addr
-	get := func(path string) string {
-		resp, err := hc.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d\n%.500s", path, resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-	m := csrf.FindStringSubmatch(get("/console/signin"))
-	if m == nil {
-		t.Fatal("no CSRF token on the sign-in page")
-	}
-	resp, err := hc.PostForm(base+"/console/signin", url.Values{"csrf": {m[1]}, "username": {consoleUser}, "password": {consolePass}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("console sign-in: %d", resp.StatusCode)
-	}
-	if m = csrf.FindStringSubmatch(get("/console/explorer")); m == nil {
-		t.Fatal("no CSRF token on the Explorer page")
-	}
+	ec := newExplorerConsole(t, e.calls)
 	for _, c := range explorerCalls {
-		body, _ := json.Marshal(map[string]any{"action": c.action, "key": callsAK, "params": c.params})
-		req, _ := http.NewRequest(http.MethodPost, base+"/console/explorer/code", strings.NewReader(string(body)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-CSRF-Token", m[1])
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		snips := ec.code(t, c.action, c.params)
+		for _, gen := range []string{"seed", "newest"} {
+			java, py := snips["java-"+gen].Code, snips["python-"+gen].Code
+			if !strings.Contains(java, "class Example") || !strings.Contains(py, "import") {
+				t.Fatalf("Explorer snippets for %s lack Java or Python (%s):\n%s\n%s", c.action, gen, java, py)
+			}
+			write(t, filepath.Join(e.dir, "snippets", "java", gen, c.name, "Example.java"), java)
+			write(t, filepath.Join(e.dir, "snippets", "python", gen, c.name+".py"), py)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var res struct {
-			Problems []string          `json:"problems"`
-			Code     map[string]string `json:"code"`
-		}
-		if err := json.Unmarshal(b, &res); err != nil || resp.StatusCode != http.StatusOK || len(res.Problems) > 0 {
-			t.Fatalf("Explorer code for %s: %d %v\n%s", c.action, resp.StatusCode, err, b)
-		}
-		java, py := res.Code["Java"], res.Code["Python"]
-		if !strings.Contains(java, "class Example") || !strings.Contains(py, "import") && !strings.HasPrefix(py, "#") {
-			t.Fatalf("Explorer snippets for %s lack Java or Python:\n%s", c.action, b)
-		}
-		write(t, filepath.Join(e.dir, "snippets", "java", c.name, "Example.java"), java)
-		write(t, filepath.Join(e.dir, "snippets", "python", c.name+".py"), py)
 	}
 }
 

@@ -20,7 +20,7 @@ var pythonRuns = []struct {
 	venv  string
 	files []string
 }{
-	{".venv-rpc", []string{"test_tea_rpc.py", "test_classic.py", "test_receipt_sample.py"}},
+	{".venv-rpc", []string{"test_tea_rpc.py", "test_classic.py", "test_receipt_sample.py", "test_explorer_snippets.py"}},
 	{".venv", []string{"test_newest.py", "test_explorer_snippets.py"}},
 }
 

@@ -29,8 +29,25 @@ type Param struct {
 	MaxLen   int
 	Enum     []string
 	Help     string
-	Example  string
+	// Example is shown as the empty field's placeholder ("e.g. ...").
+	Example string
+	// Pick names the account's values the page offers for this field
+	// (and fills in): one of the Pick* kinds, or "".
+	Pick string
 }
+
+// Kinds of values the Explorer offers from the account (see explorerPicks).
+const (
+	PickNumber    = "number"     // the account's display numbers
+	PickCallee    = "callee"     // the simulated network's subscribers
+	PickTemplate  = "template"   // approved TTS templates
+	PickVoice     = "voice"      // approved notification voice files
+	PickPrompt    = "prompt"     // approved templates and notification voice files
+	PickSmartCode = "smartcode"  // approved smart-call voice files
+	PickCall      = "call"       // recent calls
+	PickCallCTD   = "call-ctd"   // recent ClickToDial calls
+	PickCallSmart = "call-smart" // recent SmartCall calls
+)
 
 // ActionDef is one action of the Explorer.
 type ActionDef struct {
@@ -48,9 +65,9 @@ func intParam(name, typ string, lo, hi int64, help string) Param {
 }
 
 var (
-	pCalledNumber = Param{Name: "CalledNumber", Type: TString, Required: true, MaxLen: 20,
+	pCalledNumber = Param{Name: "CalledNumber", Type: TString, Required: true, MaxLen: 20, Pick: PickCallee,
 		Help: "One callee per request: mobile (159xxxx0000), landline with area code (0571xxxx5678), or country code + number outside the mainland.", Example: "13800000001"}
-	pCalledShowNumber = Param{Name: "CalledShowNumber", Type: TString, MaxLen: 20,
+	pCalledShowNumber = Param{Name: "CalledShowNumber", Type: TString, MaxLen: 20, Pick: PickNumber,
 		Help: "Display number: empty in public mode, a purchased number in dedicated mode.", Example: "057188880000"}
 	pOutID = Param{Name: "OutId", Type: TString, MinLen: 1, MaxLen: 15,
 		Help: "Your own ID for the call, returned in receipts; 1–15 characters.", Example: "order-42"}
@@ -62,34 +79,34 @@ var (
 var Actions = []ActionDef{
 	{Name: "SingleCallByTts", Summary: "Voice verification code or TTS notification from an approved template (§3.2).", Params: []Param{
 		pCalledNumber, pCalledShowNumber,
-		{Name: "TtsCode", Type: TString, Required: true, Help: "Approved template ID of the calling account, e.g. TTS_100001.", Example: "TTS_100001"},
+		{Name: "TtsCode", Type: TString, Pick: PickTemplate, Required: true, Help: "Approved template ID of the calling account, e.g. TTS_100001.", Example: "TTS_100001"},
 		{Name: "TtsParam", Type: TJSON, MaxLen: 1000, Help: `Template variables as a JSON object, e.g. {"code":"1234"}. Total variable text under 250 characters, no URLs; verification codes take digits and letters only.`, Example: `{"code":"1234"}`},
 		intParam("PlayTimes", TInt32, 1, 3, "Times to play 1–3, default 3."),
 		pVolume, pSpeed, pOutID,
 	}},
 	{Name: "SingleCallByVoice", Summary: "Voice notification playing an approved voice file (§3.1).", Params: []Param{
 		pCalledNumber, pCalledShowNumber,
-		{Name: "VoiceCode", Type: TString, Required: true, Help: "Voice ID of an approved notification file, e.g. 2d4c-4e78-8d2a-afbb06cf****.wav.", Example: "e271f3f2-e155-4366-a9f4-0fe55765b3ec.wav"},
+		{Name: "VoiceCode", Type: TString, Pick: PickVoice, Required: true, Help: "Voice ID of an approved notification file, e.g. 2d4c-4e78-8d2a-afbb06cf****.wav.", Example: "e271f3f2-e155-4366-a9f4-0fe55765b3ec.wav"},
 		intParam("PlayTimes", TInt32, 1, 3, "Times to play 1–3."),
 		pVolume, pSpeed, pOutID,
 	}},
 	{Name: "IvrCall", Summary: "Interactive voice: a start prompt, then a DTMF menu (§3.3).", Params: []Param{
-		{Name: "CalledNumber", Type: TString, Required: true, MaxLen: 20, Help: "Mainland China number; one per request.", Example: "13800000001"},
-		{Name: "CalledShowNumber", Type: TString, Required: true, MaxLen: 20, Help: "Purchased number shown to the callee; numbers have concurrency caps.", Example: "057188880000"},
-		{Name: "StartCode", Type: TString, Required: true, Help: "Prompt at call start: a voice file ID or a TTS template ID.", Example: "TTS_100002"},
+		{Name: "CalledNumber", Type: TString, Pick: PickCallee, Required: true, MaxLen: 20, Help: "Mainland China number; one per request.", Example: "13800000001"},
+		{Name: "CalledShowNumber", Type: TString, Pick: PickNumber, Required: true, MaxLen: 20, Help: "Purchased number shown to the callee; numbers have concurrency caps.", Example: "057188880000"},
+		{Name: "StartCode", Type: TString, Pick: PickPrompt, Required: true, Help: "Prompt at call start: a voice file ID or a TTS template ID.", Example: "TTS_100002"},
 		{Name: "StartTtsParams", Type: TJSON, Help: "Variables of StartCode when it is a TTS template with variables.", Example: `{"name":"张三","order":"42"}`},
 		{Name: "MenuKeyMap", Type: TMenuMap, Required: true, Help: `Up to 15 items as a JSON array: [{"Key":"1","Code":"TTS_100002","TtsParams":"{\"name\":\"x\"}"}]; sent as MenuKeyMap.N.Key/Code/TtsParams.`, Example: `[{"Key":"1","Code":"TTS_100002","TtsParams":"{\"name\":\"张三\",\"order\":\"42\"}"}]`},
 		intParam("PlayTimes", TInt64, 1, 3, "Replay count 1–3."),
-		{Name: "ByeCode", Type: TString, Help: "Closing prompt; must be the same kind (file or TTS) as StartCode."},
+		{Name: "ByeCode", Type: TString, Pick: PickPrompt, Help: "Closing prompt; must be the same kind (file or TTS) as StartCode."},
 		{Name: "ByeTtsParams", Type: TJSON, Help: "Variables of ByeCode when it is a TTS template with variables."},
 		intParam("Timeout", TInt32, 1, 60000, "Wait for a key press, in milliseconds (e.g. 3000)."),
 		pOutID,
 	}},
 	{Name: "ClickToDial", Summary: "Two-leg call: the platform calls the caller, then the callee, and bridges them (§3.4).", Params: []Param{
-		{Name: "CallerShowNumber", Type: TString, Required: true, MaxLen: 20, Help: "Purchased number shown to the caller leg.", Example: "057188880000"},
-		{Name: "CallerNumber", Type: TString, Required: true, MaxLen: 20, Help: "Caller (A leg), mainland only.", Example: "13800000001"},
-		{Name: "CalledShowNumber", Type: TString, Required: true, MaxLen: 20, Help: "Purchased number shown to the callee.", Example: "057188880000"},
-		{Name: "CalledNumber", Type: TString, Required: true, MaxLen: 20, Help: "Callee (B leg), mainland only.", Example: "13800000004"},
+		{Name: "CallerShowNumber", Type: TString, Pick: PickNumber, Required: true, MaxLen: 20, Help: "Purchased number shown to the caller leg.", Example: "057188880000"},
+		{Name: "CallerNumber", Type: TString, Pick: PickCallee, Required: true, MaxLen: 20, Help: "Caller (A leg), mainland only.", Example: "13800000001"},
+		{Name: "CalledShowNumber", Type: TString, Pick: PickNumber, Required: true, MaxLen: 20, Help: "Purchased number shown to the callee.", Example: "057188880000"},
+		{Name: "CalledNumber", Type: TString, Pick: PickCallee, Required: true, MaxLen: 20, Help: "Callee (B leg), mainland only.", Example: "13800000004"},
 		{Name: "RecordFlag", Type: TBool, Help: "Record the call."},
 		{Name: "AsrFlag", Type: TBool, Help: "Enable real-time ASR."},
 		{Name: "AsrModelId", Type: TString, Help: "ASR model ID."},
@@ -97,12 +114,12 @@ var Actions = []ActionDef{
 		pOutID,
 	}},
 	{Name: "CancelCall", Summary: "Cancel a ClickToDial call (§3.5).", Params: []Param{
-		{Name: "CallId", Type: TString, Required: true, Help: "CallId returned by ClickToDial."},
+		{Name: "CallId", Type: TString, Pick: PickCallCTD, Required: true, Help: "CallId returned by ClickToDial."},
 	}},
 	{Name: "SmartCall", Summary: "Intelligent voice interaction driven by your callback (§3.6).", Params: []Param{
-		{Name: "CalledNumber", Type: TString, Required: true, MaxLen: 20, Help: "Mainland China only.", Example: "13800000003"},
-		{Name: "CalledShowNumber", Type: TString, Required: true, MaxLen: 20, Help: "Purchased number.", Example: "057188880000"},
-		{Name: "VoiceCode", Type: TString, Required: true, Help: "What to play first: comma-separated smart-call voice IDs, audio URLs and $name$ TTS variables.", Example: "$name$"},
+		{Name: "CalledNumber", Type: TString, Pick: PickCallee, Required: true, MaxLen: 20, Help: "Mainland China only.", Example: "13800000003"},
+		{Name: "CalledShowNumber", Type: TString, Pick: PickNumber, Required: true, MaxLen: 20, Help: "Purchased number.", Example: "057188880000"},
+		{Name: "VoiceCode", Type: TString, Pick: PickSmartCode, Required: true, Help: "What to play first: comma-separated smart-call voice IDs, audio URLs and $name$ TTS variables.", Example: "$name$"},
 		{Name: "VoiceCodeParam", Type: TJSON, Help: `Values of the $var$ items, e.g. {"name":"hello"}.`, Example: `{"name":"您好，请问有什么可以帮您？"}`},
 		{Name: "RecordFlag", Type: TBool, Help: "Record the conversation."},
 		intParam("Volume", TInt32, -4, 4, "Playback volume −4…4; 1 recommended."),
@@ -121,18 +138,18 @@ var Actions = []ActionDef{
 		intParam("TtsSpeed", TInt32, -200, 200, "TTS speed −200…200."),
 		{Name: "TtsConf", Type: TBool, Help: "true: use TtsStyle/TtsVolume/TtsSpeed."},
 		intParam("StreamAsr", TInt32, 0, 1, "0 off, 1 streaming ASR."),
-		{Name: "BackgroundFileCode", Type: TString, Help: "Voice ID of background audio."},
+		{Name: "BackgroundFileCode", Type: TString, Pick: PickSmartCode, Help: "Voice ID of background audio."},
 		{Name: "EnableITN", Type: TBool, Help: "Inverse text normalization (Chinese numerals → digits)."},
 		{Name: "NoiseThreshold", Type: TFloat, Help: "Undocumented noise threshold."},
 		pOutID,
 	}},
 	{Name: "SmartCallOperate", Summary: "Operate a live smart call (§3.7).", Params: []Param{
-		{Name: "CallId", Type: TString, Required: true, Help: "CallId from SmartCall."},
+		{Name: "CallId", Type: TString, Pick: PickCallSmart, Required: true, Help: "CallId from SmartCall."},
 		{Name: "Command", Type: TString, Required: true, Enum: []string{"parallelBridge"}, Help: "Only parallelBridge: bridge the callee with an agent."},
 		{Name: "Param", Type: TString, Help: "Extension field (free-form)."},
 	}},
 	{Name: "QueryCallDetailByCallId", Summary: "Details of one call (§3.8).", Params: []Param{
-		{Name: "CallId", Type: TString, Required: true, Help: "CallId from the outbound API; must match ProdId and the day of QueryDate."},
+		{Name: "CallId", Type: TString, Pick: PickCall, Required: true, Help: "CallId from the outbound API; must match ProdId and the day of QueryDate."},
 		{Name: "ProdId", Type: TInt64, Required: true, Enum: []string{"11000000300006", "11010000138001", "11000000300005", "11000000300004", "11000000300009", "11030000180001"},
 			Help: "Product: 11000000300006 voice notification, 11010000138001 verification code, 11000000300005 IVR, 11000000300004 click-to-dial, 11000000300009 SIP, 11030000180001 smart call."},
 		{Name: "QueryDate", Type: TInt64, Required: true, Help: "Unix milliseconds; searches the 24 h starting at this instant."},

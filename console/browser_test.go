@@ -50,11 +50,18 @@ network:
 const adminPassword = "console-admin-pw"
 
 // startNode runs a node on a loopback port until the test ends.
-func startNode(t *testing.T) string {
+func startNode(t *testing.T) string { return startNodeWith(t, browserProvision, nil) }
+
+// startNodeWith runs a node provisioned from yaml, with files (by name)
+// written next to the provisioning file.
+func startNodeWith(t *testing.T, yaml string, files map[string][]byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	prov := filepath.Join(dir, "provision.yaml")
-	must(t, os.WriteFile(prov, []byte(browserProvision), 0o600))
+	must(t, os.WriteFile(prov, []byte(yaml), 0o600))
+	for name, b := range files {
+		must(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
+	}
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	node, err := server.Open(ctx, server.Config{
@@ -161,9 +168,10 @@ func TestBrowserMainFlow(t *testing.T) {
 		chromedp.Navigate(base+"/console/explorer"),
 		chromedp.WaitVisible("#ex-action"),
 		chromedp.SetValue("#ex-action", "SingleCallByTts"),
-		chromedp.SendKeys("#ex-SingleCallByTts-CalledNumber", "13800000001"),
-		chromedp.SendKeys("#ex-SingleCallByTts-CalledShowNumber", "057188880000"),
-		chromedp.SendKeys("#ex-SingleCallByTts-TtsCode", code),
+		// The fields start with the account's values; these are set over them.
+		chromedp.SetValue("#ex-SingleCallByTts-CalledNumber", "13800000001"),
+		chromedp.SetValue("#ex-SingleCallByTts-CalledShowNumber", "057188880000"),
+		chromedp.SetValue("#ex-SingleCallByTts-TtsCode", code),
 		chromedp.SendKeys("#ex-SingleCallByTts-PlayTimes", "7"),
 		chromedp.Click("#ex-send"),
 		chromedp.WaitVisible("#ex-problems"),
@@ -174,7 +182,7 @@ func TestBrowserMainFlow(t *testing.T) {
 	}
 	s.Do("explorer send",
 		chromedp.SetValue("#ex-SingleCallByTts-PlayTimes", "1"),
-		chromedp.SendKeys("#ex-SingleCallByTts-TtsParam", `{"name":"张三","order":"42"}`),
+		chromedp.SetValue("#ex-SingleCallByTts-TtsParam", `{"name":"张三","order":"42"}`),
 		chromedp.SendKeys("#ex-SingleCallByTts-OutId", "browser-1"),
 		chromedp.Click("#ex-send"),
 		browsertest.Poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
@@ -189,7 +197,7 @@ func TestBrowserMainFlow(t *testing.T) {
 	if !strings.Contains(req, "Signature=") || strings.Contains(req, "consoleSecretA") {
 		t.Errorf("raw request lacks a signature or shows the secret:\n%s", req)
 	}
-	if c := s.Text("#ex-code"); !strings.Contains(c, "dyvmsapi.CreateSingleCallByTtsRequest") {
+	if c := s.Eval(`document.querySelector("#ex-code-go-seed").textContent`); !strings.Contains(c, "dyvmsapi.SingleCallByTtsRequest") || !strings.Contains(c, code) {
 		t.Errorf("Go snippet:\n%s", c)
 	}
 	s.Shot("05-explorer")
@@ -342,9 +350,9 @@ func TestBrowserReceiptsAndNetwork(t *testing.T) {
 		chromedp.Navigate(base+"/console/explorer"),
 		chromedp.WaitVisible("#ex-action"),
 		chromedp.SetValue("#ex-action", "SingleCallByTts"),
-		chromedp.SendKeys("#ex-SingleCallByTts-CalledNumber", "13800000001"),
-		chromedp.SendKeys("#ex-SingleCallByTts-CalledShowNumber", "057188880000"),
-		chromedp.SendKeys("#ex-SingleCallByTts-TtsCode", code),
+		chromedp.SetValue("#ex-SingleCallByTts-CalledNumber", "13800000001"),
+		chromedp.SetValue("#ex-SingleCallByTts-CalledShowNumber", "057188880000"),
+		chromedp.SetValue("#ex-SingleCallByTts-TtsCode", code),
 		chromedp.Click("#ex-send"),
 		browsertest.Poll(`document.querySelector("#ex-response").textContent.indexOf("CallId") >= 0`),
 	)

@@ -503,7 +503,8 @@ func TestExplorerValidationAndCode(t *testing.T) {
 	if st != http.StatusOK {
 		t.Fatalf("code: %d %s", st, body)
 	}
-	for _, want := range []string{"IvrCallMenuKeyMap", "tea.Int64(2)", `MenuKeyMap.1.Key`, "setPlayTimes(2L)", "menu_key_map", "->action('IvrCall')", "AddQueryParameters", "@alicloud/pop-core", "c.Do(context.Background()"} {
+	for _, want := range []string{"IvrCallRequestMenuKeyMap", "tea.Int64(2)", `MenuKeyMap.1.Key`, `TeaPair(\"playTimes\", 2L)`, "setPlayTimes(2L)", "menu_key_map",
+		"new IvrCallRequest([", "PlayTimes = 2L", "@alicloud/rpc-client", "@alicloud/openapi-client", "c.IvrCall(ctx, sdk.IvrCall{", "openssl dgst -sha1 -hmac"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("snippets lack %q", want)
 		}

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/poptest"
 )
 
@@ -24,6 +25,65 @@ type explorerData struct {
 	Keys    []dialtone.AccessKey
 	// ActionsJSON feeds the page's script the same table (validation).
 	ActionsJSON string
+	// Picks are the account's values offered in the fields' lists;
+	// Defaults the values the fields start with (real values of the
+	// account, sent as shown), by action and parameter.
+	Picks    map[string][]pickOption
+	Defaults map[string]map[string]string
+	// PickEmpty says, for a kind of value the account has none of, where
+	// to make one.
+	PickEmpty map[string]string
+	// Libs lists the client libraries (the table of clientlibs.go), for
+	// the install lines the page shows before any code is asked for;
+	// Generations the same, grouped for the tabs.
+	Libs        []ClientLib
+	Generations []libGroup
+}
+
+// libGroup is one generation's libraries.
+type libGroup struct {
+	Title string
+	Libs  []ClientLib
+}
+
+func libGroups() []libGroup {
+	var out []libGroup
+	for _, gen := range []string{GenSeed, GenNewest, GenDialtone} {
+		g := libGroup{Title: GenerationTitles[gen]}
+		for _, l := range ClientLibs {
+			if l.Generation == gen {
+				g.Libs = append(g.Libs, l)
+			}
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// pickEmpty tells where each kind of value comes from, for an account
+// that has none yet.
+var pickEmpty = map[string]string{
+	PickNumber:    "The account has no display numbers yet (Numbers page).",
+	PickCallee:    "Type the number to call.",
+	PickTemplate:  "No approved template yet (Templates page).",
+	PickVoice:     "No approved notification voice file yet (Voice files page).",
+	PickPrompt:    "No approved template or voice file yet (Templates, Voice files).",
+	PickSmartCode: "No approved smart-call voice file yet; $name$ items and URLs work too.",
+	PickCall:      "No call yet: place one first.",
+	PickCallCTD:   "No ClickToDial call yet: place one first.",
+	PickCallSmart: "No SmartCall call yet: place one first.",
+}
+
+// pickOption is one value a field's list offers.
+type pickOption struct {
+	Value string
+	Label string
+	// For calls: the ProdId and QueryDate that find it
+	// (QueryCallDetailByCallId fills them in when the call is picked).
+	ProdID    string
+	QueryDate string
+	// For templates: the variables as a JSON object of example values.
+	Vars string
 }
 
 func (c *Console) explorerPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -39,10 +99,198 @@ func (c *Console) explorerPage(w http.ResponseWriter, r *http.Request, v *view) 
 			enabled = append(enabled, k)
 		}
 	}
+	picks, err := c.explorerPicks(r, v.Account)
+	if err != nil {
+		c.internal(w, r, "explorer values", err)
+		return
+	}
 	b, _ := json.Marshal(Actions)
 	v.Title = "API Explorer"
-	v.Data = explorerData{Actions: Actions, Keys: enabled, ActionsJSON: string(b)}
+	v.Data = explorerData{Actions: Actions, Keys: enabled, ActionsJSON: string(b), Picks: picks,
+		Defaults: explorerDefaults(picks), PickEmpty: pickEmpty, Libs: ClientLibs, Generations: libGroups()}
 	c.render(w, r, http.StatusOK, "explorer.html", v, "")
+}
+
+// explorerPicks gathers the account's values the Explorer offers: display
+// numbers, approved templates and voice files, recent calls, and the
+// simulated network's subscribers (callees that exist on this node).
+func (c *Console) explorerPicks(r *http.Request, account string) (map[string][]pickOption, error) {
+	ctx := r.Context()
+	picks := map[string][]pickOption{}
+	nums, err := c.store.ListNumbers(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nums {
+		picks[PickNumber] = append(picks[PickNumber], pickOption{Value: n.Number, Label: fmt.Sprintf("display number, %d concurrent calls", n.Concurrency)})
+	}
+	tpls, err := c.store.ListTemplates(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tpls {
+		if t.Status != dialtone.ReviewApproved {
+			continue
+		}
+		o := pickOption{Value: t.Code, Label: string(t.Kind) + ": " + truncate(t.Content, 40), Vars: templateExample(t)}
+		picks[PickTemplate] = append(picks[PickTemplate], o)
+		picks[PickPrompt] = append(picks[PickPrompt], o)
+	}
+	files, err := c.store.ListVoiceFiles(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.Status != dialtone.ReviewApproved {
+			continue
+		}
+		o := pickOption{Value: f.Code, Label: fmt.Sprintf("%s voice file, %s", f.Kind, f.Duration.Round(100*time.Millisecond))}
+		if f.Kind == dialtone.VoiceFileSmartCall {
+			picks[PickSmartCode] = append(picks[PickSmartCode], o)
+			continue
+		}
+		picks[PickVoice] = append(picks[PickVoice], o)
+		picks[PickPrompt] = append(picks[PickPrompt], o)
+	}
+	calls, err := c.store.ListCalls(ctx, dialtone.CallFilter{AccountUID: account, Limit: 30})
+	if err != nil {
+		return nil, err
+	}
+	for _, call := range calls {
+		// QueryDate finds calls created in the 24 h from it: the start of
+		// the call's minute is safely before it.
+		o := pickOption{Value: call.ID, Label: fmt.Sprintf("%s to %s, %s, %s", call.Kind, call.Callee, fmtTime(call.CreatedAt), callStateLabel(call)),
+			ProdID: strconv.FormatInt(call.ProdID, 10), QueryDate: strconv.FormatInt(call.CreatedAt.Truncate(time.Minute).UnixMilli(), 10)}
+		picks[PickCall] = append(picks[PickCall], o)
+		switch call.Kind {
+		case dialtone.KindClickToDial:
+			picks[PickCallCTD] = append(picks[PickCallCTD], o)
+		case dialtone.KindSmartCall:
+			picks[PickCallSmart] = append(picks[PickCallSmart], o)
+		}
+	}
+	if c.cfg.Net != nil {
+		subs := c.cfg.Net.Subscribers()
+		// Subscribers that answer first: the call a user tries first is
+		// one that is heard.
+		sort.SliceStable(subs, func(i, j int) bool { return answers(subs[i]) && !answers(subs[j]) })
+		for _, s := range subs {
+			picks[PickCallee] = append(picks[PickCallee], pickOption{Value: s.Number, Label: "simulated subscriber: " + behaviorLabel(s.Behavior)})
+		}
+	}
+	return picks, nil
+}
+
+func answers(s sim.Subscriber) bool {
+	return s.Result == "" || s.Result == sim.ResultAnswer
+}
+
+func behaviorLabel(b sim.Behavior) string {
+	if b.Result == "" {
+		return string(sim.ResultAnswer)
+	}
+	return string(b.Result)
+}
+
+func callStateLabel(c dialtone.Call) string {
+	if c.StatusCode != "" {
+		return c.StatusCode
+	}
+	return string(c.State)
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// templateExample is a TtsParam for a template: each variable with an
+// example value (digits for verification codes, whose variables take
+// digits and letters only). "" for a template without variables.
+func templateExample(t dialtone.TTSTemplate) string {
+	vars := dialtone.TemplateVars(t.Content)
+	if len(vars) == 0 {
+		return ""
+	}
+	m := map[string]string{}
+	for _, name := range vars {
+		if t.Kind == dialtone.TemplateVerification {
+			m[name] = "1234"
+		} else {
+			m[name] = name
+		}
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// explorerDefaults are the values the Explorer's fields start with: the
+// first of the account's values each field offers, and what follows from
+// them (a template's variables, a call's ProdId and date). Fields without
+// such a value start empty.
+func explorerDefaults(picks map[string][]pickOption) map[string]map[string]string {
+	first := func(kind string, i int) (pickOption, bool) {
+		list := picks[kind]
+		if len(list) == 0 {
+			return pickOption{}, false
+		}
+		if i >= len(list) {
+			i = len(list) - 1
+		}
+		return list[i], true
+	}
+	out := map[string]map[string]string{}
+	for _, a := range Actions {
+		d := map[string]string{}
+		// ClickToDial has two legs: the second display number and the
+		// second callee, when there are two, go to the second leg.
+		used := map[string]int{}
+		for _, p := range a.Params {
+			if p.Pick == "" {
+				continue
+			}
+			i := 0
+			if p.Pick == PickNumber || p.Pick == PickCallee {
+				i = used[p.Pick]
+				used[p.Pick]++
+			}
+			o, ok := first(p.Pick, i)
+			if !ok {
+				continue
+			}
+			d[p.Name] = o.Value
+			switch {
+			case p.Name == "TtsCode" && o.Vars != "":
+				d["TtsParam"] = o.Vars
+			case p.Name == "StartCode" && o.Vars != "":
+				d["StartTtsParams"] = o.Vars
+			case p.Name == "CallId" && a.Name == "QueryCallDetailByCallId":
+				d["ProdId"], d["QueryDate"] = o.ProdID, o.QueryDate
+			}
+		}
+		if a.Name == "IvrCall" {
+			// A menu of the account's prompts: key 1 and key 2.
+			var items []map[string]string
+			for i, o := range picks[PickPrompt] {
+				if i == 2 {
+					break
+				}
+				item := map[string]string{"Key": strconv.Itoa(i + 1), "Code": o.Value}
+				if o.Vars != "" {
+					item["TtsParams"] = o.Vars
+				}
+				items = append(items, item)
+			}
+			if len(items) > 0 {
+				b, _ := json.Marshal(items)
+				d["MenuKeyMap"] = string(b)
+			}
+		}
+		out[a.Name] = d
+	}
+	return out
 }
 
 type explorerRequest struct {
@@ -181,13 +429,12 @@ func (c *Console) popEndpoint(r *http.Request) (string, error) {
 }
 
 type explorerResult struct {
-	Problems []string          `json:"problems,omitempty"`
-	Request  string            `json:"request,omitempty"`
-	Response string            `json:"response,omitempty"`
-	Status   int               `json:"status,omitempty"`
-	Error    string            `json:"error,omitempty"`
-	Code     map[string]string `json:"code,omitempty"`
-	Order    []string          `json:"order,omitempty"`
+	Problems []string  `json:"problems,omitempty"`
+	Request  string    `json:"request,omitempty"`
+	Response string    `json:"response,omitempty"`
+	Status   int       `json:"status,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Snippets []Snippet `json:"snippets,omitempty"`
 }
 
 // explorerSend signs the request with one of the account's keys on the
@@ -233,7 +480,7 @@ func (c *Console) explorerSend(w http.ResponseWriter, r *http.Request, v *view) 
 	}
 	res.Status = resp.StatusCode
 	c.log.InfoContext(r.Context(), "console: explorer request", "action", def.Name, "access_key_id", key.ID, "status", resp.StatusCode, "by", v.Session.Username)
-	res.Code, res.Order = snippets(def, wire, r.Host, key.ID)
+	res.Snippets = snippets(def, wire, r.Host, requestScheme(r), key.ID)
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -249,6 +496,15 @@ func (c *Console) explorerCode(w http.ResponseWriter, r *http.Request, v *view) 
 		keyID = k.ID
 	}
 	res := explorerResult{Problems: problems}
-	res.Code, res.Order = snippets(def, wire, r.Host, keyID)
+	res.Snippets = snippets(def, wire, r.Host, requestScheme(r), keyID)
 	writeJSON(w, http.StatusOK, res)
+}
+
+// requestScheme is the scheme the browser reached this node with: the
+// snippets call the API the same way (it is served on the same port).
+func requestScheme(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }

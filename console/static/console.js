@@ -130,12 +130,13 @@
   if (!ex) { return; }
   var actions = JSON.parse(ex.dataset.actions);
   var sel = $("#ex-action"), form = $("#ex-form"), problems = $("#ex-problems");
-  var lastCode = null, current = null;
+  var current = null; // the snippet tab shown
 
   function def() {
     for (var i = 0; i < actions.length; i++) { if (actions[i].Name === sel.value) { return actions[i]; } }
     return null;
   }
+  function field(action, name) { return document.getElementById("ex-" + action + "-" + name); }
   function showAction() {
     var d = def();
     $all("fieldset.ex-params").forEach(function (fs) {
@@ -144,7 +145,7 @@
     });
     $("#ex-summary").textContent = d ? d.Summary : "";
   }
-  sel.addEventListener("change", showAction);
+  sel.addEventListener("change", function () { showAction(); refreshCode(); });
   showAction();
 
   // check mirrors the server's validate() in explorer.go.
@@ -178,16 +179,19 @@
     return "";
   }
 
-  function collect() {
+  // collect reads the form; with mark it also shows each field's problem.
+  function collect(mark) {
     var d = def(), params = {}, errs = [];
     d.Params.forEach(function (p) {
-      var el = document.getElementById("ex-" + d.Name + "-" + p.Name);
-      var err = document.getElementById("err-" + d.Name + "-" + p.Name);
+      var el = field(d.Name, p.Name);
       var v = el.value.trim();
       var msg = check(p, v);
-      err.textContent = msg;
-      el.setAttribute("aria-invalid", msg ? "true" : "false");
-      if (msg) { errs.push({ el: el, msg: msg }); } else if (v !== "") { params[p.Name] = v; }
+      if (mark) {
+        document.getElementById("err-" + d.Name + "-" + p.Name).textContent = msg;
+        el.setAttribute("aria-invalid", msg ? "true" : "false");
+      }
+      if (msg) { errs.push({ el: el, msg: msg }); }
+      if (v !== "") { params[p.Name] = v; }
     });
     return { body: { action: d.Name, key: $("#ex-key").value, params: params }, errs: errs };
   }
@@ -205,25 +209,116 @@
     problems.textContent = list && list.length ? list.join(" ") : "";
   }
 
-  function showCode(res) {
-    if (!res.code) { return; }
-    lastCode = res;
-    var tabs = $("#ex-tabs");
-    tabs.textContent = "";
-    if (!current || !res.code[current]) { current = res.order[0]; }
-    res.order.forEach(function (name) {
-      var b = document.createElement("button");
-      b.type = "button"; b.setAttribute("role", "tab"); b.textContent = name;
-      b.setAttribute("aria-selected", name === current ? "true" : "false");
-      b.addEventListener("click", function () { current = name; showCode(lastCode); });
-      tabs.appendChild(b);
+  // Snippet tabs: the panels are on the page from the start (install
+  // lines included); the code comes from /console/explorer/code.
+  var tabs = $all("#ex-code [role=tab]");
+  function showTab(id) {
+    current = id;
+    tabs.forEach(function (t) {
+      var on = t.dataset.snippet === id;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
     });
-    $("#ex-code").textContent = res.code[current];
+    $all("#ex-code .ex-snippet").forEach(function (p) { p.hidden = p.dataset.snippet !== id; });
   }
+  tabs.forEach(function (t, i) {
+    t.addEventListener("click", function () { showTab(t.dataset.snippet); });
+    t.addEventListener("keydown", function (e) {
+      var step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+      if (!step) { return; }
+      var next = tabs[(i + step + tabs.length) % tabs.length];
+      showTab(next.dataset.snippet); next.focus(); e.preventDefault();
+    });
+  });
+  if (tabs.length) { showTab(tabs[0].dataset.snippet); }
+
+  function showSnippets(res) {
+    if (!res.snippets) { return; }
+    res.snippets.forEach(function (s) {
+      var code = document.getElementById("ex-code-" + s.id);
+      if (code) { code.textContent = s.code; }
+      var inst = document.getElementById("ex-install-" + s.id);
+      if (inst && s.install) { inst.textContent = s.install; }
+    });
+    ex.dataset.codeFor = res.snippets.length ? sel.value : "";
+  }
+
+  // The code follows the form: a short pause after the last change, and
+  // an answer that comes after a newer request is dropped.
+  var codeTimer = 0, codeSeq = 0;
+  function refreshCode() {
+    clearTimeout(codeTimer);
+    codeTimer = setTimeout(function () {
+      var seq = ++codeSeq;
+      ex.dataset.codeState = "loading";
+      post("/console/explorer/code", collect(false).body).then(function (res) {
+        if (seq !== codeSeq) { return; }
+        showSnippets(res);
+        ex.dataset.codeState = "ready";
+      }).catch(function () { ex.dataset.codeState = "failed"; });
+    }, 250);
+  }
+  form.addEventListener("input", refreshCode);
+  form.addEventListener("change", refreshCode);
+
+  // Picking a value fills in what follows from it: a template's variables
+  // (unless the user wrote their own), a call's ProdId and date.
+  function pickedOption(el) {
+    var list = el.list;
+    if (!list) { return null; }
+    for (var i = 0; i < list.options.length; i++) {
+      if (list.options[i].value === el.value) { return list.options[i]; }
+    }
+    return null;
+  }
+  var follows = { TtsCode: "TtsParam", StartCode: "StartTtsParams", ByeCode: "ByeTtsParams" };
+  $all("#ex-form input[data-pick]").forEach(function (el) {
+    el.addEventListener("input", function () {
+      var opt = pickedOption(el), fs = el.closest("fieldset"), action = fs.dataset.action;
+      if (!opt) { return; }
+      var name = el.dataset.param;
+      if (follows[name]) {
+        var vars = field(action, follows[name]);
+        // Only a value the page put there is replaced.
+        if (vars && (vars.value === "" || vars.value === vars.dataset.auto)) {
+          vars.value = opt.dataset.vars || "";
+          vars.dataset.auto = vars.value;
+        }
+      }
+      if (name === "CallId" && opt.dataset.prod) {
+        var prod = field(action, "ProdId"), date = field(action, "QueryDate");
+        if (prod) { prod.value = opt.dataset.prod; }
+        if (date) { date.value = opt.dataset.date; }
+      }
+    });
+  });
+
+  // Copy buttons: the Clipboard API where the page may use it; otherwise
+  // the text is selected for Ctrl+C.
+  $all("#explorer .ex-copy").forEach(function (b) {
+    var label = b.textContent;
+    b.addEventListener("click", function () {
+      var src = document.getElementById(b.dataset.copy), text = src.textContent;
+      function done(msg) {
+        b.textContent = msg; b.dataset.copied = "true";
+        setTimeout(function () { b.textContent = label; delete b.dataset.copied; }, 1500);
+      }
+      function selectIt() {
+        var r = document.createRange(); r.selectNodeContents(src);
+        var s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+        done("Selected: press Ctrl+C");
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { done("Copied"); }, selectIt);
+      } else {
+        selectIt();
+      }
+    });
+  });
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
-    var c = collect();
+    var c = collect(true);
     if (c.errs.length) { showProblems(c.errs.map(function (x) { return x.msg; })); c.errs[0].el.focus(); return; }
     if (!c.body.key) { showProblems(["Choose an AccessKey."]); return; }
     showProblems([]);
@@ -233,13 +328,15 @@
       showProblems(res.problems || (res.error ? [res.error] : []));
       $("#ex-request").textContent = res.request || "";
       $("#ex-response").textContent = res.response || "";
-      showCode(res);
+      showSnippets(res);
     }).catch(function (err) {
       showProblems(["The console did not answer: " + err]);
     }).finally(function () { $("#ex-send").disabled = false; });
   });
   $("#ex-code-btn").addEventListener("click", function () {
-    var c = collect();
-    post("/console/explorer/code", c.body).then(showCode);
+    var c = collect(true);
+    showProblems(c.errs.map(function (x) { return x.msg; }));
+    post("/console/explorer/code", c.body).then(showSnippets);
   });
+  refreshCode();
 })();

@@ -9,24 +9,26 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The console's API Explorer snippets for Java, run as copied: the Go test
  * asked the Explorer (signed in as a user of the calls account) for the
- * code of a few calls and wrote each to DIALTONE_SNIPPETS/java/NAME/Example.java.
- * Each runs as `java -cp <this module's test classpath> Example.java` (the
- * classic clients the snippet imports) with the secret in
- * ALIBABA_CLOUD_ACCESS_KEY_SECRET, as the page tells the user; the call is
- * then followed to its VoiceReport by OutId.
+ * code of a few calls and wrote each to
+ * DIALTONE_SNIPPETS/java/GENERATION/NAME/Example.java. A snippet runs as
+ * `java -cp <the module's test classpath> Example.java` (the client version
+ * of that module, the one the page's install line names) with the secret in
+ * ALIBABA_CLOUD_ACCESS_KEY_SECRET, as the page tells the user; the call it
+ * placed is then followed to its VoiceReport.
  */
-class ExplorerSnippetsTest {
+public final class Snippets {
+    private static final Pattern CALL_ID = Pattern.compile("\"CallId\":\"([^\"]+)\"");
 
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"tts,explorer-tts", "ivr,explorer-ivr", "clicktodial,explorer-ctd"})
-    void snippetRunsAsCopied(String name, String outId) throws Exception {
-        Path source = Path.of(Env.get("DIALTONE_SNIPPETS"), "java", name, "Example.java");
+    private Snippets() {}
+
+    public static void runAndFollow(String generation, String name) throws Exception {
+        Path source = Path.of(Env.get("DIALTONE_SNIPPETS"), "java", generation, name, "Example.java");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"), source.toString()));
         pb.environment().put("ALIBABA_CLOUD_ACCESS_KEY_SECRET", Env.secret());
@@ -41,12 +43,15 @@ class ExplorerSnippetsTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(exited, "the snippet did not end: " + out);
         assertEquals(0, p.exitValue(), out);
-        // Its one line of output, "Code Message" (SLF4J may warn before it).
-        assertTrue(out.lines().anyMatch(l -> l.equals("OK OK")), "the snippet printed: " + out);
+        // The response body as JSON (SLF4J may warn before it).
+        assertTrue(out.contains("\"Code\":\"OK\""), "the snippet printed: " + out);
+        Matcher m = CALL_ID.matcher(out);
+        assertTrue(m.find(), "no CallId in: " + out);
+        String callId = m.group(1);
 
-        Map<String, Object> report = Receipts.shared().waitForOutId(outId);
+        Map<String, Object> report = Receipts.shared().waitForCall(callId);
         String status = String.valueOf(report.get("status_code"));
-        Calls.record("java console Explorer snippet", name, String.valueOf(report.get("call_id")), status, status);
+        Calls.record("java console Explorer snippet (" + generation + ", " + System.getProperty("client.name") + ")", name, callId, status, status);
         assertEquals("200000", status, report.toString());
     }
 }
