@@ -337,9 +337,13 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 		where = append(where, "created_at < ?")
 		args = append(args, f.To.UnixMilli())
 	}
+	// Number and OutID match a part of the value (containsPattern).
+	const like = ` LIKE lower(CAST(? AS TEXT)) ESCAPE '\'`
 	if f.Number != "" {
-		where = append(where, "(caller = ? OR callee = ? OR caller_show_number = ? OR callee_show_number = ?)")
-		args = append(args, f.Number, f.Number, f.Number, f.Number)
+		n := containsPattern(f.Number)
+		where = append(where, "(lower(caller)"+like+" OR lower(callee)"+like+
+			" OR lower(caller_show_number)"+like+" OR lower(callee_show_number)"+like+")")
+		args = append(args, n, n, n, n)
 	}
 	if f.StatusCode != "" {
 		where = append(where, "status_code = ?")
@@ -350,8 +354,8 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 		args = append(args, string(f.Kind))
 	}
 	if f.OutID != "" {
-		where = append(where, "out_id = ?")
-		args = append(args, f.OutID)
+		where = append(where, "lower(out_id)"+like)
+		args = append(args, containsPattern(f.OutID))
 	}
 	if f.Before != "" {
 		// Resolved separately (rather than as a subquery) so that an unknown
@@ -378,6 +382,14 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 	args = append(args, limit)
 	return s.queryCalls(ctx, "list calls", `SELECT `+callCols+` FROM calls WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
+}
+
+// containsPattern is the LIKE pattern (escape character \) of the values
+// that contain s: its own %, _ and \ are escaped, so they match only
+// themselves. The query compares lower(column) with lower(pattern), so
+// ASCII letters match in either case in both stores.
+func containsPattern(s string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
 // ListUnfinishedCalls returns the calls of every account that are not
