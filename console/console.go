@@ -60,6 +60,15 @@ type LiveCalls interface {
 	LiveByNumber(number string) int
 }
 
+// CallControl ends live calls. It is the call engine's Cancel as the API's
+// CancelCall reaches it (vms.Dialer), so the console's hang-up and the API
+// take one path, whichever node owns the call.
+type CallControl interface {
+	// Cancel ends a live call of the account; false when it had ended, an
+	// error wrapping dialtone.ErrNotFound when the account has no such call.
+	Cancel(ctx context.Context, accountUID, callID string) (bool, error)
+}
+
 // Network is the simulated telephone network (sim.Network).
 type Network interface {
 	SetBehavior(number string, b provision.Behavior)
@@ -78,7 +87,9 @@ type Config struct {
 	Resources *resource.Service
 	Live      LiveCalls
 	Net       Network
-	Logger    *slog.Logger
+	// Calls hangs up live calls; nil: no hang-up button.
+	Calls  CallControl
+	Logger *slog.Logger
 	// Speaker renders template previews (media.ESpeak).
 	Speaker dialtone.Speaker
 	// DataDir holds imported voice files.
@@ -208,6 +219,7 @@ func (c *Console) routes() {
 	page("POST "+Prefix+"receipts/redrive", c.receiptRedrive)
 	page("GET "+Prefix+"calls", c.callsPage)
 	page("GET "+Prefix+"calls/{id}", c.callPage)
+	page("POST "+Prefix+"calls/{id}/hangup", c.callHangUp)
 	op("GET "+Prefix+"network", c.networkPage)
 	op("POST "+Prefix+"network", c.networkPut)
 	page("GET "+Prefix+"explorer", c.explorerPage)
@@ -339,7 +351,8 @@ func (c *Console) parseTemplates() error {
 			sort.Strings(keys)
 			return keys
 		},
-		"navItems": func(operator bool) []navItem { return nav(operator) },
+		"navItems":    func(operator bool) []navItem { return nav(operator) },
+		"hangupLabel": hangupLabel,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
