@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"sort"
@@ -193,6 +194,16 @@ func badgeOf(cl *dialtone.Call) callBadge {
 	return callBadge{Class: "outcome-" + string(o), Outcome: o, Label: outcomeLabels[o]}
 }
 
+// breakableID lets a call ID ("116012854210^102814279472") wrap after its
+// "^" in a narrow column.
+func breakableID(id string) template.HTML {
+	parts := strings.Split(id, "^")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "^<wbr>"))
+}
+
 // hangupLabel gives a hang-up direction in English beside the receipt's
 // own word.
 func hangupLabel(direction string) string {
@@ -294,6 +305,10 @@ func transcriptLines(entries []sim.TranscriptEntry) []transcriptLine {
 			detail = "by the subscriber 用户挂机"
 		case e.Kind == "hangup" && e.By == "platform":
 			detail = "by the platform 平台挂机"
+		case e.Kind == "bridge" && len(detail) <= 2:
+			detail = "with leg " + detail // the other leg's name, A or B
+		case e.Kind == "bridge":
+			detail = "with the " + detail
 		}
 		if e.Interrupted {
 			detail += " (cut short 被打断)"

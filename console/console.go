@@ -353,6 +353,7 @@ func (c *Console) parseTemplates() error {
 		},
 		"navItems":    func(operator bool) []navItem { return nav(operator) },
 		"hangupLabel": hangupLabel,
+		"breakableID": breakableID,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
