@@ -120,7 +120,7 @@ func startCallsNode(t *testing.T, receiver string) string {
 }
 
 // consolePages are every page of the console, by path under /console/.
-var consolePages = []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "calls", "CALL", "network", "explorer", "users"}
+var consolePages = []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "calls", "CALL", "network", "explorer", "users", "no-such-page"}
 
 func TestBrowserCallsReadable(t *testing.T) {
 	if testing.Short() {
@@ -159,6 +159,12 @@ func TestBrowserCallsReadable(t *testing.T) {
 
 	s := browsertest.New(t, base, "calls")
 	t.Logf("screenshots in %s", s.Dir)
+	// The pages without a session fit too.
+	for _, w := range []int64{390, 1366} {
+		s.Do(fmt.Sprintf("viewport %d", w), chromedp.EmulateViewport(w, 844))
+		s.Do("sign-in page", chromedp.Navigate(base+"/console/signin"), chromedp.WaitVisible("#username"))
+		checkFit(t, s, "signin", w)
+	}
 	s.Do("viewport", chromedp.EmulateViewport(1366, 900))
 	s.SignIn("admin", adminPassword)
 	row := func(id string) string { return fmt.Sprintf(`tr[data-call=%q]`, id) }
@@ -353,21 +359,7 @@ func TestBrowserCallsReadable(t *testing.T) {
 				// Wait for the audio controls to take their size.
 				s.Do("settle", chromedp.Sleep(300*time.Millisecond))
 			}
-			fit := s.Eval(`(function(){
-				var de = document.documentElement, out = [];
-				if (de.scrollWidth > de.clientWidth) { out.push("page " + de.scrollWidth + " > " + de.clientWidth); }
-				document.querySelectorAll("main table, main form, main pre, main dl, main section").forEach(function (el) {
-					var r = el.getBoundingClientRect();
-					if (r.width > 0 && (r.right > de.clientWidth + 0.5 || el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "auto")) {
-						out.push(el.tagName + (el.getAttribute("id") ? "#" + el.getAttribute("id") : "") + " right " + Math.round(r.right) + " scroll " + el.scrollWidth + "/" + el.clientWidth);
-					}
-				});
-				return out.join("; ");
-			})()`)
-			if fit != "" {
-				t.Errorf("%s at %d px does not fit: %s", p, w.width, fit)
-			}
-			s.Shot(fmt.Sprintf("width-%d-%s", w.width, p))
+			checkFit(t, s, p, w.width)
 		}
 	}
 	// At 390 px a call list row is a card whose cells name their column.
@@ -383,4 +375,26 @@ func TestBrowserCallsReadable(t *testing.T) {
 func textOf(s *browsertest.Session, sel string) string {
 	s.T.Helper()
 	return strings.TrimSpace(s.Eval(fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?e.textContent:"";})()`, sel)))
+}
+
+// checkFit fails the test when the page, or a table, form, section or
+// listing of its main area, is wider than the viewport; then it keeps a
+// screenshot of the page.
+func checkFit(t *testing.T, s *browsertest.Session, page string, width int64) {
+	t.Helper()
+	fit := s.Eval(`(function(){
+		var de = document.documentElement, out = [];
+		if (de.scrollWidth > de.clientWidth) { out.push("page " + de.scrollWidth + " > " + de.clientWidth); }
+		document.querySelectorAll("main table, main form, main pre, main dl, main section").forEach(function (el) {
+			var r = el.getBoundingClientRect();
+			if (r.width > 0 && (r.right > de.clientWidth + 0.5 || el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "auto")) {
+				out.push(el.tagName + (el.getAttribute("id") ? "#" + el.getAttribute("id") : "") + " right " + Math.round(r.right) + " scroll " + el.scrollWidth + "/" + el.clientWidth);
+			}
+		});
+		return out.join("; ");
+	})()`)
+	if fit != "" {
+		t.Errorf("%s at %d px does not fit: %s", page, width, fit)
+	}
+	s.Shot(fmt.Sprintf("width-%d-%s", width, page))
 }
