@@ -226,6 +226,9 @@ func TestBrowserCallsReadable(t *testing.T) {
 	s.Do("filter by part of a number",
 		chromedp.SendKeys("#f-number", "800000002"),
 		chromedp.Click(`form.filters button[type=submit]`),
+		// The old list shows the busy call too: wait for the new page,
+		// whose field holds the filter in its value attribute.
+		chromedp.WaitVisible(`#f-number[value="800000002"]`),
 		chromedp.WaitVisible(row(busy)),
 	)
 	if n := s.Eval(`String(document.querySelectorAll("#calls-rows tr[data-call]").length)`); n != "1" {
