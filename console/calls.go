@@ -103,6 +103,9 @@ func (c *Console) callsPage(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	d.Query = rq.Encode()
 	d.Empty = noCallsMessage(form)
+	if d.Failed != "" {
+		d.Empty = d.Failed
+	}
 	block := ""
 	if q.Get("fragment") == "rows" {
 		block = "rows"
@@ -186,6 +189,9 @@ func badgeOf(cl *dialtone.Call) callBadge {
 	o := cl.Outcome()
 	if o == dialtone.OutcomeLive {
 		label := stateLabels[cl.State]
+		if cl.Kind == dialtone.KindClickToDial && cl.State == dialtone.CallAnswered {
+			label = "calling the callee 呼叫被叫中" // the caller answered; the callee is rung
+		}
 		if label == "" {
 			label = string(cl.State)
 		}
