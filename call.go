@@ -62,7 +62,7 @@ type Call struct {
 	StatusCode      string // final carrier code, e.g. "200000"
 	SmartStatusCode string // e.g. "ANSWERED"
 	StatusMsg       string
-	HangupDirection string // "用户" (user) or "机器" (machine)
+	HangupDirection string // HangupUser (用户) or HangupMachine (机器)
 	DTMF            string
 	Reason          string // recorded system reason, for ends not caused by the far end
 

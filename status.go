@@ -90,3 +90,101 @@ func StatusText(code string) string {
 	}
 	return code
 }
+
+// Hang-up directions (Call.HangupDirection), as receipts spell them.
+const (
+	HangupUser    = "用户" // the called party (or, in a two-leg call, either party) hung up
+	HangupMachine = "机器" // the platform ended the call: the message ended, a timeout, a cancel, the system
+)
+
+// SmartStatusCancel is the smart status code of a call given up before it
+// ran its course: CancelCall (and the console's hang-up, which takes the
+// same path), or a caller who hung up while the callee rang.
+const SmartStatusCancel = "CANCEL"
+
+// OutcomeClass is how a call went, in the few kinds an operator tells apart
+// at a glance (the console gives each its own badge colour).
+type OutcomeClass string
+
+const (
+	OutcomeLive      OutcomeClass = "live"      // not ended yet
+	OutcomeAnswered  OutcomeClass = "answered"  // somebody answered and the call ran its course
+	OutcomeBusy      OutcomeClass = "busy"      // the called party was busy
+	OutcomeNoAnswer  OutcomeClass = "no-answer" // it rang and nobody answered
+	OutcomeFailed    OutcomeClass = "failed"    // failed or rejected: invalid, unreachable, powered off, refused, restricted
+	OutcomeCancelled OutcomeClass = "cancelled" // given up (smart status CANCEL): CancelCall, the console's hang-up, a caller who hung up while the callee rang
+	OutcomeSystem    OutcomeClass = "system"    // ended by the system: an error, a restart or shutdown
+)
+
+// OutcomeClasses lists the classes of ended calls, in the order a legend
+// shows them.
+var OutcomeClasses = []OutcomeClass{OutcomeAnswered, OutcomeBusy, OutcomeNoAnswer, OutcomeFailed, OutcomeCancelled, OutcomeSystem}
+
+// outcomeOfStatus is the class of each final status code (reference
+// vms-api.md §4.5); it is the one place codes are sorted into classes.
+// Codes it does not list are failures; intermediate codes never end a call.
+var outcomeOfStatus = map[string]OutcomeClass{
+	StatusCompleted:   OutcomeAnswered,
+	StatusHungUpEarly: OutcomeAnswered, // answered, hung up before the message ended
+	StatusDTMFTimeout: OutcomeAnswered, // answered, pressed no key
+	StatusTwoLegEnded: OutcomeAnswered,
+	StatusTalking:     OutcomeAnswered,
+
+	StatusBusy:       OutcomeBusy,
+	StatusCalleeBusy: OutcomeBusy,
+
+	StatusNoAnswer:       OutcomeNoAnswer,
+	StatusCalleeNoAnswer: OutcomeNoAnswer,
+
+	StatusInvalidNumber:    OutcomeFailed,
+	StatusUnreachable:      OutcomeFailed, // also a rejected call
+	StatusPlaybackFailed:   OutcomeFailed,
+	StatusOutOfService:     OutcomeFailed,
+	StatusPoweredOff:       OutcomeFailed,
+	StatusSuspended:        OutcomeFailed,
+	StatusCallRestricted:   OutcomeFailed,
+	StatusCallerRestricted: OutcomeFailed,
+	StatusCalleeRestricted: OutcomeFailed,
+	StatusCalleeRejected:   OutcomeFailed,
+	StatusCalleeInvalid:    OutcomeFailed,
+	StatusDisplayInvalid:   OutcomeFailed,
+	StatusCalleeOutOfArea:  OutcomeFailed,
+	StatusOverConcurrency:  OutcomeFailed, // refused: the display number's cap
+
+	StatusSystemError:    OutcomeSystem,
+	StatusNotEstablished: OutcomeSystem,
+}
+
+// ClassifyOutcome sorts a call into its outcome class by its state, final
+// status code and smart status code. A cancelled call keeps the status code
+// the far end saw (200003 before an answer, 200000 after one), so the smart
+// code CANCEL decides first; an ended call without a code was ended by the
+// system.
+func ClassifyOutcome(state CallState, statusCode, smartStatusCode string) OutcomeClass {
+	switch {
+	case state != CallEnded:
+		return OutcomeLive
+	case smartStatusCode == SmartStatusCancel:
+		return OutcomeCancelled
+	case statusCode == "":
+		return OutcomeSystem
+	}
+	if o, ok := outcomeOfStatus[statusCode]; ok {
+		return o
+	}
+	return OutcomeFailed
+}
+
+// Outcome is the call's outcome class.
+func (c *Call) Outcome() OutcomeClass {
+	return ClassifyOutcome(c.State, c.StatusCode, c.SmartStatusCode)
+}
+
+// TalkStart is when talking began, or the zero time before: the callee's
+// answer in a ClickToDial call (the caller is rung first), else the answer.
+func (c *Call) TalkStart() time.Time {
+	if c.Kind == KindClickToDial {
+		return c.B.Start
+	}
+	return c.A.Start
+}

@@ -138,7 +138,10 @@ type CallChange struct {
 type CallFilter struct {
 	AccountUID string
 	From, To   time.Time // CreatedAt in [From, To)
-	Number     string    // caller, callee or a show number
+	// Number and OutID match a part of the value, ASCII letters in either
+	// case ("0571" finds 057188880000; "%" and "_" are plain characters):
+	// Number of the caller, the callee or a show number.
+	Number     string
 	StatusCode string
 	Kind       CallKind
 	OutID      string

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"sort"
@@ -23,11 +24,19 @@ type callFilterForm struct {
 
 type callsData struct {
 	Form   callFilterForm
-	Calls  []dialtone.Call
+	Calls  []callRow
 	Next   string // query of the next (older) page, "" on the last
 	Kinds  []dialtone.CallKind
 	Query  string // the current query, for the live refresh
 	Failed string // why the filter was refused
+	Empty  string // what the list says when no call matches, naming the filters
+}
+
+// callRow is one call of the list with what the page shows of it.
+type callRow struct {
+	dialtone.Call
+	Badge callBadge
+	Talk  talk
 }
 
 var kinds = []dialtone.CallKind{dialtone.KindVoice, dialtone.KindTTS, dialtone.KindIVR, dialtone.KindClickToDial, dialtone.KindSmartCall}
@@ -81,7 +90,10 @@ func (c *Console) callsPage(w http.ResponseWriter, r *http.Request, v *view) {
 			nq.Set("before", calls[len(calls)-1].ID)
 			d.Next = nq.Encode()
 		}
-		d.Calls = calls
+		now := c.now()
+		for i := range calls {
+			d.Calls = append(d.Calls, callRow{Call: calls[i], Badge: badgeOf(&calls[i]), Talk: talkOf(&calls[i], now)})
+		}
 	}
 	rq := url.Values{}
 	for k, vs := range q {
@@ -90,12 +102,149 @@ func (c *Console) callsPage(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 	}
 	d.Query = rq.Encode()
-	v.Title, v.Data, v.Error = "Call records 通话记录", d, d.Failed
+	d.Empty = noCallsMessage(form)
+	if d.Failed != "" {
+		d.Empty = d.Failed
+	}
 	block := ""
 	if q.Get("fragment") == "rows" {
 		block = "rows"
+	} else {
+		c.messages(w, r, v)
+	}
+	v.Title, v.Data = "Call records 通话记录", d
+	if d.Failed != "" {
+		v.Error = d.Failed
 	}
 	c.render(w, r, http.StatusOK, "calls.html", v, block)
+}
+
+// noCallsMessage says why the list is empty: which filters found nothing,
+// in the words of the form, so that a person sees what to loosen.
+func noCallsMessage(f callFilterForm) string {
+	var parts []string
+	switch {
+	case f.From != "" && f.To != "":
+		parts = append(parts, "from "+f.From+" to "+f.To)
+	case f.From != "":
+		parts = append(parts, "from "+f.From+" on")
+	case f.To != "":
+		parts = append(parts, "up to "+f.To)
+	}
+	var whose []string
+	if f.Number != "" {
+		whose = append(whose, "whose number contains "+f.Number)
+	}
+	if f.OutID != "" {
+		whose = append(whose, "whose OutId contains "+f.OutID)
+	}
+	if f.Status != "" {
+		whose = append(whose, "with status "+f.Status)
+	}
+	if f.Kind != "" {
+		whose = append(whose, "of product "+f.Kind)
+	}
+	if len(whose) > 0 {
+		parts = append(parts, strings.Join(whose, " and "))
+	}
+	older := ""
+	if f.Before != "" {
+		older = " older"
+	}
+	if len(parts) == 0 {
+		if older != "" {
+			return "No older calls. 没有更早的通话。"
+		}
+		return "No calls yet. 暂无通话。"
+	}
+	return "No" + older + " calls " + strings.Join(parts, " ") + ". 没有符合条件的通话。 Number and OutId match any part of the value; clear a filter to see more."
+}
+
+// callBadge is how the list and the detail show where a call is: its state
+// while it is live, its outcome class once it ended (one colour each).
+type callBadge struct {
+	Class   string // CSS classes after "badge"
+	Outcome dialtone.OutcomeClass
+	Label   string
+}
+
+var outcomeLabels = map[dialtone.OutcomeClass]string{
+	dialtone.OutcomeAnswered:  "answered 已接通",
+	dialtone.OutcomeBusy:      "busy 忙",
+	dialtone.OutcomeNoAnswer:  "no answer 未接听",
+	dialtone.OutcomeFailed:    "failed 失败",
+	dialtone.OutcomeCancelled: "cancelled 已取消",
+	dialtone.OutcomeSystem:    "ended by the system 系统结束",
+}
+
+var stateLabels = map[dialtone.CallState]string{
+	dialtone.CallQueued:   "queued 排队中",
+	dialtone.CallDialing:  "dialing 呼叫中",
+	dialtone.CallRinging:  "ringing 振铃中",
+	dialtone.CallAnswered: "talking 通话中",
+	dialtone.CallBridged:  "talking 通话中",
+}
+
+func badgeOf(cl *dialtone.Call) callBadge {
+	o := cl.Outcome()
+	if o == dialtone.OutcomeLive {
+		label := stateLabels[cl.State]
+		if cl.Kind == dialtone.KindClickToDial && cl.State == dialtone.CallAnswered {
+			label = "calling the callee 呼叫被叫中" // the caller answered; the callee is rung
+		}
+		if label == "" {
+			label = string(cl.State)
+		}
+		return callBadge{Class: "live " + string(cl.State), Outcome: o, Label: label}
+	}
+	return callBadge{Class: "outcome-" + string(o), Outcome: o, Label: outcomeLabels[o]}
+}
+
+// breakableID lets a call ID ("116012854210^102814279472") wrap after its
+// "^" in a narrow column.
+func breakableID(id string) template.HTML {
+	parts := strings.Split(id, "^")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "^<wbr>"))
+}
+
+// hangupLabel gives a hang-up direction in English beside the receipt's
+// own word.
+func hangupLabel(direction string) string {
+	switch direction {
+	case dialtone.HangupUser:
+		return "Subscriber 用户"
+	case dialtone.HangupMachine:
+		return "Platform 机器"
+	case "":
+		return "—"
+	}
+	return direction
+}
+
+// talk is a call's talk time as the pages show it: the final duration of
+// an ended call; for a live call that talks, the seconds so far and the
+// instants the script counts on from (unix ms).
+type talk struct {
+	Live    bool
+	Seconds int
+	Since   int64 // talk start
+	Now     int64 // when the page was rendered
+	Started bool
+}
+
+func talkOf(cl *dialtone.Call, now time.Time) talk {
+	if cl.State == dialtone.CallEnded {
+		return talk{Seconds: cl.Duration, Started: true}
+	}
+	start := cl.TalkStart()
+	if start.IsZero() {
+		return talk{Live: true}
+	}
+	secs := int(now.Sub(start) / time.Second)
+	return talk{Live: true, Started: true, Seconds: max(secs, 0), Since: start.UnixMilli(), Now: now.UnixMilli()}
 }
 
 type dialogueLine struct {
@@ -113,8 +262,66 @@ type callData struct {
 	Dialogue   []dialogueLine
 	Media      []dialtone.CallEvent // events carrying RTCP/RTP figures
 	Recordings []recording
-	Transcript []sim.TranscriptEntry
+	Transcript []transcriptLine
 	Params     string
+	Badge      callBadge
+	Talk       talk
+	// CanHangUp offers the hang-up button: the call is live and this node
+	// can end calls.
+	CanHangUp bool
+}
+
+// transcriptLine is one thing the simulated subscriber heard or did, as the
+// call page's table shows it.
+type transcriptLine struct {
+	At     time.Time
+	Leg    string
+	What   string
+	Detail string
+}
+
+// transcriptWhat names the kinds of sim.TranscriptEntry.
+var transcriptWhat = map[string]string{
+	"originate":  "The call was placed 呼出",
+	"ringing":    "The phone rang 振铃",
+	"answered":   "Answered 接听",
+	"failed":     "The call failed 呼叫失败",
+	"play":       "Heard a prompt 听到提示音",
+	"dtmf":       "Pressed keys 按键",
+	"speech":     "Said 说话",
+	"bridge":     "Connected to the other party 桥接",
+	"hangup":     "Hung up 挂机",
+	"voice":      "Said into the bridge 说话",
+	"heard":      "Heard the other party 听到对方",
+	"heard_dtmf": "Heard the other party's keys 听到对方按键",
+}
+
+func transcriptLines(entries []sim.TranscriptEntry) []transcriptLine {
+	out := make([]transcriptLine, 0, len(entries))
+	for _, e := range entries {
+		what := transcriptWhat[e.Kind]
+		if what == "" {
+			what = e.Kind
+		}
+		detail := e.Text
+		switch {
+		case e.Kind == "originate" && detail != "":
+			detail = "to " + detail
+		case e.Kind == "hangup" && e.By == "subscriber":
+			detail = "by the subscriber 用户挂机"
+		case e.Kind == "hangup" && e.By == "platform":
+			detail = "by the platform 平台挂机"
+		case e.Kind == "bridge" && len(detail) <= 2:
+			detail = "with leg " + detail // the other leg's name, A or B
+		case e.Kind == "bridge":
+			detail = "with the " + detail
+		}
+		if e.Interrupted {
+			detail += " (cut short 被打断)"
+		}
+		out = append(out, transcriptLine{At: e.At, Leg: e.Leg, What: what, Detail: strings.TrimSpace(detail)})
+	}
+	return out
 }
 
 // mediaKeys mark event details that hold RTCP/RTP statistics.
@@ -149,7 +356,8 @@ func (c *Console) callPage(w http.ResponseWriter, r *http.Request, v *view) {
 		c.notFoundOr(w, r, v, "call events", err)
 		return
 	}
-	d := callData{Call: call, Events: evs}
+	d := callData{Call: call, Events: evs, Badge: badgeOf(call), Talk: talkOf(call, c.now()),
+		CanHangUp: call.State != dialtone.CallEnded && c.cfg.Calls != nil}
 	if len(call.Params) > 0 {
 		var pretty map[string]any
 		if json.Unmarshal(call.Params, &pretty) == nil {
@@ -184,14 +392,52 @@ func (c *Console) callPage(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 	}
 	if c.cfg.Net != nil {
-		d.Transcript = c.cfg.Net.Transcript(call.ID)
+		d.Transcript = transcriptLines(c.cfg.Net.Transcript(call.ID))
 	}
 	v.Title, v.Data = "Call 通话 "+call.ID, d
 	block := ""
 	if r.URL.Query().Get("fragment") == "detail" {
 		block = "detail"
+	} else {
+		c.messages(w, r, v)
 	}
 	c.render(w, r, http.StatusOK, "call.html", v, block)
+}
+
+// callHangUp ends a live call of the account in view through the path of
+// the API's CancelCall (CallControl.Cancel: the engine, or the node that
+// owns the call), then shows the call again (post/redirect/get). The call
+// is looked up in the account first: another account's call is not found.
+func (c *Console) callHangUp(w http.ResponseWriter, r *http.Request, v *view) {
+	id := r.PathValue("id")
+	back := "calls/" + url.PathEscape(id)
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	call, err := c.store.GetCall(ctx, v.Account, id)
+	if err != nil {
+		c.notFoundOr(w, r, v, "call", err)
+		return
+	}
+	switch {
+	case c.cfg.Calls == nil:
+		c.redirect(w, r, back, "", "This node does not run calls, so it cannot hang one up.")
+		return
+	case call.State == dialtone.CallEnded:
+		c.redirect(w, r, back, "", "The call had already ended; there was nothing to hang up. 通话已结束。")
+		return
+	}
+	ok, err := c.cfg.Calls.Cancel(ctx, v.Account, id)
+	switch {
+	case errors.Is(err, dialtone.ErrNotFound):
+		c.notFound(w, r, v)
+	case err != nil:
+		c.internal(w, r, "hang up", err)
+	case !ok:
+		c.redirect(w, r, back, "", "The call ended before it could be hung up. 通话已结束。")
+	default:
+		c.log.InfoContext(ctx, "console: call hung up", "user", v.Session.Username, "account", v.Account, "call_id", id)
+		c.redirect(w, r, back, "Hung up: the call is ending. 已挂断。", "")
+	}
 }
 
 // --- server-sent events ---

@@ -58,6 +58,15 @@ type LiveCalls interface {
 	LiveByNumber(number string) int
 }
 
+// CallControl ends live calls. It is the call engine's Cancel as the API's
+// CancelCall reaches it (vms.Dialer), so the console's hang-up and the API
+// take one path, whichever node owns the call.
+type CallControl interface {
+	// Cancel ends a live call of the account; false when it had ended, an
+	// error wrapping dialtone.ErrNotFound when the account has no such call.
+	Cancel(ctx context.Context, accountUID, callID string) (bool, error)
+}
+
 // Network is the simulated telephone network (sim.Network).
 type Network interface {
 	SetBehavior(number string, b sim.Behavior)
@@ -76,7 +85,9 @@ type Config struct {
 	Resources *resource.Service
 	Live      LiveCalls
 	Net       Network
-	Logger    *slog.Logger
+	// Calls hangs up live calls; nil: no hang-up button.
+	Calls  CallControl
+	Logger *slog.Logger
 	// Speaker renders template previews (media.ESpeak).
 	Speaker dialtone.Speaker
 	// Voices are the voices a template may choose (media.ESpeak); nil
@@ -212,6 +223,7 @@ func (c *Console) routes() {
 	page("POST "+Prefix+"receipts/redrive", c.receiptRedrive)
 	page("GET "+Prefix+"calls", c.callsPage)
 	page("GET "+Prefix+"calls/{id}", c.callPage)
+	page("POST "+Prefix+"calls/{id}/hangup", c.callHangUp)
 	op("GET "+Prefix+"network", c.networkPage)
 	op("POST "+Prefix+"network", c.networkPut)
 	page("GET "+Prefix+"explorer", c.explorerPage)
@@ -392,7 +404,9 @@ func (c *Console) parseTemplates() error {
 			sort.Strings(keys)
 			return keys
 		},
-		"navItems": func(operator bool) []navItem { return nav(operator) },
+		"navItems":    func(operator bool) []navItem { return nav(operator) },
+		"hangupLabel": hangupLabel,
+		"breakableID": breakableID,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

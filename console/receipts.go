@@ -36,15 +36,35 @@ type receiptsData struct {
 	Missing bool
 	Rows    []receiptRow
 	Dead    []dialtone.PushDelivery
+	// Call is the call whose receipts the page shows (?call=ID); "" for
+	// the whole account.
+	Call string
+}
+
+// receiptCallID is the call a receipt body names.
+func receiptCallID(body []byte) string {
+	var b struct {
+		CallID string `json:"call_id"`
+	}
+	_ = json.Unmarshal(body, &b)
+	return b.CallID
 }
 
 func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) {
 	c.messages(w, r, v)
 	v.Title = "Receipts 回执"
-	d := receiptsData{Missing: c.receipts == nil}
+	d := receiptsData{Missing: c.receipts == nil, Call: strings.TrimSpace(r.URL.Query().Get("call"))}
+	ctx, cancel := withTimeout(r)
+	defer cancel()
+	if d.Call != "" {
+		// Only a call of the account in view: another's is not found.
+		if _, err := c.store.GetCall(ctx, v.Account, d.Call); err != nil {
+			c.notFoundOr(w, r, v, "call", err)
+			return
+		}
+		v.Title = "Receipts of call 通话回执 " + d.Call
+	}
 	if c.receipts != nil && v.Account != "" {
-		ctx, cancel := withTimeout(r)
-		defer cancel()
 		now := c.now()
 		for _, typ := range dialtone.MessageTypes {
 			row := receiptRow{Type: typ, QueueName: dialtone.QueueName(v.Account, typ)}
@@ -70,12 +90,20 @@ func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) 
 			}
 			d.Rows = append(d.Rows, row)
 		}
-		dead, err := c.receipts.ListDeadLetters(ctx, v.Account, 100)
+		limit := 100
+		if d.Call != "" {
+			limit = 1000
+		}
+		dead, err := c.receipts.ListDeadLetters(ctx, v.Account, limit)
 		if err != nil {
 			c.internal(w, r, "dead letters", err)
 			return
 		}
-		d.Dead = dead
+		for _, dl := range dead {
+			if d.Call == "" || receiptCallID(dl.Body) == d.Call {
+				d.Dead = append(d.Dead, dl)
+			}
+		}
 	}
 	v.Data = d
 	c.render(w, r, http.StatusOK, "receipts.html", v, "")

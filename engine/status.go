@@ -5,7 +5,7 @@ import "github.com/dialtone-voice/dialtone"
 // Smart status codes (reference §4.6).
 const (
 	SmartAnswered     = "ANSWERED"
-	SmartCancel       = "CANCEL"
+	SmartCancel       = dialtone.SmartStatusCancel
 	SmartRejected     = "CALL_REJECTED"
 	SmartBarred       = "INCOMING_CALL_BARRED"
 	SmartInvalid      = "INVALID_NUMBER"
@@ -21,8 +21,8 @@ const (
 
 // Hang-up directions as receipts spell them.
 const (
-	HangupUser    = "用户"
-	HangupMachine = "机器"
+	HangupUser    = dialtone.HangupUser
+	HangupMachine = dialtone.HangupMachine
 )
 
 // LegRole says which leg of which kind of call failed, because the same

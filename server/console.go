@@ -47,6 +47,8 @@ func (n *Node) consoleHandler() http.Handler {
 	cfg.Sessions = console.NewStoreSessions(n.store)
 	if n.calls != nil {
 		cfg.Live, cfg.Net = n.calls.engine, n.calls.network
+		// The hang-up button takes the API's CancelCall path.
+		cfg.Calls = n.calls.vms.Dialer
 	}
 	if n.receipts != nil {
 		cfg.RecordURL, cfg.Redriven = n.receipts.records.URL, n.receipts.pusher.Notify

@@ -353,9 +353,11 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 	if !f.To.IsZero() {
 		where = append(where, "created_at < "+arg(f.To.UnixMilli()))
 	}
+	// Number and OutID match a part of the value (containsPattern).
+	like := func(pattern string) string { return " LIKE lower(CAST(" + pattern + ` AS TEXT)) ESCAPE '\'` }
 	if f.Number != "" {
-		n := arg(f.Number)
-		where = append(where, "(caller = "+n+" OR callee = "+n+" OR caller_show_number = "+n+" OR callee_show_number = "+n+")")
+		n := like(arg(containsPattern(f.Number)))
+		where = append(where, "(lower(caller)"+n+" OR lower(callee)"+n+" OR lower(caller_show_number)"+n+" OR lower(callee_show_number)"+n+")")
 	}
 	if f.StatusCode != "" {
 		where = append(where, "status_code = "+arg(f.StatusCode))
@@ -364,7 +366,7 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 		where = append(where, "kind = "+arg(string(f.Kind)))
 	}
 	if f.OutID != "" {
-		where = append(where, "out_id = "+arg(f.OutID))
+		where = append(where, "lower(out_id)"+like(arg(containsPattern(f.OutID))))
 	}
 	if f.Before != "" {
 		// Resolved separately (rather than as a subquery) so that an unknown
@@ -389,6 +391,14 @@ func (s *Store) ListCalls(ctx context.Context, f dialtone.CallFilter) ([]dialton
 	limit = min(limit, maxCallLimit)
 	q := `SELECT ` + callCols + ` FROM calls WHERE ` + strings.Join(where, " AND ") + s.q.listCallsOrder + arg(limit)
 	return listRows(ctx, s, "calls", scanCall, q, args...)
+}
+
+// containsPattern is the LIKE pattern (escape character \) of the values
+// that contain s: its own %, _ and \ are escaped, so they match only
+// themselves. The query compares lower(column) with lower(pattern), so
+// ASCII letters match in either case in both stores.
+func containsPattern(s string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
 // ListUnfinishedCalls returns the calls of every account that are not

@@ -516,6 +516,50 @@ func (s *suite) callListFilters(t *testing.T) {
 	sameIDs(t, "unknown account", out)
 }
 
+// callListContains: Number and OutID match a part of the value, ASCII
+// letters in either case, and the LIKE wildcards % and _ (and the escape
+// character \) typed in a filter match only themselves.
+func (s *suite) callListContains(t *testing.T) {
+	st := s.store(t)
+	putAccount(t, st, "100")
+	putAccount(t, st, "200")
+	mk := func(acct, id string, created time.Duration, callee, show, outID string) {
+		c := &dialtone.Call{ID: id, AccountUID: acct, Kind: dialtone.KindTTS, State: dialtone.CallEnded,
+			Callee: callee, CalleeShowNumber: show, OutID: outID, StatusCode: dialtone.StatusCompleted, CreatedAt: at(created)}
+		must(t, "CreateCall "+id, st.CreateCall(ctx(t), c, nil))
+	}
+	mk("100", "p1", 0, "13912345678", "057188880000", "Order-42")
+	mk("100", "p2", time.Second, "13800000000", "057100001111", "order_42")
+	mk("100", "p3", 2*time.Second, "13700000000", "+8613700000000", "100%done")
+	mk("100", "p4", 3*time.Second, "13600000000", "", "ORDERX42")
+	mk("100", "p5", 4*time.Second, "13500000000", "", `a\b`)
+	// Another account's calls match every filter below but never show.
+	mk("200", "x1", 0, "13912345678", "+8657188880000", "order_42%a\\b")
+	list := func(f dialtone.CallFilter) []dialtone.Call {
+		t.Helper()
+		f.AccountUID = "100"
+		out, err := st.ListCalls(ctx(t), f)
+		must(t, "ListCalls", err)
+		return out
+	}
+	sameIDs(t, "Number: part of the callee", list(dialtone.CallFilter{Number: "2345"}), "p1")
+	sameIDs(t, "Number: part of a show number", list(dialtone.CallFilter{Number: "0571"}), "p2", "p1")
+	sameIDs(t, "Number: a leading +", list(dialtone.CallFilter{Number: "+86"}), "p3")
+	sameIDs(t, "Number: the whole number", list(dialtone.CallFilter{Number: "13600000000"}), "p4")
+	sameIDs(t, "Number: % is a character", list(dialtone.CallFilter{Number: "%"}))
+	sameIDs(t, "Number: _ is a character", list(dialtone.CallFilter{Number: "1_9"}))
+	sameIDs(t, "OutID: part, either case", list(dialtone.CallFilter{OutID: "order"}), "p4", "p2", "p1")
+	sameIDs(t, "OutID: upper case finds lower", list(dialtone.CallFilter{OutID: "ORDER-"}), "p1")
+	sameIDs(t, "OutID: _ matches only _", list(dialtone.CallFilter{OutID: "r_4"}), "p2")
+	sameIDs(t, "OutID: % matches only %", list(dialtone.CallFilter{OutID: "0%d"}), "p3")
+	sameIDs(t, "OutID: a lone %", list(dialtone.CallFilter{OutID: "%"}), "p3")
+	sameIDs(t, `OutID: \ matches only \`, list(dialtone.CallFilter{OutID: `a\b`}), "p5")
+	sameIDs(t, `OutID: a lone \`, list(dialtone.CallFilter{OutID: `\`}), "p5")
+	sameIDs(t, "OutID: no part", list(dialtone.CallFilter{OutID: "order-43"}))
+	sameIDs(t, "Number and OutID together", list(dialtone.CallFilter{Number: "139", OutID: "42"}), "p1")
+	sameIDs(t, "with another filter", list(dialtone.CallFilter{OutID: "42", From: at(time.Second), To: at(3 * time.Second)}), "p2")
+}
+
 func (s *suite) callListCursor(t *testing.T) {
 	st := s.store(t)
 	putAccount(t, st, "100")

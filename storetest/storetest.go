@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 		t.Run("FlowScope", s.flowScope)
 		t.Run("FlowConcurrent", s.flowConcurrent)
 		t.Run("ListFilters", s.callListFilters)
+		t.Run("ListContains", s.callListContains)
 		t.Run("ListCursor", s.callListCursor)
 		t.Run("ListLimit", s.callListLimit)
 		t.Run("Unfinished", s.callUnfinished)

@@ -12,11 +12,48 @@
   $all("select[data-autosubmit]").forEach(function (s) {
     s.addEventListener("change", function () { s.form.submit(); });
   });
-  $all("form[data-confirm]").forEach(function (f) {
-    f.addEventListener("submit", function (e) {
-      if (!window.confirm(f.dataset.confirm)) { e.preventDefault(); }
-    });
+  // Delegated, so that forms in refreshed fragments (a call's hang-up)
+  // ask too.
+  document.addEventListener("submit", function (e) {
+    var f = e.target;
+    if (f.matches && f.matches("form[data-confirm]") && !window.confirm(f.dataset.confirm)) { e.preventDefault(); }
   });
+
+  // Narrow screens show table rows as cards whose cells name their column
+  // (data-label); the templates set the labels, this fills in any missing
+  // one from the table's header.
+  function labelCells(root) {
+    $all("table", root).forEach(function (t) {
+      var heads = $all("thead th", t).map(function (th) { return th.textContent.trim(); });
+      if (!heads.length) { return; }
+      $all("tbody tr", t).forEach(function (tr) {
+        var col = 0;
+        Array.prototype.forEach.call(tr.children, function (cell) {
+          if (cell.tagName === "TD" && cell.colSpan === 1 && !cell.hasAttribute("data-label") && heads[col] !== undefined) {
+            cell.setAttribute("data-label", heads[col]);
+          }
+          col += cell.colSpan || 1;
+        });
+      });
+    });
+  }
+  labelCells(document);
+
+  // Live talk time: a talking call's duration counts on in the page from
+  // the server's figures (data-since: talk start, data-now: render time,
+  // both unix ms), so the browser's own clock may be off.
+  function tickTalk() {
+    var now = Date.now();
+    $all("[data-since]").forEach(function (el) {
+      if (!el.dataset.seen) { el.dataset.seen = String(now); }
+      var ms = Number(el.dataset.now) - Number(el.dataset.since) + (now - Number(el.dataset.seen));
+      el.textContent = Math.max(0, Math.floor(ms / 1000)) + " s";
+    });
+  }
+  if ($("[data-since], [data-live-rows], [data-live-detail]")) {
+    tickTalk();
+    setInterval(tickTalk, 500);
+  }
 
   // TTS template preview: the engine's WAV plays in place.
   $all("form[data-preview]").forEach(function (f) {
@@ -100,9 +137,12 @@
     var refreshRows = rowsTable && refresher(function () {
       var src = rowsTable.dataset.liveRows;
       return src + (src.indexOf("?") < 0 ? "?" : "&") + "fragment=rows";
-    }, function (html) { var old = $("#calls-rows"); if (old) { old.outerHTML = html; } });
+    }, function (html) {
+      var old = $("#calls-rows");
+      if (old) { old.outerHTML = html; labelCells(rowsTable); tickTalk(); }
+    });
     var refreshDetail = detail && refresher(function () { return detail.dataset.liveDetail; },
-      function (html) { detail.innerHTML = html; });
+      function (html) { detail.innerHTML = html; labelCells(detail); tickTalk(); });
     // The stream reports changes from its first look at the store on; what
     // changed between rendering this page and that look is caught by one
     // refresh on the first update.
