@@ -1,6 +1,9 @@
 package dialtone
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Number is a display number an account bought; calls shown from it are
 // capped at Concurrency at a time (status 200121 beyond that).
@@ -42,9 +45,11 @@ type TTSTemplate struct {
 	Kind       TemplateKind `json:"kind"`
 	Content    string       `json:"content"`
 	Voice      string       `json:"voice"` // TTS voice; "" chooses by the text's language
-	Status     ReviewStatus `json:"status"`
-	CreatedAt  time.Time    `json:"created_at"`
-	UpdatedAt  time.Time    `json:"updated_at"`
+	// Remark is a note for the people who manage the template; never spoken.
+	Remark    string       `json:"remark"`
+	Status    ReviewStatus `json:"status"`
+	CreatedAt time.Time    `json:"created_at"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // TemplateUpdate changes a template; nil fields keep their value. The code
@@ -53,14 +58,16 @@ type TemplateUpdate struct {
 	Kind    *TemplateKind `json:"kind"`
 	Content *string       `json:"content"`
 	Voice   *string       `json:"voice"`
+	Remark  *string       `json:"remark"`
 }
 
 // Empty reports whether u changes nothing.
 func (u TemplateUpdate) Empty() bool { return u == TemplateUpdate{} }
 
-// Apply sets t's fields from u and reports whether what a call would say
-// changed (which takes the template back to review).
-func (u TemplateUpdate) Apply(t *TTSTemplate) (spoken bool) {
+// Apply sets t's fields from u and reports whether anything changed, and
+// whether what a call would say did (which takes the template back to
+// review).
+func (u TemplateUpdate) Apply(t *TTSTemplate) (changed, spoken bool) {
 	set := func(dst *string, v *string) {
 		if v != nil && *v != *dst {
 			*dst, spoken = *v, true
@@ -71,7 +78,12 @@ func (u TemplateUpdate) Apply(t *TTSTemplate) (spoken bool) {
 	}
 	set(&t.Content, u.Content)
 	set(&t.Voice, u.Voice)
-	return spoken
+	// A remark is not spoken: changing it does not need a new review.
+	remarked := u.Remark != nil && *u.Remark != t.Remark
+	if remarked {
+		t.Remark = *u.Remark
+	}
+	return spoken || remarked, spoken
 }
 
 // Validate checks a TTS template: code, kind, text and its variables,
@@ -88,9 +100,15 @@ func (t *TTSTemplate) Validate() error {
 	if t.Voice != "" && !ttsVoiceRe.MatchString(t.Voice) {
 		p.invalid("voice", `%s is not an espeak-ng voice name (e.g. en-us, zh, en+f3); leave it empty to choose by the text's language`, quote(t.Voice))
 	}
+	if t.Remark != "" && (!validText(strings.ReplaceAll(t.Remark, "\n", " "), MaxRemark) || strings.TrimSpace(t.Remark) != t.Remark) {
+		p.invalid("remark", "must be at most %d characters without control characters or surrounding spaces", MaxRemark)
+	}
 	p.add(checkStatus(t.Status))
 	return p.err()
 }
+
+// MaxRemark bounds a template's remark, in characters.
+const MaxRemark = 500
 
 // VoiceFileKind says which calls may play a voice file.
 type VoiceFileKind string

@@ -212,6 +212,16 @@ func TestTemplates(t *testing.T) {
 		t.Fatalf("created %+v", tp)
 	}
 	e.do("POST", base, `{"code":"TTS_100001","kind":"verification","content":"x"}`).wantError(t, 409, CodeConflict)
+	// A remark is kept and changed without a new review.
+	e.do("POST", base, `{"code":"TTS_remark","kind":"notification","content":"hi","status":"approved","remark":"for 李雷"}`).want(t, 201, &tp)
+	if tp.Remark != "for 李雷" {
+		t.Fatalf("created %+v", tp)
+	}
+	e.do("PATCH", base+"/TTS_remark", `{"remark":"changed"}`).want(t, 200, &tp)
+	if tp.Remark != "changed" || tp.Status != "approved" {
+		t.Fatalf("patched %+v", tp)
+	}
+	e.do("PATCH", base+"/TTS_remark", `{"remark":" padded"}`).wantError(t, 400, CodeInvalidRequest)
 	e.do("POST", base, `{"code":"TTS_maxlen","kind":"notification","content":"`+strings.Repeat("语", dialtone.MaxTemplateContent)+`"}`).want(t, 201, nil)
 
 	valid := map[string]string{"kind": `"notification"`, "content": `"Hi ${x}"`}
@@ -298,7 +308,7 @@ func TestTemplates(t *testing.T) {
 		Templates []dialtone.TTSTemplate `json:"tts_templates"`
 	}
 	e.do("GET", base, "").want(t, 200, &list)
-	if len(list.Templates) != 23 {
+	if len(list.Templates) != 24 {
 		t.Fatalf("%d templates listed", len(list.Templates))
 	}
 

@@ -521,3 +521,33 @@ func putUser(ctx context.Context, st dialtone.Store, name, account, password str
 		AccountUID: account, Operator: account == ""})
 	return err
 }
+
+// TestTemplateRemarkForm: the new template form takes a remark (decoded by
+// its JSON name like the other fields), the list shows it, and a refused
+// remark comes back with its label and what was typed.
+func TestTemplateRemarkForm(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t)
+	tok := b.mustSignIn("alice", "alice-pass")
+	st, _, _ := b.do("POST", "/console/templates", url.Values{"csrf": {tok}, "kind": {"notification"}, "content": {"Hi ${name}"}, "remark": {"for the shipping team"}}, nil)
+	if st != http.StatusSeeOther {
+		t.Fatalf("create: %d", st)
+	}
+	ts, err := f.store.ListTemplates(context.Background(), acctA)
+	must(t, err)
+	found := false
+	for _, tp := range ts {
+		found = found || tp.Remark == "for the shipping team"
+	}
+	if !found {
+		t.Fatalf("no template with the remark: %+v", ts)
+	}
+	if _, page, _ := b.do("GET", "/console/templates", nil, nil); !strings.Contains(page, "for the shipping team") {
+		t.Error("the list does not show the remark")
+	}
+	b.do("POST", "/console/templates", url.Values{"csrf": {tok}, "kind": {"notification"}, "content": {"Bye"}, "remark": {strings.Repeat("x", 501)}}, nil)
+	_, page, _ := b.do("GET", "/console/templates", nil, nil)
+	if !strings.Contains(page, "Not saved: Remark: must be at most 500 characters") || !strings.Contains(page, ">Bye</textarea>") {
+		t.Errorf("the refusal page:\n%.2000s", page)
+	}
+}

@@ -249,6 +249,7 @@ func (p *parser) ttsTemplate(n *yaml.Node, path string, codes map[string]int) TT
 		},
 		"kind":    func(v *yaml.Node, path string) { t.Kind = dialtone.TemplateKind(p.scalar(v, path)) },
 		"content": p.anyText(&t.Content),
+		"remark":  p.anyText(&t.Remark),
 		"status":  func(v *yaml.Node, path string) { t.Status = dialtone.ReviewStatus(p.scalar(v, path)) },
 		"voice":   p.anyText(&t.Voice),
 	})

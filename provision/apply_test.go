@@ -303,3 +303,21 @@ func TestApplyBlacklists(t *testing.T) {
 		t.Fatalf("no data directory: %v", err)
 	}
 }
+
+// TestApplyTemplateRemark: a template's remark is read from YAML, checked
+// at its key's line and stored.
+func TestApplyTemplateRemark(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	doc := mustParse(t, "accounts:\n  - uid: \"100\"\n    name: a\n    tts_templates:\n      - {code: TTS_7, kind: notification, content: hi, remark: from YAML}\n")
+	if _, err := Apply(ctx, svcOf(st), doc); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.GetTemplate(ctx, "100", "TTS_7"); err != nil || got.Remark != "from YAML" {
+		t.Fatalf("stored %+v, %v", got, err)
+	}
+	_, err := Parse([]byte("accounts:\n  - name: a\n    tts_templates:\n      - code: TTS_8\n        kind: notification\n        content: hi\n        remark: \" padded\"\n"), "r.yaml")
+	if err == nil || !strings.Contains(err.Error(), "r.yaml: line 7: accounts[0].tts_templates[0].remark: must be at most 500 characters") {
+		t.Fatalf("a bad remark: %v", err)
+	}
+}

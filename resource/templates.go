@@ -135,7 +135,7 @@ func sameTemplate(a, b *dialtone.TTSTemplate) bool {
 // reviewed is no longer what would be spoken.
 func (s *Service) UpdateTemplate(ctx context.Context, accountUID, code string, u dialtone.TemplateUpdate) (*dialtone.TTSTemplate, error) {
 	if u.Empty() {
-		return nil, dialtone.Invalid("", "nothing to change: give kind, content and/or voice")
+		return nil, dialtone.Invalid("", "nothing to change: give kind, content, voice and/or remark")
 	}
 	var t *dialtone.TTSTemplate
 	err := s.change(ctx, func(tx *Service) error {
@@ -143,13 +143,17 @@ func (s *Service) UpdateTemplate(ctx context.Context, accountUID, code string, u
 		if t, err = tx.store.GetTemplate(ctx, accountUID, code); err != nil {
 			return err
 		}
-		if !u.Apply(t) {
+		changed, spoken := u.Apply(t)
+		if !changed {
 			return nil
 		}
 		if err := tx.checkTemplate(ctx, t); err != nil {
 			return err
 		}
-		t.Status, t.UpdatedAt = dialtone.ReviewPending, tx.now()
+		if spoken {
+			t.Status = dialtone.ReviewPending
+		}
+		t.UpdatedAt = tx.now()
 		if err := tx.store.PutTemplate(ctx, t); err != nil {
 			return err
 		}

@@ -67,14 +67,15 @@ func scanNumber(row Row) (*dialtone.Number, error) {
 // --- TTS templates ---
 
 const (
-	templateCols   = `account_uid, code, kind, content, status, voice, created_at, updated_at`
+	templateCols   = `account_uid, code, kind, content, status, voice, remark, created_at, updated_at`
 	sqlPutTemplate = `
-INSERT INTO tts_templates (` + templateCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO tts_templates (` + templateCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (account_uid, code) DO UPDATE SET
     kind = excluded.kind,
     content = excluded.content,
     status = excluded.status,
     voice = excluded.voice,
+    remark = excluded.remark,
     created_at = excluded.created_at,
     updated_at = excluded.updated_at`
 	sqlGetTemplate    = `SELECT ` + templateCols + ` FROM tts_templates WHERE account_uid = $1 AND code = $2`
@@ -88,7 +89,7 @@ func (s *Store) PutTemplate(ctx context.Context, t *dialtone.TTSTemplate) error 
 		return s.errorf("put template: no code")
 	}
 	return s.putScoped(ctx, "template "+t.Code, t.AccountUID, sqlPutTemplate,
-		t.AccountUID, t.Code, string(t.Kind), t.Content, string(t.Status), t.Voice,
+		t.AccountUID, t.Code, string(t.Kind), t.Content, string(t.Status), t.Voice, t.Remark,
 		toMillis(t.CreatedAt), toMillis(t.UpdatedAt))
 }
 
@@ -113,7 +114,7 @@ func scanTemplate(row Row) (*dialtone.TTSTemplate, error) {
 		kind, status     string
 		created, updated int64
 	)
-	if err := row.Scan(&t.AccountUID, &t.Code, &kind, &t.Content, &status, &t.Voice, &created, &updated); err != nil {
+	if err := row.Scan(&t.AccountUID, &t.Code, &kind, &t.Content, &status, &t.Voice, &t.Remark, &created, &updated); err != nil {
 		return nil, err
 	}
 	t.Kind = dialtone.TemplateKind(kind)
