@@ -352,7 +352,7 @@ func (c *Console) pickAccount(r *http.Request, v *view) error {
 		}
 	}
 	if v.Account == "" && len(accts) > 0 {
-		v.Account = accts[0].UID
+		v.Account = c.landingAccount(r.Context(), accts)
 	}
 	if v.Account != s.Current {
 		s.Current = v.Account
@@ -361,6 +361,34 @@ func (c *Console) pickAccount(r *http.Request, v *view) error {
 		}
 	}
 	return nil
+}
+
+// landingAccounts bounds how many accounts a first landing looks into.
+const landingAccounts = 50
+
+// landingAccount is the account an operator's session opens on when it has
+// not chosen one: the first with calls, else the first with numbers or
+// templates (the demo on a first run, a provisioned account rather than an
+// empty default one), else the first. It is looked for once per session.
+func (c *Console) landingAccount(ctx context.Context, accts []dialtone.Account) string {
+	best, bestScore := accts[0].UID, 0
+	for i, a := range accts {
+		if i == landingAccounts || bestScore == 2 {
+			break
+		}
+		score := 0
+		if calls, err := c.store.ListCalls(ctx, dialtone.CallFilter{AccountUID: a.UID, Limit: 1}); err == nil && len(calls) > 0 {
+			score = 2
+		} else if nums, err := c.store.ListNumbers(ctx, a.UID); err == nil && len(nums) > 0 {
+			score = 1
+		} else if ts, err := c.store.ListTemplates(ctx, a.UID); err == nil && len(ts) > 0 {
+			score = 1
+		}
+		if score > bestScore {
+			best, bestScore = a.UID, score
+		}
+	}
+	return best
 }
 
 func (c *Console) parseTemplates() error {

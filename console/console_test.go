@@ -551,3 +551,22 @@ func TestTemplateRemarkForm(t *testing.T) {
 		t.Errorf("the refusal page:\n%.2000s", page)
 	}
 }
+
+// TestFirstLanding: an operator who has not chosen an account lands on one
+// with data (here the second account, which has a number), not on an empty
+// one; once chosen, the choice is kept.
+func TestFirstLanding(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	must(t, f.store.PutNumber(ctx, &dialtone.Number{AccountUID: acctB, Number: "057100000001", Concurrency: 1}))
+	b := f.browser(t)
+	b.mustSignIn("admin", "operator-pass")
+	_, page, _ := b.do("GET", "/console/overview", nil, nil)
+	if !strings.Contains(page, `data-account="`+acctB+`"`) {
+		t.Fatalf("the operator landed elsewhere than on %s (the account with data):\n%.600s", acctB, page)
+	}
+	b.do("GET", "/console/numbers?acct="+acctA, nil, nil)
+	if _, page, _ = b.do("GET", "/console/overview", nil, nil); !strings.Contains(page, `data-account="`+acctA+`"`) {
+		t.Error("the operator's choice of account was not kept")
+	}
+}

@@ -13,10 +13,6 @@ import (
 // The web console (/console/). Kept apart from server.go, which only mounts
 // the handler built here.
 
-// EnvConsoleAdminPassword sets the password of the console operator
-// "admin" at start (created if missing); Config.ConsolePassword carries it.
-const EnvConsoleAdminPassword = "DIALTONE_CONSOLE_ADMIN_PASSWORD"
-
 // consoleHandler builds the console over the node's store, engine and
 // simulated network.
 func (n *Node) consoleHandler() http.Handler {

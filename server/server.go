@@ -27,6 +27,7 @@ import (
 	"github.com/dialtone-voice/dialtone/certs"
 	"github.com/dialtone-voice/dialtone/cluster"
 	"github.com/dialtone-voice/dialtone/console"
+	"github.com/dialtone-voice/dialtone/firstrun"
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/provision"
@@ -117,7 +118,7 @@ type Node struct {
 	sip *sip.Carrier
 	// firstRun is what this start created, nil unless it was the store's
 	// first (firstrun.go).
-	firstRun *firstRun
+	firstRun *firstrun.Result
 	// tokens open the admin API.
 	tokens admin.Tokens
 	// res is the one writer of account resources, for every front door.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialtone-voice/dialtone/firstrun"
 	"github.com/dialtone-voice/dialtone/sdk"
 	"github.com/dialtone-voice/dialtone/server"
 )
@@ -63,11 +64,11 @@ func (cf *clientFlags) register(fs *flag.FlagSet) {
 // localCredentials reads the credentials file a local server wrote at its
 // first start in dataDir ("": DIALTONE_DATA or ./data); none when there
 // is none.
-func localCredentials(dataDir string) server.Credentials {
+func localCredentials(dataDir string) firstrun.Credentials {
 	dir := firstNonEmpty(dataDir, os.Getenv("DIALTONE_DATA"), server.DefaultDataDir)
-	c, err := server.ReadCredentials(filepath.Join(dir, server.CredentialsFile))
+	c, err := firstrun.ReadCredentials(filepath.Join(dir, firstrun.CredentialsFile))
 	if err != nil {
-		return server.Credentials{}
+		return firstrun.Credentials{}
 	}
 	return c
 }
@@ -123,7 +124,7 @@ func (cf *clientFlags) client() (*sdk.Client, error) {
 	}
 	cf.keyID = firstNonEmpty(cf.keyID, os.Getenv(sdk.EnvAccessKeyID), p.AccessKeyID)
 	cf.keySecret = firstNonEmpty(cf.keySecret, os.Getenv(sdk.EnvAccessKeySecret), p.AccessKeySecret)
-	local := server.Credentials{}
+	local := firstrun.Credentials{}
 	if cf.keyID == "" && cf.keySecret == "" {
 		// Nothing configured: a local server's first-start credentials,
 		// all of them, so the key and the account belong together.
