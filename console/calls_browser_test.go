@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +18,6 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/internal/browsertest"
 	"github.com/dialtone-voice/dialtone/sdk"
-	"github.com/dialtone-voice/dialtone/server"
 )
 
 // The calls pages as an operator reads them, in headless Chromium against a
@@ -82,41 +79,9 @@ network:
 // returns the console's base URL.
 func startCallsNode(t *testing.T, receiver string) string {
 	t.Helper()
-	dir := t.TempDir()
-	prov := filepath.Join(dir, "provision.yaml")
-	must(t, os.WriteFile(prov, []byte(strings.ReplaceAll(callsProvision, "RECEIVER", receiver)), 0o600))
 	wav, err := os.ReadFile(sineWAV(t))
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(dir, "welcome.wav"), wav, 0o600))
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	node, err := server.Open(ctx, server.Config{
-		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0", ProvisionFile: prov, ConsolePassword: adminPassword,
-		SignatureWindow: 15 * time.Minute, ShutdownTimeout: 5 * time.Second,
-		Logger: slog.New(slog.DiscardHandler), Stdout: io.Discard,
-		Ready: func(addr string) { ready <- addr },
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- node.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	})
-	select {
-	case addr := <-ready:
-		return "http://" + addr
-	case err := <-done:
-		t.Fatalf("node stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("node did not start")
-	}
-	return ""
+	return startNodeWith(t, strings.ReplaceAll(callsProvision, "RECEIVER", receiver), map[string][]byte{"welcome.wav": wav})
 }
 
 // consolePages are every page of the console, by path under /console/.
