@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -402,7 +403,7 @@ func TestApplyClient(t *testing.T) {
 	_, err = Apply(ctx, srv.URL, token, bad, srv.Client())
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 400 ||
-		!strings.Contains(err.Error(), examplePath+`: line 39: accounts[0].voice_files[0].path: "prompts/welcome.wav" is not usable audio`) {
+		!strings.Contains(err.Error(), fmt.Sprintf("%s: line %d: accounts[0].voice_files[0].path: \"prompts/welcome.wav\" is not usable audio", examplePath, exampleLine(t, "path: prompts/welcome.wav"))) {
 		t.Errorf("bad audio: %v", err)
 	}
 	for _, tc := range []struct{ part, want string }{
@@ -442,4 +443,20 @@ func TestApplyClient(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "page not found") {
 		t.Errorf("non-Dialtone server: %v", err)
 	}
+}
+
+// exampleLine is the line of examples/provisioning.yaml that holds text.
+func exampleLine(t *testing.T, text string) int {
+	t.Helper()
+	b, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("%s has no %q", examplePath, text)
+	return 0
 }
