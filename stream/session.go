@@ -104,7 +104,7 @@ type Stats struct {
 	MediaReceived int64
 	// Playout counts the application's audio (bytes, 8000 a second):
 	// queued, played, dropped (more than one second ahead), cleared.
-	Playout mediastream.PlayoutStats
+	Playout  mediastream.PlayoutStats
 	DTMFSent int64
 	// Invalid are the application's messages refused (not the
 	// protocol, another streamSid, binary); Ignored, those a listen-only
