@@ -6,14 +6,22 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // maxTimestampMS bounds media.timestamp (about 31 years) so that it fits
 // a time.Duration.
 const maxTimestampMS = 1e12
 
-// object is a JSON object by exact key.
-type object map[string]json.RawMessage
+// object is a JSON object's members in order, looked up by exact key.
+// Decode has checked the whole message is valid JSON, so splitting it
+// needs no more than finding where each member ends.
+type object []member
+
+type member struct {
+	key []byte // between the quotes, escapes as written
+	val []byte // the raw value
+}
 
 // Decode reads one text message sent from direction d. The error is an
 // *Error (matching ErrProtocol) naming the event and field at fault; an
@@ -21,6 +29,11 @@ type object map[string]json.RawMessage
 func Decode(data []byte, d Direction) (*Message, error) {
 	if len(data) > MaxMessageBytes {
 		return nil, fieldErr("", "", "%d bytes, at most %d", len(data), MaxMessageBytes)
+	}
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		return nil, fieldErr("", "", "not valid JSON: %v", err)
 	}
 	top, err := parseObject("", "", data)
 	if err != nil {
@@ -113,7 +126,7 @@ func (m *Message) decodeStart(top object) error {
 	if s.CallSID, err = o.str(ev, "start.callSid", true); err != nil {
 		return err
 	}
-	raw, ok := o["tracks"]
+	raw, ok := o.get("tracks")
 	if !ok {
 		return fieldErr(ev, "start.tracks", "missing")
 	}
@@ -124,7 +137,7 @@ func (m *Message) decodeStart(top object) error {
 	for _, t := range tracks {
 		s.Tracks = append(s.Tracks, Track(t))
 	}
-	if raw, ok := o["customParameters"]; ok && !isNull(raw) {
+	if raw, ok := o.get("customParameters"); ok && !isNull(raw) {
 		if len(raw) > 0 && raw[0] != '{' {
 			return fieldErr(ev, "start.customParameters", "not an object")
 		}
@@ -175,23 +188,26 @@ func (m *Message) decodeMedia(top object, d Direction) error {
 		}
 		md.Timestamp = time.Duration(ms) * time.Millisecond
 	}
-	payload, err := o.str(ev, "media.payload", true)
+	payload, err := o.strBytes(ev, "media.payload", true)
 	if err != nil {
 		return err
 	}
 	if len(payload) > base64.StdEncoding.EncodedLen(MaxPayloadBytes) {
 		return fieldErr(ev, "media.payload", "%d base64 characters: more than one second of audio (%d bytes)", len(payload), MaxPayloadBytes)
 	}
-	md.Payload, err = base64.StdEncoding.DecodeString(payload)
+	md.Payload = make([]byte, base64.StdEncoding.DecodedLen(len(payload)))
+	n, err := base64.StdEncoding.Decode(md.Payload, payload)
 	if err != nil {
 		return fieldErr(ev, "media.payload", "not standard base64: %v", err)
 	}
+	md.Payload = md.Payload[:n]
 	return nil
 }
 
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
-// parseObject reads raw as a JSON object; name is the field it came from.
+// parseObject reads raw, valid JSON, as an object; name is the field it
+// came from.
 func parseObject(ev Event, name string, raw []byte) (object, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
@@ -200,14 +216,90 @@ func parseObject(ev Event, name string, raw []byte) (object, error) {
 		}
 		return nil, fieldErr(ev, name, "not an object")
 	}
-	var o object
-	if err := json.Unmarshal(raw, &o); err != nil {
-		if name == "" {
-			return nil, fieldErr(ev, "", "not valid JSON: %v", err)
+	o := make(object, 0, 4)
+	i := skipSpace(raw, 1)
+	for i < len(raw) && raw[i] != '}' {
+		end := stringEnd(raw, i)
+		k := raw[i+1 : end-1]
+		i = skipSpace(raw, end)
+		i = skipSpace(raw, i+1) // the colon
+		end = valueEnd(raw, i)
+		o = append(o, member{key: k, val: raw[i:end]})
+		i = skipSpace(raw, end)
+		if i < len(raw) && raw[i] == ',' {
+			i = skipSpace(raw, i+1)
 		}
-		return nil, fieldErr(ev, name, "not an object: %v", err)
 	}
 	return o, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string starting at b[i] == '"'.
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index after the value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+		i++
+	}
+	return i
+}
+
+// get returns the value of key, matched exactly (the last member of
+// that name, as encoding/json takes it).
+func (o object) get(key string) ([]byte, bool) {
+	for i := len(o) - 1; i >= 0; i-- {
+		k := o[i].key
+		if bytes.IndexByte(k, '\\') < 0 {
+			if string(k) == key {
+				return o[i].val, true
+			}
+			continue
+		}
+		var s string
+		if json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) == nil && s == key {
+			return o[i].val, true
+		}
+	}
+	return nil, false
 }
 
 // key is the last element of a dotted field name.
@@ -221,7 +313,7 @@ func key(field string) string {
 // obj returns the object at field; nil when it is absent or null and not
 // required.
 func (o object) obj(ev Event, field string, required bool) (object, error) {
-	raw, ok := o[key(field)]
+	raw, ok := o.get(key(field))
 	if !ok || isNull(raw) {
 		if required {
 			return nil, fieldErr(ev, field, "missing")
@@ -233,22 +325,32 @@ func (o object) obj(ev Event, field string, required bool) (object, error) {
 
 // str returns the string at field; "" when it is absent and not required.
 func (o object) str(ev Event, field string, required bool) (string, error) {
-	raw, ok := o[key(field)]
+	b, err := o.strBytes(ev, field, required)
+	return string(b), err
+}
+
+// strBytes is str without a copy when the string needs no unescaping.
+func (o object) strBytes(ev Event, field string, required bool) ([]byte, error) {
+	raw, ok := o.get(key(field))
 	if !ok {
 		if required {
-			return "", fieldErr(ev, field, "missing")
+			return nil, fieldErr(ev, field, "missing")
 		}
-		return "", nil
+		return nil, nil
 	}
-	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '"' {
-		return "", fieldErr(ev, field, "not a string")
+		return nil, fieldErr(ev, field, "not a string")
+	}
+	// raw is valid JSON: without escapes and in valid UTF-8 its content
+	// is the string itself.
+	if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 && utf8.Valid(raw) {
+		return raw[1 : len(raw)-1], nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fieldErr(ev, field, "not a string")
+		return nil, fieldErr(ev, field, "not a string")
 	}
-	return s, nil
+	return []byte(s), nil
 }
 
 // decimal returns the unsigned decimal string at field, as Twilio sends
@@ -259,7 +361,7 @@ func (o object) decimal(ev Event, field string, required bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, ok := o[key(field)]; !ok {
+	if _, ok := o.get(key(field)); !ok {
 		return 0, nil
 	}
 	if len(s) == 0 || len(s) > 19 || len(s) > 1 && s[0] == '0' {
@@ -279,7 +381,7 @@ func (o object) decimal(ev Event, field string, required bool) (uint64, error) {
 
 // integer returns the JSON number at field, which must be an integer.
 func (o object) integer(ev Event, field string) (int, error) {
-	raw, ok := o[key(field)]
+	raw, ok := o.get(key(field))
 	if !ok {
 		return 0, fieldErr(ev, field, "missing")
 	}

@@ -1,6 +1,8 @@
 package mediastream
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,6 +48,20 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("error text of %d bytes", len(e.Error()))
 			}
 			return
+		}
+		// What encoding/json reads agrees on the exact keys.
+		var top map[string]any
+		if err := json.Unmarshal(data, &top); err != nil {
+			t.Fatalf("accepted what encoding/json refuses: %v", err)
+		}
+		if top["event"] != string(m.Event) || m.Event != EventConnected && top["streamSid"] != m.StreamSID {
+			t.Fatalf("event %v streamSid %v, decoded %q %q", top["event"], top["streamSid"], m.Event, m.StreamSID)
+		}
+		if m.Media != nil {
+			md, _ := top["media"].(map[string]any)
+			if p, _ := md["payload"].(string); p != base64.StdEncoding.EncodeToString(m.Media.Payload) && !strings.ContainsAny(p, "\r\n") {
+				t.Fatalf("payload %q, decoded %x", p, m.Media.Payload)
+			}
 		}
 		enc, err := Encode(m, d)
 		if err != nil {

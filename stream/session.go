@@ -146,9 +146,24 @@ type Session struct {
 	cancel    context.CancelFunc
 	stopAfter func() bool
 
+	readMu  sync.Mutex // Read's scratch buffer
+	readBuf []byte
+
 	sent, received, dtmf, invalid, ignored atomic.Int64
 	endedAt                                atomic.Int64 // unix nanoseconds
 }
+
+// muLawTable is G.711 µ-law's 256 values, for Read to expand into the
+// caller's frame without allocating.
+var muLawTable = sync.OnceValue(func() *[256]int16 {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	var t [256]int16
+	copy(t[:], media.DecodeMuLaw(all))
+	return &t
+})
 
 // SignedString is what the upgrade's signature covers for the URL u, as
 // dialled: scheme://host[:port]<request target> (see the package doc).
@@ -317,10 +332,17 @@ func (s *Session) Read(frame []int16) int {
 		clear(frame)
 		return 0
 	}
-	buf := make([]byte, len(frame))
+	s.readMu.Lock()
+	if cap(s.readBuf) < len(frame) {
+		s.readBuf = make([]byte, len(frame))
+	}
+	buf := s.readBuf[:len(frame)]
 	n, due := s.play.Read(buf)
-	dec := media.DecodeMuLaw(buf[:n])
-	copy(frame, dec)
+	dec := muLawTable()
+	for i, b := range buf[:n] {
+		frame[i] = dec[b]
+	}
+	s.readMu.Unlock()
 	clear(frame[n:])
 	s.echo(due)
 	return n
