@@ -306,9 +306,9 @@ func (s *Stream) readStart(ctx context.Context) error {
 // Start is the stream's start message.
 func (s *Stream) Start() StreamStart { return s.start }
 
-// Next returns the next event. After stop it returns io.EOF once the
-// socket has closed; a socket closed without stop is an error. Events it
-// does not know (a later version's) are skipped.
+// Next returns the next event. When Dialtone closes the socket normally
+// (after stop) it returns io.EOF; any other end of the socket is an
+// error. Events it does not know (a later version's) are skipped.
 func (s *Stream) Next(ctx context.Context) (StreamEvent, error) {
 	for {
 		m, seq, err := s.read(ctx)
