@@ -364,13 +364,15 @@ func (s *Session) Ending() Ending {
 
 // Close ends the stream from Dialtone's side: what is queued is sent,
 // then stop, then the socket is closed. It waits for the end until ctx
-// ends, then drops the connection.
+// ends, then drops the connection (a close handshake still waiting for
+// the peer finishes on its own within 5 s).
 func (s *Session) Close(ctx context.Context) error {
 	s.end(ReasonStopped, "", nil)
 	select {
 	case <-s.done:
 		return nil
 	case <-ctx.Done():
+		s.cancel()
 		s.conn.CloseNow()
 		<-s.done
 		return ctx.Err()
@@ -460,9 +462,19 @@ func (s *Session) writeLoop(ctx context.Context) {
 				if s.ending.Reason == ReasonHangup {
 					reason = "hangup"
 				}
-				// The close handshake waits for the reader to see
-				// the peer's close frame (at most 5 s each way).
-				s.conn.Close(websocket.StatusNormalClosure, reason)
+				// The close handshake waits for the peer's close
+				// frame, up to 5 s, which nothing can cut short: it
+				// runs on its own, and Close's context bounds the
+				// wait here.
+				closed := make(chan struct{})
+				go func() {
+					defer close(closed)
+					s.conn.Close(websocket.StatusNormalClosure, reason)
+				}()
+				select {
+				case <-closed:
+				case <-ctx.Done():
+				}
 				return
 			}
 		}

@@ -194,8 +194,22 @@ func TestDialSigned(t *testing.T) {
 			t.Fatalf("holding %s: refused", held)
 		}
 	}
+	// A path and query with escapes and non-ASCII: what is signed is what
+	// the request line carries.
+	a0 := newApp(t, "new-secret")
+	s, err := Dial(ctxT(t), client(t), meta, a0.url("/agent%20one/中文?q=%E4%B8%AD&x=a+b"), signer, Params{CallID: "C0", Logger: quiet})
+	if err != nil {
+		t.Fatalf("an escaped URL: %v", err)
+	}
+	// Close's context bounds it, whatever the peer does (this one never
+	// reads, so never answers the close frame).
+	start := time.Now()
+	closeQuickly(s)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Close with a one-second context took %s", d)
+	}
 	a := newApp(t, "another-secret")
-	_, err := Dial(ctxT(t), client(t), meta, a.url("/agent"), signer, Params{CallID: "C1"})
+	_, err = Dial(ctxT(t), client(t), meta, a.url("/agent"), signer, Params{CallID: "C1"})
 	if err == nil || !strings.Contains(err.Error(), "401") || a.refused.Load() != 1 {
 		t.Fatalf("a wrong secret: %v (refused %d)", err, a.refused.Load())
 	}
