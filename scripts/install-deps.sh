@@ -59,6 +59,9 @@ fi
 
 # Python: two virtual environments from hashed lock files (compat/python/setup.sh).
 compat/python/setup.sh
+# And the stream examples' two (examples/python/setup.sh): websockets for
+# the TTS agent; pipecat-ai for the Twilio serializer test.
+examples/python/setup.sh
 
 # Java: one online build that runs the suite's one server-less test brings
 # every dependency, plugin and Surefire provider into the local repository;

@@ -2,8 +2,9 @@
 // Alibaba Cloud Voice Service API (Dyvmsapi 2017-05-25), Dybaseapi
 // QueryTokenForMnsQueue and the MNS receipt queues.
 //
-// The package depends on the standard library only: it signs its own
-// requests (POP V3 "ACS3-HMAC-SHA256" by default, POP RPC v1 HMAC-SHA1 on
+// The package depends on the standard library, and on
+// github.com/coder/websocket (itself without dependencies) for the media
+// stream handler only: it signs its own requests (POP V3 "ACS3-HMAC-SHA256" by default, POP RPC v1 HMAC-SHA1 on
 // request, and MNS HMAC-SHA1 for the queues) and has one method per action
 // with plain Go types:
 //
@@ -41,4 +42,15 @@
 // Consumer pulls receipts from the MNS-compatible queue with a token from
 // QueryTokenForMnsQueue; PushHandler receives Dialtone's signed HTTP batch
 // pushes. SmartCallHandler serves the SmartCall callback.
+//
+// # Media streams
+//
+// StreamHandler is the business's side of a media stream (Twilio Media
+// Streams' message set over a WebSocket Dialtone opens): it verifies the
+// upgrade's X-Dialtone-Signature over the stream URL, accepts the socket
+// and hands the handler a *Stream with the start message, typed events
+// from Next (*StreamMedia with µ-law and PCM, *StreamDTMF, *StreamMark,
+// *StreamStop), and writers: WriteAudio and WriteMuLaw (20 ms frames,
+// paced to stay within a lead of playback), AudioWriter for io.Copy,
+// Mark, Clear and Hangup (Dialtone's extension).
 package sdk

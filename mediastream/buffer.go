@@ -1,0 +1,362 @@
+package mediastream
+
+import (
+	"sync"
+	"time"
+)
+
+// BufferLimit is how much audio each way a stream holds: one second. The
+// oldest audio is dropped, and counted, past it.
+const BufferLimit = time.Second
+
+// SendBuffer is the bounded queue between a call's media path and the
+// socket's writer. Push never blocks, so the call's pacer never waits on
+// the network: past Limit of queued audio the oldest audio item is dropped
+// and counted. Events (DTMF, mark echoes, stop) are never dropped for
+// audio; past MaxEvents queued events the oldest event is dropped and
+// counted, which only a stalled socket reaches. Items leave in the order
+// they came. It is safe for concurrent use.
+type SendBuffer[T any] struct {
+	mu        sync.Mutex
+	items     []sendItem[T]
+	head      int
+	audio     time.Duration
+	events    int
+	limit     time.Duration
+	maxEvents int
+	drops     SendDrops
+	ready     chan struct{}
+}
+
+type sendItem[T any] struct {
+	v     T
+	audio time.Duration // > 0: an audio item
+}
+
+// SendDrops counts what a SendBuffer dropped.
+type SendDrops struct {
+	Frames int64         // audio items
+	Audio  time.Duration // their duration
+	Events int64
+}
+
+// NewSendBuffer returns a buffer holding at most limit of audio
+// (BufferLimit when 0 or less) and maxEvents events (256 when 0 or less).
+func NewSendBuffer[T any](limit time.Duration, maxEvents int) *SendBuffer[T] {
+	if limit <= 0 {
+		limit = BufferLimit
+	}
+	if maxEvents <= 0 {
+		maxEvents = 256
+	}
+	return &SendBuffer[T]{limit: limit, maxEvents: maxEvents, ready: make(chan struct{}, 1)}
+}
+
+// Push queues v: audio of that duration when audio > 0, an event
+// otherwise. It returns how many items it dropped to make room.
+func (b *SendBuffer[T]) Push(v T, audio time.Duration) (dropped int) {
+	b.mu.Lock()
+	if audio > 0 {
+		for b.audio+audio > b.limit && b.audio > 0 {
+			b.dropFirst(true)
+			dropped++
+		}
+		if audio > b.limit {
+			// A single item larger than the whole buffer: it is
+			// the oldest audio at once.
+			b.drops.Frames++
+			b.drops.Audio += audio
+			b.mu.Unlock()
+			return dropped + 1
+		}
+		b.audio += audio
+	} else {
+		for b.events >= b.maxEvents {
+			b.dropFirst(false)
+			dropped++
+		}
+		b.events++
+	}
+	b.items = append(b.items, sendItem[T]{v: v, audio: audio})
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default:
+	}
+	return dropped
+}
+
+// dropFirst removes the oldest audio item (audio) or event; b.mu is held
+// and one exists.
+func (b *SendBuffer[T]) dropFirst(audio bool) {
+	for i := b.head; i < len(b.items); i++ {
+		it := b.items[i]
+		if (it.audio > 0) != audio {
+			continue
+		}
+		if audio {
+			b.audio -= it.audio
+			b.drops.Frames++
+			b.drops.Audio += it.audio
+		} else {
+			b.events--
+			b.drops.Events++
+		}
+		copy(b.items[i:], b.items[i+1:])
+		var zero sendItem[T]
+		b.items[len(b.items)-1] = zero
+		b.items = b.items[:len(b.items)-1]
+		return
+	}
+}
+
+// Pop takes the oldest item; ok is false when the buffer is empty.
+func (b *SendBuffer[T]) Pop() (v T, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.head == len(b.items) {
+		return v, false
+	}
+	it := b.items[b.head]
+	b.items[b.head] = sendItem[T]{}
+	b.head++
+	if it.audio > 0 {
+		b.audio -= it.audio
+	} else {
+		b.events--
+	}
+	switch {
+	case b.head == len(b.items):
+		b.items, b.head = b.items[:0], 0
+	case b.head >= 64 && 2*b.head >= len(b.items):
+		n := copy(b.items, b.items[b.head:])
+		clear(b.items[n:])
+		b.items, b.head = b.items[:n], 0
+	}
+	return it.v, true
+}
+
+// Ready receives a value after a Push; a reader drains with Pop until it
+// reports empty, then waits on Ready again.
+func (b *SendBuffer[T]) Ready() <-chan struct{} { return b.ready }
+
+// Len is the number of queued items.
+func (b *SendBuffer[T]) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.items) - b.head
+}
+
+// Queued is the duration of the queued audio.
+func (b *SendBuffer[T]) Queued() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.audio
+}
+
+// Drops returns what was dropped so far.
+func (b *SendBuffer[T]) Drops() SendDrops {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.drops
+}
+
+// Playout is the bounded queue of the application's audio (µ-law bytes)
+// waiting to be played to the call, with the application's marks in it.
+// The call's pacer takes audio with Read at its own pace; a mark is due
+// (to be echoed) once the audio queued before it has left the queue:
+// played, dropped as the oldest past the limit, or cleared. Clear drops
+// the queued audio and makes every pending mark due, as Twilio echoes the
+// marks of a cleared buffer. Every method returns the names of the marks
+// it made due, in order, for the caller to echo. It is safe for
+// concurrent use.
+type Playout struct {
+	mu       sync.Mutex
+	buf      []byte // ring
+	r, n     int
+	in, out  uint64 // bytes queued and bytes gone, since the start
+	marks    []pendingMark
+	maxMarks int
+	stats    PlayoutStats
+}
+
+type pendingMark struct {
+	name string
+	at   uint64 // due when out reaches it
+}
+
+// PlayoutStats counts a Playout's audio, in bytes (8000 a second), and
+// its marks.
+type PlayoutStats struct {
+	Queued, Played, Dropped, Cleared int64
+	Clears                           int64
+	Marks                            int64 // echoed
+	MarksEarly                       int64 // echoed before their audio played: more than MaxMarks were pending
+}
+
+// NewPlayout returns a playout buffer of capacity bytes (one second,
+// 8000, when 0 or less) holding at most maxMarks pending marks (1024
+// when 0 or less; past it the oldest is due at once).
+func NewPlayout(capacity, maxMarks int) *Playout {
+	if capacity <= 0 {
+		capacity = SampleRate
+	}
+	if maxMarks <= 0 {
+		maxMarks = 1024
+	}
+	return &Playout{buf: make([]byte, capacity), maxMarks: maxMarks}
+}
+
+// Write queues audio. Past the capacity the oldest audio is dropped; it
+// returns how many bytes were, and the marks that became due.
+func (p *Playout) Write(audio []byte) (dropped int, due []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := len(p.buf)
+	if over := len(audio) - c; over > 0 {
+		// Only the newest capacity bytes can be kept: the rest is
+		// dropped as if queued and dropped at once.
+		audio = audio[over:]
+		dropped += over
+		p.in += uint64(over)
+		p.stats.Queued += int64(over)
+	}
+	if over := p.n + len(audio) - c; over > 0 {
+		p.r = (p.r + over) % c
+		p.n -= over
+		dropped += over
+	}
+	p.stats.Dropped += int64(dropped)
+	p.out += uint64(dropped)
+	w := (p.r + p.n) % c
+	k := copy(p.buf[w:], audio)
+	copy(p.buf, audio[k:])
+	p.n += len(audio)
+	p.in += uint64(len(audio))
+	p.stats.Queued += int64(len(audio))
+	return dropped, p.dueLocked()
+}
+
+// Mark queues a mark after the audio queued so far; it is due at once
+// when nothing is queued.
+func (p *Playout) Mark(name string) (due []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.marks = append(p.marks, pendingMark{name: name, at: p.in})
+	if len(p.marks) > p.maxMarks {
+		p.stats.MarksEarly++
+		p.stats.Marks++
+		due = append(due, p.marks[0].name)
+		p.marks = p.marks[1:]
+	}
+	return append(due, p.dueLocked()...)
+}
+
+// Clear drops the queued audio; every pending mark is due.
+func (p *Playout) Clear() (due []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.Clears++
+	p.stats.Cleared += int64(p.n)
+	p.r, p.n = 0, 0
+	p.out = p.in
+	return p.dueLocked()
+}
+
+// Read takes up to len(dst) bytes of audio into dst, oldest first, and
+// returns how many; the caller plays silence for the rest.
+func (p *Playout) Read(dst []byte) (n int, due []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n = min(len(dst), p.n)
+	c := len(p.buf)
+	k := copy(dst[:n], p.buf[p.r:min(c, p.r+n)])
+	copy(dst[k:n], p.buf)
+	p.r = (p.r + n) % c
+	p.n -= n
+	p.out += uint64(n)
+	p.stats.Played += int64(n)
+	return n, p.dueLocked()
+}
+
+// dueLocked takes the marks whose audio has gone.
+func (p *Playout) dueLocked() []string {
+	var due []string
+	i := 0
+	for ; i < len(p.marks) && p.marks[i].at <= p.out; i++ {
+		due = append(due, p.marks[i].name)
+	}
+	if i > 0 {
+		p.stats.Marks += int64(i)
+		p.marks = append(p.marks[:0], p.marks[i:]...)
+	}
+	return due
+}
+
+// Buffered is the audio queued, in bytes.
+func (p *Playout) Buffered() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// PendingMarks is the number of marks not yet due.
+func (p *Playout) PendingMarks() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.marks)
+}
+
+// Stats returns the counts so far.
+func (p *Playout) Stats() PlayoutStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+// Counters numbers Dialtone's messages: sequenceNumber over every message
+// after connected, from 1; chunk per track, from 1; and timestamp, the
+// milliseconds from the stream's start, never decreasing on a track. It
+// is safe for concurrent use.
+type Counters struct {
+	mu    sync.Mutex
+	seq   uint64
+	chunk [2]uint64
+	last  [2]time.Duration
+}
+
+// Next returns the next sequence number.
+func (c *Counters) Next() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	return c.seq
+}
+
+// NextMedia numbers a media message of track t whose audio starts at at
+// (from the stream's start): its sequence number, chunk and timestamp,
+// which is at, or the track's previous timestamp if at is earlier, at
+// millisecond resolution.
+func (c *Counters) NextMedia(t Track, at time.Duration) (seq, chunk uint64, ts time.Duration) {
+	i := 0
+	if t == TrackOutbound {
+		i = 1
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	c.chunk[i]++
+	at = at.Truncate(time.Millisecond)
+	if at < c.last[i] {
+		at = c.last[i]
+	}
+	c.last[i] = at
+	return c.seq, c.chunk[i], at
+}
+
+// Sent returns the messages numbered so far and the chunks of each track.
+func (c *Counters) Sent() (messages, inbound, outbound uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq, c.chunk[0], c.chunk[1]
+}

@@ -1,0 +1,252 @@
+package mediastream
+
+import (
+	"bytes"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Past one second of audio the oldest frames go, counted; events are
+// never dropped for audio and keep their place in the order.
+func TestSendBufferDropsOldestAudio(t *testing.T) {
+	b := NewSendBuffer[int](0, 4)
+	b.Push(-1, 0) // an event before any audio
+	dropped := 0
+	for i := range 60 {
+		dropped += b.Push(i, FrameDuration)
+		if i == 30 {
+			b.Push(-2, 0)
+		}
+	}
+	if dropped != 10 {
+		t.Fatalf("dropped %d frames, want 10", dropped)
+	}
+	if d := b.Drops(); d.Frames != 10 || d.Audio != 200*time.Millisecond || d.Events != 0 {
+		t.Fatalf("drops %+v", d)
+	}
+	if b.Queued() != time.Second || b.Len() != 52 {
+		t.Fatalf("queued %s in %d items", b.Queued(), b.Len())
+	}
+	var got []int
+	for {
+		v, ok := b.Pop()
+		if !ok {
+			break
+		}
+		got = append(got, v)
+	}
+	want := []int{-1}
+	for i := 10; i < 60; i++ {
+		want = append(want, i)
+		if i == 30 {
+			want = append(want, -2)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("popped %v\nwant %v", got, want)
+	}
+	if b.Queued() != 0 || b.Len() != 0 {
+		t.Fatalf("empty buffer: %s %d", b.Queued(), b.Len())
+	}
+	// Events past their cap drop the oldest event.
+	for i := range 6 {
+		b.Push(100+i, 0)
+	}
+	if d := b.Drops(); d.Events != 2 {
+		t.Fatalf("event drops %+v", d)
+	}
+	if v, _ := b.Pop(); v != 102 {
+		t.Fatalf("oldest kept event %d, want 102", v)
+	}
+	// One item longer than the whole buffer cannot be kept.
+	if n := b.Push(7, 2*time.Second); n != 1 || b.Queued() != 0 {
+		t.Fatalf("an item over the limit: dropped %d, queued %s", n, b.Queued())
+	}
+}
+
+// Push never waits for the reader, whatever it does; the reader sees every
+// item it is given in order.
+func TestSendBufferConcurrent(t *testing.T) {
+	b := NewSendBuffer[int](time.Second, 0)
+	done := make(chan struct{})
+	var got []int
+	go func() {
+		defer close(done)
+		last := -1
+		for {
+			select {
+			case <-b.Ready():
+			case <-time.After(2 * time.Second):
+				t.Error("no Ready signal")
+				return
+			}
+			for {
+				v, ok := b.Pop()
+				if !ok {
+					break
+				}
+				if v <= last {
+					t.Errorf("%d after %d", v, last)
+				}
+				last = v
+				got = append(got, v)
+				if v == 9999 {
+					return
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 10000 {
+			start := time.Now()
+			b.Push(i, FrameDuration)
+			if d := time.Since(start); d > 100*time.Millisecond {
+				t.Errorf("Push took %s", d)
+			}
+		}
+	}()
+	wg.Wait()
+	<-done
+	d := b.Drops()
+	if int64(len(got))+d.Frames != 10000 {
+		t.Fatalf("%d received + %d dropped != 10000", len(got), d.Frames)
+	}
+}
+
+// A mark is due when the audio queued before it has left the buffer.
+func TestPlayoutMarks(t *testing.T) {
+	p := NewPlayout(0, 0)
+	frame := func(v byte) []byte { return bytes.Repeat([]byte{v}, FrameBytes) }
+	if due := p.Mark("empty"); !reflect.DeepEqual(due, []string{"empty"}) {
+		t.Fatalf("a mark on an empty buffer: due %v", due)
+	}
+	p.Write(frame(1))
+	p.Write(frame(2))
+	p.Mark("a")
+	p.Write(frame(3))
+	p.Mark("b")
+	p.Mark("c")
+	buf := make([]byte, FrameBytes)
+	if n, due := p.Read(buf); n != FrameBytes || due != nil || buf[0] != 1 {
+		t.Fatalf("first read: %d %v %d", n, due, buf[0])
+	}
+	if n, due := p.Read(buf[:100]); n != 100 || due != nil || buf[0] != 2 {
+		t.Fatalf("part of a frame: %d %v", n, due)
+	}
+	if n, due := p.Read(buf[:60]); n != 60 || !reflect.DeepEqual(due, []string{"a"}) {
+		t.Fatalf("the rest of frame 2: %d %v", n, due)
+	}
+	// A read past the end takes what there is; the caller pads.
+	if n, due := p.Read(make([]byte, 400)); n != FrameBytes || !reflect.DeepEqual(due, []string{"b", "c"}) {
+		t.Fatalf("last read: %d %v", n, due)
+	}
+	if n, due := p.Read(buf); n != 0 || due != nil {
+		t.Fatalf("empty read: %d %v", n, due)
+	}
+	st := p.Stats()
+	if st.Played != 3*FrameBytes || st.Marks != 4 || st.Dropped != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// Clear drops what is queued and every pending mark is due, as Twilio
+// echoes the marks of a cleared buffer.
+func TestPlayoutClear(t *testing.T) {
+	p := NewPlayout(0, 0)
+	p.Write(make([]byte, 4000))
+	p.Mark("m1")
+	p.Write(make([]byte, 800))
+	p.Mark("m2")
+	if due := p.Clear(); !reflect.DeepEqual(due, []string{"m1", "m2"}) {
+		t.Fatalf("clear: due %v", due)
+	}
+	if p.Buffered() != 0 || p.PendingMarks() != 0 {
+		t.Fatalf("after clear: %d bytes, %d marks", p.Buffered(), p.PendingMarks())
+	}
+	if st := p.Stats(); st.Cleared != 4800 || st.Clears != 1 || st.Marks != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	// Audio after a clear plays, and its marks wait for it.
+	p.Write([]byte{9, 9})
+	if due := p.Mark("m3"); due != nil {
+		t.Fatalf("m3 due early: %v", due)
+	}
+	if n, due := p.Read(make([]byte, 10)); n != 2 || !reflect.DeepEqual(due, []string{"m3"}) {
+		t.Fatalf("after clear: %d %v", n, due)
+	}
+}
+
+// Past one second the oldest audio is dropped and counted; marks whose
+// audio was dropped are due then, never lost.
+func TestPlayoutOverflow(t *testing.T) {
+	p := NewPlayout(0, 0)
+	seq := func(n, from int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(from + i)
+		}
+		return b
+	}
+	p.Write(seq(6000, 0))
+	p.Mark("early")
+	if dropped, due := p.Write(seq(4000, 6000)); dropped != 2000 || due != nil {
+		t.Fatalf("first overflow: dropped %d, due %v", dropped, due)
+	}
+	if dropped, due := p.Write(seq(4000, 10000)); dropped != 4000 || !reflect.DeepEqual(due, []string{"early"}) {
+		t.Fatalf("second overflow: dropped %d, due %v", dropped, due)
+	}
+	if p.Buffered() != SampleRate {
+		t.Fatalf("buffered %d", p.Buffered())
+	}
+	got := make([]byte, SampleRate)
+	if n, _ := p.Read(got); n != SampleRate || !bytes.Equal(got, seq(SampleRate, 6000)) {
+		t.Fatalf("kept audio is not the newest second")
+	}
+	// One write larger than the buffer keeps its newest second.
+	dropped, _ := p.Write(seq(9000, 0))
+	if dropped != 1000 || p.Buffered() != SampleRate {
+		t.Fatalf("a 9000-byte write: dropped %d, buffered %d", dropped, p.Buffered())
+	}
+	p.Read(got)
+	if !bytes.Equal(got, seq(SampleRate, 1000)) {
+		t.Fatal("kept audio of a long write is not its newest second")
+	}
+	if st := p.Stats(); st.Dropped != 7000 || st.Queued != 23000 || st.Played != 16000 {
+		t.Fatalf("stats %+v", st)
+	}
+	// Too many pending marks: the oldest is due at once.
+	q := NewPlayout(0, 2)
+	q.Write([]byte{1})
+	q.Mark("x")
+	q.Mark("y")
+	if due := q.Mark("z"); !reflect.DeepEqual(due, []string{"x"}) || q.Stats().MarksEarly != 1 {
+		t.Fatalf("third mark: %v %+v", due, q.Stats())
+	}
+}
+
+func TestCounters(t *testing.T) {
+	var c Counters
+	if n := c.Next(); n != 1 {
+		t.Fatalf("first sequence %d", n)
+	}
+	seq, chunk, ts := c.NextMedia(TrackInbound, 20*time.Millisecond+700*time.Microsecond)
+	if seq != 2 || chunk != 1 || ts != 20*time.Millisecond {
+		t.Fatalf("first media %d %d %s", seq, chunk, ts)
+	}
+	seq, chunk, ts = c.NextMedia(TrackOutbound, 0)
+	if seq != 3 || chunk != 1 || ts != 0 {
+		t.Fatalf("first outbound media %d %d %s", seq, chunk, ts)
+	}
+	// A timestamp never goes back on its track.
+	if _, chunk, ts = c.NextMedia(TrackInbound, 10*time.Millisecond); chunk != 2 || ts != 20*time.Millisecond {
+		t.Fatalf("an earlier frame: %d %s", chunk, ts)
+	}
+	if m, in, out := c.Sent(); m != 4 || in != 2 || out != 1 {
+		t.Fatalf("sent %d %d %d", m, in, out)
+	}
+}
