@@ -429,7 +429,9 @@ func TestKeyChangesTakeEffectAtOnce(t *testing.T) {
 		{func() { put(dialtone.AccessKey{Secret: goodSec, Enabled: false}) }, "InvalidAccessKeyId.Inactive"},
 		{func() { put(dialtone.AccessKey{Secret: goodSec, Enabled: true}) }, "OK"},
 		{func() { put(dialtone.AccessKey{Secret: "rotated", Enabled: true}) }, "SignatureDoesNotMatch"},
-		{func() { put(dialtone.AccessKey{Secret: goodSec, Enabled: true, Actions: []string{"QueryTokenForMnsQueue"}}) }, "isp.RAM_PERMISSION_DENY"},
+		{func() {
+			put(dialtone.AccessKey{Secret: goodSec, Enabled: true, Actions: []string{"QueryTokenForMnsQueue"}})
+		}, "isp.RAM_PERMISSION_DENY"},
 		{func() {
 			if err := e.store.DeleteAccessKey(ctx, acctUID, goodKey); err != nil {
 				t.Fatal(err)
