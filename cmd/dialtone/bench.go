@@ -42,9 +42,14 @@ type benchOptions struct {
 	// the calls held in the concurrent-RTP row.
 	sip                              bool
 	sipRate, sipCalls, sipConcurrent int
+	// liveCalls is how many calls the live-calls row holds.
+	liveCalls int
 	// cpuProfile, when set, is where the CPU profile of the whole run is
 	// written (go tool pprof reads it).
 	cpuProfile string
+	// memProfile, when set, is where the heap profile of the live-calls
+	// row is written.
+	memProfile string
 	// only, when not empty, names the groups of rows to run (benchGroups).
 	only map[string]bool
 }
@@ -70,10 +75,12 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	fs.BoolVar(&o.sip, "sip", sippFound, "add the SIP carrier rows (calls/s against SIPp, concurrent RTP); default on when the sipp command is found")
 	noSIP := fs.Bool("no-sip", false, "skip the SIP rows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken while the live-calls row holds its calls to this file")
 	only := fs.String("only", "", "run only these groups of rows, comma-separated: "+strings.Join(benchGroups, ", "))
 	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
 	fs.IntVar(&o.sipCalls, "sip-calls", 2000, "calls each caller places in the SIP calls/s row")
 	fs.IntVar(&o.sipConcurrent, "sip-concurrent", 1000, "answered G.711 calls held in the SIP concurrent-RTP row")
+	fs.IntVar(&o.liveCalls, "live-calls", 50000, "simulated calls held at once in the live-calls row")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return o, errUsage
 	}
@@ -99,8 +106,8 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	// offered calls must fit well inside that.
 	if o.sipRate <= 0 || o.sipRate > 5000 || o.sipCalls <= 0 || o.sipCalls > 20000 ||
 		time.Duration(o.sipCalls)*time.Second/time.Duration(o.sipRate) > 20*time.Second ||
-		o.sipConcurrent <= 0 || o.sipConcurrent > 5000 {
-		return o, errors.New("bench: --sip-rate must be in [1, 5000], --sip-calls in [1, 20000] and at most 20 s of --sip-rate, --sip-concurrent in [1, 5000]")
+		o.sipConcurrent <= 0 || o.sipConcurrent > 5000 || o.liveCalls <= 0 || o.liveCalls > 200000 {
+		return o, errors.New("bench: --sip-rate must be in [1, 5000], --sip-calls in [1, 20000] and at most 20 s of --sip-rate, --sip-concurrent in [1, 5000], --live-calls in [1, 200000]")
 	}
 	return o, nil
 }
@@ -176,6 +183,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.sip && o.want("sip") {
 		add(benchSIPCalls(ctx, dir, o.sipRate, o.sipCalls))
 		add(benchSIPConcurrent(ctx, o.sipConcurrent, stderr))
+	}
+
+	if o.want("live") {
+		r, err := benchLive(ctx, dir, key, o.liveCalls, o.memProfile)
+		add(r.row(), err)
 	}
 
 	if !o.noPG && o.want("postgres") {

@@ -64,9 +64,8 @@ func benchGateway(ctx context.Context, n *benchNode, d time.Duration) (gwResult,
 	client := func(addr string, sig sdk.Signature) (*sdk.Client, error) {
 		// Enough idle connections for every sender: without them the
 		// default transport would open new connections all the time.
-		hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		return sdk.New(sdk.Config{AccessKeyID: benchKeyID, AccessKeySecret: benchSecret, Endpoint: addr,
-			MaxRetries: -1, Signature: sig, HTTPClient: hc})
+			MaxRetries: -1, Signature: sig, HTTPClient: benchHTTPClient(64)})
 	}
 	targets := []struct {
 		addr      string
@@ -135,4 +134,10 @@ func sendSigned(ctx context.Context, c *sdk.Client, d time.Duration) (int64, err
 		return 0, fmt.Errorf("%d of %d requests failed, first: %v", f, f+ok.Load(), firstErr.Load())
 	}
 	return ok.Load(), nil
+}
+
+// benchHTTPClient keeps up to conns idle connections per host, so that as
+// many senders never wait for a new connection (the default keeps 2).
+func benchHTTPClient(conns int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}
 }
