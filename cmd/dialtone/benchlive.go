@@ -22,7 +22,7 @@ import (
 const liveScale = "60"
 
 // liveBudget bounds the whole live-calls row (placing, waiting, measuring).
-const liveBudget = 4 * time.Minute
+const liveBudget = 5 * time.Minute
 
 // liveResult is what the live-calls row measured.
 type liveResult struct {
