@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -144,7 +143,18 @@ func NewRequestID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+	const hexUpper = "0123456789ABCDEF"
+	var out [36]byte
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hexUpper[c>>4], hexUpper[c&15]
+		j += 2
+	}
+	return string(out[:])
 }
 
 type outcome struct {
@@ -171,6 +181,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if out.status >= 500 {
 		level = slog.LevelError
 	}
+	if !g.log.Enabled(r.Context(), level) {
+		return // without building the record's attributes
+	}
 	// One line per request; never parameters or signatures, which may carry
 	// personal data or be replayable.
 	g.log.LogAttrs(r.Context(), level, "pop request",
@@ -189,8 +202,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) outcome {
 	out := outcome{product: ProductVMS, action: "unknown"}
-	asXML := strings.EqualFold(r.URL.Query().Get("Format"), "XML")
+	// Until the request is decoded, an error answers in the format the
+	// query asks for; parsed only then, since it rarely happens.
+	asXML, decoded := false, false
 	fail := func(e *pop.Error) outcome {
+		if !decoded {
+			asXML = strings.EqualFold(r.URL.Query().Get("Format"), "XML")
+		}
 		pop.WriteError(w, e, reqID, r.Host, recommend(e.Code), asXML)
 		out.status, out.code = e.Status, e.Code
 		return out
@@ -206,7 +224,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, reqID string) ou
 	if perr != nil {
 		return fail(perr)
 	}
-	asXML = req.XML
+	asXML, decoded = req.XML, true
 	out.style = req.Style.String()
 	act, known := g.actions[req.Action]
 	if known {

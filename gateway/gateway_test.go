@@ -407,3 +407,40 @@ func mustCounter(t *testing.T, reg *prometheus.Registry, code string) prometheus
 	t.Fatalf("no series with code %s", code)
 	return nil
 }
+
+// The store caches keys and accounts; a change through it is seen by the
+// very next request (sqlstore/authcache.go).
+func TestKeyChangesTakeEffectAtOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	s := e.signer(goodKey, goodSec)
+	put := func(k dialtone.AccessKey) {
+		t.Helper()
+		k.ID, k.AccountUID, k.CreatedAt = goodKey, acctUID, time.Now()
+		if err := e.store.PutAccessKey(ctx, &k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range []struct {
+		change func()
+		code   string
+	}{
+		{func() {}, "OK"},
+		{func() { put(dialtone.AccessKey{Secret: goodSec, Enabled: false}) }, "InvalidAccessKeyId.Inactive"},
+		{func() { put(dialtone.AccessKey{Secret: goodSec, Enabled: true}) }, "OK"},
+		{func() { put(dialtone.AccessKey{Secret: "rotated", Enabled: true}) }, "SignatureDoesNotMatch"},
+		{func() {
+			put(dialtone.AccessKey{Secret: goodSec, Enabled: true, Actions: []string{"QueryTokenForMnsQueue"}})
+		}, "isp.RAM_PERMISSION_DENY"},
+		{func() {
+			if err := e.store.DeleteAccessKey(ctx, acctUID, goodKey); err != nil {
+				t.Fatal(err)
+			}
+		}, "InvalidAccessKeyId.NotFound"},
+	} {
+		c.change()
+		if got := do(t, s.V3("QueryCallDetailByCallId", detailParams)); got.body["Code"] != c.code {
+			t.Fatalf("step %d: want %s, got %d %s", i, c.code, got.status, got.raw)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,15 @@ import (
 type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// series caches the children of each label set: WithLabelValues
+	// hashes the labels and takes the vector's lock on every request.
+	// Label sets are bounded (registered actions and codes).
+	series sync.Map // [3]string{product, action, code} -> *series
+}
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // NewMetrics registers the gateway series with reg.
@@ -30,6 +40,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observe(product, action, code string, d time.Duration) {
-	m.requests.WithLabelValues(product, action, code).Inc()
-	m.latency.WithLabelValues(product, action).Observe(d.Seconds())
+	k := [3]string{product, action, code}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(product, action, code),
+			latency:  m.latency.WithLabelValues(product, action),
+		})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.latency.Observe(d.Seconds())
 }

@@ -20,6 +20,9 @@ const DefaultCacheBytes = 64 << 20
 type CachedSpeaker struct {
 	next     dialtone.Speaker
 	maxBytes int64
+	// shared hands out the cache's own audio instead of copies
+	// (NewSharedCachedSpeaker).
+	shared bool
 
 	mu      sync.Mutex
 	lru     list.List // of *cacheEntry, most recently used first
@@ -73,9 +76,29 @@ func NewCachedSpeaker(next dialtone.Speaker, maxBytes int64) *CachedSpeaker {
 	}
 }
 
+// NewSharedCachedSpeaker is NewCachedSpeaker for callers that never change
+// the audio they get (the engine's renderer: volume is part of the request,
+// applied by the synthesiser): Speak hands out the cache's own audio, so
+// that one prompt played on 50,000 live calls is held once, not 50,000
+// times.
+func NewSharedCachedSpeaker(next dialtone.Speaker, maxBytes int64) *CachedSpeaker {
+	c := NewCachedSpeaker(next, maxBytes)
+	c.shared = true
+	return c
+}
+
+// handOut is what Speak returns of the cache's audio a.
+func (c *CachedSpeaker) handOut(a *dialtone.Audio) *dialtone.Audio {
+	if c.shared {
+		return a
+	}
+	return copyAudio(a)
+}
+
 // Speak returns the cached audio for the request or synthesises it. The
 // result is the caller's own copy (ApplyVolume on it cannot corrupt the
-// cache). Errors are not cached.
+// cache), except for a shared cache (NewSharedCachedSpeaker), whose
+// callers must treat it as read-only. Errors are not cached.
 func (c *CachedSpeaker) Speak(ctx context.Context, text, voice string, speed, volume int) (*dialtone.Audio, error) {
 	k := cacheKey{text: text, voice: voice, speed: speed, volume: volume}
 	c.mu.Lock()
@@ -84,7 +107,7 @@ func (c *CachedSpeaker) Speak(ctx context.Context, text, voice string, speed, vo
 		c.stats.Hits++
 		a := el.Value.(*cacheEntry).audio
 		c.mu.Unlock()
-		return copyAudio(a), nil
+		return c.handOut(a), nil
 	}
 	f, ok := c.flights[k]
 	if ok {
@@ -106,7 +129,7 @@ func (c *CachedSpeaker) Speak(ctx context.Context, text, voice string, speed, vo
 		if f.err != nil {
 			return nil, f.err
 		}
-		return copyAudio(f.audio), nil
+		return c.handOut(f.audio), nil
 	case <-ctx.Done():
 		c.mu.Lock()
 		f.waiters--

@@ -334,3 +334,18 @@ func BenchmarkTTSCached(b *testing.B) {
 		}
 	}
 }
+
+func TestSharedCachedSpeakerHandsOutOneAudio(t *testing.T) {
+	c := NewSharedCachedSpeaker(&countingSpeaker{}, 0)
+	a, err := c.Speak(context.Background(), "same text", "en", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.Speak(context.Background(), "same text", "en", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Error("a shared cache handed out two copies of one prompt")
+	}
+}

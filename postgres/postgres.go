@@ -79,6 +79,9 @@ var Dialect = sqlstore.Dialect{
 	MigrationLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpace) + `, ` + strconv.Itoa(lockMigrations) + `)`,
 	IsUnique:      func(err error) bool { return hasCode(err, "23505") },
 	IsForeignKey:  func(err error) bool { return hasCode(err, "23503") },
+	// Each node caches access keys and accounts (sqlstore/authcache.go);
+	// a change tells the others, delivered when its transaction commits.
+	AuthNotify: `SELECT pg_notify($1, $2)`,
 }
 
 func hasCode(err error, codes ...string) bool {

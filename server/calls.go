@@ -49,7 +49,9 @@ func (n *Node) initCalls(net *sim.Config) {
 	if s := net.Scale(); s != 1 {
 		clock = engine.ScaledClock(s)
 	}
-	speaker := media.NewCachedSpeaker(n.espeak, cc.TTSCacheBytes)
+	// The engine never changes the audio it plays (engine.Renderer): one
+	// copy of a prompt serves every call.
+	speaker := media.NewSharedCachedSpeaker(n.espeak, cc.TTSCacheBytes)
 	dataDir := n.cfg.DataDir
 	render := engine.RendererFunc(func(ctx context.Context, p dialtone.Prompt, speed, volume int) (*dialtone.Audio, error) {
 		if p.IsTTS() {
@@ -128,6 +130,9 @@ func (n *Node) serveCallEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"call": vms.CallDetail(c), "state": c.State, "reason": c.Reason, "events": evs})
 }
+
+// LiveCalls is the number of calls this node's engine runs now.
+func (n *Node) LiveCalls() int { return n.calls.engine.Live() }
 
 // startCalls ends or redials what a previous run left unfinished.
 func (n *Node) startCalls(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/mns"
 	"github.com/dialtone-voice/dialtone/postgres"
+	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
 // Several nodes on one store: the coordination is package cluster's; this
@@ -30,7 +31,11 @@ const (
 func (n *Node) initCluster() {
 	var bus cluster.Bus = cluster.NewLocalBus()
 	if pg, ok := n.store.(*postgres.Store); ok {
-		bus = cluster.NewPostgresBus(pg.DSN(), pg, n.log)
+		pb := cluster.NewPostgresBus(pg.DSN(), pg, n.log)
+		// Keys and accounts changed on another node leave this node's
+		// authentication cache at once (sqlstore/authcache.go).
+		pb.OnAuthChanged(sqlstore.AuthChannel, pg.AuthChanged)
+		bus = pb
 	}
 	n.cluster = cluster.New(n.cfg.Calls.Cluster, n.store, bus, engine.ErrShuttingDown, n.log)
 }

@@ -40,8 +40,16 @@ func (s *Store) PutAccount(ctx context.Context, a *dialtone.Account) error {
 	if err != nil {
 		return s.errorf("put account %s: rate limits: %w", a.UID, err)
 	}
-	if _, err := s.execCount(ctx, sqlPutAccount, a.UID, a.Name, string(a.Status), boolInt(a.VoiceService), features, limits,
-		toMillis(a.CreatedAt), toMillis(a.UpdatedAt)); err != nil {
+	name := "account:" + a.UID
+	err = s.db.Write(ctx, func(ctx context.Context, q Querier) error {
+		if _, err := q.Exec(ctx, sqlPutAccount, a.UID, a.Name, string(a.Status), boolInt(a.VoiceService), features, limits,
+			toMillis(a.CreatedAt), toMillis(a.UpdatedAt)); err != nil {
+			return err
+		}
+		return s.notifyAuth(ctx, q, name)
+	})
+	s.authWritten(name)
+	if err != nil {
 		return s.errorf("put account %s: %w", a.UID, err)
 	}
 	return nil
@@ -49,7 +57,20 @@ func (s *Store) PutAccount(ctx context.Context, a *dialtone.Account) error {
 
 // GetAccount returns dialtone.ErrNotFound for an unknown UID.
 func (s *Store) GetAccount(ctx context.Context, uid string) (*dialtone.Account, error) {
-	return getRow(ctx, s, "account "+uid, scanAccount, sqlGetAccount, uid)
+	if s.inView {
+		return getRow(ctx, s, "account "+uid, scanAccount, sqlGetAccount, uid)
+	}
+	if a, gen := authGet(s.auth, s.auth.accounts, uid); a != nil {
+		return cloneAccount(a), nil
+	} else {
+		at := time.Now()
+		a, err := getRow(ctx, s, "account "+uid, scanAccount, sqlGetAccount, uid)
+		if err != nil {
+			return nil, err
+		}
+		authPut(s.auth, s.auth.accounts, uid, cloneAccount(a), gen, at)
+		return a, nil
+	}
 }
 
 // ListAccounts returns every account ordered by CreatedAt, then UID.
@@ -133,7 +154,9 @@ func (s *Store) PutAccessKey(ctx context.Context, k *dialtone.AccessKey) error {
 	if err != nil {
 		return s.errorf("put access key %s: actions: %w", k.ID, err)
 	}
-	err = s.putOwned(ctx, k.AccountUID, sqlPutKey, k.ID, k.AccountUID, sealed, boolInt(k.Enabled), actions, toMillis(k.CreatedAt))
+	name := "key:" + k.ID
+	err = s.putOwned(ctx, k.AccountUID, name, sqlPutKey, k.ID, k.AccountUID, sealed, boolInt(k.Enabled), actions, toMillis(k.CreatedAt))
+	s.authWritten(name)
 	if err != nil {
 		return s.errorf("put access key %s: %w", k.ID, err)
 	}
@@ -142,7 +165,9 @@ func (s *Store) PutAccessKey(ctx context.Context, k *dialtone.AccessKey) error {
 
 // putOwned runs an upsert whose DO UPDATE is conditional on the row's
 // owner: no row written means the ID is another account's.
-func (s *Store) putOwned(ctx context.Context, account, upsert string, args ...any) error {
+// A non-empty auth names what the write changes for the authentication
+// cache of the other nodes (notifyAuth).
+func (s *Store) putOwned(ctx context.Context, account, auth, upsert string, args ...any) error {
 	return s.db.Write(ctx, func(ctx context.Context, q Querier) error {
 		if err := requireAccount(ctx, q, account); err != nil {
 			return err
@@ -157,13 +182,29 @@ func (s *Store) putOwned(ctx context.Context, account, upsert string, args ...an
 		if n == 0 {
 			return fmt.Errorf("id belongs to another account: %w", dialtone.ErrConflict)
 		}
+		if auth != "" {
+			return s.notifyAuth(ctx, q, auth)
+		}
 		return nil
 	})
 }
 
 // GetAccessKey finds a key by ID alone; dialtone.ErrNotFound when unknown.
 func (s *Store) GetAccessKey(ctx context.Context, id string) (*dialtone.AccessKey, error) {
-	return getRow(ctx, s, "access key "+id, s.scanKey, sqlGetKey, id)
+	if s.inView {
+		return getRow(ctx, s, "access key "+id, s.scanKey, sqlGetKey, id)
+	}
+	if k, gen := authGet(s.auth, s.auth.keys, id); k != nil {
+		return cloneKey(k), nil
+	} else {
+		at := time.Now()
+		k, err := getRow(ctx, s, "access key "+id, s.scanKey, sqlGetKey, id)
+		if err != nil {
+			return nil, err
+		}
+		authPut(s.auth, s.auth.keys, id, cloneKey(k), gen, at)
+		return k, nil
+	}
 }
 
 // ListAccessKeys returns the account's keys ordered by CreatedAt, then ID; an
@@ -176,7 +217,22 @@ func (s *Store) ListAccessKeys(ctx context.Context, accountUID string) ([]dialto
 // account; the account filter is in the DELETE itself, so another tenant's
 // key can never be removed.
 func (s *Store) DeleteAccessKey(ctx context.Context, accountUID, id string) error {
-	return s.deleteScoped(ctx, "access key "+id+" of account "+accountUID, sqlDeleteKey, accountUID, id)
+	name := "key:" + id
+	err := s.db.Write(ctx, func(ctx context.Context, q Querier) error {
+		n, err := q.Exec(ctx, sqlDeleteKey, accountUID, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return dialtone.ErrNotFound
+		}
+		return s.notifyAuth(ctx, q, name)
+	})
+	s.authWritten(name)
+	if err != nil {
+		return s.errorf("delete access key %s of account %s: %w", id, accountUID, err)
+	}
+	return nil
 }
 
 func (s *Store) scanKey(row Row) (*dialtone.AccessKey, error) {
@@ -217,7 +273,7 @@ func (s *Store) PutTempCredential(ctx context.Context, c *dialtone.TempCredentia
 	if err != nil {
 		return s.errorf("put temp credential %s: scope: %w", c.AccessKeyID, err)
 	}
-	err = s.putOwned(ctx, c.AccountUID, sqlPutTemp, c.AccessKeyID, sealed, c.SecurityToken, c.AccountUID, scope,
+	err = s.putOwned(ctx, c.AccountUID, "", sqlPutTemp, c.AccessKeyID, sealed, c.SecurityToken, c.AccountUID, scope,
 		toMillis(c.CreatedAt), toMillis(c.ExpiresAt))
 	if err != nil {
 		return s.errorf("put temp credential %s: %w", c.AccessKeyID, err)

@@ -115,6 +115,12 @@ type Dialect struct {
 	// IsUnique and IsForeignKey classify a statement's error: a duplicate
 	// key, and a missing parent row.
 	IsUnique, IsForeignKey func(error) bool
+	// AuthNotify, when set, runs with the write of an access key or an
+	// account, $1 the channel (AuthChannel) and $2 the payload, and tells
+	// the other nodes sharing the database to forget their cached copy
+	// (PostgreSQL's pg_notify, delivered at COMMIT). "" where no other
+	// node shares the store (SQLite).
+	AuthNotify string
 }
 
 // Store is the SQL dialtone.Store. It is safe for concurrent use; a view
@@ -126,6 +132,11 @@ type Store struct {
 	sealer dialtone.Sealer
 	log    *slog.Logger
 	inView bool
+	// auth caches access keys and accounts (authcache.go); shared by the
+	// store and its views. authDirty, in a view, is set when the
+	// transaction wrote one of them.
+	auth      *authCache
+	authDirty *bool
 }
 
 var _ dialtone.Store = (*Store)(nil)
@@ -141,7 +152,7 @@ func New(db DB, d Dialect, sealer dialtone.Sealer, log *slog.Logger) (*Store, er
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log}, nil
+	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log, auth: newAuthCache(AuthCacheTTL)}, nil
 }
 
 // errorf prefixes an error with the engine's name.
@@ -175,13 +186,25 @@ func (s *Store) Close() error {
 // savepoints, so one that fails is undone alone; Atomic on the view nests
 // the same way.
 func (s *Store) Atomic(ctx context.Context, fn func(ctx context.Context, tx dialtone.Store) error) error {
-	return s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
-		return fn(ctx, s.view(q))
+	if s.inView {
+		return s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
+			return fn(ctx, s.view(q, s.authDirty))
+		})
+	}
+	dirty := false
+	err := s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
+		return fn(ctx, s.view(q, &dirty))
 	})
+	if dirty {
+		// After the COMMIT (or the rollback): a read that ran while the
+		// transaction was open may have cached the row it replaced.
+		s.auth.changed("")
+	}
+	return err
 }
 
-func (s *Store) view(q Querier) *Store {
-	return &Store{db: &txDB{q: q}, d: s.d, q: s.q, sealer: s.sealer, log: s.log, inView: true}
+func (s *Store) view(q Querier, authDirty *bool) *Store {
+	return &Store{db: &txDB{q: q}, d: s.d, q: s.q, sealer: s.sealer, log: s.log, inView: true, auth: s.auth, authDirty: authDirty}
 }
 
 // txDB is the DB of a transaction's view.

@@ -298,3 +298,15 @@ func loopbackUDP(t *testing.T, ip net.IP) *net.UDPConn {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// With no port range, RTP lands on an even port and RTCP on the one above,
+// whichever parity the kernel's first pick had.
+func TestStreamPortPairWithoutRange(t *testing.T) {
+	for range 40 {
+		s := loopbackStream(t, streamHooks{})
+		p := s.conn.LocalAddr().(*net.UDPAddr).Port
+		if p%2 != 0 || s.rtcpConn == nil || s.rtcpConn.LocalAddr().(*net.UDPAddr).Port != p+1 {
+			t.Fatalf("RTP port %d, RTCP %v", p, s.rtcpConn)
+		}
+	}
+}

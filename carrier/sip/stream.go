@@ -133,15 +133,26 @@ func openStream(ip netip.Addr, portMin, portMax int, timeout time.Duration, maxR
 	var conn, rtcpConn *net.UDPConn
 	var err error
 	if portMin == 0 && portMax == 0 {
-		// The kernel picks any port, odd as often as even: retry a few
-		// times for an even one with a free neighbour, then settle for
-		// RTP alone.
+		// The kernel picks any port, odd as often as even: an even one
+		// takes RTCP on the port above, an odd one becomes RTCP itself
+		// when the even port below is free for RTP (so half the calls do
+		// not pay a second socket's system calls for nothing). Retry a
+		// few times, then settle for RTP alone.
 		for i := 0; i < rtcpPortTries; i++ {
 			conn, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
 			if err != nil {
 				break
 			}
-			if rtcpConn = listenRTCP(ip, conn.LocalAddr().(*net.UDPAddr).Port); rtcpConn != nil || i == rtcpPortTries-1 {
+			p := conn.LocalAddr().(*net.UDPAddr).Port
+			if p%2 == 1 && p > 1024 {
+				if rtp, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(p-1)))); err == nil {
+					conn, rtcpConn = rtp, conn
+					break
+				}
+			} else if rtcpConn = listenRTCP(ip, p); rtcpConn != nil {
+				break
+			}
+			if i == rtcpPortTries-1 {
 				break
 			}
 			_ = conn.Close()

@@ -7,12 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,10 +42,23 @@ type benchOptions struct {
 	// the calls held in the concurrent-RTP row.
 	sip                              bool
 	sipRate, sipCalls, sipConcurrent int
+	// liveCalls is how many calls the live-calls row holds.
+	liveCalls int
 	// cpuProfile, when set, is where the CPU profile of the whole run is
 	// written (go tool pprof reads it).
 	cpuProfile string
+	// memProfile, when set, is where the heap profile of the live-calls
+	// row is written.
+	memProfile string
+	// only, when not empty, names the groups of rows to run (benchGroups).
+	only map[string]bool
 }
+
+// benchGroups are the groups of rows --only chooses from.
+var benchGroups = []string{"gateway", "https", "calls", "receipts", "sip", "live", "postgres"}
+
+// want reports whether the rows of group run.
+func (o benchOptions) want(group string) bool { return len(o.only) == 0 || o.only[group] }
 
 // parseBenchFlags reads the flags of `dialtone bench`. sippFound is
 // whether the sipp command is on PATH: the SIP rows are on by default
@@ -63,14 +75,26 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	fs.BoolVar(&o.sip, "sip", sippFound, "add the SIP carrier rows (calls/s against SIPp, concurrent RTP); default on when the sipp command is found")
 	noSIP := fs.Bool("no-sip", false, "skip the SIP rows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken while the live-calls row holds its calls to this file")
+	only := fs.String("only", "", "run only these groups of rows, comma-separated: "+strings.Join(benchGroups, ", "))
 	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
 	fs.IntVar(&o.sipCalls, "sip-calls", 2000, "calls each caller places in the SIP calls/s row")
 	fs.IntVar(&o.sipConcurrent, "sip-concurrent", 1000, "answered G.711 calls held in the SIP concurrent-RTP row")
+	fs.IntVar(&o.liveCalls, "live-calls", 50000, "simulated calls held at once in the live-calls row")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return o, errUsage
 	}
 	if o.dur <= 0 || o.dur > time.Minute || o.calls <= 0 || o.calls > 100000 || o.receipts <= 0 || o.receipts > 1000000 {
 		return o, errors.New("bench: --duration must be in (0, 1m], --calls in [1, 100000], --receipts in [1, 1000000]")
+	}
+	if *only != "" {
+		o.only = map[string]bool{}
+		for _, g := range strings.Split(*only, ",") {
+			if g = strings.TrimSpace(g); !slices.Contains(benchGroups, g) {
+				return o, fmt.Errorf("bench: --only: unknown group %q (groups: %s)", g, strings.Join(benchGroups, ", "))
+			}
+			o.only[g] = true
+		}
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -82,8 +106,8 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	// offered calls must fit well inside that.
 	if o.sipRate <= 0 || o.sipRate > 5000 || o.sipCalls <= 0 || o.sipCalls > 20000 ||
 		time.Duration(o.sipCalls)*time.Second/time.Duration(o.sipRate) > 20*time.Second ||
-		o.sipConcurrent <= 0 || o.sipConcurrent > 5000 {
-		return o, errors.New("bench: --sip-rate must be in [1, 5000], --sip-calls in [1, 20000] and at most 20 s of --sip-rate, --sip-concurrent in [1, 5000]")
+		o.sipConcurrent <= 0 || o.sipConcurrent > 5000 || o.liveCalls <= 0 || o.liveCalls > 200000 {
+		return o, errors.New("bench: --sip-rate must be in [1, 5000], --sip-calls in [1, 20000] and at most 20 s of --sip-rate, --sip-concurrent in [1, 5000], --live-calls in [1, 200000]")
 	}
 	return o, nil
 }
@@ -125,33 +149,48 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	sqliteNode, err := startBenchNode(ctx, dir, "sqlite", "", key, "0.001", 0)
-	if err != nil {
-		return err
-	}
-	gw, bare, err := benchGateway(ctx, sqliteNode, o.dur)
-	add(benchRow{"gateway signed requests/s (V3, SQLite)", fmtRate(gw, "req/s"),
-		fmt.Sprintf("bare net/http %s; ratio %.2f", fmtRate(bare, "req/s"), gw/max(bare, 1))}, err)
-	https, plain, full, resumed, err := benchHTTPS(ctx, sqliteNode, o.dur)
-	add(benchRow{"gateway signed requests/s over HTTPS (V3, SQLite)", fmtRate(https, "req/s"),
-		fmt.Sprintf("plain HTTP %s in the same run; ratio %.2f; TLS 1.3, local-CA certificate for dyvmsapi.aliyuncs.com, HTTP/1.1 keep-alive, %d full and %d resumed handshakes",
-			fmtRate(plain, "req/s"), https/max(plain, 1), full, resumed)}, err)
-	rate, err := benchCalls(ctx, []*benchNode{sqliteNode}, o.calls)
-	add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"), fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time", o.calls)}, err)
-	rate, err = benchReceipts(ctx, sqliteNode, o.receipts)
-	add(benchRow{"receipts receive+delete (batches of 16)", fmtRate(rate, "msg/s"), fmt.Sprintf("%d messages, 4 consumers over MNS HTTP", o.receipts)}, err)
-	if err := sqliteNode.stop(); err != nil {
-		fmt.Fprintln(stderr, "bench: stopping the SQLite node:", err)
+	if o.want("gateway") || o.want("https") || o.want("calls") || o.want("receipts") {
+		sqliteNode, err := startBenchNode(ctx, dir, "sqlite", "", key, "0.001", 0)
+		if err != nil {
+			return err
+		}
+		if o.want("gateway") {
+			gw, err := benchGateway(ctx, sqliteNode, o.dur)
+			add(gw.rowV3(), err)
+			add(gw.rowV1(), err)
+		}
+		if o.want("https") {
+			https, plain, full, resumed, err := benchHTTPS(ctx, sqliteNode, o.dur)
+			add(benchRow{"gateway signed requests/s over HTTPS (V3, SQLite)", fmtRate(https, "req/s"),
+				fmt.Sprintf("plain HTTP %s in the same run; ratio %.2f; TLS 1.3, local-CA certificate for dyvmsapi.aliyuncs.com, HTTP/1.1 keep-alive, %d full and %d resumed handshakes",
+					fmtRate(plain, "req/s"), https/max(plain, 1), full, resumed)}, err)
+		}
+		if o.want("calls") {
+			rate, err := benchCalls(ctx, []*benchNode{sqliteNode}, o.calls)
+			add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"), fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time", o.calls)}, err)
+		}
+		if o.want("receipts") {
+			rate, err := benchReceipts(ctx, sqliteNode, o.receipts)
+			add(benchRow{"receipts receive+delete (batches of 16)", fmtRate(rate, "msg/s"), fmt.Sprintf("%d messages, 4 consumers over MNS HTTP", o.receipts)}, err)
+		}
+		if err := sqliteNode.stop(); err != nil {
+			fmt.Fprintln(stderr, "bench: stopping the SQLite node:", err)
+		}
 	}
 
-	// The SIP rows measure this process's CPU and heap: they run while no
-	// node is up in it.
-	if o.sip {
+	// The SIP and live-call rows measure this process's CPU and heap: they
+	// run while no other node is up in it.
+	if o.sip && o.want("sip") {
 		add(benchSIPCalls(ctx, dir, o.sipRate, o.sipCalls))
 		add(benchSIPConcurrent(ctx, o.sipConcurrent, stderr))
 	}
 
-	if !o.noPG {
+	if o.want("live") {
+		r, err := benchLive(ctx, dir, key, o.liveCalls, o.memProfile)
+		add(r.row(), err)
+	}
+
+	if !o.noPG && o.want("postgres") {
 		pgRows, err := benchPostgres(ctx, dir, o.pgURL, o.calls, stderr)
 		if err != nil {
 			add(benchRow{name: "PostgreSQL cluster"}, err)
@@ -259,36 +298,6 @@ func machineInfo() string {
 		f.Close()
 	}
 	return fmt.Sprintf("%s, %d cores, %s", model, runtime.NumCPU(), runtime.Version())
-}
-
-// benchGateway runs signed QueryCallDetailByCallId requests through the
-// node's gateway and, for the same duration, through a bare net/http
-// handler on loopback that answers without checking anything; the client
-// signs in both, so the ratio is the gateway's own cost.
-func benchGateway(ctx context.Context, n *benchNode, d time.Duration) (gw, bare float64, err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, 0, err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json;charset=utf-8")
-		io.WriteString(w, `{"RequestId":"X","Code":"OK","Message":"OK"}`)
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-	bareClient, err := sdk.New(sdk.Config{AccessKeyID: benchKeyID, AccessKeySecret: benchSecret, Endpoint: ln.Addr().String(), MaxRetries: -1})
-	if err != nil {
-		return 0, 0, err
-	}
-	measure := func(c *sdk.Client) (float64, error) { return measureSigned(ctx, c, d) }
-	if bare, err = measure(bareClient); err != nil {
-		return 0, 0, fmt.Errorf("bare: %w", err)
-	}
-	if gw, err = measure(n.client); err != nil {
-		return 0, bare, fmt.Errorf("gateway: %w", err)
-	}
-	return gw, bare, nil
 }
 
 // benchParams are the parameters of the signed requests measured.

@@ -28,7 +28,11 @@ const (
 // benchDoc provisions one account; scale is the simulated network's
 // time_scale, so that a call of a few simulated seconds takes
 // milliseconds of wall time.
-func benchDoc(scale string) string {
+func benchDoc(scale string) string { return benchDocAnswer(scale, "2s") }
+
+// benchDocAnswer is benchDoc with the simulated subscribers answering
+// after answerAfter (simulated time).
+func benchDocAnswer(scale, answerAfter string) string {
 	return `accounts:
   - uid: "` + benchUID + `"
     name: bench
@@ -50,7 +54,7 @@ func benchDoc(scale string) string {
 network:
   time_scale: ` + scale + `
   default:
-    answer_after: 2s
+    answer_after: ` + answerAfter + `
 `
 }
 
@@ -76,12 +80,17 @@ func newMasterKey() (string, error) {
 // storeURL "" is SQLite; nodes given the same PostgreSQL URL must share
 // masterKey.
 func startBenchNode(ctx context.Context, dir, name, storeURL, masterKey, scale string, maxLive int) (*benchNode, error) {
+	return startBenchNodeDoc(ctx, dir, name, storeURL, masterKey, benchDoc(scale), maxLive)
+}
+
+// startBenchNodeDoc is startBenchNode provisioned with doc.
+func startBenchNodeDoc(ctx context.Context, dir, name, storeURL, masterKey, doc string, maxLive int) (*benchNode, error) {
 	data := filepath.Join(dir, name)
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
 	}
 	prov := filepath.Join(data, "provision.yaml")
-	if err := os.WriteFile(prov, []byte(benchDoc(scale)), 0o600); err != nil {
+	if err := os.WriteFile(prov, []byte(doc), 0o600); err != nil {
 		return nil, err
 	}
 	ready, readyTLS := make(chan string, 1), make(chan string, 1)
