@@ -29,6 +29,7 @@ var fieldLabels = map[string]string{
 	"message_retention_seconds":  "Message retention",
 	"smartcall_callback_url":     "SmartCall callback URL",
 	"blacklist":                  "Blacklist",
+	"machine_detection":          "Answering-machine detection",
 	"flow_control.per_minute":    "Calls per callee per minute",
 	"flow_control.per_hour":      "Calls per callee per hour",
 	"flow_control.per_day":       "Calls per callee per day",
