@@ -431,4 +431,3 @@ func (g *generator) line(it *Item) {
 // IsMissingSpeaker reports whether err means that espeak-ng is not
 // installed.
 func IsMissingSpeaker(err error) bool { return errors.Is(err, media.ErrESpeakNotFound) }
-
