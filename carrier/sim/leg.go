@@ -125,8 +125,9 @@ func (l *leg) run() {
 		if !l.send(dialtone.LegEvent{Kind: dialtone.LegRinging, At: l.now()}) {
 			return
 		}
+		rang := l.now()
 		if after, tone, cut := l.earlyTone(l.beh.Ring, l.beh.Ring <= 0); cut {
-			if l.wait(after) {
+			if l.wait(after - l.now().Sub(rang)) {
 				l.failTone(tone)
 			}
 			return
@@ -136,7 +137,7 @@ func (l *leg) run() {
 			<-l.hangupRq
 			return
 		}
-		if !l.wait(l.beh.Ring) {
+		if !l.wait(l.beh.Ring - l.now().Sub(rang)) {
 			return
 		}
 		l.fail(res)
@@ -159,13 +160,16 @@ func (l *leg) ring(d time.Duration) bool {
 	if !l.send(dialtone.LegEvent{Kind: dialtone.LegRinging, At: l.now()}) {
 		return false
 	}
+	// Reading the early media takes time of its own (much of the clock's,
+	// when it is scaled): the waits count from the ringing.
+	rang := l.now()
 	if after, tone, cut := l.earlyTone(d, false); cut {
-		if l.wait(after) {
+		if l.wait(after - l.now().Sub(rang)) {
 			l.failTone(tone)
 		}
 		return false
 	}
-	if !l.wait(d) || !l.awaitTrack() {
+	if !l.wait(d-l.now().Sub(rang)) || !l.awaitTrack() {
 		return false
 	}
 	l.mu.Lock()
@@ -281,7 +285,9 @@ func (l *leg) talk() {
 			l.send(dialtone.LegEvent{Kind: dialtone.LegHangup, At: l.now()})
 			return
 		case <-markC:
-			l.note(marks[0].kind, marks[0].text)
+			// Noted at the instant the track holds it, however late the
+			// timer fired.
+			l.net.note(l.callID, TranscriptEntry{At: answeredAt.Add(marks[0].at), Leg: l.name, Kind: marks[0].kind, Text: marks[0].text})
 			marks = marks[1:]
 			armMark()
 		case <-dtmfC:
