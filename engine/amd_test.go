@@ -374,4 +374,3 @@ func TestMachineClickToDial(t *testing.T) {
 		t.Errorf("detect: ended detail %v", d)
 	}
 }
-
