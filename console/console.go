@@ -408,6 +408,7 @@ func (c *Console) parseTemplates() error {
 		},
 		"navItems":    func(operator bool) []navItem { return nav(operator) },
 		"hangupLabel": hangupLabel,
+		"answeredBy":  answeredByLabel,
 		"breakableID": breakableID,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")

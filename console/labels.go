@@ -41,6 +41,12 @@ var fieldLabels = map[string]string{
 	"dtmf":                       "Key presses",
 	"say":                        "Says",
 	"silence":                    "Silence before each line",
+	"answered_by":                "Answered by",
+	"hello":                      "A person's first words",
+	"greeting":                   "Voicemail greeting",
+	"greeting_length":            "Greeting lasts",
+	"early_media":                "Tone while ringing",
+	"tone_plan":                  "Tone plan",
 }
 
 // inputName is the form input a field is typed into: "actions[2]" is

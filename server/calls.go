@@ -126,7 +126,9 @@ func (n *Node) serveCallEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "InternalError", "message": "the events could not be read"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"call": vms.CallDetail(c), "state": c.State, "reason": c.Reason, "events": evs})
+	detail := vms.CallDetail(c)
+	vms.AddAnsweredBy(detail, evs)
+	writeJSON(w, http.StatusOK, map[string]any{"call": detail, "state": c.State, "reason": c.Reason, "events": evs})
 }
 
 // startCalls ends or redials what a previous run left unfinished.
