@@ -63,6 +63,8 @@ func (n *Node) initCalls(net *sim.Config) {
 		return a, nil
 	})
 	c := &calls{clock: clock, network: sim.New(net, clock)}
+	// Simulated voicemail greetings and hellos share the prompts' cache.
+	c.network.SetSpeaker(speaker)
 	// Calls are created at wall time; each call then runs on its own
 	// (possibly scaled) timeline anchored there.
 	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
