@@ -100,8 +100,11 @@ func (r *Reader) Tones() []detect.Tone {
 }
 
 // Decisive returns the first tone heard that means the call will not be
-// connected (see Reason), if any.
+// connected (see Reason), if any (none from a nil Reader).
 func (r *Reader) Decisive() (detect.Tone, bool) {
+	if r == nil {
+		return detect.Tone{}, false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, t := range r.tones {
@@ -114,6 +117,9 @@ func (r *Reader) Decisive() (detect.Tone, bool) {
 
 // Last returns the last tone heard, if any.
 func (r *Reader) Last() (detect.Tone, bool) {
+	if r == nil {
+		return detect.Tone{}, false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.tones) == 0 {
