@@ -31,17 +31,16 @@ func speak(t *testing.T, text string) []int16 {
 	return synth.Scale(synth.Trim(a.Samples), -20)
 }
 
-// heardFrom is where, after the far end's first packet from us (our
-// stream starts at the answer), the first audible sample came.
+// heardFrom is how long after it began to send say the first audible
+// packet from us arrived (both on its clock: under load our pacer skips
+// frames, so a count of the samples heard would run short).
 func (u *testUAS) heardFrom() time.Duration {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for i, s := range u.heard {
-		if s > 64 || s < -64 {
-			return time.Duration(i) * time.Second / sampleRate
-		}
+	if u.firstLoud.IsZero() || u.sayStart.IsZero() {
+		return -1
 	}
-	return -1
+	return u.firstLoud.Sub(u.sayStart)
 }
 
 func machineVerdicts(evs []dialtone.CallEvent) []string {
