@@ -139,9 +139,12 @@ func TestMachineMessageAfterBeep(t *testing.T) {
 	// (both on the network's clock: the call's own runs elsewhere).
 	after := decisionTime(t, d)
 	answered, _ := entry(tr, "answered")
-	if beepEnd := beep.At.Add(500 * time.Millisecond).Sub(answered.At); after < beepEnd || after > beepEnd+time.Second {
+	beepEnd := beep.At.Add(500 * time.Millisecond).Sub(answered.At)
+	if after < beepEnd || after > beepEnd+time.Second {
 		t.Errorf("decided %v after the answer; the beep ended %v after it", after, beepEnd)
 	}
+	t.Logf("machine_end_beep decided %v after the answer, %v after the beep ended; the message began %v after it",
+		after, after-beepEnd, play.At.Sub(beep.At.Add(500*time.Millisecond)))
 	// The event order: answered, the verdicts, the message, the end.
 	types := eventTypes(evs)
 	iPlay := slices.Index(types, "play/A")
@@ -185,9 +188,11 @@ func TestMachineHangup(t *testing.T) {
 		t.Errorf("verdicts %v", v)
 	}
 	d := endedDetail(t, evs)
-	if after := decisionTime(t, d); d[dialtone.DetailAnsweredBy] != "machine_start" || after < 1500*time.Millisecond || after > 4*time.Second {
+	after := decisionTime(t, d)
+	if d[dialtone.DetailAnsweredBy] != "machine_start" || after < 1500*time.Millisecond || after > 4*time.Second {
 		t.Errorf("ended detail %v", d)
 	}
+	t.Logf("machine_start decided %v after the answer; hung up", after)
 	if plays := transcriptKinds(h.net.Transcript(c.ID), "play"); len(plays) != 0 {
 		t.Errorf("played %v to a machine", plays)
 	}
@@ -210,9 +215,11 @@ func TestMachineHuman(t *testing.T) {
 				t.Fatalf("verdicts %v", v)
 			}
 			d := endedDetail(t, evs)
-			if after := decisionTime(t, d); d[dialtone.DetailAnsweredBy] != "human" || after > 2500*time.Millisecond {
+			after := decisionTime(t, d)
+			if d[dialtone.DetailAnsweredBy] != "human" || after > 2500*time.Millisecond {
 				t.Errorf("ended detail %v", d)
 			}
+			t.Logf("human decided %v after the answer", after)
 			tr := h.net.Transcript(c.ID)
 			var plays int
 			for _, e := range tr {

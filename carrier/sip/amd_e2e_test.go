@@ -101,9 +101,11 @@ func TestE2EMachineGreetingAndBeep(t *testing.T) {
 	}
 	// The message began after the beep (give or take a packet's timing)
 	// and was heard whole.
-	if from := u.heardFrom(); from < beepEnd-60*time.Millisecond || from > beepEnd+1500*time.Millisecond {
+	from := u.heardFrom()
+	if from < beepEnd-60*time.Millisecond || from > beepEnd+1500*time.Millisecond {
 		t.Errorf("the message began %v after the answer; the beep ended at %v", from, beepEnd)
 	}
+	t.Logf("machine_end_beep decided %v after the answer (the beep ended at %v); the far end heard the message from %v", after, beepEnd, from)
 	if span, _ := u.heardSpan(); span < prompt.Duration()*9/10 {
 		t.Errorf("far end heard %v of a %v message", span, prompt.Duration())
 	}
@@ -131,9 +133,11 @@ func TestE2EMachineHello(t *testing.T) {
 				t.Fatalf("verdicts %v", v)
 			}
 			d := endedOf(t, evs)
-			if ms, _ := strconv.Atoi(d[dialtone.DetailAnsweredByMS]); d[dialtone.DetailAnsweredBy] != "human" || ms > 2500 {
+			ms, _ := strconv.Atoi(d[dialtone.DetailAnsweredByMS])
+			if d[dialtone.DetailAnsweredBy] != "human" || ms > 2500 {
 				t.Errorf("ended detail %v", d)
 			}
+			t.Logf("human decided %d ms after the answer", ms)
 			select {
 			case <-u.bye:
 			case <-time.After(5 * time.Second):
@@ -179,6 +183,8 @@ func TestE2EEarlyBusyToneThenTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 8*time.Second {
 		t.Errorf("gave up after %v: the ring timeout, not the tone", d)
+	} else {
+		t.Logf("busy in %v (the ring timeout is 10 s)", d.Round(10*time.Millisecond))
 	}
 	var failed map[string]string
 	for _, ev := range e.events(got.ID) {
