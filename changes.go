@@ -11,6 +11,7 @@ type SettingsUpdate struct {
 	FlowControl          *FlowControlUpdate `json:"flow_control"`
 	SmartCallCallbackURL *string            `json:"smartcall_callback_url"`
 	Blacklist            *[]string          `json:"blacklist"`
+	MachineDetection     *MachineDetection  `json:"machine_detection"`
 }
 
 // FlowControlUpdate changes flow-control limits; nil ones keep their value.
@@ -37,6 +38,9 @@ func (u SettingsUpdate) Apply(s *AccountSettings) {
 	}
 	if u.Blacklist != nil {
 		s.Blacklist = CleanBlacklist(*u.Blacklist)
+	}
+	if u.MachineDetection != nil {
+		s.MachineDetection = (*u.MachineDetection).OrOff()
 	}
 }
 

@@ -76,6 +76,10 @@ type CallPlan struct {
 	AsrModelID     string        `json:"asr_model_id,omitempty"`
 
 	Smart *SmartPlan `json:"smart,omitempty"`
+
+	// MachineDetection is the account's machine_detection setting when
+	// the call was accepted ("" is off).
+	MachineDetection MachineDetection `json:"machine_detection,omitempty"`
 }
 
 // EncodePlan marshals a plan into Call.Params.

@@ -162,6 +162,9 @@ type AccountSettings struct {
 	// Blacklist holds forbidden keywords for template variables (in addition
 	// to the operator's global list, kept under account UID "").
 	Blacklist []string
+	// MachineDetection is what calls that play to the callee do about
+	// answering machines ("" is off).
+	MachineDetection MachineDetection
 }
 
 // ResourceStore keeps the console resources that calls use. Every method is

@@ -314,7 +314,8 @@ func checkStatus(s ReviewStatus) error {
 }
 
 // Validate checks an account's settings: flow control, SmartCall callback
-// URL and blacklist (see CleanBlacklist for the form it must be in).
+// URL, blacklist (see CleanBlacklist for the form it must be in) and
+// machine detection.
 func (s *AccountSettings) Validate() error {
 	var p problems
 	for _, l := range []struct {
@@ -333,6 +334,7 @@ func (s *AccountSettings) Validate() error {
 		p.add(CheckHTTPURL("smartcall_callback_url", s.SmartCallCallbackURL))
 	}
 	p.add(CheckBlacklist("blacklist", s.Blacklist))
+	p.add(CheckMachineDetection("machine_detection", s.MachineDetection))
 	return p.err()
 }
 

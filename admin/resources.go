@@ -37,7 +37,7 @@ import (
 //	POST   /admin/v1/accounts/{uid}/voice-files/{code}/approve
 //	POST   /admin/v1/accounts/{uid}/voice-files/{code}/reject    {"reason"}
 //	GET    /admin/v1/accounts/{uid}/settings
-//	PUT    /admin/v1/accounts/{uid}/settings                  {"flow_control", "smartcall_callback_url", "blacklist"}
+//	PUT    /admin/v1/accounts/{uid}/settings                  {"flow_control", "smartcall_callback_url", "blacklist", "machine_detection"}
 //	GET    /admin/v1/blacklist
 //	PUT    /admin/v1/blacklist                                {"blacklist"}
 
@@ -446,6 +446,8 @@ type SettingsInfo struct {
 	FlowControl          FlowControlInfo `json:"flow_control"`
 	SmartCallCallbackURL string          `json:"smartcall_callback_url"`
 	Blacklist            []string        `json:"blacklist"`
+	// MachineDetection is off, detect, hangup or message.
+	MachineDetection string `json:"machine_detection"`
 }
 
 func settingsInfo(s *dialtone.AccountSettings) SettingsInfo {
@@ -453,6 +455,7 @@ func settingsInfo(s *dialtone.AccountSettings) SettingsInfo {
 		FlowControl:          FlowControlInfo{PerMinute: s.FlowControl.PerMinute, PerHour: s.FlowControl.PerHour, PerDay: s.FlowControl.PerDay},
 		SmartCallCallbackURL: s.SmartCallCallbackURL,
 		Blacklist:            nonNil(s.Blacklist),
+		MachineDetection:     string(s.MachineDetection.OrOff()),
 	}
 }
 

@@ -49,7 +49,7 @@ func TestBrowserOnlyDialtoneSpeaks(t *testing.T) {
 	s.SignIn("admin", adminPassword)
 
 	before := apiRequests(t, base)
-	for _, p := range []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "calls", "network", "explorer", "users"} {
+	for _, p := range []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "settings", "calls", "network", "explorer", "users"} {
 		s.Do(p, chromedp.Navigate(base+"/console/"+p+"?acct=1001&error=Zq1+account+suspended&msg=Zq2+call+us&flash=Zq3+pay+here"), chromedp.WaitVisible("main h1"))
 		if body := s.Text("body"); strings.Contains(body, "Zq") {
 			t.Errorf("%s shows text from its URL:\n%.600s", p, body)

@@ -269,6 +269,28 @@ type callData struct {
 	// CanHangUp offers the hang-up button: the call is live and this node
 	// can end calls.
 	CanHangUp bool
+	// AnsweredBy is the answering-machine detector's last verdict ("" when
+	// the call did not listen), AnsweredAfter how long it took.
+	AnsweredBy    string
+	AnsweredAfter time.Duration
+}
+
+// answeredByLabels say the detector's verdicts in words.
+var answeredByLabels = map[string]string{
+	"human":               "a person 真人",
+	"machine_start":       "an answering machine, during its greeting 答录机（问候语中）",
+	"machine_end_beep":    "an answering machine, after its beep 答录机（提示音后）",
+	"machine_end_silence": "an answering machine, after its greeting 答录机（问候语后）",
+	"fax":                 "a fax machine or modem 传真机",
+	"unknown":             "undecided 未能判断",
+}
+
+// answeredByLabel says a verdict in words.
+func answeredByLabel(a string) string {
+	if l, ok := answeredByLabels[a]; ok {
+		return l
+	}
+	return a
 }
 
 // transcriptLine is one thing the simulated subscriber heard or did, as the
@@ -294,6 +316,14 @@ var transcriptWhat = map[string]string{
 	"voice":      "Said into the bridge 说话",
 	"heard":      "Heard the other party 听到对方",
 	"heard_dtmf": "Heard the other party's keys 听到对方按键",
+	// What the subscriber sent from the answer on (answering-machine
+	// detection), and the tone its network played while it rang.
+	"hello":              "Said on answering 接听时说",
+	"greeting":           "Voicemail greeting 语音信箱问候语",
+	"beep":               "Voicemail beep 提示音",
+	"fax":                "Fax tones 传真音",
+	"early_media":        "The network played a tone while ringing 早期媒体音",
+	"answer_audio_error": "Its answer could not be made 应答音频无法生成",
 }
 
 func transcriptLines(entries []sim.TranscriptEntry) []transcriptLine {
@@ -382,6 +412,12 @@ func (c *Console) callPage(w http.ResponseWriter, r *http.Request, v *view) {
 				extra = "error: " + ev.Detail["error"]
 			}
 			d.Dialogue = append(d.Dialogue, dialogueLine{At: ev.At, Who: "callback 回调", Text: ev.Detail["content_type"], Extra: extra})
+		case dialtone.EventMachineDetection:
+			extra := ev.Detail["reason"]
+			if ms := ev.Detail[dialtone.DetailAnsweredByMS]; ms != "" {
+				extra = ms + " ms after the answer: " + extra
+			}
+			d.Dialogue = append(d.Dialogue, dialogueLine{At: ev.At, Who: "detector 检测", Text: "answered by " + answeredByLabel(ev.Detail[dialtone.DetailAnsweredBy]), Extra: extra})
 		case "recording":
 			if f := ev.Detail["file"]; f != "" && c.cfg.RecordURL != nil {
 				d.Recordings = append(d.Recordings, recording{File: f, URL: c.cfg.RecordURL(call.AccountUID, call.ID, f)})
@@ -391,6 +427,7 @@ func (c *Console) callPage(w http.ResponseWriter, r *http.Request, v *view) {
 			d.Media = append(d.Media, ev)
 		}
 	}
+	d.AnsweredBy, d.AnsweredAfter, _ = dialtone.MachineVerdict(evs)
 	if c.cfg.Net != nil {
 		d.Transcript = transcriptLines(c.cfg.Net.Transcript(call.ID))
 	}

@@ -85,7 +85,7 @@ func startCallsNode(t *testing.T, receiver string) string {
 }
 
 // consolePages are every page of the console, by path under /console/.
-var consolePages = []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "calls", "CALL", "network", "explorer", "users", "no-such-page"}
+var consolePages = []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "settings", "calls", "CALL", "network", "explorer", "users", "no-such-page"}
 
 func TestBrowserCallsReadable(t *testing.T) {
 	if testing.Short() {

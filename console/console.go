@@ -217,6 +217,8 @@ func (c *Console) routes() {
 	page("POST "+Prefix+"keys", c.keyCreate)
 	page("POST "+Prefix+"keys/update", c.keyUpdate)
 	page("POST "+Prefix+"keys/delete", c.keyDelete)
+	page("GET "+Prefix+"settings", c.settingsPage)
+	page("POST "+Prefix+"settings", c.settingsPut)
 	page("GET "+Prefix+"receipts", c.receiptsPage)
 	page("POST "+Prefix+"receipts", c.receiptPut)
 	page("POST "+Prefix+"receipts/test", c.receiptTest)
@@ -434,6 +436,7 @@ func (c *Console) parseTemplates() error {
 		},
 		"navItems":    func(operator bool) []navItem { return nav(operator) },
 		"hangupLabel": hangupLabel,
+		"answeredBy":  answeredByLabel,
 		"breakableID": breakableID,
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
@@ -471,6 +474,7 @@ func nav(operator bool) []navItem {
 		{"voicefiles", "Voice files 语音文件"},
 		{"keys", "AccessKeys"},
 		{"receipts", "Receipts 回执"},
+		{"settings", "Settings 设置"},
 		{"explorer", "API Explorer"},
 	}
 	if operator {

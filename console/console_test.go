@@ -389,7 +389,7 @@ func TestPagesRender(t *testing.T) {
 	f := newFixture(t)
 	admin := f.browser(t)
 	admin.mustSignIn("admin", "operator-pass")
-	for _, p := range []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "calls", "network", "explorer", "users"} {
+	for _, p := range []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "settings", "calls", "network", "explorer", "users"} {
 		st, body, h := admin.do("GET", "/console/"+p+"?acct="+acctA, nil, nil)
 		if st != http.StatusOK {
 			t.Errorf("GET %s: %d\n%.500s", p, st, body)

@@ -29,6 +29,7 @@ var fieldLabels = map[string]string{
 	"message_retention_seconds":  "Message retention",
 	"smartcall_callback_url":     "SmartCall callback URL",
 	"blacklist":                  "Blacklist",
+	"machine_detection":          "Answering-machine detection",
 	"flow_control.per_minute":    "Calls per callee per minute",
 	"flow_control.per_hour":      "Calls per callee per hour",
 	"flow_control.per_day":       "Calls per callee per day",
@@ -40,6 +41,12 @@ var fieldLabels = map[string]string{
 	"dtmf":                       "Key presses",
 	"say":                        "Says",
 	"silence":                    "Silence before each line",
+	"answered_by":                "Answered by",
+	"hello":                      "A person's first words",
+	"greeting":                   "Voicemail greeting",
+	"greeting_length":            "Greeting lasts",
+	"early_media":                "Tone while ringing",
+	"tone_plan":                  "Tone plan",
 }
 
 // inputName is the form input a field is typed into: "actions[2]" is

@@ -248,6 +248,10 @@ type networkData struct {
 	Missing bool
 	Rows    []subscriberRow
 	Results []sim.CallResult
+	// The choices of who answers and of early-media tones.
+	Answerers  []sim.Answerer
+	EarlyTones []sim.EarlyTone
+	TonePlans  []string
 	// Edit fills the form: the subscriber picked with ?edit=, or a new one.
 	Edit    subscriberRow
 	Editing bool
@@ -259,6 +263,7 @@ func (c *Console) networkPage(w http.ResponseWriter, r *http.Request, v *view) {
 	c.messages(w, r, v)
 	v.Title = "Simulated network 模拟网络"
 	d := networkData{Missing: c.cfg.Net == nil, Results: callResults,
+		Answerers: sim.Answerers, EarlyTones: sim.EarlyTones, TonePlans: sim.TonePlans,
 		Edit: subscriberRow{B: sim.DefaultBehavior}}
 	if c.cfg.Net != nil {
 		edit := r.URL.Query().Get("edit")
@@ -342,6 +347,16 @@ func (c *Console) networkPut(w http.ResponseWriter, r *http.Request, v *view) {
 		Ring:        dur("ring"),
 		HangupAfter: dur("hangup_after"),
 		Silence:     dur("silence"),
+		// Who answers (answering-machine detection) and the network's
+		// early media.
+		AnsweredBy:     sim.Answerer(r.PostFormValue("answered_by")),
+		Hello:          strings.TrimSpace(r.PostFormValue("hello")),
+		Greeting:       strings.TrimSpace(r.PostFormValue("greeting")),
+		GreetingLength: dur("greeting_length"),
+		NoBeep:         r.PostFormValue("beep") != "on",
+		Voice:          strings.TrimSpace(r.PostFormValue("voice")),
+		EarlyMedia:     sim.EarlyTone(r.PostFormValue("early_media")),
+		TonePlan:       r.PostFormValue("tone_plan"),
 	}}
 	var err error
 	if sub.DTMF, err = parseDTMF(r.PostFormValue("dtmf")); err != nil {

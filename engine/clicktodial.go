@@ -23,6 +23,7 @@ func (r *run) clickToDial() {
 	if !r.dial("B", r.c.Callee, r.c.CalleeShowNumber, RoleCallee) {
 		return
 	}
+	r.startMachineDetection("B")
 	if err := r.a.Bridge(ctx, r.b); err != nil {
 		r.log.Warn("bridge failed", "err", err)
 		r.finish(Outcome{dialtone.StatusSystemError, SmartOther}, HangupMachine, "bridge failed: "+err.Error())
@@ -34,8 +35,12 @@ func (r *run) clickToDial() {
 	}
 	talked := Outcome{dialtone.StatusCompleted, SmartAnswered}
 	for {
-		w := r.wait(time.Time{}, nil)
+		w := r.wait(time.Time{}, r.amdKick())
 		switch w.kind {
+		case wakeExtra:
+			if !r.machineInBridge() {
+				return
+			}
 		case wakeStop:
 			r.stopped(RoleCallee, true)
 			return

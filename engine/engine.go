@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/media/detect"
 )
 
 // Store is what the engine needs from dialtone.Store.
@@ -79,6 +80,10 @@ type Config struct {
 	// the store while node (another one) runs it, so that node can hang up
 	// at once (the cluster's cross-node cancel).
 	CancelElsewhere func(ctx context.Context, node, accountUID, callID string)
+	// MachineDetection holds the answering-machine detector's thresholds
+	// (zero fields take package detect's defaults; its Mode is ignored): a
+	// call's mode is its account's machine_detection setting (amd.go).
+	MachineDetection detect.Config
 }
 
 // Errors of the engine.

@@ -36,8 +36,12 @@ func (r *run) ivr() {
 	if !r.dial("A", r.c.Callee, r.display(), RoleSingle) {
 		return
 	}
+	r.startMachineDetection("A")
 	if err := r.commit(); err != nil {
 		r.abandon(err)
+		return
+	}
+	if !r.awaitMachine() {
 		return
 	}
 	if len(menu) == 0 {

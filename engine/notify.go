@@ -16,8 +16,12 @@ func (r *run) notify() {
 	if !r.dial("A", r.c.Callee, r.display(), RoleSingle) {
 		return
 	}
+	r.startMachineDetection("A")
 	if err := r.commit(); err != nil {
 		r.abandon(err)
+		return
+	}
+	if !r.awaitMachine() {
 		return
 	}
 	times := max(r.plan.PlayTimes, 1)

@@ -65,6 +65,8 @@ type run struct {
 	// earlyMedia is the early_media_code of a smart call with
 	// EarlyMediaAsr whose callee did not answer.
 	earlyMedia string
+	// amd is the answering-machine detection (amd.go), nil without.
+	amd *machine
 }
 
 type playResult struct {
@@ -131,14 +133,7 @@ func (r *run) event(typ, leg, status string, detail map[string]string) {
 
 // commit writes the call and the queued events in one transaction.
 func (r *run) commit() error {
-	r.opMu.Lock()
-	for _, ev := range r.ops {
-		r.seq++
-		ev.Seq = r.seq
-		r.pending = append(r.pending, ev)
-	}
-	r.ops = nil
-	r.opMu.Unlock()
+	r.takeOps()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), storeTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -183,6 +178,19 @@ func (r *run) commit() error {
 		r.seq = last + len(r.pending)
 		r.c.Version = fresh.Version
 	}
+}
+
+// takeOps queues the events other goroutines left (SmartCallOperate
+// commands, verdicts of machine detection) after those already queued.
+func (r *run) takeOps() {
+	r.opMu.Lock()
+	for _, ev := range r.ops {
+		r.seq++
+		ev.Seq = r.seq
+		r.pending = append(r.pending, ev)
+	}
+	r.ops = nil
+	r.opMu.Unlock()
 }
 
 // main is the call's goroutine.
@@ -553,6 +561,9 @@ func (r *run) hangupAll() {
 		}
 	}
 	r.stopPlay()
+	if r.amd != nil {
+		r.amd.close(r.now())
+	}
 }
 
 // finish ends the call: hangs up, stamps the end, writes the final state.
@@ -583,6 +594,7 @@ func (r *run) finish(out Outcome, direction, reason string) {
 		r.c.StatusMsg = dialtone.StatusText(out.StatusCode)
 	}
 	r.c.Duration = talkSeconds(r.c)
+	answeredBy := r.endMachineDetection(now)
 	hd := map[string]string{"direction": direction}
 	legStats(hd, "A", r.a)
 	legStats(hd, "B", r.b)
@@ -591,6 +603,9 @@ func (r *run) finish(out Outcome, direction, reason string) {
 	ended := endedEvent(r.c, r.seq, now)
 	if r.earlyMedia != "" {
 		ended.Detail["early_media_code"] = r.earlyMedia
+	}
+	for k, v := range answeredBy {
+		ended.Detail[k] = v
 	}
 	r.pending = append(r.pending, ended)
 	if err := r.commit(); err != nil {

@@ -124,6 +124,7 @@ func (r *run) smartCall() {
 	if !r.dial("A", r.c.Callee, r.display(), RoleSingle) {
 		return
 	}
+	r.startMachineDetection("A")
 	if r.plan.Record {
 		if err := r.a.Record(context.WithoutCancel(r.ctx)); err != nil {
 			r.log.Warn("cannot record", "err", err)
@@ -131,6 +132,9 @@ func (r *run) smartCall() {
 	}
 	if err := r.commit(); err != nil {
 		r.abandon(err)
+		return
+	}
+	if !r.awaitMachine() {
 		return
 	}
 	for i, a := range first {

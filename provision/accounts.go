@@ -105,6 +105,9 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 		"subscriptions":          items(p, &a.Subscriptions, func(n *yaml.Node, path string) Subscription { return p.subscription(n, path, subs) }),
 		"smartcall_callback_url": p.anyText(&a.SmartCallCallbackURL),
 		"blacklist":              func(v *yaml.Node, path string) { blacklist = p.blacklist(v, path) },
+		"machine_detection": func(v *yaml.Node, path string) {
+			a.MachineDetection = dialtone.MachineDetection(p.scalar(v, path))
+		},
 	})
 	d.require(n, path, set, "name")
 	// An account without uid gets one when it is applied: the rest of it
@@ -116,7 +119,8 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 	p.check(n, path, set, acct.Validate())
 	a.Blacklist = blacklist
 	// The blacklist was checked as it was read.
-	settings := dialtone.AccountSettings{FlowControl: a.FlowControl, SmartCallCallbackURL: a.SmartCallCallbackURL}
+	settings := dialtone.AccountSettings{FlowControl: a.FlowControl, SmartCallCallbackURL: a.SmartCallCallbackURL,
+		MachineDetection: a.MachineDetection}
 	p.check(n, path, set, settings.Validate())
 	return a
 }

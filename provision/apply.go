@@ -216,8 +216,8 @@ func applyAccount(ctx context.Context, svc *resource.Service, doc *Document, pl 
 		}
 		out.VoiceFiles.add(action)
 	}
-	// Flow control is the file's (defaults when absent); the blacklist and
-	// callback URL only when the file gives them.
+	// Flow control is the file's (defaults when absent); the blacklist,
+	// callback URL and machine detection only when the file gives them.
 	fc := src.FlowControl
 	u := dialtone.SettingsUpdate{FlowControl: &dialtone.FlowControlUpdate{PerMinute: &fc.PerMinute, PerHour: &fc.PerHour, PerDay: &fc.PerDay}}
 	if src.Blacklist != nil {
@@ -225,6 +225,9 @@ func applyAccount(ctx context.Context, svc *resource.Service, doc *Document, pl 
 	}
 	if src.SmartCallCallbackURL != "" {
 		u.SmartCallCallbackURL = &src.SmartCallCallbackURL
+	}
+	if src.MachineDetection != "" {
+		u.MachineDetection = &src.MachineDetection
 	}
 	_, action, err = svc.UpdateSettings(ctx, pl.uid, u)
 	if err != nil {

@@ -24,6 +24,15 @@ const (
 	keyDTMF        = "dtmf"
 	keySay         = "say"
 	keySilence     = "silence"
+	// Who answers (answering-machine detection) and early media.
+	keyAnsweredBy     = "answered_by"
+	keyHello          = "hello"
+	keyGreeting       = "greeting"
+	keyGreetingLength = "greeting_length"
+	keyBeep           = "beep"
+	keyVoice          = "voice"
+	keyEarlyMedia     = "early_media"
+	keyTonePlan       = "tone_plan"
 )
 
 func (p *parser) network(n *yaml.Node, path string) *sim.Config {
@@ -85,6 +94,30 @@ func merge(base, over sim.Behavior, set map[string]bool) sim.Behavior {
 	if set[keySilence] {
 		out.Silence = over.Silence
 	}
+	if set[keyAnsweredBy] {
+		out.AnsweredBy = over.AnsweredBy
+	}
+	if set[keyHello] {
+		out.Hello = over.Hello
+	}
+	if set[keyGreeting] {
+		out.Greeting = over.Greeting
+	}
+	if set[keyGreetingLength] {
+		out.GreetingLength = over.GreetingLength
+	}
+	if set[keyBeep] {
+		out.NoBeep = over.NoBeep
+	}
+	if set[keyVoice] {
+		out.Voice = over.Voice
+	}
+	if set[keyEarlyMedia] {
+		out.EarlyMedia = over.EarlyMedia
+	}
+	if set[keyTonePlan] {
+		out.TonePlan = over.TonePlan
+	}
 	return out
 }
 
@@ -112,6 +145,26 @@ func (p *parser) behavior(n *yaml.Node, path string, b *sim.Behavior, extend fun
 			})
 		},
 		keySay: p.texts(&b.Say),
+		keyAnsweredBy: func(v *yaml.Node, path string) {
+			var s string
+			p.nonEmpty(&s)(v, path)
+			b.AnsweredBy = sim.Answerer(s)
+		},
+		keyHello:          p.nonEmpty(&b.Hello),
+		keyGreeting:       p.nonEmpty(&b.Greeting),
+		keyGreetingLength: dur(&b.GreetingLength),
+		keyBeep: func(v *yaml.Node, path string) {
+			if beep, ok := d.boolean(v, path); ok {
+				b.NoBeep = !beep
+			}
+		},
+		keyVoice: p.nonEmpty(&b.Voice),
+		keyEarlyMedia: func(v *yaml.Node, path string) {
+			var s string
+			p.nonEmpty(&s)(v, path)
+			b.EarlyMedia = sim.EarlyTone(s)
+		},
+		keyTonePlan: p.nonEmpty(&b.TonePlan),
 	}
 	if extend != nil {
 		extend(h)
@@ -130,6 +183,27 @@ func (p *parser) behavior(n *yaml.Node, path string, b *sim.Behavior, extend fun
 		}
 		if set[keyRing] && !b.Result.Rings() {
 			d.addf(n, path, "ring only applies when result is no_answer or rejected (answer_after sets the ringing before an answer)")
+		}
+		for _, k := range []string{keyAnsweredBy, keyHello, keyGreeting, keyGreetingLength, keyBeep, keyVoice} {
+			if set[k] && !b.Result.Answers() {
+				d.addf(n, path, "%s only applies when result is answer, not %s", k, b.Result)
+			}
+		}
+		for _, k := range []string{keyEarlyMedia, keyTonePlan} {
+			if set[k] && !b.Result.Answers() && !b.Result.Rings() {
+				d.addf(n, path, "%s only applies when result is answer, no_answer or rejected (the others fail without ringing), not %s", k, b.Result)
+			}
+		}
+	}
+	// Who answers: a key of one answerer written beside another's.
+	if set[keyAnsweredBy] && slices.Contains(sim.Answerers, b.AnsweredBy) {
+		if set[keyHello] && b.AnsweredBy != sim.AnsweredByPerson {
+			d.addf(n, path, "hello only applies when answered_by is person, not %s", b.AnsweredBy)
+		}
+		for _, k := range []string{keyGreeting, keyGreetingLength, keyBeep} {
+			if set[k] && b.AnsweredBy != sim.AnsweredByVoicemail {
+				d.addf(n, path, "%s only applies when answered_by is voicemail, not %s", k, b.AnsweredBy)
+			}
 		}
 	}
 	return set

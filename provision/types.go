@@ -73,6 +73,9 @@ type Account struct {
 	SmartCallCallbackURL string
 	// Blacklist holds the account's forbidden keywords; nil when absent.
 	Blacklist []string
+	// MachineDetection is the account's machine_detection setting; empty
+	// when absent (the account keeps what it has).
+	MachineDetection dialtone.MachineDetection
 }
 
 // AccessKey is a credential of an account; Actions nil (absent) or ["*"]

@@ -50,6 +50,14 @@ func (b *Builder) Build(c *dialtone.Call, events []dialtone.CallEvent) []dialton
 			if code := ev.Detail["early_media_code"]; code != "" && c.Kind == dialtone.KindSmartCall {
 				m["early_media_code"] = code
 			}
+			// Dialtone's extension: who answered, when the call listened
+			// (the account's machine_detection), and how long the
+			// decision took in milliseconds (a string, as Alibaba's
+			// values are).
+			if a := ev.Detail[dialtone.DetailAnsweredBy]; a != "" {
+				m["answered_by"] = a
+				m["answered_by_ms"] = ev.Detail[dialtone.DetailAnsweredByMS]
+			}
 			out = append(out, b.receipt(c, ev, dialtone.MsgVoiceReport, m))
 		case "recording":
 			out = append(out, b.receipt(c, ev, dialtone.MsgVoiceRecordReport, b.recordReport(c, ev)))

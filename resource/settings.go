@@ -8,7 +8,8 @@ import (
 )
 
 // UpdateSettings changes an account's settings (flow control, SmartCall
-// callback URL, blacklist); what u leaves out keeps its value.
+// callback URL, blacklist, machine detection); what u leaves out keeps its
+// value.
 func (s *Service) UpdateSettings(ctx context.Context, accountUID string, u dialtone.SettingsUpdate) (*dialtone.AccountSettings, Action, error) {
 	var st *dialtone.AccountSettings
 	action := Unchanged
@@ -33,7 +34,8 @@ func (s *Service) UpdateSettings(ctx context.Context, accountUID string, u dialt
 		action = Updated
 		tx.record(ctx, accountUID, "settings", accountUID, Updated, "per_minute", next.FlowControl.PerMinute,
 			"per_hour", next.FlowControl.PerHour, "per_day", next.FlowControl.PerDay,
-			"smartcall_callback_url", next.SmartCallCallbackURL, "blacklist_words", len(next.Blacklist))
+			"smartcall_callback_url", next.SmartCallCallbackURL, "blacklist_words", len(next.Blacklist),
+			"machine_detection", string(next.MachineDetection.OrOff()))
 		return nil
 	})
 	if err != nil {
@@ -43,7 +45,8 @@ func (s *Service) UpdateSettings(ctx context.Context, accountUID string, u dialt
 }
 
 func sameSettings(a, b *dialtone.AccountSettings) bool {
-	return a.FlowControl == b.FlowControl && a.SmartCallCallbackURL == b.SmartCallCallbackURL && slices.Equal(a.Blacklist, b.Blacklist)
+	return a.FlowControl == b.FlowControl && a.SmartCallCallbackURL == b.SmartCallCallbackURL && slices.Equal(a.Blacklist, b.Blacklist) &&
+		a.MachineDetection.OrOff() == b.MachineDetection.OrOff()
 }
 
 // SetGlobalBlacklist sets the operator's keywords forbidden in every

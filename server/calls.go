@@ -65,6 +65,8 @@ func (n *Node) initCalls(net *sim.Config) {
 		return a, nil
 	})
 	c := &calls{clock: clock, network: sim.New(net, clock)}
+	// Simulated voicemail greetings and hellos share the prompts' cache.
+	c.network.SetSpeaker(speaker)
 	// Calls are created at wall time; each call then runs on its own
 	// (possibly scaled) timeline anchored there.
 	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
@@ -128,7 +130,9 @@ func (n *Node) serveCallEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"code": "InternalError", "message": "the events could not be read"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"call": vms.CallDetail(c), "state": c.State, "reason": c.Reason, "events": evs})
+	detail := vms.CallDetail(c)
+	vms.AddAnsweredBy(detail, evs)
+	writeJSON(w, http.StatusOK, map[string]any{"call": detail, "state": c.State, "reason": c.Reason, "events": evs})
 }
 
 // LiveCalls is the number of calls this node's engine runs now.

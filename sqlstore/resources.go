@@ -188,17 +188,18 @@ func scanVoiceFile(row Row) (*dialtone.VoiceFile, error) {
 
 const (
 	sqlGetSettings = `
-SELECT flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist
+SELECT flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection
 FROM account_settings WHERE account_uid = $1`
 	sqlPutSettings = `
-INSERT INTO account_settings (account_uid, flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO account_settings (account_uid, flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (account_uid) DO UPDATE SET
     flow_per_minute = excluded.flow_per_minute,
     flow_per_hour = excluded.flow_per_hour,
     flow_per_day = excluded.flow_per_day,
     smartcall_callback_url = excluded.smartcall_callback_url,
-    blacklist = excluded.blacklist`
+    blacklist = excluded.blacklist,
+    machine_detection = excluded.machine_detection`
 )
 
 // GetAccountSettings returns the stored settings, or the defaults
@@ -210,9 +211,10 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 		st                dialtone.AccountSettings
 		minute, hour, day int64
 		blacklist         sql.NullString
+		machine           string
 	)
 	err := s.db.Reader().QueryRow(ctx, sqlGetSettings, accountUID).
-		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist)
+		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist, &machine)
 	if isNoRows(err) {
 		return &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl}, nil
 	}
@@ -220,6 +222,7 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 		return nil, s.errorf("settings of account %s: %w", accountUID, err)
 	}
 	st.FlowControl = dialtone.FlowControl{PerMinute: int(minute), PerHour: int(hour), PerDay: int(day)}
+	st.MachineDetection = dialtone.MachineDetection(machine)
 	if st.Blacklist, err = decodeList[string]("blacklist", blacklist); err != nil {
 		return nil, s.errorf("settings of account %s: %w", accountUID, err)
 	}
@@ -245,7 +248,8 @@ func (s *Store) PutAccountSettings(ctx context.Context, accountUID string, st *d
 			}
 		}
 		_, err := q.Exec(ctx, sqlPutSettings,
-			accountUID, int64(fc.PerMinute), int64(fc.PerHour), int64(fc.PerDay), st.SmartCallCallbackURL, blacklist)
+			accountUID, int64(fc.PerMinute), int64(fc.PerHour), int64(fc.PerDay), st.SmartCallCallbackURL, blacklist,
+			string(st.MachineDetection))
 		return err
 	})
 	if err != nil {

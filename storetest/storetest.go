@@ -126,6 +126,7 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 		t.Run("Defaults", s.settingsDefaults)
 		t.Run("RoundTrip", s.settingsRoundTrip)
 		t.Run("Global", s.settingsGlobal)
+		t.Run("MachineDetection", s.settingsMachineDetection)
 	})
 	t.Run("ConcurrentWriters", s.concurrentWriters)
 	t.Run("Atomic", s.atomic)

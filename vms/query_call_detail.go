@@ -59,7 +59,15 @@ func (s *Service) QueryCallDetailByCallId(ctx context.Context, inv *gateway.Invo
 	if call.ProdID != prodID || !inQueryWindow(call.CreatedAt, time.UnixMilli(queryDate)) {
 		return map[string]any{}, nil
 	}
-	data, err := json.Marshal(CallDetail(call))
+	detail := CallDetail(call)
+	if plan, err := dialtone.DecodePlan(call); err == nil && plan.MachineDetection.On() {
+		evs, err := s.Store.ListCallEvents(ctx, inv.Account.UID, callID)
+		if err != nil {
+			return nil, dialtone.SystemError(err)
+		}
+		AddAnsweredBy(detail, evs)
+	}
+	data, err := json.Marshal(detail)
 	if err != nil {
 		return nil, dialtone.SystemError(err)
 	}
@@ -112,6 +120,19 @@ func CallDetail(c *dialtone.Call) map[string]any {
 		d["bEndTime"] = dialtone.FormatTime(c.B.End)
 	}
 	return d
+}
+
+// AddAnsweredBy adds to a call detail what the answering-machine detector
+// said of the callee, when the call listened (Dialtone's extension, in
+// the document's camelCase): answeredBy (human, machine_start,
+// machine_end_beep, machine_end_silence, fax or unknown; the latest
+// verdict while the call is live) and answeredByMs, the milliseconds from
+// the answer to that decision (a number, as duration is).
+func AddAnsweredBy(d map[string]any, events []dialtone.CallEvent) {
+	if a, after, ok := dialtone.MachineVerdict(events); ok {
+		d["answeredBy"] = a
+		d["answeredByMs"] = after.Milliseconds()
+	}
 }
 
 // liveState maps a call still in progress to the intermediate code a

@@ -56,6 +56,15 @@ func (s *Service) Register(g *gateway.Gateway) {
 // place stores a new call (with flow control when guarded) and hands it to
 // the dialer. A refused call is never stored, so it counts toward nothing.
 func (s *Service) place(ctx context.Context, c *dialtone.Call, plan *dialtone.CallPlan, guarded bool) (map[string]any, error) {
+	st, err := s.Store.GetAccountSettings(ctx, c.AccountUID)
+	if err != nil {
+		return nil, dialtone.SystemError(err)
+	}
+	// The call keeps the account's answering-machine detection as it was
+	// when accepted.
+	if st.MachineDetection.On() {
+		plan.MachineDetection = st.MachineDetection
+	}
 	params, err := dialtone.EncodePlan(plan)
 	if err != nil {
 		return nil, dialtone.SystemError(err)
@@ -65,10 +74,6 @@ func (s *Service) place(ctx context.Context, c *dialtone.Call, plan *dialtone.Ca
 	c.CreatedAt = s.now()
 	var guard *dialtone.FlowGuard
 	if guarded {
-		st, err := s.Store.GetAccountSettings(ctx, c.AccountUID)
-		if err != nil {
-			return nil, dialtone.SystemError(err)
-		}
 		guard = &dialtone.FlowGuard{Limits: st.FlowControl, Now: c.CreatedAt}
 	}
 	for attempt := 0; ; attempt++ {

@@ -83,7 +83,79 @@ type Behavior struct {
 	// before its next Say line (long values exercise the smart call's
 	// MuteTime); 0 replies at once.
 	Silence time.Duration
+
+	// Who or what picks up an answered call, as the platform hears it
+	// (answering-machine detection; see answerer.go). The audio is made
+	// when the call is answered and heard only by a call that listens.
+	//
+	// AnsweredBy is a person ("" too), a voicemail box or a fax machine.
+	AnsweredBy Answerer
+	// Hello is what a person says right after answering, in Voice; ""
+	// answers in silence and waits for the caller to speak.
+	Hello string
+	// Greeting is a voicemail box's greeting, in Voice; "" is
+	// DefaultGreeting. GreetingLength, if set, is how long it lasts: the
+	// text is said again, or cut, to last that long.
+	Greeting       string
+	GreetingLength time.Duration
+	// NoBeep: the voicemail box does not beep after its greeting.
+	NoBeep bool
+	// Voice is the espeak-ng voice of Hello and Greeting; "" is
+	// DefaultVoice.
+	Voice string
+
+	// EarlyMedia is a call-progress tone the network plays while the call
+	// rings ("" none): busy, congestion, special_information or ringback,
+	// of TonePlan (CN when ""; EU, NA). The network reads it as a SIP
+	// trunk's carrier does (package progress): a busy, congestion or
+	// special information tone ends the call as busy or unreachable.
+	EarlyMedia EarlyTone
+	TonePlan   string
 }
+
+// Answerer is who or what picks up an answered call.
+type Answerer string
+
+const (
+	AnsweredByPerson    Answerer = "person"
+	AnsweredByVoicemail Answerer = "voicemail"
+	AnsweredByFax       Answerer = "fax"
+)
+
+// Answerers are every answerer, in the order forms list them.
+var Answerers = []Answerer{AnsweredByPerson, AnsweredByVoicemail, AnsweredByFax}
+
+// OrPerson returns a, or AnsweredByPerson for "".
+func (a Answerer) OrPerson() Answerer {
+	if a == "" {
+		return AnsweredByPerson
+	}
+	return a
+}
+
+// EarlyTone is a call-progress tone a network plays in early media.
+type EarlyTone string
+
+const (
+	EarlyBusy       EarlyTone = "busy"
+	EarlyCongestion EarlyTone = "congestion"
+	EarlySIT        EarlyTone = "special_information"
+	EarlyRingback   EarlyTone = "ringback"
+)
+
+// EarlyTones are every early-media tone, and TonePlans their plans, in
+// the order forms list them.
+var (
+	EarlyTones = []EarlyTone{EarlyBusy, EarlyCongestion, EarlySIT, EarlyRingback}
+	TonePlans  = []string{"CN", "EU", "NA"}
+)
+
+// Defaults of a voicemail box and of speech.
+const (
+	DefaultGreeting = "Hi, you have reached my voicemail. I can't take your call right now. " +
+		"Please leave your name and number after the tone, and I will call you back."
+	DefaultVoice = "en-us"
+)
 
 // DefaultBehavior is how unlisted numbers behave when the configuration
 // sets no network default.
@@ -167,8 +239,13 @@ const (
 	MaxHangupAfter = 24 * time.Hour
 	MaxDTMF        = 100
 	MaxSay         = 100
-	// MaxSayLine bounds one line a subscriber says, in characters.
+	// MaxSayLine bounds one line a subscriber says (and a hello), in
+	// characters.
 	MaxSayLine = 500
+	// MaxGreeting bounds a voicemail greeting, in characters, and
+	// MaxGreetingLength how long it may be made to last.
+	MaxGreeting       = 1000
+	MaxGreetingLength = 2 * time.Minute
 )
 
 // fmtDuration writes a bound as people write it (10m, 24h).
@@ -268,8 +345,46 @@ func (b Behavior) validate(inherited *Behavior) error {
 			}
 		}
 	}
+	// same: the field is inherited unchanged (reported on the default).
+	same := func(eq bool) bool { return inherited != nil && eq }
+	if !same(b.AnsweredBy == from.AnsweredBy) && b.AnsweredBy != "" && !slices.Contains(Answerers, b.AnsweredBy) {
+		l.Addf("answered_by", "%s is not one of person, voicemail, fax", fielderr.Quote(string(b.AnsweredBy)))
+	}
+	if !same(b.Hello == from.Hello) && b.Hello != "" {
+		if strings.TrimSpace(b.Hello) == "" {
+			l.Addf("hello", "must not be blank (leave it out for a person who waits in silence)")
+		} else if n := utf8.RuneCountInString(b.Hello); n > MaxSayLine {
+			l.Addf("hello", "has %d characters, more than %d", n, MaxSayLine)
+		}
+	}
+	if !same(b.Greeting == from.Greeting) && b.Greeting != "" {
+		if strings.TrimSpace(b.Greeting) == "" {
+			l.Addf("greeting", "must not be blank (leave it out for the default greeting)")
+		} else if n := utf8.RuneCountInString(b.Greeting); n > MaxGreeting {
+			l.Addf("greeting", "has %d characters, more than %d", n, MaxGreeting)
+		}
+	}
+	if !same(b.GreetingLength == from.GreetingLength) {
+		switch {
+		case b.GreetingLength < 0:
+			l.Addf("greeting_length", "must not be negative")
+		case b.GreetingLength > MaxGreetingLength:
+			l.Addf("greeting_length", "must be at most %s", fmtDuration(MaxGreetingLength))
+		}
+	}
+	if !same(b.Voice == from.Voice) && b.Voice != "" && !voiceName.MatchString(b.Voice) {
+		l.Addf("voice", "%s is not an espeak-ng voice name (letters, digits, - + _ /)", fielderr.Quote(b.Voice))
+	}
+	if !same(b.EarlyMedia == from.EarlyMedia) && b.EarlyMedia != "" && !slices.Contains(EarlyTones, b.EarlyMedia) {
+		l.Addf("early_media", "%s is not one of busy, congestion, special_information, ringback", fielderr.Quote(string(b.EarlyMedia)))
+	}
+	if !same(b.TonePlan == from.TonePlan) && b.TonePlan != "" && !slices.Contains(TonePlans, b.TonePlan) {
+		l.Addf("tone_plan", "%s is not one of CN, EU, NA", fielderr.Quote(b.TonePlan))
+	}
 	return l.Err()
 }
+
+var voiceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_+/-]{0,63}$`)
 
 // ValidNumber reports whether s is a subscriber number: 5 to 20 digits
 // with an optional leading +.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/progress"
 )
 
 // speechPerRune is how long the simulated subscriber takes per character it
@@ -41,6 +42,16 @@ type leg struct {
 	out       dialtone.MediaSink
 	voiceStop chan struct{}
 	heard     heardRun
+
+	// Answering-machine detection (answerer.go): when it answered (clock
+	// time), what it sends from then on and what that holds; trackReady
+	// closes once the track is made (nil: no track). early reads the tone
+	// the network played while it rang.
+	answeredAt time.Time
+	track      []int16
+	marks      []mark
+	trackReady chan struct{}
+	early      *progress.Reader
 }
 
 func (l *leg) Events() <-chan dialtone.LegEvent { return l.events }
@@ -103,6 +114,7 @@ func (l *leg) run() {
 	if res == "" {
 		res = ResultAnswer
 	}
+	l.prepareAnswer()
 	switch res {
 	case ResultAnswer:
 		if !l.ring(l.beh.AnswerAfter) {
@@ -113,12 +125,19 @@ func (l *leg) run() {
 		if !l.send(dialtone.LegEvent{Kind: dialtone.LegRinging, At: l.now()}) {
 			return
 		}
+		rang := l.now()
+		if after, tone, cut := l.earlyTone(l.beh.Ring, l.beh.Ring <= 0); cut {
+			if l.wait(after - l.now().Sub(rang)) {
+				l.failTone(tone)
+			}
+			return
+		}
 		if l.beh.Ring <= 0 {
 			// Rings until the platform gives up.
 			<-l.hangupRq
 			return
 		}
-		if !l.wait(l.beh.Ring) {
+		if !l.wait(l.beh.Ring - l.now().Sub(rang)) {
 			return
 		}
 		l.fail(res)
@@ -141,11 +160,21 @@ func (l *leg) ring(d time.Duration) bool {
 	if !l.send(dialtone.LegEvent{Kind: dialtone.LegRinging, At: l.now()}) {
 		return false
 	}
-	if !l.wait(d) {
+	// Reading the early media takes time of its own (much of the clock's,
+	// when it is scaled): the waits count from the ringing.
+	rang := l.now()
+	if after, tone, cut := l.earlyTone(d, false); cut {
+		if l.wait(after - l.now().Sub(rang)) {
+			l.failTone(tone)
+		}
+		return false
+	}
+	if !l.wait(d-l.now().Sub(rang)) || !l.awaitTrack() {
 		return false
 	}
 	l.mu.Lock()
 	l.answered = true
+	l.answeredAt = l.now()
 	l.mu.Unlock()
 	l.note("answered", "")
 	return l.send(dialtone.LegEvent{Kind: dialtone.LegAnswered, At: l.now()})
@@ -156,10 +185,12 @@ func (l *leg) fail(res CallResult) {
 	if !ok {
 		reason = dialtone.FailSystem
 	}
+	// A tone the network played while it rang settles what the status
+	// leaves open, as on a SIP trunk.
+	reason, detail := l.early.Settle(reason, false, map[string]string{"sip_status": sipStatus[res]})
 	l.note("failed", string(reason))
 	l.finish()
-	l.send(dialtone.LegEvent{Kind: dialtone.LegFailed, At: l.now(), Reason: reason,
-		Detail: map[string]string{"sip_status": sipStatus[res]}})
+	l.send(dialtone.LegEvent{Kind: dialtone.LegFailed, At: l.now(), Reason: reason, Detail: detail})
 }
 
 // utterance is a Say line waiting to be spoken.
@@ -204,6 +235,26 @@ func (l *leg) talk() {
 		}
 	}()
 
+	// What the answer track holds, noted when it is heard.
+	l.mu.Lock()
+	marks := l.marks
+	l.mu.Unlock()
+	var markTimer *time.Timer
+	var markC <-chan time.Time
+	armMark := func() {
+		markC = nil
+		if len(marks) > 0 {
+			markTimer = l.net.clock.NewTimer(marks[0].at - l.now().Sub(answeredAt))
+			markC = markTimer.C
+		}
+	}
+	armMark()
+	defer func() {
+		if markTimer != nil {
+			markTimer.Stop()
+		}
+	}()
+
 	seenPrompts, said := 0, 0
 	var queue []utterance // lines due after prompts ended, oldest first
 	var sayTimer *time.Timer
@@ -233,6 +284,12 @@ func (l *leg) talk() {
 			l.finish()
 			l.send(dialtone.LegEvent{Kind: dialtone.LegHangup, At: l.now()})
 			return
+		case <-markC:
+			// Noted at the instant the track holds it, however late the
+			// timer fired.
+			l.net.note(l.callID, TranscriptEntry{At: answeredAt.Add(marks[0].at), Leg: l.name, Kind: marks[0].kind, Text: marks[0].text})
+			marks = marks[1:]
+			armMark()
 		case <-dtmfC:
 			d := timed[0]
 			timed = timed[1:]

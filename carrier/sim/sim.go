@@ -65,6 +65,9 @@ type Network struct {
 	def         Behavior
 	subscribers map[string]Behavior
 
+	spkMu sync.Mutex
+	spk   dialtone.Speaker // hellos and greetings (answerer.go)
+
 	tmu         sync.Mutex
 	transcripts map[string][]TranscriptEntry
 	order       []string // call IDs in first-seen order, for eviction

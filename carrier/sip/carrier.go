@@ -356,7 +356,7 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 	}
 	l.release = func() { c.releaseSlot(tr) }
 	st, err := openStream(tr.localIP, c.cfg.RTPPortMin, c.cfg.RTPPortMax, c.cfg.RTPTimeout, c.cfg.MaxRecording,
-		streamHooks{dtmf: l.onDTMF, timeout: l.onRTPTimeout, audio: l.onAudio})
+		streamHooks{dtmf: l.onDTMF, timeout: l.onRTPTimeout, audio: l.onAudio, early: l.onEarly})
 	if err != nil {
 		l.release()
 		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)

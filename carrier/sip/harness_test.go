@@ -54,9 +54,12 @@ func startSipp(t *testing.T, scenario string, extra ...string) *sippProc {
 	args := []string{"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(mport),
 		"-m", "1", "-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err", "-error_file", filepath.Join(dir, "err.log"),
 		"-max_recv_loops", "1000"}
-	if scenario == "uas" {
+	switch {
+	case scenario == "uas":
 		args = append(args, "-sn", "uas")
-	} else {
+	case filepath.IsAbs(scenario):
+		args = append(args, "-sf", scenario) // written by the test
+	default:
 		args = append(args, "-sf", filepath.Join("testdata", scenario))
 	}
 	args = append(args, extra...)

@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/progress"
 )
 
 // byeTimeout bounds sending BYE (and ACK) at the end of a call.
@@ -57,6 +58,13 @@ type leg struct {
 	// the far end's, from the 2xx's To. A BYE must carry both; the Call-ID
 	// alone is no proof, anyone who saw or guessed it could end the call.
 	localTag, remoteTag string
+	// Machine detection and early-media tones (amd.go): the engine's tap
+	// of the callee's audio, the reader of the early media's tones, the
+	// timer that gives up after a decisive one, and how to stop ringing.
+	tap       *audioTap
+	tones     *progress.Reader
+	toneTimer *time.Timer
+	ringStop  func(error)
 }
 
 func newLeg(c *Carrier, tr *trunk, req dialtone.OriginateRequest) *leg {
@@ -80,6 +88,7 @@ func (l *leg) Events() <-chan dialtone.LegEvent { return l.events }
 // emit delivers ev unless the platform hung up first; false means stop.
 func (l *leg) emit(kind dialtone.LegEventKind, reason dialtone.FailReason, detail map[string]string) bool {
 	if kind == dialtone.LegFailed {
+		reason, detail = l.settleByTone(reason, detail)
 		detail = l.withEarlyMedia(detail)
 	}
 	ev := dialtone.LegEvent{Kind: kind, At: time.Now(), Reason: reason, Detail: detail}
@@ -187,6 +196,14 @@ func (l *leg) attempt(inv *sip.Request, deadline time.Time) (detail map[string]s
 		}
 		cancel(cause)
 	}
+	l.mu.Lock()
+	l.ringStop = stop
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		l.ringStop = nil
+		l.mu.Unlock()
+	}()
 	timer := time.AfterFunc(time.Until(deadline), func() { stop(errRingOut) })
 	defer timer.Stop()
 	// A live trunk answers an INVITE within milliseconds (100 Trying);
@@ -234,6 +251,11 @@ func (l *leg) attempt(inv *sip.Request, deadline time.Time) (detail map[string]s
 		l.mu.Lock()
 		status := l.status
 		l.mu.Unlock()
+		if errors.Is(cause, errEarlyTone) {
+			reason, d := l.toneFailure(status)
+			l.emit(dialtone.LegFailed, reason, d)
+			return nil, false
+		}
 		if errors.Is(cause, errRingOut) || errors.Is(cause, errNoAnswer) {
 			if status == 0 {
 				l.log("no response to the invite", "waited", l.c.cfg.InviteTimeout)
@@ -496,6 +518,12 @@ func (l *leg) onRTPTimeout() { l.rtpOnce.Do(func() { close(l.rtpDead) }) }
 func (l *leg) onAudio(pcm []int16, at time.Time) {
 	if l.lis != nil {
 		l.lis.push(pcm, at)
+	}
+	l.mu.Lock()
+	t := l.tap
+	l.mu.Unlock()
+	if t != nil {
+		t.push(pcm, at)
 	}
 }
 

@@ -27,6 +27,9 @@ type streamHooks struct {
 	// recognition); it must not block and must not keep or change pcm
 	// beyond reading it.
 	audio func(pcm []int16, at time.Time)
+	// early receives the decoded early media (call-progress tones), with
+	// the same rules.
+	early func(pcm []int16, at time.Time)
 }
 
 // stream is the RTP side of a leg: one UDP socket, a receive goroutine,
@@ -499,6 +502,9 @@ func (s *stream) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 	s.mu.Unlock()
 	if answered && len(pcm) > 0 && s.hooks.audio != nil {
 		s.hooks.audio(pcm, now)
+	}
+	if !answered && len(pcm) > 0 && s.hooks.early != nil {
+		s.hooks.early(pcm, now)
 	}
 	// The peer is locked only after ours is released: two bridged streams
 	// feed each other from their own goroutines, and holding both locks

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +55,9 @@ type testUAS struct {
 
 	mu        sync.Mutex
 	heard     []int16
-	heardKeys string // RFC 4733 events received
+	sayStart  time.Time // when it began to send say
+	firstLoud time.Time // when the first audible packet from us arrived
+	heardKeys string    // RFC 4733 events received
 	det       dtmfDetector
 	bye       chan struct{}
 	byeOnce   sync.Once
@@ -266,6 +269,9 @@ func (u *testUAS) afterAnswer(dlg *sipgo.DialogServerSession) {
 	if u.say != nil {
 		go func() {
 			time.Sleep(u.sayAt)
+			u.mu.Lock()
+			u.sayStart = time.Now()
+			u.mu.Unlock()
 			u.sendAudio(u.say)
 		}()
 	}
@@ -383,6 +389,9 @@ func (u *testUAS) readRTP() {
 		}
 		u.mu.Lock()
 		u.heard = append(u.heard, pcm...)
+		if u.firstLoud.IsZero() && slices.ContainsFunc(pcm, func(v int16) bool { return v > 64 || v < -64 }) {
+			u.firstLoud = time.Now()
+		}
 		u.mu.Unlock()
 	}
 }

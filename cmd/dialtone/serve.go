@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone/engine"
+	"github.com/dialtone-voice/dialtone/media/detect"
 	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/server"
 )
@@ -35,6 +36,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tokenLifetime := fs.Duration("token-lifetime", envDuration("DIALTONE_TOKEN_LIFETIME", receipt.DefaultTokenLifetime), "lifetime of QueryTokenForMnsQueue credentials (env DIALTONE_TOKEN_LIFETIME)")
 	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", engine.DefaultRingTimeout), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
 	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", engine.DefaultCallbackTimeout), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
+	amd := fs.String("amd", envOr("DIALTONE_AMD", ""), "answering-machine detection thresholds, key=value,…: "+strings.Join(detect.Thresholds, ", ")+" (env DIALTONE_AMD; default the README's table)")
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
 	maxLive := fs.Int("max-live-calls", envInt("DIALTONE_MAX_LIVE_CALLS", server.DefaultMaxLiveCalls), "calls this node runs at once; beyond it accepted calls wait queued for any node with room (env DIALTONE_MAX_LIVE_CALLS)")
 	nodeLease := fs.Duration("node-lease", envDuration("DIALTONE_NODE_LEASE", server.DefaultNodeLease), "how long a node may miss heartbeats before other nodes end its calls and take its queued ones (env DIALTONE_NODE_LEASE)")
@@ -54,6 +56,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil || window <= 0 {
 		return fmt.Errorf("--signature-window %q: want a positive duration such as 15m", *windowText)
 	}
+	amdCfg, err := detect.ParseConfig(*amd)
+	if err != nil {
+		return fmt.Errorf("--amd: %w", err)
+	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return err
@@ -69,7 +75,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		DataDir:  *data,
 		StoreURL: *storeURL,
 		Receipts: receipt.Config{Tokens: receipt.Tokens{Lifetime: *tokenLifetime}, PublicURL: *publicURL},
-		Calls: server.CallConfig{Engine: engine.Config{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout},
+		Calls: server.CallConfig{Engine: engine.Config{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
+			MachineDetection: amdCfg},
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
 		HTTPSAddr:       *tf.https,

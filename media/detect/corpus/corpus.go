@@ -30,6 +30,7 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/media/detect"
+	"github.com/dialtone-voice/dialtone/media/detect/synth"
 )
 
 // Truth is who really answered.
@@ -217,7 +218,7 @@ func (g *generator) speak(text, voice string, speed int) ([]int16, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := trim(a.Samples)
+	s := synth.Trim(a.Samples)
 	if len(s) == 0 {
 		return nil, fmt.Errorf("%s said nothing for %q", voice, text)
 	}
@@ -249,7 +250,7 @@ func (g *generator) human() (Item, error) {
 		if err != nil {
 			return Item{}, err
 		}
-		if d := durOf(len(s)); d <= 1500*time.Millisecond || try >= 8 {
+		if d := synth.Dur(len(s)); d <= 1500*time.Millisecond || try >= 8 {
 			hello = s
 			break
 		}
@@ -260,9 +261,9 @@ func (g *generator) human() (Item, error) {
 	}
 	level := g.uniform(-26, -14)
 	it := Item{Truth: Human, Lang: code, Voice: voice}
-	audio := concat(silence(delay), scale(hello, level))
-	it.VoiceStart, it.VoiceEnd = delay, delay+durOf(len(hello))
-	desc := fmt.Sprintf("human %s %q %.2fs after %.2fs", voice, text, durOf(len(hello)).Seconds(), delay.Seconds())
+	audio := synth.Concat(synth.Silence(delay), synth.Scale(hello, level))
+	it.VoiceStart, it.VoiceEnd = delay, delay+synth.Dur(len(hello))
+	desc := fmt.Sprintf("human %s %q %.2fs after %.2fs", voice, text, synth.Dur(len(hello)).Seconds(), delay.Seconds())
 	if g.rng.Float64() < 0.65 {
 		pause := g.dur(time.Second, 2500*time.Millisecond)
 		again := g.fill(l, pick(g, l.again))
@@ -270,10 +271,10 @@ func (g *generator) human() (Item, error) {
 		if err != nil {
 			return Item{}, err
 		}
-		audio = concat(audio, silence(pause), scale(s, level+g.uniform(-2, 3)))
+		audio = synth.Concat(audio, synth.Silence(pause), synth.Scale(s, level+g.uniform(-2, 3)))
 		desc += fmt.Sprintf(", %.1fs pause, %q", pause.Seconds(), again)
 	}
-	it.Audio = concat(audio, silence(3*time.Second))
+	it.Audio = synth.Concat(audio, synth.Silence(3*time.Second))
 	it.Desc = desc
 	return it, nil
 }
@@ -323,32 +324,32 @@ func (g *generator) machine() (Item, error) {
 			if style == "hello-pause" && i == 1 {
 				pause = g.dur(time.Second, 1600*time.Millisecond)
 			}
-			if durOf(len(greeting)+len(s))+pause > 15*time.Second && durOf(len(greeting)) >= 2*time.Second {
+			if synth.Dur(len(greeting)+len(s))+pause > 15*time.Second && synth.Dur(len(greeting)) >= 2*time.Second {
 				break
 			}
-			greeting = concat(greeting, silence(pause))
+			greeting = synth.Concat(greeting, synth.Silence(pause))
 		}
 		greeting = append(greeting, s...)
 		texts = append(texts, text)
-		if durOf(len(greeting)) >= target {
+		if synth.Dur(len(greeting)) >= target {
 			break
 		}
 	}
 	delay := g.dur(100*time.Millisecond, 900*time.Millisecond)
 	level := g.uniform(-26, -14)
 	it := Item{Truth: Machine, Lang: code, Voice: voice}
-	audio := concat(silence(delay), scale(greeting, level))
-	it.VoiceStart, it.VoiceEnd = delay, durOf(len(audio))
-	it.Desc = fmt.Sprintf("machine %s greeting %.1fs (%d sentences, %s)", voice, durOf(len(greeting)).Seconds(), len(texts), style)
+	audio := synth.Concat(synth.Silence(delay), synth.Scale(greeting, level))
+	it.VoiceStart, it.VoiceEnd = delay, synth.Dur(len(audio))
+	it.Desc = fmt.Sprintf("machine %s greeting %.1fs (%d sentences, %s)", voice, synth.Dur(len(greeting)).Seconds(), len(texts), style)
 	if g.rng.Float64() < 0.75 {
 		gap := g.dur(100*time.Millisecond, time.Second)
-		audio = concat(audio, silence(gap))
+		audio = synth.Concat(audio, synth.Silence(gap))
 		g.addBeep(&it, &audio)
 		it.Desc += fmt.Sprintf(", beep %.0fHz %dms after %dms", it.BeepFreq, (it.BeepEnd - it.BeepStart).Milliseconds(), gap.Milliseconds())
 	} else {
 		it.Desc += ", no beep"
 	}
-	it.Audio = concat(audio, silence(3*time.Second))
+	it.Audio = synth.Concat(audio, synth.Silence(3*time.Second))
 	return it, nil
 }
 
@@ -357,17 +358,17 @@ func (g *generator) addBeep(it *Item, audio *[]int16) {
 	f := math.Round(g.uniform(400, 2000))
 	d := g.dur(150*time.Millisecond, time.Second)
 	it.Beep, it.BeepFreq = true, f
-	it.BeepStart = durOf(len(*audio))
-	*audio = concat(*audio, tone(f, d, g.uniform(-20, -10)))
-	it.BeepEnd = durOf(len(*audio))
+	it.BeepStart = synth.Dur(len(*audio))
+	*audio = synth.Concat(*audio, synth.Beep(f, d, g.uniform(-20, -10)))
+	it.BeepEnd = synth.Dur(len(*audio))
 }
 
 // beepOnly: a mailbox that answers with its beep and no greeting.
 func (g *generator) beepOnly() Item {
 	it := Item{Truth: Machine}
-	audio := silence(g.dur(200*time.Millisecond, time.Second))
+	audio := synth.Silence(g.dur(200*time.Millisecond, time.Second))
 	g.addBeep(&it, &audio)
-	it.Audio = concat(audio, silence(5*time.Second))
+	it.Audio = synth.Concat(audio, synth.Silence(5*time.Second))
 	it.Desc = fmt.Sprintf("machine without greeting, beep %.0fHz %dms", it.BeepFreq, (it.BeepEnd - it.BeepStart).Milliseconds())
 	return it
 }
@@ -376,37 +377,37 @@ func (g *generator) beepOnly() Item {
 // or a data modem's answer tone.
 func (g *generator) fax() Item {
 	level := g.uniform(-18, -10)
-	audio := silence(g.dur(100*time.Millisecond, 600*time.Millisecond))
+	audio := synth.Silence(g.dur(100*time.Millisecond, 600*time.Millisecond))
 	v21, _ := detect.FindPattern(detect.ToneFaxV21, detect.PlanFax)
 	var desc string
 	switch x := g.rng.Float64(); {
 	case x < 0.65:
 		ced, _ := detect.FindPattern(detect.ToneFaxCED, detect.PlanFax)
 		d := g.dur(2600*time.Millisecond, 3800*time.Millisecond)
-		audio = concat(audio, ced.Synthesize(d, level), silence(75*time.Millisecond), v21.Synthesize(g.dur(time.Second, 1500*time.Millisecond), level))
+		audio = synth.Concat(audio, ced.Synthesize(d, level), synth.Silence(75*time.Millisecond), v21.Synthesize(g.dur(time.Second, 1500*time.Millisecond), level))
 		desc = fmt.Sprintf("fax: CED %.1fs then V.21 flags", d.Seconds())
 	case x < 0.8:
-		audio = concat(audio, v21.Synthesize(g.dur(time.Second, 2*time.Second), level))
+		audio = synth.Concat(audio, v21.Synthesize(g.dur(time.Second, 2*time.Second), level))
 		desc = "fax: V.21 flags without CED"
 	default:
 		ans := detect.Patterns()
 		for _, p := range ans {
 			if p.Kind == detect.ToneModem && p.Cadence[0].Reversal > 0 {
-				audio = concat(audio, p.Synthesize(3300*time.Millisecond, level))
+				audio = synth.Concat(audio, p.Synthesize(3300*time.Millisecond, level))
 			}
 		}
 		desc = "modem: V.25 answer tone with phase reversals"
 	}
-	return Item{Truth: Fax, Audio: concat(audio, silence(2*time.Second)), Desc: desc}
+	return Item{Truth: Fax, Audio: synth.Concat(audio, synth.Silence(2*time.Second)), Desc: desc}
 }
 
 func (g *generator) silence() Item {
-	return Item{Truth: Nobody, Audio: silence(8 * time.Second), Desc: "silence"}
+	return Item{Truth: Nobody, Audio: synth.Silence(8 * time.Second), Desc: "silence"}
 }
 
 func (g *generator) noiseOnly() Item {
 	lv := g.uniform(-50, -35)
-	return Item{Truth: Nobody, Audio: noise(g.rng, 8*time.Second, lv), Desc: fmt.Sprintf("line noise only %.0fdBFS", lv)}
+	return Item{Truth: Nobody, Audio: synth.Noise(g.rng, 8*time.Second, lv), Desc: fmt.Sprintf("line noise only %.0fdBFS", lv)}
 }
 
 // noiseLevels are the line noise levels (dBFS RMS; 0: none).
@@ -415,7 +416,7 @@ var noiseLevels = []float64{0, -62, -55, -48, -42}
 // line passes an item through the line: noise, then G.711.
 func (g *generator) line(it *Item) {
 	if lv := pick(g, noiseLevels); lv != 0 && it.Truth != Nobody {
-		it.Audio = mix(it.Audio, noise(g.rng, durOf(len(it.Audio)), lv))
+		it.Audio = synth.Mix(it.Audio, synth.Noise(g.rng, synth.Dur(len(it.Audio)), lv))
 		it.Desc += fmt.Sprintf("; noise %.0fdBFS", lv)
 	}
 	if g.rng.IntN(2) == 0 {
@@ -430,110 +431,3 @@ func (g *generator) line(it *Item) {
 // IsMissingSpeaker reports whether err means that espeak-ng is not
 // installed.
 func IsMissingSpeaker(err error) bool { return errors.Is(err, media.ErrESpeakNotFound) }
-
-func durOf(n int) time.Duration { return time.Duration(n) * time.Second / detect.Rate }
-
-func samples(d time.Duration) int { return int(d * detect.Rate / time.Second) }
-
-func silence(d time.Duration) []int16 { return make([]int16, samples(d)) }
-
-func concat(parts ...[]int16) []int16 {
-	var n int
-	for _, p := range parts {
-		n += len(p)
-	}
-	out := make([]int16, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
-// tone is a beep: a sine with 5 ms ramps, as a machine's oscillator.
-func tone(f float64, d time.Duration, dbfs float64) []int16 {
-	n := samples(d)
-	out := make([]int16, n)
-	a := math.Sqrt2 * 32768 * math.Pow(10, dbfs/20)
-	ramp := samples(5 * time.Millisecond)
-	for i := range out {
-		g := 1.0
-		if i < ramp {
-			g = float64(i) / float64(ramp)
-		} else if n-1-i < ramp {
-			g = float64(n-1-i) / float64(ramp)
-		}
-		out[i] = clip(a * g * math.Sin(2*math.Pi*f*float64(i)/detect.Rate))
-	}
-	return out
-}
-
-func noise(rng *rand.Rand, d time.Duration, dbfs float64) []int16 {
-	a := math.Pow(10, dbfs/20) * 32768
-	out := make([]int16, samples(d))
-	for i := range out {
-		out[i] = clip(rng.NormFloat64() * a)
-	}
-	return out
-}
-
-func mix(a, b []int16) []int16 {
-	out := append([]int16(nil), a...)
-	for i := range min(len(a), len(b)) {
-		out[i] = clip(float64(a[i]) + float64(b[i]))
-	}
-	return out
-}
-
-// scale sets the RMS of the voiced part (samples above 1% of full scale)
-// to dbfs.
-func scale(s []int16, dbfs float64) []int16 {
-	var sum float64
-	var n int
-	for _, v := range s {
-		if v > 328 || v < -328 {
-			sum += float64(v) * float64(v)
-			n++
-		}
-	}
-	out := make([]int16, len(s))
-	if n == 0 {
-		return out
-	}
-	gain := math.Pow(10, dbfs/20) * 32768 / math.Sqrt(sum/float64(n))
-	for i, v := range s {
-		out[i] = clip(float64(v) * gain)
-	}
-	return out
-}
-
-// trim cuts the silence around speech, keeping 20 ms either side.
-func trim(s []int16) []int16 {
-	var peak int
-	for _, v := range s {
-		peak = max(peak, abs(int(v)))
-	}
-	thr := max(peak/40, 1)
-	first, last := -1, -1
-	for i, v := range s {
-		if abs(int(v)) > thr {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
-	}
-	if first < 0 {
-		return nil
-	}
-	m := samples(20 * time.Millisecond)
-	return append([]int16(nil), s[max(first-m, 0):min(last+m+1, len(s))]...)
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-func clip(v float64) int16 { return int16(math.Round(min(max(v, -32768), 32767))) }

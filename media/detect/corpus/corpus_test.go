@@ -17,6 +17,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/media/detect/synth"
 )
 
 // buzz is a stand-in for espeak-ng: a voiced buzz, its pitch from the
@@ -108,8 +109,8 @@ func TestGenerateItems(t *testing.T) {
 	beepFreqs := map[int]bool{}
 	for i, it := range items {
 		count[it.Truth]++
-		if it.ID != i || len(it.Audio) == 0 || durOf(len(it.Audio)) > 30*time.Second {
-			t.Errorf("#%d: id %d, %v of audio", i, it.ID, durOf(len(it.Audio)))
+		if it.ID != i || len(it.Audio) == 0 || synth.Dur(len(it.Audio)) > 30*time.Second {
+			t.Errorf("#%d: id %d, %v of audio", i, it.ID, synth.Dur(len(it.Audio)))
 		}
 		for _, k := range []string{"A-law", "µ-law", "noise", "no beep", "CED", "V.21", "modem", "silence", "pauses", "hello-pause"} {
 			if strings.Contains(it.Desc, k) {
