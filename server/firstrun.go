@@ -91,7 +91,7 @@ func (n *Node) bootstrap(ctx context.Context, prov *provision.Document) error {
 	if fr.envPassword {
 		file.ConsolePassword = ""
 	}
-	ctx = dialtone.WithActor(ctx, "first-start")
+	ctx = dialtone.WithTrusted(dialtone.WithActor(ctx, "first-start"))
 	err = n.res.Atomic(ctx, func(ctx context.Context, tx *resource.Service) error {
 		acct := dialtone.Account{UID: c.AccountUID, Name: DefaultAccountName, Status: dialtone.AccountActive, VoiceService: true}
 		if _, err := tx.PutAccount(ctx, acct); err != nil {

@@ -126,6 +126,11 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 		t.Run("Defaults", s.settingsDefaults)
 		t.Run("RoundTrip", s.settingsRoundTrip)
 		t.Run("Global", s.settingsGlobal)
+		t.Run("CallbackTrustAndSecrets", s.settingsCallback)
+	})
+	t.Run("Audit", func(t *testing.T) {
+		t.Run("RoundTripFilters", s.auditRoundTrip)
+		t.Run("CursorLimitPurge", s.auditCursor)
 	})
 	t.Run("ConcurrentWriters", s.concurrentWriters)
 	t.Run("Atomic", s.atomic)
