@@ -229,6 +229,10 @@ type ReceiptStore interface {
 	ClaimPushDeliveries(ctx context.Context, now, lease time.Time, limit int) ([]PushDelivery, error)
 	// CompletePushDeliveries deletes delivered ones.
 	CompletePushDeliveries(ctx context.Context, ids []string) error
+	// ReleasePushDeliveries ends the lease of claimed deliveries that were
+	// not pushed (the pusher had no room for them): due again at due, no
+	// attempt counted. Dead letters and unknown IDs are left alone.
+	ReleasePushDeliveries(ctx context.Context, ids []string, due time.Time) error
 	// FailPushDeliveries records a failed attempt of each: Attempts+1,
 	// LastError, and either DueAt = Next or, with Dead, a dead letter.
 	FailPushDeliveries(ctx context.Context, fails []PushFailure) error

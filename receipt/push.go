@@ -48,6 +48,7 @@ type PushStore interface {
 	ClaimPushDeliveries(ctx context.Context, now, lease time.Time, limit int) ([]dialtone.PushDelivery, error)
 	CompletePushDeliveries(ctx context.Context, ids []string) error
 	FailPushDeliveries(ctx context.Context, fails []dialtone.PushFailure) error
+	ReleasePushDeliveries(ctx context.Context, ids []string, due time.Time) error
 }
 
 // Defaults of PusherConfig (Alibaba's push behaviour, vms-api §4.3).
@@ -70,10 +71,19 @@ type PusherConfig struct {
 	// Retries are the waits after the 1st, 2nd, ... failed attempt; when
 	// they run out the delivery becomes a dead letter. Default 1, 5, 10 min.
 	Retries []time.Duration
-	// Concurrency bounds simultaneous POSTs; default 8.
+	// Concurrency bounds simultaneous POSTs of all accounts; default 64.
+	// Fairness comes from the outbound client's caps, which fail a push
+	// at once beyond them (it is retried on its schedule): one account's
+	// dead receiver holds at most PerDestination (8) of these for as long
+	// as the Timeout, so the other accounts' pushes always find a free
+	// one.
 	Concurrency int
 	// BatchSize bounds the receipts of one POST; default (and max) 100.
 	BatchSize int
+	// PerReceiver bounds the batches of one account and message type (one
+	// push URL) in flight at once; default 4, below the outbound client's
+	// cap per destination (8), which the console's test pushes share.
+	PerReceiver int
 	// Sweep is the period of the scan for due retries; default 1 s.
 	Sweep time.Duration
 	// Lease is how long a claimed delivery is hidden from other workers;
@@ -90,6 +100,9 @@ type Pusher struct {
 	wake chan struct{}
 	sem  chan struct{}
 	wg   sync.WaitGroup
+
+	mu        sync.Mutex
+	receivers map[pushKey]*receiverState
 }
 
 // Defaults returns c with every unset field at its default.
@@ -110,10 +123,13 @@ func (cfg PusherConfig) Defaults() PusherConfig {
 		cfg.Retries = DefaultRetries
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 8
+		cfg.Concurrency = 64
 	}
 	if cfg.BatchSize <= 0 || cfg.BatchSize > 100 {
 		cfg.BatchSize = 100
+	}
+	if cfg.PerReceiver <= 0 {
+		cfg.PerReceiver = 4
 	}
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = time.Second
@@ -130,6 +146,7 @@ func NewPusher(cfg PusherConfig) *Pusher {
 	return &Pusher{
 		cfg: cfg, log: cfg.Logger.With("component", "receipt-push"),
 		wake: make(chan struct{}, 1), sem: make(chan struct{}, cfg.Concurrency),
+		receivers: map[pushKey]*receiverState{},
 	}
 }
 
@@ -162,6 +179,32 @@ func (p *Pusher) Run(ctx context.Context) {
 
 type pushKey struct{ account, msgType string }
 
+// receiverState is one push URL's (one account and message type's)
+// batches: in flight, and claimed and waiting for a slot.
+type receiverState struct {
+	inflight int
+	queue    []queuedBatch
+}
+
+type queuedBatch struct {
+	batch []dialtone.PushDelivery
+	// leaseEnd is when the store hands the batch out again: a batch still
+	// waiting then is dropped here rather than pushed twice at once.
+	leaseEnd time.Time
+}
+
+// maxWaiting is how many batches of one receiver wait for a slot, in
+// PerReceivers: enough to keep a healthy receiver busy between claims,
+// few enough that a hung receiver's (PerReceiver per push Timeout) are all
+// pushed within their lease.
+const maxWaiting = 16
+
+// drain claims due deliveries and queues them by receiver: each receiver
+// has at most PerReceiver batches in flight and maxWaiting times as many
+// waiting;
+// more are handed back to the store, due again a push timeout later,
+// without counting an attempt. A receiver that hangs thus holds at most
+// PerReceiver of the pusher's slots, and its backlog stays in the store.
 func (p *Pusher) drain(ctx context.Context) error {
 	for ctx.Err() == nil {
 		now := p.cfg.Clock.Now()
@@ -179,36 +222,108 @@ func (p *Pusher) drain(ctx context.Context) error {
 			}
 			groups[k] = append(groups[k], d)
 		}
+		var back []string
+		queued := 0
+		p.mu.Lock()
 		for _, k := range order {
-			g := groups[k]
-			for len(g) > 0 {
+			st := p.receivers[k]
+			if st == nil {
+				st = &receiverState{}
+				p.receivers[k] = st
+			}
+			for g := groups[k]; len(g) > 0; {
 				n := min(len(g), p.cfg.BatchSize)
 				batch := g[:n]
 				g = g[n:]
-				// Bounded concurrency: the claim loop waits here when
-				// every slot is busy, so a backlog is not read ahead.
-				select {
-				case p.sem <- struct{}{}:
-				case <-ctx.Done():
-					return nil // the lease returns the rest
+				if len(st.queue) >= maxWaiting*p.cfg.PerReceiver {
+					for _, d := range batch {
+						back = append(back, d.ID)
+					}
+					continue
 				}
-				p.wg.Add(1)
-				go func() {
-					defer func() { <-p.sem; p.wg.Done() }()
-					p.deliver(context.WithoutCancel(ctx), k, batch)
-				}()
+				st.queue = append(st.queue, queuedBatch{batch: batch, leaseEnd: now.Add(p.cfg.Lease)})
+				queued++
+			}
+			if st.inflight == 0 && len(st.queue) == 0 {
+				delete(p.receivers, k)
 			}
 		}
-		if len(ds) < limit {
+		p.mu.Unlock()
+		p.handBack(ctx, back, now.Add(p.cfg.Timeout))
+		p.pump(ctx)
+		// A full claim may mean more are due, unless every receiver had
+		// enough waiting already: the rest waits for their turn.
+		if len(ds) < limit || queued == 0 {
 			return nil
 		}
 	}
 	return nil
 }
 
+// handBack ends the lease of deliveries that were not pushed: due again at
+// due, no attempt counted.
+func (p *Pusher) handBack(ctx context.Context, ids []string, due time.Time) {
+	if len(ids) == 0 {
+		return
+	}
+	if err := p.cfg.Store.ReleasePushDeliveries(ctx, ids, due); err != nil {
+		p.log.WarnContext(ctx, "handing back push deliveries failed; they are pushed after their lease", "err", err)
+	}
+}
+
+// pump starts the waiting batches that have room: a slot of their
+// receiver and one of the pusher's. It is called after a claim and
+// whenever a push ends.
+func (p *Pusher) pump(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for progress := true; progress && ctx.Err() == nil; {
+		progress = false
+		for k, st := range p.receivers { // map order: no receiver always first
+			if st.inflight >= p.cfg.PerReceiver || len(st.queue) == 0 {
+				continue
+			}
+			qb := st.queue[0]
+			if !p.cfg.Clock.Now().Before(qb.leaseEnd) {
+				// Waited past its lease: the store hands it out again.
+				st.queue = st.queue[1:]
+				progress = true
+				continue
+			}
+			select {
+			case p.sem <- struct{}{}:
+			default:
+				return // every slot is busy: the next push to end pumps again
+			}
+			st.queue = st.queue[1:]
+			st.inflight++
+			progress = true
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				// The slots are given back when the receiver has answered,
+				// before the outcome is written down.
+				p.deliver(context.WithoutCancel(ctx), k, qb.batch, func() {
+					<-p.sem
+					p.mu.Lock()
+					st.inflight--
+					if st.inflight == 0 && len(st.queue) == 0 && p.receivers[k] == st {
+						delete(p.receivers, k)
+					}
+					p.mu.Unlock()
+					p.pump(ctx)
+				})
+			}()
+		}
+	}
+}
+
 // deliver POSTs one batch and records the outcome of each delivery and of
-// the attempt.
-func (p *Pusher) deliver(ctx context.Context, k pushKey, batch []dialtone.PushDelivery) {
+// the attempt; answered is called once the receiver has answered (or the
+// push ended without an answer), before anything is recorded.
+func (p *Pusher) deliver(ctx context.Context, k pushKey, batch []dialtone.PushDelivery, answered func()) {
+	var once sync.Once
+	defer once.Do(answered)
 	ids := make([]string, len(batch))
 	for i, d := range batch {
 		ids[i] = d.ID
@@ -235,6 +350,13 @@ func (p *Pusher) deliver(ctx context.Context, k pushKey, batch []dialtone.PushDe
 	pctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	o := Push(pctx, p.cfg.Client, outbound.PurposePush, sub, Batch(batch))
 	cancel()
+	once.Do(answered)
+	if errors.Is(o.Err, outbound.ErrBusy) {
+		// Not an attempt: nothing was sent (the account's requests to the
+		// receiver are at their cap). Pushed again shortly.
+		p.handBack(ctx, ids, p.cfg.Clock.Now().Add(p.cfg.Timeout))
+		return
+	}
 	a := o.Attempt(sub, at)
 	a.ReceiptIDs, a.Count = ids, len(batch)
 	if o.Err == nil {

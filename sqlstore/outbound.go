@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -373,6 +374,29 @@ func (s *Store) RetryDeadLetter(ctx context.Context, accountUID, id string, now 
 	}
 	if n == 0 {
 		return s.errorf("dead letter %s of %s: %w", id, accountUID, dialtone.ErrNotFound)
+	}
+	return nil
+}
+
+const sqlReleasePush = `UPDATE push_deliveries SET due_at = $1 WHERE id = $2 AND dead = 0`
+
+// ReleasePushDeliveries makes claimed deliveries due at due again, in one
+// transaction.
+func (s *Store) ReleasePushDeliveries(ctx context.Context, ids []string, due time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted) // concurrent callers lock rows in the same order
+	batch := make([]Stmt, len(sorted))
+	for i, id := range sorted {
+		batch[i] = Stmt{sqlReleasePush, []any{toMillis(due), id}}
+	}
+	err := s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
+		return q.ExecBatch(ctx, batch, func(_ int, _ int64, err error) error { return err })
+	})
+	if err != nil {
+		return s.errorf("release push deliveries: %w", err)
 	}
 	return nil
 }

@@ -355,6 +355,16 @@ func (r *rsuite) deliveriesRead(t *testing.T) {
 	}
 	wantErr(t, "RetryDeadLetter of another account", st.RetryDeadLetter(ctx(t), "200", ids[2], at(time.Minute)), dialtone.ErrNotFound)
 	wantErr(t, "RetryDeadLetter of a live delivery", st.RetryDeadLetter(ctx(t), "100", ids[1], at(time.Minute)), dialtone.ErrNotFound)
+	// Handing a claimed delivery back moves its due time, counting no
+	// attempt; a dead letter is left alone.
+	_, err = st.ClaimPushDeliveries(ctx(t), at(5*time.Minute), at(6*time.Minute), 10)
+	must(t, "Claim the retry", err)
+	must(t, "ReleasePushDeliveries", st.ReleasePushDeliveries(ctx(t), []string{ids[1], ids[2], "nope"}, at(5*time.Minute+time.Second)))
+	back, err := st.GetPushDeliveries(ctx(t), "100", []string{ids[1], ids[2]})
+	must(t, "GetPushDeliveries after release", err)
+	if len(back) != 2 || !back[0].DueAt.Equal(normTime(at(5*time.Minute+time.Second))) || back[0].Attempts != 1 || !back[1].Dead {
+		t.Errorf("after release = %+v", back)
+	}
 	must(t, "RetryDeadLetter", st.RetryDeadLetter(ctx(t), "100", ids[2], at(time.Minute)))
 	claimed, err := st.ClaimPushDeliveries(ctx(t), at(time.Minute), at(2*time.Minute), 10)
 	must(t, "Claim retried", err)
