@@ -410,6 +410,9 @@ func testSummary(o receipt.Outcome, operator bool) string {
 		if e := o.Err.Error(); e != fmt.Sprintf("HTTP %d", o.Status) {
 			b.WriteString(" (" + e + ")")
 		}
+		if o.Status >= 300 && o.Status < 400 {
+			b.WriteString(" (a redirect, which is never followed)")
+		}
 	}
 	switch {
 	case o.ReceiptFormat:
