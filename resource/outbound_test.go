@@ -36,7 +36,9 @@ func checkedEnv(t *testing.T) (*env, *countingChecker) {
 	return e, chk
 }
 
-func operator() context.Context { return dialtone.WithTrusted(dialtone.WithActor(context.Background(), "admin-api")) }
+func operator() context.Context {
+	return dialtone.WithTrusted(dialtone.WithActor(context.Background(), "admin-api"))
+}
 
 func TestOutboundURLsCheckedAtEntry(t *testing.T) {
 	e, chk := checkedEnv(t)
