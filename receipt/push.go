@@ -184,6 +184,10 @@ type pushKey struct{ account, msgType string }
 type receiverState struct {
 	inflight int
 	queue    []queuedBatch
+	// slow: the receiver's last push took more than half the push timeout
+	// (or timed out); what it cannot take now waits a push timeout in the
+	// store, instead of coming back at once.
+	slow bool
 }
 
 type queuedBatch struct {
@@ -222,7 +226,7 @@ func (p *Pusher) drain(ctx context.Context) error {
 			}
 			groups[k] = append(groups[k], d)
 		}
-		var back []string
+		var back, backSoon []string
 		queued := 0
 		p.mu.Lock()
 		for _, k := range order {
@@ -237,7 +241,11 @@ func (p *Pusher) drain(ctx context.Context) error {
 				g = g[n:]
 				if len(st.queue) >= maxWaiting*p.cfg.PerReceiver {
 					for _, d := range batch {
-						back = append(back, d.ID)
+						if st.slow {
+							back = append(back, d.ID)
+						} else {
+							backSoon = append(backSoon, d.ID)
+						}
 					}
 					continue
 				}
@@ -250,6 +258,7 @@ func (p *Pusher) drain(ctx context.Context) error {
 		}
 		p.mu.Unlock()
 		p.handBack(ctx, back, now.Add(p.cfg.Timeout))
+		p.handBack(ctx, backSoon, now.Add(handBackSoon))
 		p.pump(ctx)
 		// A full claim may mean more are due, unless every receiver had
 		// enough waiting already: the rest waits for their turn.
@@ -259,6 +268,10 @@ func (p *Pusher) drain(ctx context.Context) error {
 	}
 	return nil
 }
+
+// handBackSoon is when the deliveries a healthy receiver had no room for
+// are due again.
+const handBackSoon = 50 * time.Millisecond
 
 // handBack ends the lease of deliveries that were not pushed: due again at
 // due, no attempt counted.
@@ -303,10 +316,12 @@ func (p *Pusher) pump(ctx context.Context) {
 				defer p.wg.Done()
 				// The slots are given back when the receiver has answered,
 				// before the outcome is written down.
+				began := time.Now()
 				p.deliver(context.WithoutCancel(ctx), k, qb.batch, func() {
 					<-p.sem
 					p.mu.Lock()
 					st.inflight--
+					st.slow = time.Since(began) > p.cfg.Timeout/2
 					if st.inflight == 0 && len(st.queue) == 0 && p.receivers[k] == st {
 						delete(p.receivers, k)
 					}
