@@ -338,3 +338,61 @@ func TestCallbackSecretRotationAndAudit(t *testing.T) {
 		t.Error("the audit page shows a secret")
 	}
 }
+
+// One account never reads or redrives another's receipts: retry now takes
+// only the signed-in account's dead letters, and its attempts are its own.
+func TestReceiptsIsolation(t *testing.T) {
+	f := egressFixture(t)
+	ctx := context.Background()
+	now := f.clock.Now()
+	must(t, f.store.CreateCall(ctx, &dialtone.Call{ID: "iso-1", AccountUID: acctA, Kind: dialtone.KindTTS, Callee: "13800000000",
+		State: dialtone.CallQueued, CreatedAt: now}, nil))
+	c, err := f.store.GetCall(ctx, acctA, "iso-1")
+	must(t, err)
+	c.State = dialtone.CallEnded
+	must(t, f.store.UpdateCall(ctx, &dialtone.CallChange{Call: c, Receipts: []dialtone.Receipt{{ID: "iso-1-1-VoiceReport",
+		MessageType: dialtone.MsgVoiceReport, Body: []byte(`{"call_id":"iso-1","secret-of-a":"x"}`), CreatedAt: now}}}))
+	_, err = f.store.RouteReceipts(ctx, []dialtone.RouteReceipt{{ReceiptID: "iso-1-1-VoiceReport", Push: &dialtone.PushDelivery{
+		ID: "iso-1-1-VoiceReport", AccountUID: acctA, MessageType: dialtone.MsgVoiceReport, Body: []byte(`{}`), CreatedAt: now, DueAt: now}}}, now)
+	must(t, err)
+	_, err = f.store.ClaimPushDeliveries(ctx, now, now.Add(time.Minute), 10)
+	must(t, err)
+	must(t, f.store.FailPushDeliveries(ctx, []dialtone.PushFailure{{ID: "iso-1-1-VoiceReport", Error: "HTTP 500", Dead: true}}))
+	must(t, f.store.RecordPushAttempt(ctx, &dialtone.PushAttempt{AccountUID: acctA, MessageType: dialtone.MsgVoiceReport, At: now,
+		URL: "https://a.example/only-a", HTTPStatus: 500, Error: "HTTP 500", ReceiptIDs: []string{"iso-1-1-VoiceReport"}, Count: 1, Dead: true}))
+
+	bob := f.browser(t)
+	csrf := bob.mustSignIn("bob", "bob-pass")
+	msg, isErr := bob.submit(csrf, "/console/receipts/retry", url.Values{"id": {"iso-1-1-VoiceReport"}})
+	if !isErr || !strings.Contains(msg, "not a dead letter of this account") {
+		t.Errorf("bob retrying alice's dead letter: %q", msg)
+	}
+	if dead, _ := f.store.ListDeadLetters(ctx, acctA, 0); len(dead) != 1 {
+		t.Errorf("alice's dead letter after bob's attempt: %+v", dead)
+	}
+	_, page, _ := bob.do("GET", "/console/receipts", nil, nil)
+	for _, leak := range []string{"iso-1", "only-a", "secret-of-a"} {
+		if strings.Contains(page, leak) {
+			t.Errorf("bob's receipts page shows %q", leak)
+		}
+	}
+	if st, _, _ := bob.do("GET", "/console/receipts?call=iso-1", nil, nil); st != http.StatusNotFound {
+		t.Errorf("bob on alice's call's receipts: %d, want 404", st)
+	}
+	// Alice sees it all, and retries it.
+	alice := f.browser(t)
+	csrf = alice.mustSignIn("alice", "alice-pass")
+	_, page, _ = alice.do("GET", "/console/receipts?call=iso-1", nil, nil)
+	for _, want := range []string{"secret-of-a", "only-a", "dead letter"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("alice's page lacks %q", want)
+		}
+	}
+	if msg, isErr := alice.submit(csrf, "/console/receipts/retry", url.Values{"id": {"iso-1-1-VoiceReport"}, "call": {"iso-1"}}); isErr ||
+		!strings.Contains(msg, "being pushed again") {
+		t.Errorf("alice's retry now: %q", msg)
+	}
+	if dead, _ := f.store.ListDeadLetters(ctx, acctA, 0); len(dead) != 0 {
+		t.Errorf("still dead after retry now: %+v", dead)
+	}
+}
