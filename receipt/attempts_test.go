@@ -2,8 +2,12 @@ package receipt_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,5 +143,52 @@ func TestPushRotation(t *testing.T) {
 	}
 	if err := sdk.VerifySignature("old-secret", h, body, time.Now(), 5*time.Minute); err == nil {
 		t.Error("after the grace, the old secret still verifies")
+	}
+}
+
+// A burst of one account's receipts, more than its receiver may take at
+// once, is delivered in turn: what waits is neither failed nor retried a
+// minute later, and no attempt is recorded for it.
+func TestPushBurstWaitsItsTurn(t *testing.T) {
+	e := newEnv(t)
+	var inFlight, most atomic.Int32
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		io.Copy(io.Discard, r.Body)
+		time.Sleep(10 * time.Millisecond)
+		io.WriteString(w, `{"code":0}`)
+	}))
+	defer rcv.Close()
+	must(t, e.store.PutSubscription(context.Background(), &dialtone.Subscription{AccountUID: acctA, MessageType: dialtone.MsgVoiceReport,
+		PushURL: rcv.URL, PushURLTrusted: true}))
+	p := receipt.NewPusher(receipt.PusherConfig{Store: e.store, BatchSize: 1, Sweep: 10 * time.Millisecond})
+	e.dispatcher = receipt.NewDispatcher(receipt.DispatcherConfig{Store: e.store, PushReady: p.Notify})
+	const n = 300
+	for i := range n {
+		e.endCall(acctA, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	e.runDispatcher()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	e.dispatcher.Notify()
+	waitFor(t, 30*time.Second, "every receipt pushed", func() bool {
+		return len(attempts(t, e, dialtone.PushAttemptFilter{AccountUID: acctA, Limit: 1000})) >= n
+	})
+	as := attempts(t, e, dialtone.PushAttemptFilter{AccountUID: acctA, Limit: 1000})
+	for _, a := range as {
+		if a.Error != "" {
+			t.Fatalf("a failed attempt in the burst: %+v", a)
+		}
+	}
+	if len(as) != n {
+		t.Errorf("%d attempts for %d receipts", len(as), n)
+	}
+	if m := most.Load(); m > 4 {
+		t.Errorf("the receiver had %d pushes at once, more than the 4 per receiver", m)
 	}
 }

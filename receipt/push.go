@@ -158,8 +158,9 @@ func (p *Pusher) Notify() {
 	}
 }
 
-// Run pushes due deliveries until ctx ends, then waits for the POSTs in
-// flight (each bounded by Timeout).
+// Run pushes due deliveries until ctx ends, then hands the claimed ones
+// that had not started back to the store (another node may take them at
+// once) and waits for the POSTs in flight (each bounded by Timeout).
 func (p *Pusher) Run(ctx context.Context) {
 	defer p.wg.Wait()
 	t := time.NewTicker(p.cfg.Sweep)
@@ -170,6 +171,7 @@ func (p *Pusher) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			p.handBackWaiting()
 			return
 		case <-p.wake:
 		case <-t.C:
@@ -267,6 +269,25 @@ func (p *Pusher) drain(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// handBackWaiting hands every batch still waiting for a slot back to the
+// store, due now (the pusher is stopping).
+func (p *Pusher) handBackWaiting() {
+	var ids []string
+	p.mu.Lock()
+	for _, st := range p.receivers {
+		for _, qb := range st.queue {
+			for _, d := range qb.batch {
+				ids = append(ids, d.ID)
+			}
+		}
+		st.queue = nil
+	}
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p.handBack(ctx, ids, p.cfg.Clock.Now())
 }
 
 // handBackSoon is when the deliveries a healthy receiver had no room for
