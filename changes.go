@@ -11,7 +11,13 @@ type SettingsUpdate struct {
 	FlowControl          *FlowControlUpdate `json:"flow_control"`
 	SmartCallCallbackURL *string            `json:"smartcall_callback_url"`
 	Blacklist            *[]string          `json:"blacklist"`
-	MachineDetection     *MachineDetection  `json:"machine_detection"`
+	// SmartCallCallbackSecret replaces the callback's signing secret (""
+	// removes it); with SmartCallCallbackSecretGraceSeconds the replaced
+	// secret keeps signing for that long (a rotation). A secret that is
+	// given again unchanged changes nothing, grace included.
+	SmartCallCallbackSecret             *string           `json:"smartcall_callback_secret"`
+	SmartCallCallbackSecretGraceSeconds *int64            `json:"smartcall_callback_secret_grace_seconds"`
+	MachineDetection                    *MachineDetection `json:"machine_detection"`
 }
 
 // FlowControlUpdate changes flow-control limits; nil ones keep their value.
@@ -48,11 +54,15 @@ func (u SettingsUpdate) Apply(s *AccountSettings) {
 // and PushURL as given, PushSecret when given ("" removes it), the queue's
 // attributes when given; what is not given keeps its value.
 type SubscriptionUpdate struct {
-	Queue                    bool    `json:"queue"`
-	PushURL                  string  `json:"push_url"`
-	PushSecret               *string `json:"push_secret"`
-	VisibilityTimeoutSeconds *int64  `json:"visibility_timeout_seconds"`
-	MessageRetentionSeconds  *int64  `json:"message_retention_seconds"`
+	Queue      bool    `json:"queue"`
+	PushURL    string  `json:"push_url"`
+	PushSecret *string `json:"push_secret"`
+	// PushSecretGraceSeconds, with a new PushSecret, keeps the replaced
+	// secret signing for that long (a rotation: requests carry both
+	// signatures); 0 or absent ends it at once.
+	PushSecretGraceSeconds   *int64 `json:"push_secret_grace_seconds"`
+	VisibilityTimeoutSeconds *int64 `json:"visibility_timeout_seconds"`
+	MessageRetentionSeconds  *int64 `json:"message_retention_seconds"`
 }
 
 // KeyUpdate changes an access key; nil fields keep their value.

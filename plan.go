@@ -37,7 +37,10 @@ type MenuItem struct {
 
 // SmartPlan holds SmartCall's conversation settings.
 type SmartPlan struct {
-	CallbackURL         string        `json:"callback_url"`
+	CallbackURL string `json:"callback_url"`
+	// CallbackTrusted says the operator set CallbackURL (the account's
+	// SmartCallCallbackTrusted when the call was made).
+	CallbackTrusted     bool          `json:"callback_trusted,omitempty"`
 	PauseTime           time.Duration `json:"pause_time"`
 	MuteTime            time.Duration `json:"mute_time"`
 	ActionCodeBreak     bool          `json:"action_code_break"`
@@ -127,6 +130,9 @@ type Receipt struct {
 	MessageType string
 	Body        []byte // the JSON object as delivered
 	CreatedAt   time.Time
+	// RoutedAt is when the receipt was routed to its subscription (zero
+	// before); read back by ListReceipts, never written from here.
+	RoutedAt time.Time
 }
 
 // Receipt message types.

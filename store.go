@@ -24,6 +24,7 @@ type Store interface {
 	ConsoleSessionStore
 	CallStatsStore
 	CertStore
+	AuditStore
 	// Atomic runs fn with a view of the store whose writes all commit
 	// together when fn returns nil, and are all discarded when it returns an
 	// error (which Atomic returns). Reads through the view see its own
@@ -159,6 +160,11 @@ type AccountSettings struct {
 	FlowControl FlowControl
 	// SmartCallCallbackURL receives SmartCall conversation callbacks.
 	SmartCallCallbackURL string
+	// SmartCallCallbackTrusted says the operator set the callback URL (see
+	// URLChecker); SmartCallCallbackSecret signs the callbacks (stores
+	// keep it sealed).
+	SmartCallCallbackTrusted bool
+	SmartCallCallbackSecret  SigningSecret
 	// Blacklist holds forbidden keywords for template variables (in addition
 	// to the operator's global list, kept under account UID "").
 	Blacklist []string

@@ -9,13 +9,20 @@ import (
 
 // Subscription is how an account receives one receipt message type: in its
 // MNS-compatible queue (QueueName), by HTTP batch push to PushURL, or both.
-// PushSecret signs pushes; stores keep it sealed.
+// PushSecret signs pushes; while a rotation's grace runs, the secret it
+// replaced (PushSecretPrevious, until PushSecretPreviousUntil) signs them
+// too. Stores keep both sealed.
 type Subscription struct {
 	AccountUID  string
 	MessageType string // MsgVoiceReport, MsgVoiceCallReport or MsgVoiceRecordReport
 	Queue       bool
 	PushURL     string
-	PushSecret  string
+	// PushURLTrusted says the operator set PushURL (see URLChecker): the
+	// egress policy lets it reach loopback and private networks.
+	PushURLTrusted          bool
+	PushSecret              string
+	PushSecretPrevious      string
+	PushSecretPreviousUntil time.Time
 	// VisibilityTimeout and Retention are the queue's attributes; zero
 	// means the defaults (DefaultVisibilityTimeout, DefaultRetention).
 	VisibilityTimeout time.Duration
@@ -31,6 +38,16 @@ const (
 	MaxVisibilityTimeout     = 12 * time.Hour
 	MaxRetention             = 7 * 24 * time.Hour
 )
+
+// PushSigning returns the push secrets as one SigningSecret.
+func (s *Subscription) PushSigning() SigningSecret {
+	return SigningSecret{Current: s.PushSecret, Previous: s.PushSecretPrevious, PreviousUntil: s.PushSecretPreviousUntil}
+}
+
+// SetPushSigning sets the push secrets from k.
+func (s *Subscription) SetPushSigning(k SigningSecret) {
+	s.PushSecret, s.PushSecretPrevious, s.PushSecretPreviousUntil = k.Current, k.Previous, k.PreviousUntil
+}
 
 // Visibility returns the queue's visibility timeout, defaults applied.
 func (s *Subscription) Visibility() time.Duration {
@@ -212,6 +229,10 @@ type ReceiptStore interface {
 	ClaimPushDeliveries(ctx context.Context, now, lease time.Time, limit int) ([]PushDelivery, error)
 	// CompletePushDeliveries deletes delivered ones.
 	CompletePushDeliveries(ctx context.Context, ids []string) error
+	// ReleasePushDeliveries ends the lease of claimed deliveries that were
+	// not pushed (the pusher had no room for them): due again at due, no
+	// attempt counted. Dead letters and unknown IDs are left alone.
+	ReleasePushDeliveries(ctx context.Context, ids []string, due time.Time) error
 	// FailPushDeliveries records a failed attempt of each: Attempts+1,
 	// LastError, and either DueAt = Next or, with Dead, a dead letter.
 	FailPushDeliveries(ctx context.Context, fails []PushFailure) error
@@ -222,30 +243,92 @@ type ReceiptStore interface {
 	// no attempts; it returns how many.
 	RedriveDeadLetters(ctx context.Context, accountUID string, now time.Time) (int, error)
 
-	// RecordPushResult keeps the outcome of one push attempt, and forgets
-	// the (r.AccountUID, r.MessageType) results older than the newest
-	// PushResultsKept; ErrNotFound when the account does not exist.
-	RecordPushResult(ctx context.Context, r *PushResult) error
-	// ListPushResults returns the newest results of the account's message
-	// type, newest first (then by ID), at most limit (<= 0: PushResultsKept).
-	ListPushResults(ctx context.Context, accountUID, messageType string, limit int) ([]PushResult, error)
+	// RetryDeadLetter makes one dead letter of the account due at now with
+	// no attempts; ErrNotFound unless id is a dead letter of the account.
+	RetryDeadLetter(ctx context.Context, accountUID, id string, now time.Time) error
+	// GetPushDeliveries returns the account's deliveries (waiting, leased
+	// or dead) among ids, in ids' order; delivered ones are gone and
+	// skipped.
+	GetPushDeliveries(ctx context.Context, accountUID string, ids []string) ([]PushDelivery, error)
+	// ListPushRetries returns the account's live deliveries that failed at
+	// least once (waiting for their next attempt), soonest first, at most
+	// limit (<= 0: 100).
+	ListPushRetries(ctx context.Context, accountUID string, limit int) ([]PushDelivery, error)
+	// ListReceipts returns the account's outbox receipts that f selects
+	// (routed ones are kept until PurgeRoutedReceipts), newest first
+	// (CreatedAt, then ID, descending).
+	ListReceipts(ctx context.Context, f ReceiptFilter) ([]Receipt, error)
+
+	// RecordPushAttempt keeps one push attempt (an ID is filled in when
+	// empty) and the receipts it carried; ErrNotFound when the account does
+	// not exist.
+	RecordPushAttempt(ctx context.Context, a *PushAttempt) error
+	// ListPushAttempts returns the attempts f selects, newest first (At,
+	// then ID, descending). ReceiptIDs is not filled in.
+	ListPushAttempts(ctx context.Context, f PushAttemptFilter) ([]PushAttempt, error)
+	// PurgePushAttempts deletes the attempts made before before, and in
+	// each group of one account, message type and kind (test pushes or
+	// deliveries) all but the newest keep; it returns how many went.
+	PurgePushAttempts(ctx context.Context, before time.Time, keep int) (int, error)
 }
 
-// PushResultsKept is how many push results a store keeps per account and
-// message type: enough to see a pattern on the console, few enough that
-// the table never needs a purge job.
-const PushResultsKept = 20
+// ReceiptFilter selects receipts of one account; zero fields do not filter.
+type ReceiptFilter struct {
+	AccountUID  string
+	CallID      string
+	MessageType string
+	Limit       int // <= 0: 100; at most 1000
+}
 
-// PushResult is the outcome of one HTTP push (a batch of Count receipts)
-// or of the console's test receipt. URL never carries a password.
-type PushResult struct {
-	ID          string // unique; the store's tie-breaker for equal times
+// PushAttemptFilter selects push attempts of one account; zero fields do
+// not filter.
+type PushAttemptFilter struct {
 	AccountUID  string
 	MessageType string
-	At          time.Time
+	// ReceiptID selects the attempts that carried this receipt.
+	ReceiptID string
+	// Test selects test pushes (true) or deliveries (false); nil both.
+	Test  *bool
+	Limit int // <= 0: 100; at most 1000
+}
+
+// Push attempts are kept PushAttemptsAge, and at most PushAttemptsKept per
+// account, message type and kind (test pushes apart): enough to follow a
+// receipt through its retries, bounded whatever the traffic.
+const (
+	PushAttemptsKept = 1000
+	PushAttemptsAge  = MaxRetention
+	// MaxPushAnswer bounds the start of an answer kept with an attempt.
+	MaxPushAnswer = 200
+)
+
+// PushAttempt is one HTTP push: a batch of Count receipts (ReceiptIDs),
+// or the console's test receipt (Test). URL never carries a password.
+type PushAttempt struct {
+	ID          string
+	AccountUID  string
+	MessageType string
+	At          time.Time // when the request started
 	URL         string
-	HTTPStatus  int    // 0: no HTTP answer
-	Error       string // "": accepted
-	Count       int
-	Test        bool
+	HTTPStatus  int // 0: no HTTP answer
+	// Answer is the start of the receiver's answer (at most MaxPushAnswer
+	// bytes of valid UTF-8), for the operator only. AnswerCode and
+	// AnswerMsg are its "code" (as written) and "msg" when the answer is
+	// Dialtone's receipt format ({"code": <number>, "msg": ...}), the only
+	// part of it an account user is shown.
+	Answer     string
+	AnswerCode string
+	AnswerMsg  string
+	Latency    time.Duration
+	Error      string // "": accepted
+	// Rule is the egress policy's rule when it refused the URL.
+	Rule       string
+	ReceiptIDs []string
+	Count      int
+	Test       bool
+	// NextRetry is when the batch is pushed again after this failed
+	// attempt (the earliest of its receipts); zero when it was accepted
+	// or given up (Dead: its receipts became dead letters).
+	NextRetry time.Time
+	Dead      bool
 }

@@ -333,6 +333,10 @@ func (s *AccountSettings) Validate() error {
 	if s.SmartCallCallbackURL != "" {
 		p.add(CheckHTTPURL("smartcall_callback_url", s.SmartCallCallbackURL))
 	}
+	if s.SmartCallCallbackSecret.Current != "" && s.SmartCallCallbackURL == "" {
+		p.invalid("smartcall_callback_secret", "needs a smartcall_callback_url")
+	}
+	checkSecret(&p, "smartcall_callback_secret", s.SmartCallCallbackSecret)
 	p.add(CheckBlacklist("blacklist", s.Blacklist))
 	p.add(CheckMachineDetection("machine_detection", s.MachineDetection))
 	return p.err()
@@ -408,8 +412,8 @@ func (s *Subscription) Validate() error {
 	}
 	if s.PushSecret != "" && s.PushURL == "" {
 		p.invalid("push_secret", "needs a push_url")
-	} else if len(s.PushSecret) > 256 {
-		p.invalid("push_secret", "must be at most 256 bytes")
+	} else {
+		checkSecret(&p, "push_secret", s.PushSigning())
 	}
 	if v := s.VisibilityTimeout; v != 0 && (v < time.Second || v > MaxVisibilityTimeout) {
 		p.invalid("visibility_timeout_seconds", "must be between 1 and %d", int64(MaxVisibilityTimeout/time.Second))

@@ -100,6 +100,7 @@ func New(svc *resource.Service, tokens Tokens, logger *slog.Logger, opts ...Opti
 		{"DELETE /admin/v1/accounts/{uid}/subscriptions/{type}", h.deleteSubscription},
 		{"GET /admin/v1/accounts/{uid}/deadletters", h.listDeadLetters},
 		{"POST /admin/v1/accounts/{uid}/deadletters/redrive", h.redrive},
+		{"GET /admin/v1/audit", h.listAudit},
 	}
 	routes = append(routes, h.resourceRoutes()...)    // resources.go
 	routes = append(routes, h.consoleUserRoutes()...) // console_users.go
@@ -154,8 +155,9 @@ func (a *auth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reason+": send Authorization: Bearer <the DIALTONE_ADMIN_TOKEN of the server>")
 		return
 	}
-	// Every change made through the API is audited as the API's.
-	a.next.ServeHTTP(w, r.WithContext(dialtone.WithActor(r.Context(), "admin-api")))
+	// Every change made through the API is audited as the API's, and the
+	// URLs it sets are the operator's (trusted by the egress policy).
+	a.next.ServeHTTP(w, r.WithContext(dialtone.WithTrusted(dialtone.WithActor(r.Context(), "admin-api"))))
 }
 
 type handler struct {

@@ -41,27 +41,44 @@ const (
 // SubscriptionInfo is a subscription as the admin API shows it; the push
 // secret is never shown, only whether one is set.
 type SubscriptionInfo struct {
-	MessageType       string    `json:"message_type"`
-	Queue             bool      `json:"queue"`
-	QueueName         string    `json:"queue_name,omitempty"`
-	PushURL           string    `json:"push_url,omitempty"`
-	PushSecretSet     bool      `json:"push_secret_set"`
-	VisibilityTimeout int64     `json:"visibility_timeout_seconds"`
-	MessageRetention  int64     `json:"message_retention_seconds"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	MessageType string `json:"message_type"`
+	Queue       bool   `json:"queue"`
+	QueueName   string `json:"queue_name,omitempty"`
+	PushURL     string `json:"push_url,omitempty"`
+	// PushURLTrusted says the operator set the push URL (admin API,
+	// provisioning, an operator of the console): the egress policy lets
+	// it reach loopback and private networks.
+	PushURLTrusted bool `json:"push_url_trusted"`
+	PushSecretSet  bool `json:"push_secret_set"`
+	// PushSecretPreviousUntil is the end of a rotation's grace, while
+	// pushes carry the replaced secret's signature too.
+	PushSecretPreviousUntil *time.Time `json:"push_secret_previous_until,omitempty"`
+	VisibilityTimeout       int64      `json:"visibility_timeout_seconds"`
+	MessageRetention        int64      `json:"message_retention_seconds"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 func subscriptionInfo(s *dialtone.Subscription) SubscriptionInfo {
 	info := SubscriptionInfo{
-		MessageType: s.MessageType, Queue: s.Queue, PushURL: s.PushURL, PushSecretSet: s.PushSecret != "",
-		VisibilityTimeout: int64(s.Visibility() / time.Second), MessageRetention: int64(s.RetentionPeriod() / time.Second),
+		MessageType: s.MessageType, Queue: s.Queue, PushURL: s.PushURL, PushURLTrusted: s.PushURLTrusted, PushSecretSet: s.PushSecret != "",
+		PushSecretPreviousUntil: rotatingUntil(s.PushSigning()),
+		VisibilityTimeout:       int64(s.Visibility() / time.Second), MessageRetention: int64(s.RetentionPeriod() / time.Second),
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 	if s.Queue {
 		info.QueueName = dialtone.QueueName(s.AccountUID, s.MessageType)
 	}
 	return info
+}
+
+// rotatingUntil is the end of a rotation's grace, nil when none runs.
+func rotatingUntil(k dialtone.SigningSecret) *time.Time {
+	if !k.Rotating(time.Now()) {
+		return nil
+	}
+	t := k.PreviousUntil
+	return &t
 }
 
 func (h *handler) receiptStore(w http.ResponseWriter) bool {

@@ -37,7 +37,7 @@ import (
 //	POST   /admin/v1/accounts/{uid}/voice-files/{code}/approve
 //	POST   /admin/v1/accounts/{uid}/voice-files/{code}/reject    {"reason"}
 //	GET    /admin/v1/accounts/{uid}/settings
-//	PUT    /admin/v1/accounts/{uid}/settings                  {"flow_control", "smartcall_callback_url", "blacklist", "machine_detection"}
+//	PUT    /admin/v1/accounts/{uid}/settings                  {"flow_control", "smartcall_callback_url", "smartcall_callback_secret", "smartcall_callback_secret_grace_seconds", "blacklist", "machine_detection"}
 //	GET    /admin/v1/blacklist
 //	PUT    /admin/v1/blacklist                                {"blacklist"}
 
@@ -442,20 +442,30 @@ type FlowControlInfo struct {
 }
 
 // SettingsInfo is an account's call-engine settings.
+// The callback's secret is never shown, only whether one is set and
+// whether a rotation's grace runs.
 type SettingsInfo struct {
-	FlowControl          FlowControlInfo `json:"flow_control"`
-	SmartCallCallbackURL string          `json:"smartcall_callback_url"`
-	Blacklist            []string        `json:"blacklist"`
+	FlowControl              FlowControlInfo `json:"flow_control"`
+	SmartCallCallbackURL     string          `json:"smartcall_callback_url"`
+	SmartCallCallbackTrusted bool            `json:"smartcall_callback_trusted"`
+	SmartCallCallbackSecret  bool            `json:"smartcall_callback_secret_set"`
+	// SmartCallCallbackSecretPreviousUntil is the end of a rotation's
+	// grace, while callbacks carry the replaced secret's signature too.
+	SmartCallCallbackSecretPreviousUntil *time.Time `json:"smartcall_callback_secret_previous_until,omitempty"`
+	Blacklist                            []string   `json:"blacklist"`
 	// MachineDetection is off, detect, hangup or message.
 	MachineDetection string `json:"machine_detection"`
 }
 
 func settingsInfo(s *dialtone.AccountSettings) SettingsInfo {
 	return SettingsInfo{
-		FlowControl:          FlowControlInfo{PerMinute: s.FlowControl.PerMinute, PerHour: s.FlowControl.PerHour, PerDay: s.FlowControl.PerDay},
-		SmartCallCallbackURL: s.SmartCallCallbackURL,
-		Blacklist:            nonNil(s.Blacklist),
-		MachineDetection:     string(s.MachineDetection.OrOff()),
+		FlowControl:                          FlowControlInfo{PerMinute: s.FlowControl.PerMinute, PerHour: s.FlowControl.PerHour, PerDay: s.FlowControl.PerDay},
+		SmartCallCallbackURL:                 s.SmartCallCallbackURL,
+		SmartCallCallbackTrusted:             s.SmartCallCallbackTrusted,
+		SmartCallCallbackSecret:              s.SmartCallCallbackSecret.Current != "",
+		SmartCallCallbackSecretPreviousUntil: rotatingUntil(s.SmartCallCallbackSecret),
+		Blacklist:                            nonNil(s.Blacklist),
+		MachineDetection:                     string(s.MachineDetection.OrOff()),
 	}
 }
 

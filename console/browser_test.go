@@ -302,7 +302,7 @@ func TestBrowserReceiptsAndNetwork(t *testing.T) {
 	)
 	s.Do("send a test receipt",
 		chromedp.Click(`#rc-VoiceReport ~ form[action="/console/receipts/test"] button`),
-		chromedp.WaitVisible(`#results-VoiceReport tr.ok`),
+		chromedp.WaitVisible(`#tests-VoiceReport tr.ok`),
 	)
 	select {
 	case body := <-received:
@@ -312,11 +312,15 @@ func TestBrowserReceiptsAndNetwork(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the receiver got nothing")
 	}
-	if row := s.Text(`#results-VoiceReport tr.ok`); !strings.Contains(row, "200") || !strings.Contains(row, "(test)") {
-		t.Errorf("result row %q", row)
+	if row := s.Text(`#tests-VoiceReport tr.ok`); !strings.Contains(row, "200") || !strings.Contains(row, "(test)") || !strings.Contains(row, "code 0") {
+		t.Errorf("test push row %q", row)
 	}
-	if sum := s.Text(`#receipt-summary tr[data-type=VoiceReport]`); !strings.Contains(sum, "OK") {
-		t.Errorf("summary row %q", sum)
+	// A test push is not a delivery: the summary says so.
+	if sum := s.Text(`#receipt-summary tr[data-type=VoiceReport] .last-delivery`); !strings.Contains(sum, "no deliveries yet") {
+		t.Errorf("summary's last delivery %q", sum)
+	}
+	if sum := s.Text(`#receipt-summary tr[data-type=VoiceReport] .last-test`); !strings.Contains(sum, "accepted (test)") {
+		t.Errorf("summary's last test %q", sum)
 	}
 	s.Shot("10-receipts-test-result")
 

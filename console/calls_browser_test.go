@@ -85,7 +85,7 @@ func startCallsNode(t *testing.T, receiver string) string {
 }
 
 // consolePages are every page of the console, by path under /console/.
-var consolePages = []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "settings", "calls", "CALL", "network", "explorer", "users", "no-such-page"}
+var consolePages = []string{"overview", "numbers", "templates", "voicefiles", "keys", "receipts", "RECEIPTS", "settings", "callback", "calls", "CALL", "network", "explorer", "users", "audit", "no-such-page"}
 
 func TestBrowserCallsReadable(t *testing.T) {
 	if testing.Short() {
@@ -318,9 +318,13 @@ func TestBrowserCallsReadable(t *testing.T) {
 		s.Do(fmt.Sprintf("viewport %d", w.width), chromedp.EmulateViewport(w.width, w.height))
 		for _, p := range consolePages {
 			path := "/console/" + p
-			if p == "CALL" {
+			switch p {
+			case "CALL":
 				path = "/console/calls/" + url.PathEscape(viaConsole)
 				p = "call"
+			case "RECEIPTS":
+				path = "/console/receipts?call=" + url.QueryEscape(answered)
+				p = "call-receipts"
 			}
 			s.Do(p, chromedp.Navigate(base+path), chromedp.WaitVisible("main h1"))
 			if p == "templates" || p == "voicefiles" {

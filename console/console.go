@@ -34,6 +34,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
+	"github.com/dialtone-voice/dialtone/outbound"
 	"github.com/dialtone-voice/dialtone/resource"
 )
 
@@ -112,6 +113,10 @@ type Config struct {
 	// SignInLimit is the sign-in attempts allowed per client address and
 	// per username per minute; default 5.
 	SignInLimit int
+	// Outbound sends the test receipts: the node's one client for requests
+	// sent on an account's behalf (egress policy, caps). Default: a client
+	// whose policy has no allow-list.
+	Outbound *outbound.Client
 	// FlashKey seals the messages a POST leaves for the next page (32
 	// bytes; the nodes of a cluster share it, derived from the master key);
 	// default a random key (one node).
@@ -132,6 +137,7 @@ type Console struct {
 	mux      *http.ServeMux
 	now      func() time.Time
 	flashKey [32]byte
+	out      *outbound.Client
 }
 
 // New builds the console.
@@ -169,6 +175,12 @@ func New(cfg Config) (*Console, error) {
 		_, _ = rand.Read(c.flashKey[:])
 	}
 	c.receipts, c.stats = cfg.Store, cfg.Store
+	if c.out = cfg.Outbound; c.out == nil {
+		var err error
+		if c.out, err = outbound.New(outbound.Config{Logger: cfg.Logger}); err != nil {
+			return nil, fmt.Errorf("console: %w", err)
+		}
+	}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -223,6 +235,10 @@ func (c *Console) routes() {
 	page("POST "+Prefix+"receipts", c.receiptPut)
 	page("POST "+Prefix+"receipts/test", c.receiptTest)
 	page("POST "+Prefix+"receipts/redrive", c.receiptRedrive)
+	page("POST "+Prefix+"receipts/retry", c.receiptRetry)
+	page("GET "+Prefix+"callback", c.callbackPage)
+	page("POST "+Prefix+"callback", c.callbackPut)
+	op("GET "+Prefix+"audit", c.auditPage)
 	page("GET "+Prefix+"calls", c.callsPage)
 	page("GET "+Prefix+"calls/{id}", c.callPage)
 	page("POST "+Prefix+"calls/{id}/hangup", c.callHangUp)
@@ -326,7 +342,13 @@ func (c *Console) auth(fn func(w http.ResponseWriter, r *http.Request, v *view),
 			return
 		}
 		// Every change made through the console is audited as its user's.
-		fn(w, r.WithContext(dialtone.WithActor(r.Context(), "console:"+s.Username)), v)
+		// An operator's URLs are the operator's (trusted by the egress
+		// policy); an account user's never are.
+		ctx := dialtone.WithActor(r.Context(), "console:"+s.Username)
+		if s.Operator() {
+			ctx = dialtone.WithTrusted(ctx)
+		}
+		fn(w, r.WithContext(ctx), v)
 	})
 }
 
@@ -426,6 +448,12 @@ func (c *Console) parseTemplates() error {
 		"dur": func(d time.Duration) string {
 			return fmt.Sprintf("%.1f s", d.Seconds())
 		},
+		"ms": func(d time.Duration) string {
+			if d < time.Millisecond {
+				return "<1 ms"
+			}
+			return fmt.Sprintf("%d ms", d.Milliseconds())
+		},
 		"sortedKeys": func(m map[string]string) []string {
 			keys := make([]string, 0, len(m))
 			for k := range m {
@@ -475,10 +503,12 @@ func nav(operator bool) []navItem {
 		{"keys", "AccessKeys"},
 		{"receipts", "Receipts 回执"},
 		{"settings", "Settings 设置"},
+		{"callback", "SmartCall callback 回调"},
 		{"explorer", "API Explorer"},
 	}
 	if operator {
-		items = append(items, navItem{"network", "Simulated network 模拟网络"}, navItem{"users", "Console users 用户"})
+		items = append(items, navItem{"network", "Simulated network 模拟网络"}, navItem{"users", "Console users 用户"},
+			navItem{"audit", "Audit trail 审计"})
 	}
 	return items
 }
@@ -545,7 +575,7 @@ func typed(r *http.Request) url.Values {
 	out := url.Values{}
 	for k, vs := range r.PostForm {
 		switch k {
-		case csrfField, "password", "push_secret", "secret":
+		case csrfField, "password", "push_secret", "secret", "smartcall_callback_secret":
 			continue
 		}
 		out[k] = vs

@@ -6,19 +6,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
+	"github.com/dialtone-voice/dialtone/mns"
+	"github.com/dialtone-voice/dialtone/outbound"
 	"github.com/dialtone-voice/dialtone/receipt"
 )
 
 // --- receipts ---
+//
+// The receipts page shows what Dialtone sent and what came back: per
+// message type the subscription (who set its push URL, whether a secret
+// rotation runs), a summary computed from real deliveries only, every push
+// attempt (time, URL without password, HTTP status, latency, error or the
+// egress rule that refused it, next retry) with test pushes apart, recent
+// receipts, the retries waiting and the dead letters with "retry now".
+// ?call=ID shows one call's receipts in full: the JSON as delivered, the
+// queue message's base64 MessageBody as MNS delivers it, the delivery's
+// state and the attempts that carried each. Account users see of an
+// answer only its HTTP status and, in the receipt format, its code and
+// msg; operators also its first bytes.
 
 type receiptRow struct {
 	Type      string
@@ -27,33 +41,74 @@ type receiptRow struct {
 	Depth     int
 	Stats     dialtone.QueueStats
 	HasSecret bool
-	// Results are the last push attempts, the pusher's and the test
-	// button's, newest first (kept by the store, so every node shows them).
-	Results []dialtone.PushResult
+	// RotatingUntil is the end of a push secret rotation's grace; zero
+	// when none runs.
+	RotatingUntil time.Time
+	// Attempts are the newest deliveries (test pushes apart, in Tests);
+	// Last the newest of them, LastOK the newest accepted; Accepted and
+	// Failed count Attempts.
+	Attempts         []dialtone.PushAttempt
+	Tests            []dialtone.PushAttempt
+	Last, LastOK     *dialtone.PushAttempt
+	Accepted, Failed int
+	// Receipts are the type's newest receipts.
+	Receipts []receiptView
+}
+
+// receiptView is one receipt with what became of it.
+type receiptView struct {
+	R        dialtone.Receipt
+	JSON     string // the body exactly as delivered
+	Pretty   string // indented, to read
+	Base64   string // the queue message's MessageBody
+	BodyMD5  string
+	Delivery *dialtone.PushDelivery // nil: no push pending (delivered, or none)
+	Attempts []dialtone.PushAttempt
+	State    string
 }
 
 type receiptsData struct {
 	Missing bool
 	Rows    []receiptRow
 	Dead    []dialtone.PushDelivery
+	Retries []dialtone.PushDelivery
 	// Call is the call whose receipts the page shows (?call=ID); "" for
-	// the whole account.
-	Call string
+	// the whole account. Types are its receipts by message type.
+	Call  string
+	Types []callReceipts
+	// Graces are the choices of a secret rotation's grace.
+	Graces []graceChoice
 }
 
-// receiptCallID is the call a receipt body names.
-func receiptCallID(body []byte) string {
-	var b struct {
-		CallID string `json:"call_id"`
-	}
-	_ = json.Unmarshal(body, &b)
-	return b.CallID
+type callReceipts struct {
+	Type     string
+	Receipts []receiptView
 }
+
+type graceChoice struct {
+	Seconds int64
+	Label   string
+}
+
+// graces are the rotation grace periods the forms offer.
+var graces = []graceChoice{
+	{0, "none: the old secret stops signing at once"},
+	{3600, "1 hour: pushes carry both signatures"},
+	{86400, "24 hours: pushes carry both signatures"},
+	{7 * 86400, "7 days: pushes carry both signatures"},
+}
+
+// Limits of the receipts page.
+const (
+	attemptsShown = 20
+	testsShown    = 5
+	receiptsShown = 10
+)
 
 func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) {
 	c.messages(w, r, v)
 	v.Title = "Receipts 回执"
-	d := receiptsData{Missing: c.receipts == nil, Call: strings.TrimSpace(r.URL.Query().Get("call"))}
+	d := receiptsData{Missing: c.receipts == nil, Call: strings.TrimSpace(r.URL.Query().Get("call")), Graces: graces}
 	ctx, cancel := withTimeout(r)
 	defer cancel()
 	if d.Call != "" {
@@ -64,49 +119,194 @@ func (c *Console) receiptsPage(w http.ResponseWriter, r *http.Request, v *view) 
 		}
 		v.Title = "Receipts of call 通话回执 " + d.Call
 	}
-	if c.receipts != nil && v.Account != "" {
-		now := c.now()
-		for _, typ := range dialtone.MessageTypes {
-			row := receiptRow{Type: typ, QueueName: dialtone.QueueName(v.Account, typ)}
-			sub, err := c.receipts.GetSubscription(ctx, v.Account, typ)
-			switch {
-			case err == nil:
-				row.Sub, row.HasSecret = sub, sub.PushSecret != ""
-				// The push secret is never put on a page.
-				sub.PushSecret = ""
-			case !errors.Is(err, dialtone.ErrNotFound):
-				c.internal(w, r, "subscription", err)
-				return
-			}
-			qs, err := c.receipts.QueueStats(ctx, row.QueueName, now)
-			if err != nil {
-				c.internal(w, r, "queue stats", err)
-				return
-			}
-			row.Depth, row.Stats = qs.Active+qs.Inactive+qs.Delayed, qs
-			if row.Results, err = c.receipts.ListPushResults(ctx, v.Account, typ, 10); err != nil {
-				c.internal(w, r, "push results", err)
-				return
-			}
-			d.Rows = append(d.Rows, row)
-		}
-		limit := 100
-		if d.Call != "" {
-			limit = 1000
-		}
-		dead, err := c.receipts.ListDeadLetters(ctx, v.Account, limit)
-		if err != nil {
-			c.internal(w, r, "dead letters", err)
-			return
-		}
-		for _, dl := range dead {
-			if d.Call == "" || receiptCallID(dl.Body) == d.Call {
-				d.Dead = append(d.Dead, dl)
-			}
-		}
+	if c.receipts == nil || v.Account == "" {
+		v.Data = d
+		c.render(w, r, http.StatusOK, "receipts.html", v, "")
+		return
+	}
+	var err error
+	if d.Call != "" {
+		d.Types, err = c.callReceipts(ctx, v.Account, d.Call)
+	} else {
+		d.Rows, err = c.receiptRows(ctx, v.Account)
+	}
+	if err != nil {
+		c.internal(w, r, "receipts", err)
+		return
+	}
+	if d.Dead, err = c.receipts.ListDeadLetters(ctx, v.Account, 100); err != nil {
+		c.internal(w, r, "dead letters", err)
+		return
+	}
+	if d.Retries, err = c.receipts.ListPushRetries(ctx, v.Account, 100); err != nil {
+		c.internal(w, r, "push retries", err)
+		return
+	}
+	if d.Call != "" {
+		d.Dead, d.Retries = ofCall(d.Dead, d.Types), ofCall(d.Retries, d.Types)
 	}
 	v.Data = d
 	c.render(w, r, http.StatusOK, "receipts.html", v, "")
+}
+
+// receiptRows is the account's page: one row per message type.
+func (c *Console) receiptRows(ctx context.Context, acct string) ([]receiptRow, error) {
+	now := c.now()
+	no, yes := false, true
+	var rows []receiptRow
+	for _, typ := range dialtone.MessageTypes {
+		row := receiptRow{Type: typ, QueueName: dialtone.QueueName(acct, typ)}
+		sub, err := c.receipts.GetSubscription(ctx, acct, typ)
+		switch {
+		case err == nil:
+			row.Sub, row.HasSecret = sub, sub.PushSecret != ""
+			if k := sub.PushSigning(); k.Rotating(now) {
+				row.RotatingUntil = k.PreviousUntil
+			}
+			// The push secrets are never put on a page.
+			sub.PushSecret, sub.PushSecretPrevious = "", ""
+		case !errors.Is(err, dialtone.ErrNotFound):
+			return nil, err
+		}
+		qs, err := c.receipts.QueueStats(ctx, row.QueueName, now)
+		if err != nil {
+			return nil, err
+		}
+		row.Depth, row.Stats = qs.Active+qs.Inactive+qs.Delayed, qs
+		if row.Attempts, err = c.receipts.ListPushAttempts(ctx, dialtone.PushAttemptFilter{AccountUID: acct, MessageType: typ, Test: &no, Limit: 100}); err != nil {
+			return nil, err
+		}
+		for i := range row.Attempts {
+			a := &row.Attempts[i]
+			if row.Last == nil {
+				row.Last = a
+			}
+			if a.Error == "" {
+				row.Accepted++
+				if row.LastOK == nil {
+					row.LastOK = a
+				}
+			} else {
+				row.Failed++
+			}
+		}
+		row.Attempts = row.Attempts[:min(len(row.Attempts), attemptsShown)]
+		if row.Tests, err = c.receipts.ListPushAttempts(ctx, dialtone.PushAttemptFilter{AccountUID: acct, MessageType: typ, Test: &yes, Limit: testsShown}); err != nil {
+			return nil, err
+		}
+		rs, err := c.receipts.ListReceipts(ctx, dialtone.ReceiptFilter{AccountUID: acct, MessageType: typ, Limit: receiptsShown})
+		if err != nil {
+			return nil, err
+		}
+		if row.Receipts, err = c.receiptViews(ctx, acct, rs, false); err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// callReceipts are one call's receipts, by message type, in full.
+func (c *Console) callReceipts(ctx context.Context, acct, callID string) ([]callReceipts, error) {
+	rs, err := c.receipts.ListReceipts(ctx, dialtone.ReceiptFilter{AccountUID: acct, CallID: callID, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	// Oldest first: the order they were made in.
+	slices.Reverse(rs)
+	views, err := c.receiptViews(ctx, acct, rs, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []callReceipts
+	for _, typ := range dialtone.MessageTypes {
+		g := callReceipts{Type: typ}
+		for _, rv := range views {
+			if rv.R.MessageType == typ {
+				g.Receipts = append(g.Receipts, rv)
+			}
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// receiptViews adds to receipts their delivery's state and, with full,
+// their content and attempts.
+func (c *Console) receiptViews(ctx context.Context, acct string, rs []dialtone.Receipt, full bool) ([]receiptView, error) {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	ds, err := c.receipts.GetPushDeliveries(ctx, acct, ids)
+	if err != nil {
+		return nil, err
+	}
+	open := make(map[string]*dialtone.PushDelivery, len(ds))
+	for i := range ds {
+		open[ds[i].ID] = &ds[i]
+	}
+	out := make([]receiptView, len(rs))
+	for i, r := range rs {
+		rv := receiptView{R: r, Delivery: open[r.ID]}
+		if full {
+			rv.JSON = string(r.Body)
+			var buf bytes.Buffer
+			if json.Indent(&buf, r.Body, "", "  ") == nil {
+				rv.Pretty = buf.String()
+			}
+			rv.Base64, rv.BodyMD5 = mns.EncodeBody(r.Body)
+			if rv.Attempts, err = c.receipts.ListPushAttempts(ctx, dialtone.PushAttemptFilter{AccountUID: acct, ReceiptID: r.ID, Limit: 100}); err != nil {
+				return nil, err
+			}
+		}
+		rv.State = deliveryState(&rv, full)
+		out[i] = rv
+	}
+	return out, nil
+}
+
+// deliveryState says where a receipt's push stands.
+func deliveryState(rv *receiptView, full bool) string {
+	d := rv.Delivery
+	switch {
+	case rv.R.RoutedAt.IsZero():
+		return "not routed yet 待投递"
+	case d != nil && d.Dead:
+		return fmt.Sprintf("dead letter after %d attempts 死信", d.Attempts)
+	case d != nil && d.Attempts > 0:
+		return fmt.Sprintf("failed %d times; next attempt %s 等待重试", d.Attempts, fmtTime(d.DueAt))
+	case d != nil:
+		return "being pushed 推送中"
+	case !full:
+		return "no push pending"
+	}
+	for _, a := range rv.Attempts {
+		if a.Error == "" {
+			return "pushed 已推送 " + fmtTime(a.At)
+		}
+	}
+	if len(rv.Attempts) > 0 {
+		return "pushed (its accepted attempt is no longer kept)"
+	}
+	return "no push (the subscription had no push URL) 未推送"
+}
+
+// ofCall keeps the deliveries of the receipts listed in types.
+func ofCall(ds []dialtone.PushDelivery, types []callReceipts) []dialtone.PushDelivery {
+	ids := map[string]bool{}
+	for _, g := range types {
+		for _, rv := range g.Receipts {
+			ids[rv.R.ID] = true
+		}
+	}
+	var out []dialtone.PushDelivery
+	for _, d := range ds {
+		if ids[d.ID] {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func (c *Console) receiptPut(w http.ResponseWriter, r *http.Request, v *view) {
@@ -127,12 +327,15 @@ func (c *Console) receiptPut(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if s := r.PostFormValue("push_secret"); s != "" {
 		u.PushSecret = &s
+		if g, err := strconv.ParseInt(r.PostFormValue("push_secret_grace_seconds"), 10, 64); err == nil && g > 0 {
+			u.PushSecretGraceSeconds = &g
+		}
 	}
 	if r.PostFormValue("clear_secret") == "on" {
 		u.PushSecret = new("")
 	}
 	if _, _, err := c.res.PutSubscription(r.Context(), v.Account, typ, u); err != nil {
-		c.failed(w, r, v, "receipts", "put subscription", err)
+		c.failed(w, r, v, "receipts#rc-"+url.PathEscape(typ), "put subscription", err)
 		return
 	}
 	c.redirect(w, r, "receipts", typ+": saved.", "")
@@ -158,8 +361,9 @@ func sampleReceipt(typ, acct string, now time.Time) map[string]any {
 	}
 }
 
-// receiptTest pushes one sample receipt to the subscription's push URL,
-// signed as the pusher signs, and records the outcome with the pusher's.
+// receiptTest pushes one sample receipt to the subscription's push URL as
+// the pusher would (the same client, policy, trust and signatures) and
+// records the attempt as a test, apart from the deliveries.
 func (c *Console) receiptTest(w http.ResponseWriter, r *http.Request, v *view) {
 	if c.receipts == nil {
 		c.notFound(w, r, v)
@@ -175,48 +379,80 @@ func (c *Console) receiptTest(w http.ResponseWriter, r *http.Request, v *view) {
 	body, _ := json.Marshal([]any{sampleReceipt(typ, v.Account, now)})
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	status, answer, perr := pushOnce(ctx, sub, body, now)
-	res := &dialtone.PushResult{AccountUID: v.Account, MessageType: typ, At: now, URL: receipt.RedactURL(sub.PushURL),
-		HTTPStatus: status, Count: 1, Test: true}
-	summary := fmt.Sprintf("HTTP %d, accepted. %s", status, answer)
-	if perr != nil {
-		res.Error = perr.Error()
-		summary = "not accepted: " + res.Error
-		if answer != "" {
-			summary += ". Answer: " + answer
-		}
-	}
-	if err := c.receipts.RecordPushResult(r.Context(), res); err != nil {
+	o := receipt.Push(ctx, c.out, outbound.PurposeTestPush, sub, body)
+	a := o.Attempt(sub, now)
+	a.Test, a.Count = true, 1
+	if err := c.receipts.RecordPushAttempt(r.Context(), a); err != nil {
 		// The outcome is still shown in the flash message.
 		c.log.WarnContext(r.Context(), "console: recording a test receipt failed", "account", v.Account, "type", typ, "err", err)
 	}
-	c.redirect(w, r, "receipts", "Test receipt for "+typ+": "+summary, "")
+	msg := "Test receipt for " + typ + ": " + testSummary(o, v.Operator)
+	if o.Err != nil {
+		c.redirect(w, r, "receipts#rc-"+url.PathEscape(typ), "", msg)
+		return
+	}
+	c.redirect(w, r, "receipts#rc-"+url.PathEscape(typ), msg, "")
 }
 
-// pushOnce POSTs body as the pusher would and judges the answer as the
-// pusher does; answer is the start of the receiver's reply, for people.
-func pushOnce(ctx context.Context, sub *dialtone.Subscription, body []byte, now time.Time) (status int, answer string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.PushURL, bytes.NewReader(body))
-	if err != nil {
-		return 0, "", errors.New("bad push URL")
+// testSummary says how a test push went. Nothing of the receiver's answer
+// is repeated to an account user but its HTTP status and, when it is the
+// receipt format, its code and msg: a push URL must not become a way to
+// read what answers at an address. Operators also see its first bytes.
+func testSummary(o receipt.Outcome, operator bool) string {
+	var b strings.Builder
+	switch {
+	case o.Err == nil:
+		fmt.Fprintf(&b, "HTTP %d, accepted", o.Status)
+	case o.Status == 0:
+		fmt.Fprintf(&b, "not accepted: %s", o.Err)
+	default:
+		fmt.Fprintf(&b, "not accepted: HTTP %d", o.Status)
+		if e := o.Err.Error(); e != fmt.Sprintf("HTTP %d", o.Status) {
+			b.WriteString(" (" + e + ")")
+		}
+		if o.Status >= 300 && o.Status < 400 {
+			b.WriteString(" (a redirect, which is never followed)")
+		}
 	}
-	req.Header.Set("Content-Type", "application/json;charset=utf-8")
-	req.Header.Set("User-Agent", "Dialtone-Console-Test/1")
-	if sub.PushSecret != "" {
-		req.Header.Set(receipt.SignatureHeader, receipt.Sign(sub.PushSecret, now, body))
+	switch {
+	case o.ReceiptFormat:
+		fmt.Fprintf(&b, "; the receiver answered code %s", o.Code)
+		if o.Msg != "" {
+			fmt.Fprintf(&b, ", msg %q", o.Msg)
+		}
+	case o.Status != 0 && !operator:
+		b.WriteString(`; the answer is not the receipt format ({"code": 0, "msg": "…"}), so it is not shown`)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		// The client's error names the URL without its password.
-		return 0, "", err
+	if operator && o.Answer != "" {
+		fmt.Fprintf(&b, ". Answer (first %d bytes, shown to operators only): %s", dialtone.MaxPushAnswer, o.Answer)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	answer = strings.TrimSpace(string(raw))
-	if len(answer) > 300 {
-		answer = strings.ToValidUTF8(answer[:300], "")
+	return b.String() + "."
+}
+
+// receiptRetry pushes one dead letter again now ("retry now").
+func (c *Console) receiptRetry(w http.ResponseWriter, r *http.Request, v *view) {
+	if c.receipts == nil {
+		c.notFound(w, r, v)
+		return
 	}
-	return resp.StatusCode, answer, receipt.CheckAnswer(resp.StatusCode, raw)
+	id := r.PostFormValue("id")
+	back := "receipts"
+	if call := r.PostFormValue("call"); call != "" {
+		back = "receipts?call=" + url.QueryEscape(call)
+	}
+	switch err := c.receipts.RetryDeadLetter(r.Context(), v.Account, id, c.now()); {
+	case errors.Is(err, dialtone.ErrNotFound):
+		c.redirect(w, r, back, "", "That receipt is not a dead letter of this account (any more).")
+		return
+	case err != nil:
+		c.internal(w, r, "retry dead letter", err)
+		return
+	}
+	c.log.InfoContext(r.Context(), "console: dead letter pushed again", "account", v.Account, "receipt", id, "by", v.Session.Username)
+	if c.cfg.Redriven != nil {
+		c.cfg.Redriven()
+	}
+	c.redirect(w, r, back, "Receipt "+id+" is being pushed again; its attempt appears below.", "")
 }
 
 func (c *Console) receiptRedrive(w http.ResponseWriter, r *http.Request, v *view) {

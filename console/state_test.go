@@ -115,20 +115,20 @@ func TestTestReceiptIsRecorded(t *testing.T) {
 	f, _ := storeFixture(t, nil)
 	ctx := context.Background()
 	must(t, f.store.PutSubscription(ctx, &dialtone.Subscription{AccountUID: acctA, MessageType: dialtone.MsgVoiceReport,
-		PushURL: recv.URL + "/r", PushSecret: "push-secret-value", CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}))
+		PushURL: recv.URL + "/r", PushURLTrusted: true, PushSecret: "push-secret-value", CreatedAt: f.clock.Now(), UpdatedAt: f.clock.Now()}))
 	b := f.browser(t)
 	csrf := b.mustSignIn("alice", "alice-pass")
 	st, _, _ := b.do("POST", "/console/receipts/test", url.Values{"csrf": {csrf}, "type": {dialtone.MsgVoiceReport}}, nil)
 	if st != http.StatusSeeOther || hits.Load() != 1 {
 		t.Fatalf("test receipt: %d, receiver hit %d times", st, hits.Load())
 	}
-	res, err := f.store.ListPushResults(ctx, acctA, dialtone.MsgVoiceReport, 0)
+	res, err := f.store.ListPushAttempts(ctx, dialtone.PushAttemptFilter{AccountUID: acctA, MessageType: dialtone.MsgVoiceReport})
 	must(t, err)
 	if len(res) != 1 || !res[0].Test || res[0].HTTPStatus != 200 || res[0].Error != "" {
 		t.Fatalf("recorded results %+v", res)
 	}
 	_, page, _ := b.do("GET", "/console/receipts", nil, nil)
-	if !strings.Contains(page, `id="results-VoiceReport"`) || !strings.Contains(page, "accepted") || strings.Contains(page, "push-secret-value") {
+	if !strings.Contains(page, `id="tests-VoiceReport"`) || !strings.Contains(page, "accepted") || strings.Contains(page, "push-secret-value") {
 		t.Errorf("receipts page lacks the result or shows the secret:\n%.3000s", page)
 	}
 	// Another account sees none of it.

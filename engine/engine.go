@@ -14,12 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media/detect"
+	"github.com/dialtone-voice/dialtone/outbound"
 )
 
 // Store is what the engine needs from dialtone.Store.
@@ -66,7 +66,14 @@ type Config struct {
 	RingTimeout time.Duration
 	// CallbackTimeout bounds one SmartCall callback exchange (clock time).
 	CallbackTimeout time.Duration
-	HTTPClient      *http.Client
+	// Outbound sends the SmartCall callbacks: the node's one client for
+	// requests sent on an account's behalf (egress policy, per-account
+	// caps). Default: a client whose policy has no allow-list.
+	Outbound *outbound.Client
+	// CallbackSigner returns the account's callback signing secrets,
+	// read at each callback (so a rotation applies at once); nil signs
+	// nothing.
+	CallbackSigner func(ctx context.Context, accountUID string) (outbound.Signer, error)
 	// Receipts, if set, is called for every change of a call with the call
 	// as it will be stored and the change's new events; the receipts it
 	// returns are written in the same transaction.
@@ -124,8 +131,8 @@ func (cfg Config) Defaults() Config {
 	if cfg.CallbackTimeout <= 0 {
 		cfg.CallbackTimeout = DefaultCallbackTimeout
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+	if cfg.Outbound == nil {
+		cfg.Outbound, _ = outbound.New(outbound.Config{}) // the zero Config is valid
 	}
 	return cfg
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/outbound"
 )
 
 // Defaults of SmartCall settings the request may leave out.
@@ -391,8 +391,11 @@ func (r *run) callbackContent(st *smart, contentType string, ev dialtone.LegEven
 	return string(b)
 }
 
-// postCallback sends one callback and validates the answer. The timeout
-// runs on the engine clock so it scales with simulated time.
+// postCallback sends one callback through the node's outbound client,
+// signed with the account's callback secrets, and validates the answer.
+// The timeout bounds waiting for a slot of the account's caps too; it runs
+// on wall time, as the business's server does, whatever the simulated
+// network's time scale.
 func (r *run) postCallback(contentType, content string) (*callbackAnswer, error) {
 	sp := r.plan.Smart
 	if sp == nil || sp.CallbackURL == "" {
@@ -401,8 +404,6 @@ func (r *run) postCallback(contentType, content string) (*callbackAnswer, error)
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	var slow atomic.Bool
-	// The business's callback server runs in wall time whatever the
-	// simulated network's time scale, so its timeout does too.
 	t := time.AfterFunc(r.e.cfg.CallbackTimeout, func() {
 		slow.Store(true)
 		cancel()
@@ -414,30 +415,42 @@ func (r *run) postCallback(contentType, content string) (*callbackAnswer, error)
 		"content_type": {contentType},
 		"content":      {content},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sp.CallbackURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("bad callback URL: %w", err)
+	var signer *outbound.Signer
+	if r.e.cfg.CallbackSigner != nil {
+		s, err := r.e.cfg.CallbackSigner(ctx, r.c.AccountUID)
+		if err != nil {
+			return nil, fmt.Errorf("callback: reading the account's callback secret: %w", err)
+		}
+		signer = &s
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	resp, err := r.e.cfg.HTTPClient.Do(req)
+	trust := outbound.Untrusted
+	if sp.CallbackTrusted {
+		trust = outbound.Trusted
+	}
+	m := outbound.Meta{Account: r.c.AccountUID, Purpose: outbound.PurposeCallback, Trust: trust, Wait: r.e.cfg.CallbackTimeout}
+	resp, err := r.e.cfg.Outbound.Send(ctx, m, outbound.Request{
+		URL:    sp.CallbackURL,
+		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=UTF-8"}},
+		Body:   []byte(form.Encode()),
+		Signer: signer,
+	})
 	if err != nil {
 		if slow.Load() {
 			return nil, fmt.Errorf("callback timed out after %s", r.e.cfg.CallbackTimeout)
 		}
-		return nil, fmt.Errorf("callback: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCallbackResponse))
-	if err != nil {
-		if slow.Load() {
-			return nil, fmt.Errorf("callback timed out after %s", r.e.cfg.CallbackTimeout)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which the call's plan holds
 		}
-		return nil, fmt.Errorf("callback: reading the answer: %w", err)
+		return nil, fmt.Errorf("callback: %s", strings.TrimPrefix(err.Error(), "outbound: "))
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("callback answered HTTP %d", resp.StatusCode)
+	if len(resp.Body) > maxCallbackResponse {
+		return nil, fmt.Errorf("callback answered %d bytes, more than %d", len(resp.Body), maxCallbackResponse)
 	}
-	return parseCallbackAnswer(body)
+	if resp.Status < 200 || resp.Status > 299 {
+		return nil, fmt.Errorf("callback answered HTTP %d", resp.Status)
+	}
+	return parseCallbackAnswer(resp.Body)
 }
 
 // parseCallbackAnswer reads the body of a callback server's answer, which

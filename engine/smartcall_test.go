@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sim"
+	"github.com/dialtone-voice/dialtone/outbound"
+	"github.com/dialtone-voice/dialtone/sdk"
 )
 
 // callbackServer is a SmartCall callback receiver driven by a script: the
@@ -25,6 +29,9 @@ type callbackServer struct {
 	answers []string
 	delay   time.Duration
 	status  int
+	// raw holds each request's body as received and its signature header.
+	raw  [][]byte
+	sigs []string
 }
 
 func newCallbackServer(t *testing.T, answers ...string) *callbackServer {
@@ -35,6 +42,12 @@ func newCallbackServer(t *testing.T, answers ...string) *callbackServer {
 }
 
 func (s *callbackServer) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.raw = append(s.raw, body)
+	s.sigs = append(s.sigs, r.Header.Get("X-Dialtone-Signature"))
+	s.mu.Unlock()
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
@@ -114,7 +127,7 @@ func smartHarness(t *testing.T, subs map[string]sim.Behavior) *harness {
 func smartPlan(url, first string) *dialtone.CallPlan {
 	return &dialtone.CallPlan{
 		Prompt: []dialtone.Prompt{tts(first)},
-		Smart: &dialtone.SmartPlan{CallbackURL: url, MuteTime: 10 * time.Second, ActionCodeBreak: true,
+		Smart: &dialtone.SmartPlan{CallbackURL: url, CallbackTrusted: true, MuteTime: 10 * time.Second, ActionCodeBreak: true,
 			PauseTime: 800 * time.Millisecond, DynamicID: "start"},
 	}
 }
@@ -298,5 +311,62 @@ func TestSmartCallTransferAndOperate(t *testing.T) {
 	}
 	if origs := transcriptKinds(h.net.Transcript(c.ID), "originate"); !slices.Equal(origs, []string{callee, agent}) {
 		t.Errorf("originated %v", origs)
+	}
+}
+
+// Callbacks carry X-Dialtone-Signature with the account's callback secret,
+// and during a rotation's grace a second v1 with the replaced one; the
+// Go SDK's verifier accepts either.
+func TestSmartCallSignedCallback(t *testing.T) {
+	const callee = "13800000003"
+	signer := outbound.Signer{Secret: "old-callback-secret"}.Rotate("new-callback-secret", time.Now(), time.Hour)
+	h := newHarness(t, map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second, Say: []string{"你好"}}},
+		func(c *Config) {
+			c.ResolvePrompt = resolveTTS
+			c.CallbackSigner = func(_ context.Context, acct string) (outbound.Signer, error) {
+				if acct != testAccount {
+					return outbound.Signer{}, fmt.Errorf("asked for account %q", acct)
+				}
+				return signer, nil
+			}
+		})
+	srv := newCallbackServer(t, answer("hangup", "", "", ""))
+	c := h.start(dialtone.KindSmartCall, callee, smartPlan(srv.URL, "您好"))
+	h.ended(c.ID)
+	srv.mu.Lock()
+	raw, sigs := slices.Clone(srv.raw), slices.Clone(srv.sigs)
+	srv.mu.Unlock()
+	if len(raw) != 1 || strings.Count(sigs[0], "v1=") != 2 {
+		t.Fatalf("callbacks %d, signature %q", len(raw), sigs)
+	}
+	for _, k := range []string{"new-callback-secret", "old-callback-secret"} {
+		if err := sdk.VerifySignature(k, sigs[0], raw[0], time.Now(), 5*time.Minute); err != nil {
+			t.Errorf("%s does not verify the callback: %v", k, err)
+		}
+	}
+	if err := sdk.VerifySignature("another", sigs[0], raw[0], time.Now(), 5*time.Minute); err == nil {
+		t.Error("a wrong secret verifies the callback")
+	}
+}
+
+// A callback URL an account user entered may not reach loopback: the
+// call ends with the refusal, which names the rule; nothing is sent.
+func TestSmartCallUntrustedCallbackRefused(t *testing.T) {
+	const callee = "13800000003"
+	h := smartHarness(t, map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second, Say: []string{"你好"}}})
+	srv := newCallbackServer(t, answer("hangup", "", "", ""))
+	p := smartPlan(srv.URL, "您好")
+	p.Smart.CallbackTrusted = false
+	c := h.start(dialtone.KindSmartCall, callee, p)
+	got := h.ended(c.ID)
+	if !strings.Contains(got.Reason, "refused by the egress policy (rule loopback)") || got.HangupDirection != HangupMachine {
+		t.Errorf("reason %q", got.Reason)
+	}
+	if n := len(srv.requests()); n != 0 {
+		t.Errorf("the callback server got %d requests", n)
+	}
+	cbs := callbackEvents(h.events(c.ID))
+	if len(cbs) != 1 || !strings.Contains(cbs[0]["error"], "rule loopback") {
+		t.Errorf("callback events %v", cbs)
 	}
 }

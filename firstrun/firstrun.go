@@ -112,7 +112,7 @@ func Bootstrap(ctx context.Context, svc *resource.Service, o Options) (*Result, 
 	if fr.EnvPassword {
 		file.ConsolePassword = ""
 	}
-	ctx = dialtone.WithActor(ctx, "first-start")
+	ctx = dialtone.WithTrusted(dialtone.WithActor(ctx, "first-start"))
 	err = svc.Atomic(ctx, func(ctx context.Context, tx *resource.Service) error {
 		acct := dialtone.Account{UID: c.AccountUID, Name: DefaultAccountName, Status: dialtone.AccountActive, VoiceService: true}
 		if _, err := tx.PutAccount(ctx, acct); err != nil {

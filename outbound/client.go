@@ -206,6 +206,26 @@ func (c *Client) Check(ctx context.Context, raw string, t Trust) error {
 	return c.checkResolved(ctx, u, t)
 }
 
+// CheckURL is Check for the resource service (it implements
+// dialtone.URLChecker): trusted says the operator set the URL. Only the
+// policy's refusals are errors (*RefusedError): a name that does not
+// resolve, or a resolver that does not answer, lets the URL be stored, as
+// every request checks its addresses again when it connects.
+func (c *Client) CheckURL(ctx context.Context, raw string, trusted bool) error {
+	t := Untrusted
+	if trusted {
+		t = Trusted
+	}
+	err := c.Check(ctx, raw, t)
+	if errors.Is(err, ErrRefused) {
+		return err
+	}
+	if err != nil {
+		c.log.DebugContext(ctx, "outbound: URL accepted without resolving its host", "trust", t, "err", err)
+	}
+	return nil
+}
+
 // CheckStream is Check for the ws and wss URLs of media streams.
 func (c *Client) CheckStream(ctx context.Context, raw string, t Trust) error {
 	u, err := c.policy.CheckStreamURL(raw, t)

@@ -216,13 +216,17 @@ func TestSecretsSealedAtRest(t *testing.T) {
 	must(t, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
 	must(t, st.PutAccessKey(ctx, &dialtone.AccessKey{ID: "K1", AccountUID: "1", Secret: "plain-key-secret"}))
 	must(t, st.PutTempCredential(ctx, &dialtone.TempCredential{AccessKeyID: "STS.1", AccountUID: "1", Secret: "plain-temp-secret", ExpiresAt: time.Now().Add(time.Hour)}))
-	must(t, st.PutSubscription(ctx, &dialtone.Subscription{AccountUID: "1", MessageType: dialtone.MsgVoiceReport, PushURL: "http://x", PushSecret: "plain-push-secret"}))
+	must(t, st.PutSubscription(ctx, &dialtone.Subscription{AccountUID: "1", MessageType: dialtone.MsgVoiceReport, PushURL: "http://x",
+		PushSecret: "plain-push-secret", PushSecretPrevious: "plain-old-push-secret", PushSecretPreviousUntil: time.Now().Add(time.Hour)}))
+	must(t, st.PutAccountSettings(ctx, "1", &dialtone.AccountSettings{SmartCallCallbackURL: "http://x",
+		SmartCallCallbackSecret: dialtone.SigningSecret{Current: "plain-callback-secret", Previous: "plain-old-callback-secret", PreviousUntil: time.Now().Add(time.Hour)}}))
 	var dump string
 	err := st.pool.QueryRow(ctx, `
 SELECT (SELECT string_agg(k::text, ',') FROM access_keys k) || (SELECT string_agg(c::text, ',') FROM temp_credentials c) ||
-       (SELECT string_agg(s::text, ',') FROM subscriptions s)`).Scan(&dump)
+       (SELECT string_agg(s::text, ',') FROM subscriptions s) || (SELECT string_agg(a::text, ',') FROM account_callbacks a)`).Scan(&dump)
 	must(t, err)
-	for _, secret := range []string{"plain-key-secret", "plain-temp-secret", "plain-push-secret"} {
+	for _, secret := range []string{"plain-key-secret", "plain-temp-secret", "plain-push-secret", "plain-old-push-secret",
+		"plain-callback-secret", "plain-old-callback-secret"} {
 		if strings.Contains(dump, secret) {
 			t.Errorf("%q stored in plain text", secret)
 		}

@@ -102,9 +102,11 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 				"per_day":    p.whole(&a.FlowControl.PerDay),
 			})
 		},
-		"subscriptions":          items(p, &a.Subscriptions, func(n *yaml.Node, path string) Subscription { return p.subscription(n, path, subs) }),
-		"smartcall_callback_url": p.anyText(&a.SmartCallCallbackURL),
-		"blacklist":              func(v *yaml.Node, path string) { blacklist = p.blacklist(v, path) },
+		"subscriptions":                   items(p, &a.Subscriptions, func(n *yaml.Node, path string) Subscription { return p.subscription(n, path, subs) }),
+		"smartcall_callback_url":          p.anyText(&a.SmartCallCallbackURL),
+		"smartcall_callback_secret":       p.nonEmpty(&a.SmartCallCallbackSecret), // never quoted in messages
+		"smartcall_callback_secret_grace": p.secretGrace(&a.SmartCallCallbackSecretGrace),
+		"blacklist":                       func(v *yaml.Node, path string) { blacklist = p.blacklist(v, path) },
 		"machine_detection": func(v *yaml.Node, path string) {
 			a.MachineDetection = dialtone.MachineDetection(p.scalar(v, path))
 		},
@@ -120,7 +122,7 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 	a.Blacklist = blacklist
 	// The blacklist was checked as it was read.
 	settings := dialtone.AccountSettings{FlowControl: a.FlowControl, SmartCallCallbackURL: a.SmartCallCallbackURL,
-		MachineDetection: a.MachineDetection}
+		SmartCallCallbackSecret: dialtone.SigningSecret{Current: a.SmartCallCallbackSecret}, MachineDetection: a.MachineDetection}
 	p.check(n, path, set, settings.Validate())
 	return a
 }
@@ -303,9 +305,10 @@ func (p *parser) subscription(n *yaml.Node, path string, types map[string]int) S
 				s.MessageType = t
 			}
 		},
-		"queue":       p.flag(&s.Queue),
-		"push_url":    p.anyText(&s.PushURL),
-		"push_secret": p.anyText(&s.PushSecret),
+		"queue":             p.flag(&s.Queue),
+		"push_url":          p.anyText(&s.PushURL),
+		"push_secret":       p.anyText(&s.PushSecret),
+		"push_secret_grace": p.secretGrace(&s.PushSecretGrace),
 	})
 	d.require(n, path, set, "message_type")
 	if set != nil && set["push_secret"] && s.PushSecret == "" {

@@ -138,6 +138,8 @@ func (p *parser) document(root *yaml.Node, doc *Document) {
 		"sip":    func(v *yaml.Node, path string) { p.sip(v, path, sipConfig(doc)) },
 		"trunks": func(v *yaml.Node, path string) { p.trunks(v, path, sipConfig(doc)) },
 		"routes": func(v *yaml.Node, path string) { p.routes(v, path, sipConfig(doc)) },
+		// The egress allow-list of requests sent for accounts (egress.go).
+		"egress_allow": func(v *yaml.Node, path string) { doc.EgressAllow = p.egressAllow(v, path) },
 	})
 	if doc.Network != nil {
 		p.owned(root, doc.Network.Validate())

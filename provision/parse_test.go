@@ -56,8 +56,12 @@ func TestParseExample(t *testing.T) {
 	if len(a.Subscriptions) != 2 || a.Subscriptions[0].PushURL != "http://127.0.0.1:9999/receipts" || !a.Subscriptions[1].Queue {
 		t.Errorf("subscriptions = %+v", a.Subscriptions)
 	}
-	if a.SmartCallCallbackURL != "http://127.0.0.1:9998/smartcall" {
-		t.Errorf("callback = %q", a.SmartCallCallbackURL)
+	if a.SmartCallCallbackURL != "http://127.0.0.1:9998/smartcall" || a.SmartCallCallbackSecret != "change-me-callback-secret" ||
+		a.SmartCallCallbackSecretGrace != 24*time.Hour || a.Subscriptions[0].PushSecretGrace != 24*time.Hour {
+		t.Errorf("callback = %q, secret grace %s, push secret grace %s", a.SmartCallCallbackURL, a.SmartCallCallbackSecretGrace, a.Subscriptions[0].PushSecretGrace)
+	}
+	if !slices.Equal(doc.EgressAllow, []string{"127.0.0.1", "10.20.0.0/16", "receiver.internal", "*.corp.example"}) {
+		t.Errorf("egress_allow = %q", doc.EgressAllow)
 	}
 
 	n := doc.Network
@@ -311,6 +315,14 @@ func TestParseErrors(t *testing.T) {
 		{"say mapping", "network:\n  default:\n    say: [{a: b}]\n", []string{"network.default.say[0]: must be a single value, not a mapping"}},
 		{"alias loop", "network: &n\n  default: *n\n", []string{"network.default:"}},
 		{"merge loop", "network: &a\n  <<: *a\n", []string{"merge keys (<<) nested too deeply"}},
+		{"egress_allow metadata", "egress_allow: [127.0.0.1, 169.254.169.254]\n", []string{`line 1: egress_allow[1]: egress allow entry "169.254.169.254" lies inside 169.254.169.254/32 (metadata), which is always refused`}},
+		{"egress_allow spelling", "egress_allow:\n  - 0177.0.0.1\n", []string{`line 2: egress_allow[0]: egress allow entry "0177.0.0.1" is an address in an unusual spelling: write it as 127.0.0.1`}},
+		{"egress_allow empty", "egress_allow: [\"\"]\n", []string{`egress_allow[0]: must not be empty`}},
+		{"egress_allow not list", "egress_allow: 127.0.0.1\n", []string{`egress_allow: must be a list`}},
+		{"push secret grace", "accounts:\n  - name: a\n    subscriptions:\n      - {message_type: VoiceReport, push_url: \"https://x.example/\", push_secret: s, push_secret_grace: 200h}\n",
+			[]string{`line 4: accounts[0].subscriptions[0].push_secret_grace: must be at most 168h0m0s (7 days)`}},
+		{"callback secret without URL", "accounts:\n  - name: a\n    smartcall_callback_secret: s\n", []string{`accounts[0].smartcall_callback_secret: needs a smartcall_callback_url`}},
+		{"callback secret empty", "accounts:\n  - name: a\n    smartcall_callback_url: \"https://x.example/\"\n    smartcall_callback_secret: \"\"\n", []string{`line 4: accounts[0].smartcall_callback_secret: must not be empty`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,8 @@
 package provision
 
 import (
+	"time"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/dialtone-voice/dialtone"
@@ -43,6 +45,12 @@ type Document struct {
 	// trunks) goes to the simulated network. Read at start only: Apply
 	// does not store it.
 	SIP *sipconf.Config
+	// EgressAllow is the node's egress allow-list (egress_allow): the
+	// addresses, prefixes and host names that URLs entered by account users
+	// may reach although they are loopback or private, added to
+	// --egress-allow and DIALTONE_EGRESS_ALLOW. nil when absent. Read at
+	// start only: Apply does not store it.
+	EgressAllow []string
 
 	// root is the parsed YAML, for Line.
 	root *yaml.Node
@@ -71,6 +79,11 @@ type Account struct {
 	Subscriptions []Subscription
 	// SmartCallCallbackURL is empty when absent.
 	SmartCallCallbackURL string
+	// SmartCallCallbackSecret signs the callbacks; empty when absent (the
+	// stored one is kept). Never printed. With SmartCallCallbackSecretGrace
+	// a new secret rotates: the replaced one keeps signing that long.
+	SmartCallCallbackSecret      string
+	SmartCallCallbackSecretGrace time.Duration
 	// Blacklist holds the account's forbidden keywords; nil when absent.
 	Blacklist []string
 	// MachineDetection is the account's machine_detection setting; empty
@@ -119,4 +132,7 @@ type Subscription struct {
 	Queue       bool   // deliver to queue Alicom-Queue-<uid>-<MessageType>
 	PushURL     string // HTTP batch push; empty when absent
 	PushSecret  string // signs pushes; never printed; empty when absent
+	// PushSecretGrace, when a new PushSecret replaces the stored one,
+	// keeps the replaced one signing that long (a rotation).
+	PushSecretGrace time.Duration
 }

@@ -25,7 +25,7 @@ func startPush(t *testing.T, e *env, rcv *pushReceiver, retries []time.Duration)
 	t.Helper()
 	ctx := context.Background()
 	must(t, e.store.PutSubscription(ctx, &dialtone.Subscription{AccountUID: acctA, MessageType: dialtone.MsgVoiceReport,
-		Queue: true, PushURL: rcv.srv.URL + "/receipts", PushSecret: "push-secret"}))
+		Queue: true, PushURL: rcv.srv.URL + "/receipts", PushURLTrusted: true, PushSecret: "push-secret"}))
 	p := receipt.NewPusher(receipt.PusherConfig{Store: e.store, Retries: retries, Sweep: 5 * time.Millisecond, Concurrency: 2})
 	e.dispatcher = receipt.NewDispatcher(receipt.DispatcherConfig{Store: e.store, QueueReady: e.waker.Wake, PushReady: p.Notify})
 	e.runDispatcher()
@@ -138,7 +138,7 @@ func TestPushSuccessNeedsNumericCode(t *testing.T) {
 	// deliveries here to see whether any are left would steal them from
 	// the pusher mid-flight and cause the very re-sends this test forbids.
 	waitFor(t, 5*time.Second, "completion", func() bool {
-		rs, err := e.store.ListPushResults(context.Background(), acctA, dialtone.MsgVoiceReport, 10)
+		rs, err := e.store.ListPushAttempts(context.Background(), dialtone.PushAttemptFilter{AccountUID: acctA, MessageType: dialtone.MsgVoiceReport})
 		return err == nil && len(rs) == 3 && rs[0].Error == ""
 	})
 	dead, _ := e.store.ListDeadLetters(context.Background(), acctA, 0)

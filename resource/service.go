@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -46,6 +48,9 @@ type Service struct {
 	now     func() time.Time
 	// voices, when set, are the voices a template may name.
 	voices dialtone.VoiceCatalog
+	// urls, when set, checks the outbound URLs (push, SmartCall callback)
+	// when they are entered: the egress policy's verdict.
+	urls dialtone.URLChecker
 	// tx holds what the transaction s belongs to has done, nil outside
 	// one (see change).
 	tx *txState
@@ -60,9 +65,10 @@ type txState struct {
 }
 
 type auditRecord struct {
-	account, kind, id string
-	action            Action
-	attrs             []any
+	at                       time.Time
+	actor, account, kind, id string
+	action                   Action
+	attrs                    []any
 }
 
 // Option configures a Service.
@@ -72,6 +78,14 @@ type Option func(*Service)
 // installed text-to-speech voices): a voice that is not there is refused
 // when the template is written, not when a call or preview would speak.
 func WithVoices(c dialtone.VoiceCatalog) Option { return func(s *Service) { s.voices = c } }
+
+// WithURLChecker checks every outbound URL (push URLs, the SmartCall
+// callback) when it is entered, with the egress policy that will apply
+// when requests are sent (outbound.Client.CheckURL): a refused URL is an
+// InvalidError on its field naming the rule, from every front door. Who
+// set the URL decides how far it may reach: dialtone.IsTrusted of the
+// change's context (the operator's doors mark it).
+func WithURLChecker(c dialtone.URLChecker) Option { return func(s *Service) { s.urls = c } }
 
 // New returns a Service over store; voice files' audio is stored under
 // dataDir ("" refuses voice files). A nil logger discards the audit.
@@ -88,7 +102,7 @@ func New(store dialtone.Store, dataDir string, log *slog.Logger, opts ...Option)
 
 // in returns a Service for the transaction view with state st.
 func (s *Service) in(view dialtone.Store, st *txState) *Service {
-	return &Service{store: view, dataDir: s.dataDir, log: s.log, now: s.now, voices: s.voices, tx: st}
+	return &Service{store: view, dataDir: s.dataDir, log: s.log, now: s.now, voices: s.voices, urls: s.urls, tx: st}
 }
 
 // stamp is the time of a change at the store's precision (milliseconds),
@@ -107,7 +121,14 @@ func (s *Service) Atomic(ctx context.Context, fn func(ctx context.Context, tx *S
 	var st *txState
 	err := s.store.Atomic(ctx, func(ctx context.Context, view dialtone.Store) error {
 		st = &txState{preview: preview}
-		return fn(ctx, s.in(view, st))
+		if err := fn(ctx, s.in(view, st)); err != nil {
+			return err
+		}
+		if s.tx != nil {
+			return nil // the outer transaction stores them
+		}
+		// The audit commits with the changes it records, or not at all.
+		return storeAudit(ctx, view, st.audit)
 	})
 	if err != nil {
 		return err
@@ -148,11 +169,13 @@ func (s *Service) change(ctx context.Context, fn func(tx *Service) error) error 
 	return s.Atomic(ctx, func(ctx context.Context, tx *Service) error { return fn(tx) })
 }
 
-// record notes a change for the audit, logged when its transaction
-// commits; attrs never hold secrets.
+// record notes a change for the audit: stored in its transaction (the
+// store's audit trail) and logged when it commits. attrs are key-value
+// pairs and never hold secrets. Changes are always made in a transaction
+// (change); outside one the record is logged only.
 func (s *Service) record(ctx context.Context, account, kind, id string, action Action, attrs ...any) {
-	rec := auditRecord{account: account, kind: kind, id: id, action: action, attrs: attrs}
-	if s.tx == nil { // not in a transaction: nothing to wait for
+	rec := auditRecord{at: s.now(), actor: dialtone.ActorOf(ctx), account: account, kind: kind, id: id, action: action, attrs: attrs}
+	if s.tx == nil {
 		s.logAudit(ctx, []auditRecord{rec})
 		return
 	}
@@ -160,11 +183,93 @@ func (s *Service) record(ctx context.Context, account, kind, id string, action A
 }
 
 func (s *Service) logAudit(ctx context.Context, recs []auditRecord) {
-	actor := dialtone.ActorOf(ctx)
 	for _, r := range recs {
-		args := append([]any{"actor", actor, "account", r.account, "resource", r.kind, "id", r.id, "action", string(r.action)}, r.attrs...)
+		args := append([]any{"actor", r.actor, "account", r.account, "resource", r.kind, "id", r.id, "action", string(r.action)}, r.attrs...)
 		s.log.InfoContext(ctx, "audit", args...)
 	}
+}
+
+// storeAudit writes a transaction's audit records through its view.
+func storeAudit(ctx context.Context, view dialtone.Store, recs []auditRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	out := make([]dialtone.AuditRecord, len(recs))
+	for i, r := range recs {
+		out[i] = dialtone.AuditRecord{At: r.at, Actor: r.actor, AccountUID: r.account, Resource: r.kind, ResourceID: r.id,
+			Action: string(r.action), Detail: auditDetail(r.attrs)}
+	}
+	if err := view.AppendAudit(ctx, out); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// auditDetail turns key-value pairs into the stored detail.
+func auditDetail(attrs []any) map[string]string {
+	if len(attrs) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(attrs)/2)
+	for i := 0; i+1 < len(attrs); i += 2 {
+		k, _ := attrs[i].(string)
+		var v string
+		switch x := attrs[i+1].(type) {
+		case string:
+			v = x
+		case []string:
+			v = strings.Join(x, ",")
+		case time.Time:
+			if !x.IsZero() {
+				v = x.UTC().Format(time.RFC3339)
+			}
+		case fmt.Stringer:
+			v = x.String()
+		default:
+			v = fmt.Sprint(x)
+		}
+		m[k] = v
+	}
+	return m
+}
+
+// checkURL asks the egress policy about a URL entered as field; trusted
+// says the operator set it. A refusal is an InvalidError on the field that
+// names the rule.
+func (s *Service) checkURL(ctx context.Context, field, raw string, trusted bool) error {
+	if s.urls == nil || raw == "" {
+		return nil
+	}
+	if err := s.urls.CheckURL(ctx, raw, trusted); err != nil {
+		return dialtone.Invalid(field, "%s", strings.TrimPrefix(err.Error(), "outbound: "))
+	}
+	return nil
+}
+
+// secretChange says what happened to a secret, for the audit (never the
+// secret itself).
+func secretChange(old, next dialtone.SigningSecret) string {
+	switch {
+	case old.Current == next.Current:
+		return "unchanged"
+	case next.Current == "":
+		return "removed"
+	case old.Current == "":
+		return "set"
+	case next.Previous == old.Current:
+		return "rotated"
+	}
+	return "changed"
+}
+
+// redactURL drops a password from a URL for the audit (the domain refuses
+// them anyway).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
 }
 
 // notFound wraps dialtone.ErrNotFound with what is missing.

@@ -8,12 +8,36 @@ import (
 )
 
 // UpdateSettings changes an account's settings (flow control, SmartCall
-// callback URL, blacklist, machine detection); what u leaves out keeps its
-// value.
+// callback URL and secret, blacklist, machine detection); what u leaves
+// out keeps its value.
+// The callback URL is checked by the egress policy when it changes, and
+// who set it (dialtone.IsTrusted) is stored with it; saving the same URL
+// again never lowers that trust. A new callback secret given with
+// smartcall_callback_secret_grace_seconds rotates: the replaced one keeps
+// signing for that long. Removing the URL removes the secret.
 func (s *Service) UpdateSettings(ctx context.Context, accountUID string, u dialtone.SettingsUpdate) (*dialtone.AccountSettings, Action, error) {
+	now := s.now()
+	trusted := dialtone.IsTrusted(ctx)
+	grace, err := secretGrace("smartcall_callback_secret", u.SmartCallCallbackSecret, u.SmartCallCallbackSecretGraceSeconds)
+	if err != nil {
+		return nil, "", err
+	}
+	var checked string
+	if u.SmartCallCallbackURL != nil {
+		checked, err = s.precheck(ctx, "smartcall_callback_url", *u.SmartCallCallbackURL, trusted, func() (string, error) {
+			old, err := s.store.GetAccountSettings(ctx, accountUID)
+			if err != nil {
+				return "", err
+			}
+			return old.SmartCallCallbackURL, nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
+	}
 	var st *dialtone.AccountSettings
 	action := Unchanged
-	err := s.change(ctx, func(tx *Service) error {
+	err = s.change(ctx, func(tx *Service) error {
 		old, err := tx.store.GetAccountSettings(ctx, accountUID)
 		if err != nil {
 			return err
@@ -21,8 +45,28 @@ func (s *Service) UpdateSettings(ctx context.Context, accountUID string, u dialt
 		next := *old
 		next.Blacklist = slices.Clone(old.Blacklist)
 		u.Apply(&next)
+		switch {
+		case next.SmartCallCallbackURL == "":
+			next.SmartCallCallbackTrusted = false
+			next.SmartCallCallbackSecret = dialtone.SigningSecret{}
+		case next.SmartCallCallbackURL != old.SmartCallCallbackURL:
+			next.SmartCallCallbackTrusted = trusted
+		case u.SmartCallCallbackURL != nil:
+			next.SmartCallCallbackTrusted = old.SmartCallCallbackTrusted || trusted
+		}
+		if next.SmartCallCallbackURL != "" {
+			next.SmartCallCallbackSecret = next.SmartCallCallbackSecret.Live(now)
+		}
+		if u.SmartCallCallbackSecret != nil {
+			next.SmartCallCallbackSecret = next.SmartCallCallbackSecret.Rotate(*u.SmartCallCallbackSecret, now, grace)
+		}
 		if err := next.Validate(); err != nil {
 			return err
+		}
+		if url := next.SmartCallCallbackURL; url != "" && url != old.SmartCallCallbackURL && url != checked {
+			if err := tx.checkURL(ctx, "smartcall_callback_url", url, next.SmartCallCallbackTrusted); err != nil {
+				return err
+			}
 		}
 		st, action = &next, Unchanged
 		if sameSettings(old, &next) {
@@ -34,7 +78,10 @@ func (s *Service) UpdateSettings(ctx context.Context, accountUID string, u dialt
 		action = Updated
 		tx.record(ctx, accountUID, "settings", accountUID, Updated, "per_minute", next.FlowControl.PerMinute,
 			"per_hour", next.FlowControl.PerHour, "per_day", next.FlowControl.PerDay,
-			"smartcall_callback_url", next.SmartCallCallbackURL, "blacklist_words", len(next.Blacklist),
+			"smartcall_callback_url", redactURL(next.SmartCallCallbackURL), "smartcall_callback_trusted", next.SmartCallCallbackTrusted,
+			"smartcall_callback_secret", secretChange(old.SmartCallCallbackSecret, next.SmartCallCallbackSecret),
+			"smartcall_callback_secret_previous_until", next.SmartCallCallbackSecret.PreviousUntil,
+			"blacklist_words", len(next.Blacklist),
 			"machine_detection", string(next.MachineDetection.OrOff()))
 		return nil
 	})
@@ -45,8 +92,9 @@ func (s *Service) UpdateSettings(ctx context.Context, accountUID string, u dialt
 }
 
 func sameSettings(a, b *dialtone.AccountSettings) bool {
-	return a.FlowControl == b.FlowControl && a.SmartCallCallbackURL == b.SmartCallCallbackURL && slices.Equal(a.Blacklist, b.Blacklist) &&
-		a.MachineDetection.OrOff() == b.MachineDetection.OrOff()
+	return a.FlowControl == b.FlowControl && a.SmartCallCallbackURL == b.SmartCallCallbackURL &&
+		a.SmartCallCallbackTrusted == b.SmartCallCallbackTrusted && a.SmartCallCallbackSecret == b.SmartCallCallbackSecret &&
+		slices.Equal(a.Blacklist, b.Blacklist) && a.MachineDetection.OrOff() == b.MachineDetection.OrOff()
 }
 
 // SetGlobalBlacklist sets the operator's keywords forbidden in every

@@ -171,3 +171,19 @@ func verifyPush(secret, header string, body []byte, now time.Time) string {
 	}
 	return "signature timestamp outside the 5-minute tolerance"
 }
+
+// verifyAny returns "" when header signs body with any of secrets, else
+// the reason of the first.
+func verifyAny(secrets []string, header string, body []byte, now time.Time) string {
+	first := ""
+	for _, k := range secrets {
+		msg := verifyPush(k, header, body, now)
+		if msg == "" {
+			return ""
+		}
+		if first == "" {
+			first = msg
+		}
+	}
+	return first
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +86,69 @@ func TestPushHandlerRotation(t *testing.T) {
 		if w.Code != want {
 			t.Errorf("secret %s: HTTP %d %s, want %d", secret, w.Code, w.Body, want)
 		}
+	}
+}
+
+// SmartCallHandler with SmartCallSecrets verifies each callback before
+// fn sees it: unsigned, forged or stale requests get 401; during a
+// rotation a request signed with the new and the old secret passes with
+// either.
+func TestSmartCallHandlerSecrets(t *testing.T) {
+	calls := 0
+	h := sdk.SmartCallHandler(func(ctx context.Context, ev sdk.SmartCallEvent) (sdk.SmartCallAction, error) {
+		calls++
+		if ev.CallID != "c1" || ev.Words != "你好" {
+			t.Errorf("event %+v", ev)
+		}
+		return sdk.SmartCallAction{Action: "hangup"}, nil
+	}, sdk.SmartCallSecrets("new-secret"))
+	body := url.Values{"call_id": {"c1"}, "timestamp": {"1"}, "content_type": {"normal"}, "content": {`{"words":"你好"}`}}.Encode()
+	post := func(sig string) int {
+		req := httptest.NewRequest(http.MethodPost, "/cb", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+		if sig != "" {
+			req.Header.Set("X-Dialtone-Signature", sig)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	now := time.Now().Unix()
+	header := func(t int64, secrets ...string) string {
+		h := fmt.Sprintf("t=%d", t)
+		for _, k := range secrets {
+			h += ",v1=" + sign(k, t, []byte(body))
+		}
+		return h
+	}
+	rotating := header(now, "new-secret", "old-secret")
+	for _, c := range []struct {
+		name, sig string
+		want      int
+	}{
+		{"unsigned", "", http.StatusUnauthorized},
+		{"another secret", header(now, "forged"), http.StatusUnauthorized},
+		{"stale", header(now-3600, "new-secret"), http.StatusUnauthorized},
+		{"signed", header(now, "new-secret"), http.StatusOK},
+		{"rotating", rotating, http.StatusOK},
+	} {
+		if got := post(c.sig); got != c.want {
+			t.Errorf("%s: HTTP %d, want %d", c.name, got, c.want)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("fn saw %d callbacks, want the 2 verified ones", calls)
+	}
+	// Holding only the old secret, the rotating request passes too.
+	old := sdk.SmartCallHandler(func(ctx context.Context, ev sdk.SmartCallEvent) (sdk.SmartCallAction, error) {
+		return sdk.SmartCallAction{}, nil
+	}, sdk.SmartCallSecrets("old-secret"))
+	req := httptest.NewRequest(http.MethodPost, "/cb", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Dialtone-Signature", rotating)
+	rec := httptest.NewRecorder()
+	old.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("the old secret during the rotation: HTTP %d", rec.Code)
 	}
 }

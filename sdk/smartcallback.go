@@ -1,8 +1,10 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -39,14 +41,55 @@ type SmartCallAction struct {
 	MuteTime               time.Duration // new silence timeout; sent in ms
 }
 
+// SmartCallOption configures SmartCallHandler.
+type SmartCallOption func(*smartCallConfig)
+
+type smartCallConfig struct {
+	secrets []string
+}
+
+// SmartCallSecrets makes SmartCallHandler check every request's
+// X-Dialtone-Signature (HMAC-SHA256 over "<t>.<body>", as on receipt
+// pushes) against the account's smartcall_callback_secret: a request
+// whose signature matches none of secrets, or whose t is more than 5
+// minutes off, is refused with HTTP 401 before fn sees it. While Dialtone
+// rotates the secret its requests carry a signature with the new and the
+// old one, so either verifies; give two secrets to accept both while you
+// switch your own side.
+func SmartCallSecrets(secrets ...string) SmartCallOption {
+	return func(c *smartCallConfig) {
+		for _, s := range secrets {
+			if s != "" {
+				c.secrets = append(c.secrets, s)
+			}
+		}
+	}
+}
+
 // SmartCallHandler serves the SmartCall callback URL: it decodes each
 // request (query or form fields call_id, timestamp, content_type, content),
 // asks fn for the next action and answers the documented envelope
 // {"result":"success","msg":"成功","code":200,"data":{...}}. A non-nil error
-// from fn answers {"result":"fail"}, which ends the call.
-func SmartCallHandler(fn func(ctx context.Context, ev SmartCallEvent) (SmartCallAction, error)) http.Handler {
+// from fn answers {"result":"fail"}, which ends the call. With
+// SmartCallSecrets it verifies each request's signature first.
+func SmartCallHandler(fn func(ctx context.Context, ev SmartCallEvent) (SmartCallAction, error), opts ...SmartCallOption) http.Handler {
+	var cfg smartCallConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if len(cfg.secrets) > 0 {
+			if msg := verifyAny(cfg.secrets, r.Header.Get(PushSignatureHeader), body, time.Now()); msg != "" {
+				http.Error(w, msg, http.StatusUnauthorized)
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := r.ParseForm(); err != nil {
 			http.Error(w, "bad form", http.StatusBadRequest)
 			return

@@ -78,6 +78,9 @@ func (n *Node) initCalls(net *sim.Config) {
 	ec.Logger = n.log.With("component", "engine")
 	ec.Receipts, ec.ResolvePrompt = n.ReceiptBuilder().Build, c.vms.ResolveSmartPrompt
 	ec.RecordDir = RecordDir(dataDir)
+	// SmartCall callbacks go through the node's outbound client, signed
+	// with the account's callback secrets.
+	ec.Outbound, ec.CallbackSigner = n.out, n.callbackSigner
 	ec.CancelElsewhere = n.cluster.CancelElsewhere
 	c.engine = engine.New(ec)
 	n.cluster.Attach(c.engine)

@@ -18,7 +18,7 @@ import (
 func (n *Node) consoleHandler() http.Handler {
 	// The first start set it already.
 	if pw := n.cfg.ConsolePassword; pw != "" && n.firstRun == nil {
-		ctx, cancel := context.WithTimeout(dialtone.WithActor(context.Background(), EnvConsoleAdminPassword), 10*time.Second)
+		ctx, cancel := context.WithTimeout(dialtone.WithTrusted(dialtone.WithActor(context.Background(), EnvConsoleAdminPassword)), 10*time.Second)
 		_, action, err := n.res.PutConsoleUser(ctx, dialtone.ConsoleUserInput{Username: OperatorName, Password: pw, Operator: true})
 		cancel()
 		switch {
@@ -37,6 +37,7 @@ func (n *Node) consoleHandler() http.Handler {
 		DataDir:   n.cfg.DataDir,
 		Serving:   n.ready.Load,
 		FlashKey:  n.flashKey,
+		Outbound:  n.out,
 	}
 	// Sessions in the store survive a restart and work on every node of a
 	// cluster.

@@ -45,7 +45,7 @@ func (n *Node) initReceipts(masterKey []byte) error {
 	r := &receipts{store: rs, waker: n.clusterWaker()}
 	r.queues = mns.New(mns.Config{Store: rs, Waker: r.waker, Logger: n.log.With("component", "mns"), Window: n.cfg.SignatureWindow})
 	push := rc.Push
-	push.Store, push.Logger = rs, n.log
+	push.Store, push.Logger, push.Client = rs, n.log, n.out
 	r.pusher = receipt.NewPusher(push)
 	dispatch := rc.Dispatch
 	dispatch.Store, dispatch.Logger, dispatch.QueueReady, dispatch.PushReady = rs, n.log, r.waker.Wake, r.pusher.Notify
@@ -89,8 +89,9 @@ func (n *Node) runReceipts(baseURL string) (stop func()) {
 	return func() { cancel(); wg.Wait() }
 }
 
-// purgeReceipts deletes queue messages past their retention and routed
-// outbox rows older than the longest retention, once a minute.
+// purgeReceipts deletes queue messages past their retention, routed
+// outbox rows older than the longest retention and the push attempts past
+// their bounds, once a minute.
 func (n *Node) purgeReceipts(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -106,6 +107,9 @@ func (n *Node) purgeReceipts(ctx context.Context) {
 		}
 		if _, err := n.receipts.store.PurgeRoutedReceipts(ctx, now.Add(-dialtone.MaxRetention)); err != nil && ctx.Err() == nil {
 			n.log.Warn("purge routed receipts", "err", err)
+		}
+		if _, err := n.receipts.store.PurgePushAttempts(ctx, now.Add(-dialtone.PushAttemptsAge), dialtone.PushAttemptsKept); err != nil && ctx.Err() == nil {
+			n.log.Warn("purge push attempts", "err", err)
 		}
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/dialtone-voice/dialtone/firstrun"
 	"github.com/dialtone-voice/dialtone/gateway"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/outbound"
 	"github.com/dialtone-voice/dialtone/provision"
 	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/resource"
@@ -90,6 +91,11 @@ type Config struct {
 	Receipts receipt.Config
 	// Calls tunes the call engine (see calls.go).
 	Calls CallConfig
+	// EgressAllow is the egress allow-list (--egress-allow,
+	// DIALTONE_EGRESS_ALLOW): addresses, CIDR prefixes and host names that
+	// URLs entered by account users may reach although they are loopback
+	// or private. The provisioning file's egress_allow adds to it.
+	EgressAllow []string
 }
 
 // Node is a running Dialtone node.
@@ -123,6 +129,11 @@ type Node struct {
 	tokens admin.Tokens
 	// res is the one writer of account resources, for every front door.
 	res *resource.Service
+	// reg is the node's Prometheus registry (/metrics).
+	reg *prometheus.Registry
+	// out is the node's one client for requests sent on an account's
+	// behalf (outbound.go).
+	out *outbound.Client
 }
 
 // DBFile is the SQLite database's name inside the data directory.
@@ -168,15 +179,20 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	n := &Node{cfg: cfg, log: cfg.Logger, reg: newRegistry()}
+	if err := n.initOutbound(doc); err != nil {
+		return nil, err
+	}
 	store, firstStart, err := openStore(ctx, cfg, sealer)
 	if err != nil {
 		return nil, err
 	}
 	// One synthesiser for calls, previews and the voices templates may name.
 	espeak := &media.ESpeak{}
-	n := &Node{cfg: cfg, log: cfg.Logger, store: store, espeak: espeak,
-		res:      resource.New(store, cfg.DataDir, cfg.Logger, resource.WithVoices(espeak)),
-		flashKey: secret.Derive(key, "dialtone console flash v1")}
+	n.store, n.espeak, n.flashKey = store, espeak, secret.Derive(key, "dialtone console flash v1")
+	// Every front door's outbound URLs are checked by the egress policy
+	// the node's requests are sent under.
+	n.res = resource.New(store, cfg.DataDir, cfg.Logger, resource.WithVoices(espeak), resource.WithURLChecker(n.out))
 	if firstStart {
 		if err := n.bootstrap(ctx, doc); err != nil {
 			store.Close()
@@ -221,7 +237,7 @@ func readProvisionFile(path string) (*provision.Document, error) {
 // simulated network, SIP).
 func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
 	n.network = doc.Network
-	ctx = dialtone.WithActor(ctx, "provision:"+doc.File)
+	ctx = dialtone.WithTrusted(dialtone.WithActor(ctx, "provision:"+doc.File))
 	res, err := provision.Apply(ctx, n.res, doc, provision.WithFiles(provision.DirFiles(filepath.Dir(doc.File))))
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
@@ -231,7 +247,7 @@ func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
 }
 
 func (n *Node) routes() http.Handler {
-	reg := prometheus.NewRegistry()
+	reg := n.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gw := gateway.New(gateway.Config{
 		Store:   n.store,
@@ -348,6 +364,9 @@ func (n *Node) housekeep(ctx context.Context) {
 			}
 			if _, err := n.store.PurgeTempCredentials(ctx, now); err != nil && ctx.Err() == nil {
 				n.log.Warn("purge temporary credentials", "err", err)
+			}
+			if _, err := n.store.PurgeAudit(ctx, now.Add(-dialtone.AuditRetention)); err != nil && ctx.Err() == nil {
+				n.log.Warn("purge audit records", "err", err)
 			}
 		}
 	}

@@ -31,7 +31,7 @@ func (n *Node) openSIP(cfg *sipconf.Config) error {
 	if len(cfg.Routes) == 0 && cfg.DefaultTrunk == "" {
 		n.log.Warn("SIP trunks configured without routes; no call will use them")
 	}
-	c, err := sip.New(sip.Config{Config: *cfg, Recognizer: sip.NewRecognizer(cfg.ASR, n.log)}, n.log)
+	c, err := sip.New(sip.Config{Config: *cfg, Recognizer: sip.NewRecognizer(cfg.ASR, n.out, n.log)}, n.log)
 	if err != nil {
 		// Validate names trunks and fields, never passwords.
 		return fmt.Errorf("sip carrier: %w", err)

@@ -40,6 +40,9 @@ type Hints struct {
 	// Language is a BCP 47 tag ("en-US", "zh-CN") for engines that serve
 	// several; PocketSphinx from Debian is English only.
 	Language string
+	// Account is the account whose call is recognised: a network engine's
+	// requests count against its outbound caps.
+	Account string
 }
 
 func (h Hints) empty() bool {

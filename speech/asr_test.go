@@ -312,3 +312,14 @@ func BenchmarkPocketSphinxDecode(b *testing.B) {
 		})
 	}
 }
+
+// The recogniser's URL is the operator's, but the egress policy still
+// keeps it off cloud metadata: nothing is dialled.
+func TestHTTPRecognizerEgressPolicy(t *testing.T) {
+	audio := &dialtone.Audio{Samples: noise(100*time.Millisecond, -20, 5)}
+	h := &HTTPRecognizer{URL: "http://169.254.169.254/latest/meta-data/", Timeout: time.Second}
+	_, err := h.Recognize(context.Background(), audio, Hints{Account: "100"})
+	if err == nil || !strings.Contains(err.Error(), "rule metadata") {
+		t.Fatalf("err = %v, want a refusal naming the metadata rule", err)
+	}
+}

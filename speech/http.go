@@ -1,18 +1,18 @@
 package speech
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/outbound"
 )
 
 // HTTPRecognizer sends each utterance to a network ASR service. It is the
@@ -39,8 +39,11 @@ type HTTPRecognizer struct {
 	URL string
 	// Header is added to every request.
 	Header http.Header
-	// Client sends the requests; nil is http.DefaultClient.
-	Client *http.Client
+	// Client sends the requests: the node's one outbound client, whose
+	// per-account caps count each request for Hints.Account. The URL is
+	// node configuration, so the operator's (trusted). nil: a client of
+	// its own.
+	Client *outbound.Client
 	// Timeout bounds one request; 0 is DefaultHTTPTimeout.
 	Timeout time.Duration
 }
@@ -92,35 +95,32 @@ func (h *HTTPRecognizer) Recognize(ctx context.Context, audio *dialtone.Audio, h
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(wav))
-	if err != nil {
-		return Result{}, fmt.Errorf("asr: %w", err)
+	header := h.Header.Clone()
+	if header == nil {
+		header = http.Header{}
 	}
-	for k, vs := range h.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("Content-Type", "audio/wav")
-	req.Header.Set("Accept", "application/json")
+	header.Set("Content-Type", "audio/wav")
+	header.Set("Accept", "application/json")
 	client := h.Client
 	if client == nil {
-		client = http.DefaultClient
+		if client, err = defaultClient(); err != nil {
+			return Result{}, fmt.Errorf("asr: %w", err)
+		}
 	}
-	resp, err := client.Do(req)
+	m := outbound.Meta{Account: hints.Account, Purpose: outbound.PurposeRecognizer, Trust: outbound.Trusted, Wait: timeout}
+	resp, err := client.Send(ctx, m, outbound.Request{URL: u.String(), Header: header, Body: wav})
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return Result{}, fmt.Errorf("asr: %s: no answer within %s: %w", u.Host, timeout, ctx.Err())
 		}
 		return Result{}, fmt.Errorf("asr: %w", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxASRResponse))
-	if err != nil {
-		return Result{}, fmt.Errorf("asr: reading the answer of %s: %w", u.Host, err)
+	if len(resp.Body) > maxASRResponse {
+		return Result{}, fmt.Errorf("asr: %s answered %d bytes, more than %d", u.Host, len(resp.Body), maxASRResponse)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return Result{}, fmt.Errorf("asr: %s answered HTTP %d: %s", u.Host, resp.StatusCode, snippet(body))
+	body := resp.Body
+	if resp.Status != http.StatusOK {
+		return Result{}, fmt.Errorf("asr: %s answered HTTP %d: %s", u.Host, resp.Status, snippet(body))
 	}
 	var ans httpAnswer
 	if err := json.Unmarshal(body, &ans); err != nil {
@@ -140,6 +140,18 @@ func (h *HTTPRecognizer) Recognize(ctx context.Context, audio *dialtone.Audio, h
 		res.Confidence = 1
 	}
 	return res, nil
+}
+
+var (
+	defaultOnce sync.Once
+	defaultOut  *outbound.Client
+	defaultErr  error
+)
+
+// defaultClient is the client of recognisers built without one.
+func defaultClient() (*outbound.Client, error) {
+	defaultOnce.Do(func() { defaultOut, defaultErr = outbound.New(outbound.Config{}) })
+	return defaultOut, defaultErr
 }
 
 // snippet is the start of a body for an error message, on one line.

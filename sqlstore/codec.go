@@ -114,6 +114,22 @@ func (s *Store) unseal(sealed string) (string, error) {
 	return string(pt), nil
 }
 
+// sealOptional seals a secret that may be absent: "" stays "".
+func (s *Store) sealOptional(secret string) (string, error) {
+	if secret == "" {
+		return "", nil
+	}
+	return s.seal(secret)
+}
+
+// unsealOptional is the inverse of sealOptional.
+func (s *Store) unsealOptional(sealed string) (string, error) {
+	if sealed == "" {
+		return "", nil
+	}
+	return s.unseal(sealed)
+}
+
 // messageArgs are the insert arguments of a queue_messages row.
 func messageArgs(m *dialtone.QueueMessage) []any {
 	return []any{m.ID, m.Queue, m.AccountUID, m.ReceiptID, m.Body, m.BodyMD5, int64(m.Priority),

@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -184,73 +182,4 @@ func scanSession(row Row) (*dialtone.ConsoleSession, error) {
 	}
 	cs.CreatedAt, cs.LastSeen = fromMillis(created), fromMillis(seen)
 	return &cs, nil
-}
-
-// --- push results ---
-
-const (
-	pushResultCols      = `id, account_uid, message_type, at, url, http_status, error, receipts, test`
-	sqlInsertPushResult = `INSERT INTO push_results (` + pushResultCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-	sqlTrimPushResults  = `
-DELETE FROM push_results WHERE account_uid = $1 AND message_type = $2 AND id NOT IN (
-    SELECT id FROM push_results WHERE account_uid = $1 AND message_type = $2
-    ORDER BY at DESC, id{C} DESC LIMIT $3)`
-	sqlListPushResults = `SELECT ` + pushResultCols + ` FROM push_results
-WHERE account_uid = $1 AND message_type = $2 ORDER BY at DESC, id{C} DESC LIMIT $3`
-)
-
-// RecordPushResult keeps r and trims its group to the newest
-// dialtone.PushResultsKept, in one transaction. Two nodes trimming the
-// same group at once may each keep a row the other deleted; the group is
-// then briefly one or two rows long, which nothing depends on.
-func (s *Store) RecordPushResult(ctx context.Context, r *dialtone.PushResult) error {
-	if r == nil || r.AccountUID == "" || r.MessageType == "" {
-		return s.errorf("record push result: no account or message type")
-	}
-	if r.ID == "" {
-		r.ID = newResultID()
-	}
-	err := s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
-		if err := requireAccount(ctx, q, r.AccountUID); err != nil {
-			return err
-		}
-		if _, err := q.Exec(ctx, sqlInsertPushResult,
-			r.ID, r.AccountUID, r.MessageType, toMillis(r.At), r.URL, int64(r.HTTPStatus), r.Error, int64(r.Count), boolInt(r.Test)); err != nil {
-			return err
-		}
-		_, err := q.Exec(ctx, s.q.trimPushResults, r.AccountUID, r.MessageType, int64(dialtone.PushResultsKept))
-		return err
-	})
-	if err != nil {
-		return s.errorf("record push result of %s/%s: %w", r.AccountUID, r.MessageType, err)
-	}
-	return nil
-}
-
-// ListPushResults returns the newest results first.
-func (s *Store) ListPushResults(ctx context.Context, accountUID, messageType string, limit int) ([]dialtone.PushResult, error) {
-	if limit <= 0 {
-		limit = dialtone.PushResultsKept
-	}
-	return listRows(ctx, s, "push results of "+accountUID+"/"+messageType, scanPushResult, s.q.listPushResults,
-		accountUID, messageType, limit)
-}
-
-func scanPushResult(row Row) (*dialtone.PushResult, error) {
-	var (
-		r                  dialtone.PushResult
-		at, status, n, tst int64
-	)
-	if err := row.Scan(&r.ID, &r.AccountUID, &r.MessageType, &at, &r.URL, &status, &r.Error, &n, &tst); err != nil {
-		return nil, err
-	}
-	r.At, r.HTTPStatus, r.Count, r.Test = fromMillis(at), int(status), int(n), tst != 0
-	return &r, nil
-}
-
-// newResultID is random so that nodes recording at once never collide.
-func newResultID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b) // crypto/rand does not fail on supported systems
-	return hex.EncodeToString(b)
 }

@@ -22,13 +22,17 @@ import (
 
 const (
 	subscriptionCols = `account_uid, message_type, queue, push_url, push_secret_sealed,
-    visibility_timeout_ms, retention_ms, created_at, updated_at`
+    visibility_timeout_ms, retention_ms, created_at, updated_at,
+    push_url_trusted, push_secret_previous_sealed, push_secret_previous_until`
 	sqlPutSubscription = `
-INSERT INTO subscriptions (` + subscriptionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO subscriptions (` + subscriptionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (account_uid, message_type) DO UPDATE SET
     queue = excluded.queue,
     push_url = excluded.push_url,
     push_secret_sealed = excluded.push_secret_sealed,
+    push_url_trusted = excluded.push_url_trusted,
+    push_secret_previous_sealed = excluded.push_secret_previous_sealed,
+    push_secret_previous_until = excluded.push_secret_previous_until,
     visibility_timeout_ms = excluded.visibility_timeout_ms,
     retention_ms = excluded.retention_ms,
     created_at = excluded.created_at,
@@ -44,17 +48,19 @@ func (s *Store) PutSubscription(ctx context.Context, sub *dialtone.Subscription)
 	if sub == nil || !dialtone.ValidMessageType(sub.MessageType) {
 		return s.errorf("put subscription: no valid message type")
 	}
-	sealed := ""
-	if sub.PushSecret != "" {
-		var err error
-		if sealed, err = s.seal(sub.PushSecret); err != nil {
-			return s.errorf("put subscription %s: %w", sub.MessageType, err)
-		}
+	sealed, err := s.sealOptional(sub.PushSecret)
+	if err != nil {
+		return s.errorf("put subscription %s: %w", sub.MessageType, err)
+	}
+	prevSealed, err := s.sealOptional(sub.PushSecretPrevious)
+	if err != nil {
+		return s.errorf("put subscription %s: %w", sub.MessageType, err)
 	}
 	return s.putScoped(ctx, "subscription "+sub.MessageType, sub.AccountUID, sqlPutSubscription,
 		sub.AccountUID, sub.MessageType, boolInt(sub.Queue), sub.PushURL, sealed,
 		sub.VisibilityTimeout.Milliseconds(), sub.Retention.Milliseconds(),
-		toMillis(sub.CreatedAt), toMillis(sub.UpdatedAt))
+		toMillis(sub.CreatedAt), toMillis(sub.UpdatedAt),
+		boolInt(sub.PushURLTrusted), prevSealed, toMillis(sub.PushSecretPreviousUntil))
 }
 
 // GetSubscription returns dialtone.ErrNotFound unless the account has one.
@@ -77,20 +83,23 @@ func (s *Store) DeleteSubscription(ctx context.Context, accountUID, messageType 
 func (s *Store) scanSubscription(row Row) (*dialtone.Subscription, error) {
 	var (
 		sub                       dialtone.Subscription
-		queue                     int64
-		sealed                    string
+		queue, trusted, prevUntil int64
+		sealed, prevSealed        string
 		visMS, retMS, created, up int64
 	)
 	if err := row.Scan(&sub.AccountUID, &sub.MessageType, &queue, &sub.PushURL, &sealed,
-		&visMS, &retMS, &created, &up); err != nil {
+		&visMS, &retMS, &created, &up, &trusted, &prevSealed, &prevUntil); err != nil {
 		return nil, err
 	}
-	if sealed != "" {
-		var err error
-		if sub.PushSecret, err = s.unseal(sealed); err != nil {
-			return nil, err
-		}
+	var err error
+	if sub.PushSecret, err = s.unsealOptional(sealed); err != nil {
+		return nil, err
 	}
+	if sub.PushSecretPrevious, err = s.unsealOptional(prevSealed); err != nil {
+		return nil, err
+	}
+	sub.PushSecretPreviousUntil = fromMillis(prevUntil)
+	sub.PushURLTrusted = trusted != 0
 	sub.Queue = queue != 0
 	sub.VisibilityTimeout = time.Duration(visMS) * time.Millisecond
 	sub.Retention = time.Duration(retMS) * time.Millisecond

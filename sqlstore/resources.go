@@ -226,6 +226,9 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 	if st.Blacklist, err = decodeList[string]("blacklist", blacklist); err != nil {
 		return nil, s.errorf("settings of account %s: %w", accountUID, err)
 	}
+	if err := s.getCallback(ctx, accountUID, &st); err != nil {
+		return nil, s.errorf("settings of account %s: %w", accountUID, err)
+	}
 	return &st, nil
 }
 
@@ -240,6 +243,10 @@ func (s *Store) PutAccountSettings(ctx context.Context, accountUID string, st *d
 	if err != nil {
 		return s.errorf("put settings of account %s: blacklist: %w", accountUID, err)
 	}
+	callback, err := s.callbackArgs(accountUID, st)
+	if err != nil {
+		return s.errorf("put settings of account %s: %w", accountUID, err)
+	}
 	fc := st.FlowControl
 	err = s.db.Write(ctx, func(ctx context.Context, q Querier) error {
 		if accountUID != "" {
@@ -247,9 +254,12 @@ func (s *Store) PutAccountSettings(ctx context.Context, accountUID string, st *d
 				return err
 			}
 		}
-		_, err := q.Exec(ctx, sqlPutSettings,
+		if _, err := q.Exec(ctx, sqlPutSettings,
 			accountUID, int64(fc.PerMinute), int64(fc.PerHour), int64(fc.PerDay), st.SmartCallCallbackURL, blacklist,
-			string(st.MachineDetection))
+			string(st.MachineDetection)); err != nil {
+			return err
+		}
+		_, err := q.Exec(ctx, sqlPutCallback, callback...)
 		return err
 	})
 	if err != nil {

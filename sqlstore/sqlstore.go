@@ -368,11 +368,11 @@ func (s *Store) deleteScoped(ctx context.Context, what, del string, args ...any)
 // queries holds the statements that contain dialect parts, built once by
 // New. Statements without any are constants next to their methods.
 type queries struct {
-	listAccounts, listKeys, listNumbers, listTemplates, listVoiceFiles  string
-	listSubscriptions, listUnrouted, visible, visibleLocked, duePush    string
-	listDeadLetters, trimPushResults, listPushResults, listConsoleUsers string
-	claimCalls, listCallsOrder, unfinishedOrder                         string
-	deleteCertFiles, listCertFiles, listAllCerts                        string
+	listAccounts, listKeys, listNumbers, listTemplates, listVoiceFiles    string
+	listSubscriptions, listUnrouted, visible, visibleLocked, duePush      string
+	listDeadLetters, listConsoleUsers, listPushRetries, purgePushAttempts string
+	claimCalls, listCallsOrder, unfinishedOrder                           string
+	deleteCertFiles, listCertFiles, listAllCerts                          string
 }
 
 // dialectMarks are replaced in the statements of queries: {C} by
@@ -391,8 +391,8 @@ func buildQueries(d *Dialect) *queries {
 		visibleLocked:     r.Replace(sqlVisible + ` {SKIP LOCKED}`),
 		duePush:           r.Replace(sqlDuePush),
 		listDeadLetters:   r.Replace(sqlListDeadLetters),
-		trimPushResults:   r.Replace(sqlTrimPushResults),
-		listPushResults:   r.Replace(sqlListPushResults),
+		listPushRetries:   r.Replace(sqlListPushRetries),
+		purgePushAttempts: r.Replace(sqlPurgePushAttemptIDs),
 		listConsoleUsers:  r.Replace(sqlListConsoleUsers),
 		claimCalls:        r.Replace(sqlClaimCalls),
 		listCallsOrder:    r.Replace(sqlListCallsOrder),

@@ -1,100 +1,15 @@
 package storetest
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
 )
 
-// Conformance of the console's shared state: push results (part of
-// dialtone.ReceiptStore, run by RunReceipts) and sessions
-// (dialtone.ConsoleSessionStore, run by Run; stores without it skip).
-
-func (r *rsuite) pushResults(t *testing.T) {
-	t.Run("RoundTripOrder", r.pushResultRoundTrip)
-	t.Run("TrimAndIsolation", r.pushResultTrim)
-}
-
-func normResult(p dialtone.PushResult) dialtone.PushResult {
-	p.At = normTime(p.At)
-	return p
-}
-
-func (r *rsuite) pushResultRoundTrip(t *testing.T) {
-	st := r.store(t)
-	putAccount(t, st, "100")
-	list, err := st.ListPushResults(ctx(t), "100", dialtone.MsgVoiceReport, 0)
-	must(t, "ListPushResults empty", err)
-	if list == nil || len(list) != 0 {
-		t.Errorf("empty list = %#v, want an empty non-nil slice", list)
-	}
-	ok := &dialtone.PushResult{ID: "a", AccountUID: "100", MessageType: dialtone.MsgVoiceReport, At: at(0).In(elsewhere),
-		URL: "https://example.com/r", HTTPStatus: 200, Count: 3}
-	failed := &dialtone.PushResult{ID: "b", AccountUID: "100", MessageType: dialtone.MsgVoiceReport, At: at(time.Second),
-		URL: "http://127.0.0.1:1/回执", Error: "connection refused", Count: 1, Test: true}
-	tie := &dialtone.PushResult{ID: "c", AccountUID: "100", MessageType: dialtone.MsgVoiceReport, At: at(time.Second),
-		URL: "https://example.com/r", HTTPStatus: 500, Error: "HTTP 500", Count: 2}
-	for _, p := range []*dialtone.PushResult{ok, failed, tie} {
-		must(t, "RecordPushResult "+p.ID, st.RecordPushResult(ctx(t), p))
-	}
-	list, err = st.ListPushResults(ctx(t), "100", dialtone.MsgVoiceReport, 0)
-	must(t, "ListPushResults", err)
-	if len(list) != 3 {
-		t.Fatalf("ListPushResults = %d results, want 3", len(list))
-	}
-	// Newest first; equal times by ID, descending.
-	for i, want := range []*dialtone.PushResult{tie, failed, ok} {
-		equal(t, fmt.Sprintf("result %d", i), list[i], *want, normResult)
-	}
-	list, err = st.ListPushResults(ctx(t), "100", dialtone.MsgVoiceReport, 1)
-	must(t, "ListPushResults limit", err)
-	if len(list) != 1 || list[0].ID != "c" {
-		t.Errorf("limit 1 = %+v, want only c", list)
-	}
-	// A store fills in an empty ID.
-	noID := &dialtone.PushResult{AccountUID: "100", MessageType: dialtone.MsgVoiceCallReport, At: at(0), URL: "u", HTTPStatus: 200}
-	must(t, "RecordPushResult without ID", st.RecordPushResult(ctx(t), noID))
-	if noID.ID == "" {
-		t.Error("RecordPushResult left the ID empty")
-	}
-	err = st.RecordPushResult(ctx(t), &dialtone.PushResult{AccountUID: "999", MessageType: dialtone.MsgVoiceReport, At: t0})
-	wantErr(t, "RecordPushResult unknown account", err, dialtone.ErrNotFound)
-}
-
-func (r *rsuite) pushResultTrim(t *testing.T) {
-	st := r.store(t)
-	putAccount(t, st, "100")
-	putAccount(t, st, "200")
-	n := dialtone.PushResultsKept + 5
-	for i := range n {
-		must(t, "RecordPushResult", st.RecordPushResult(ctx(t), &dialtone.PushResult{ID: fmt.Sprintf("r%03d", i),
-			AccountUID: "100", MessageType: dialtone.MsgVoiceReport, At: at(time.Duration(i) * time.Second), HTTPStatus: 200, Count: 1}))
-	}
-	must(t, "RecordPushResult other type", st.RecordPushResult(ctx(t), &dialtone.PushResult{ID: "x",
-		AccountUID: "100", MessageType: dialtone.MsgVoiceCallReport, At: t0, HTTPStatus: 200}))
-	must(t, "RecordPushResult other account", st.RecordPushResult(ctx(t), &dialtone.PushResult{ID: "y",
-		AccountUID: "200", MessageType: dialtone.MsgVoiceReport, At: t0, HTTPStatus: 200}))
-	list, err := st.ListPushResults(ctx(t), "100", dialtone.MsgVoiceReport, 1000)
-	must(t, "ListPushResults", err)
-	if len(list) != dialtone.PushResultsKept {
-		t.Fatalf("kept %d results, want %d", len(list), dialtone.PushResultsKept)
-	}
-	if want := fmt.Sprintf("r%03d", n-1); list[0].ID != want {
-		t.Errorf("newest = %s, want %s", list[0].ID, want)
-	}
-	if want := fmt.Sprintf("r%03d", n-dialtone.PushResultsKept); list[len(list)-1].ID != want {
-		t.Errorf("oldest kept = %s, want %s", list[len(list)-1].ID, want)
-	}
-	for _, q := range []struct{ acct, typ, id string }{{"100", dialtone.MsgVoiceCallReport, "x"}, {"200", dialtone.MsgVoiceReport, "y"}} {
-		list, err := st.ListPushResults(ctx(t), q.acct, q.typ, 0)
-		must(t, "ListPushResults "+q.acct+"/"+q.typ, err)
-		if len(list) != 1 || list[0].ID != q.id {
-			t.Errorf("%s/%s = %+v, want only %s (trimming must not cross groups)", q.acct, q.typ, list, q.id)
-		}
-	}
-}
+// Conformance of the console's shared state: sessions
+// (dialtone.ConsoleSessionStore, run by Run). Push attempts are in
+// outbound.go.
 
 func (s *suite) consoleSessions(t *testing.T) {
 	t.Run("RoundTripUpsertDelete", s.sessionRoundTrip)

@@ -850,6 +850,7 @@ func normSettings(s dialtone.AccountSettings) dialtone.AccountSettings {
 	if len(s.Blacklist) == 0 {
 		s.Blacklist = nil
 	}
+	s.SmartCallCallbackSecret.PreviousUntil = normTime(s.SmartCallCallbackSecret.PreviousUntil)
 	return s
 }
 

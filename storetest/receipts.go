@@ -49,7 +49,16 @@ func RunReceipts(t *testing.T, open func(t *testing.T) ReceiptStore) {
 		t.Run("ClaimFailDead", r.pushLifecycle)
 		t.Run("DeadLetterIsolation", r.pushIsolation)
 	})
-	t.Run("PushResults", r.pushResults)
+	t.Run("PushAttempts", func(t *testing.T) {
+		t.Run("RoundTripOrder", r.attemptRoundTrip)
+		t.Run("ByReceiptAndIsolation", r.attemptByReceipt)
+		t.Run("Purge", r.attemptPurge)
+	})
+	t.Run("Read", func(t *testing.T) {
+		t.Run("SubscriptionTrustAndRotation", r.subTrustRotation)
+		t.Run("ListReceipts", r.listReceipts)
+		t.Run("DeliveriesRetriesRetryNow", r.deliveriesRead)
+	})
 }
 
 type rsuite struct {
@@ -69,6 +78,7 @@ func (r *rsuite) store(t *testing.T) ReceiptStore {
 
 func normSub(s dialtone.Subscription) dialtone.Subscription {
 	s.CreatedAt, s.UpdatedAt = normTime(s.CreatedAt), normTime(s.UpdatedAt)
+	s.PushSecretPreviousUntil = normTime(s.PushSecretPreviousUntil)
 	return s
 }
 

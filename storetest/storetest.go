@@ -127,6 +127,11 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 		t.Run("RoundTrip", s.settingsRoundTrip)
 		t.Run("Global", s.settingsGlobal)
 		t.Run("MachineDetection", s.settingsMachineDetection)
+		t.Run("CallbackTrustAndSecrets", s.settingsCallback)
+	})
+	t.Run("Audit", func(t *testing.T) {
+		t.Run("RoundTripFilters", s.auditRoundTrip)
+		t.Run("CursorLimitPurge", s.auditCursor)
 	})
 	t.Run("ConcurrentWriters", s.concurrentWriters)
 	t.Run("Atomic", s.atomic)

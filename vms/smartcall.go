@@ -48,7 +48,7 @@ func (s *Service) SmartCall(ctx context.Context, inv *gateway.Invocation) (map[s
 	if settings.SmartCallCallbackURL == "" {
 		return nil, dialtone.Errorf(dialtone.CodeInvalidParameters, "This account has no SmartCall callback URL; set smartcall_callback_url in provisioning or the console.")
 	}
-	plan := &dialtone.CallPlan{Smart: &dialtone.SmartPlan{CallbackURL: settings.SmartCallCallbackURL}}
+	plan := &dialtone.CallPlan{Smart: &dialtone.SmartPlan{CallbackURL: settings.SmartCallCallbackURL, CallbackTrusted: settings.SmartCallCallbackTrusted}}
 	sp := plan.Smart
 	vars := map[string]string{}
 	if text := p.String("VoiceCodeParam"); text != "" {

@@ -400,7 +400,7 @@ func (c *Carrier) upTrunk(names []string, tried map[string]bool) *trunk {
 // hints are what the recogniser listens for on a call: the SmartCall's
 // AsrModelID, else the model configured for its account.
 func (c *Carrier) hints(req dialtone.OriginateRequest) speech.Hints {
-	h := speech.Hints{Model: req.Listen.AsrModelID}
+	h := speech.Hints{Model: req.Listen.AsrModelID, Account: req.AccountUID}
 	if h.Model == "" {
 		h.Model = c.cfg.ASRAccountModels[req.AccountUID]
 	}

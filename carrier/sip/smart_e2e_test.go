@@ -98,7 +98,7 @@ func TestE2ESmartCallOverSIP(t *testing.T) {
 	cb := newSmartCallback(t, `{"result":"success","code":200,"msg":"ok","data":{"action":"hangup"}}`)
 	got := e.run(dialtone.KindSmartCall, &dialtone.CallPlan{
 		Prompt: []dialtone.Prompt{first},
-		Smart: &dialtone.SmartPlan{CallbackURL: cb.URL, MuteTime: 10 * time.Second, PauseTime: 800 * time.Millisecond,
+		Smart: &dialtone.SmartPlan{CallbackURL: cb.URL, CallbackTrusted: true, MuteTime: 10 * time.Second, PauseTime: 800 * time.Millisecond,
 			ActionCodeBreak: true, DynamicID: "start"},
 	})
 	if got.StatusCode != dialtone.StatusCompleted {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/media/detect"
+	"github.com/dialtone-voice/dialtone/outbound"
 	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/server"
 )
@@ -40,6 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
 	maxLive := fs.Int("max-live-calls", envInt("DIALTONE_MAX_LIVE_CALLS", server.DefaultMaxLiveCalls), "calls this node runs at once; beyond it accepted calls wait queued for any node with room (env DIALTONE_MAX_LIVE_CALLS)")
 	nodeLease := fs.Duration("node-lease", envDuration("DIALTONE_NODE_LEASE", server.DefaultNodeLease), "how long a node may miss heartbeats before other nodes end its calls and take its queued ones (env DIALTONE_NODE_LEASE)")
+	egressAllow := fs.String("egress-allow", envOr(server.EnvEgressAllow, ""), "addresses, CIDR prefixes and host names (comma or space separated: 127.0.0.1,10.20.0.0/16,receiver.internal,*.corp.example) that receipt push and SmartCall callback URLs entered by account users may reach although they are loopback or private; URLs set by the operator need none (env "+server.EnvEgressAllow+"; the provisioning file's egress_allow adds to it)")
 	logLevel := fs.String("log-level", envOr("DIALTONE_LOG_LEVEL", "info"), "debug, info, warn or error (env DIALTONE_LOG_LEVEL)")
 	logFormat := fs.String("log-format", envOr("DIALTONE_LOG_FORMAT", "text"), "text or json (env DIALTONE_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +92,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		AccessKeySecret: os.Getenv("DIALTONE_ACCESS_KEY_SECRET"),
 		ConsolePassword: os.Getenv(server.EnvConsoleAdminPassword),
 		Demo:            *demo,
+		EgressAllow:     outbound.ParseAllowList(*egressAllow),
 		ClientCommand:   clientCommand(),
 		Logger:          logger,
 		Stdout:          stdout,

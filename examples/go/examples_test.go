@@ -308,9 +308,24 @@ func TestSamples(t *testing.T) {
 	})
 	t.Run("SmartCall", func(t *testing.T) {
 		addr := freeAddr(t)
-		lines, _ := s.background(t, "smartcallback", addr)
-		time.Sleep(200 * time.Millisecond)
-		s.admin(t, http.MethodPut, "/admin/v1/accounts/"+s.cred["DIALTONE_ACCOUNT"]+"/settings", `{"smartcall_callback_url": "http://`+addr+`/"}`)
+		lines, _ := s.background(t, "smartcallback", addr, "callback-secret-0123")
+		// A forged callback is refused before the real ones arrive.
+		var resp *http.Response
+		var err error
+		for range 50 {
+			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader("call_id=forged&content_type=normal"))
+			req.Header.Set("X-Dialtone-Signature", fmt.Sprintf("t=%d,v1=%064x", time.Now().Unix(), 1))
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("forged callback: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		s.admin(t, http.MethodPut, "/admin/v1/accounts/"+s.cred["DIALTONE_ACCOUNT"]+"/settings",
+			`{"smartcall_callback_url": "http://`+addr+`/", "smartcall_callback_secret": "callback-secret-0123"}`)
 		id := callID(t, "smartcall", s.run(t, "smartcall"))
 		if l := waitLine(t, lines, id+" normal"); !strings.Contains(l, "我想查询订单") {
 			t.Errorf("callback line %q", l)
