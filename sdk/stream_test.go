@@ -282,7 +282,9 @@ func TestStreamHandlerMarkClearHangup(t *testing.T) {
 		}
 	}()
 	expect("mark short")
-	if n := played.Load(); n < 2400 {
+	// The mark is echoed during the Read that plays its last frame, which
+	// may not have been counted yet: one frame short is the same moment.
+	if n := played.Load(); n < 2400-stream.FrameSamples {
 		t.Errorf("the short mark came back after %d samples played", n)
 	}
 	if q := call.Buffered(); q > 700*time.Millisecond {

@@ -373,7 +373,9 @@ func (s *Session) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.cancel()
-		s.conn.CloseNow()
+		// CloseNow waits for a close handshake already under way (up to
+		// 5 s, the library's own bound): let it finish on its own.
+		go s.conn.CloseNow()
 		<-s.done
 		return ctx.Err()
 	}
