@@ -1,6 +1,7 @@
 package migrations
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,10 +16,15 @@ func TestAllSortedAndContiguous(t *testing.T) {
 	if len(all) < 3 {
 		t.Fatalf("got %d migrations, want at least 3", len(all))
 	}
-	for i, m := range all {
-		if m.Version != i+1 {
-			t.Errorf("migration %d has version %d", i, m.Version)
+	want := 1
+	for _, m := range all {
+		for want < m.Version && reserved[want] != "" {
+			want++
 		}
+		if m.Version != want {
+			t.Errorf("migration %d has version %d", want, m.Version)
+		}
+		want++
 		if m.Name == "" || strings.TrimSpace(m.SQL) == "" {
 			t.Errorf("migration %d: empty name or SQL", m.Version)
 		}
@@ -36,6 +42,24 @@ func TestLoadRejectsBadSets(t *testing.T) {
 		"duplicate": {"0001_a.sql": sql, "0001_b.sql": sql},
 		"zero":      {"0000_a.sql": sql},
 		"uppercase": {"0001_A.sql": sql},
+	}
+	// Only a reserved version may be missing.
+	upTo9 := func(extra ...string) fstest.MapFS {
+		fsys := fstest.MapFS{}
+		for v := 1; v <= 9; v++ {
+			fsys[fmt.Sprintf("%04d_m.sql", v)] = sql
+		}
+		for _, name := range extra {
+			fsys[name] = sql
+		}
+		return fsys
+	}
+	cases["gap beyond the reserved versions"] = upTo9("0013_x.sql")
+	if got, err := load(upTo9("0012_x.sql")); err != nil || len(got) != 10 {
+		t.Errorf("reserved gap: load = %d migrations, %v", len(got), err)
+	}
+	if got, err := load(upTo9("0010_r.sql", "0011_s.sql", "0012_x.sql")); err != nil || len(got) != 12 {
+		t.Errorf("reserved versions present: load = %d migrations, %v", len(got), err)
 	}
 	for name, fsys := range cases {
 		if _, err := load(fsys); err == nil {

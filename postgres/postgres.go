@@ -58,6 +58,8 @@ const (
 	// Flow-control locks use a separate first key so that their hashes
 	// cannot collide with the fixed keys above.
 	lockSpaceFlow = 0x44544f46 // "DTOF"
+	// Slot locks (a display number's or a trunk's cap) likewise.
+	lockSpaceSlots = 0x44544f4c // "DTOL"
 )
 
 // Dialect is PostgreSQL's part of the shared SQL.
@@ -75,7 +77,11 @@ var Dialect = sqlstore.Dialect{
 	// this insert. A hash collision only makes two callees wait for each
 	// other; it never lets a count be wrong. The separator keeps ("1",
 	// "23") and ("12", "3") apart.
-	FlowLock:      `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpaceFlow) + `, hashtext($1 || '/' || $2))`,
+	FlowLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpaceFlow) + `, hashtext($1 || '/' || $2))`,
+	// The lock that makes caps exact across nodes: taking slots under a key
+	// locks the key first, so the next taker's count includes them. A hash
+	// collision only makes two keys wait for each other.
+	SlotLock:      `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpaceSlots) + `, hashtext($1))`,
 	MigrationLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpace) + `, ` + strconv.Itoa(lockMigrations) + `)`,
 	IsUnique:      func(err error) bool { return hasCode(err, "23505") },
 	IsForeignKey:  func(err error) bool { return hasCode(err, "23503") },

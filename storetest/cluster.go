@@ -19,7 +19,9 @@ type ClusterStore interface {
 
 // RunCluster is the conformance suite of dialtone.ClusterStore: claiming
 // queued calls (each to exactly one node, oldest first, with a lease),
-// releasing them, and node heartbeats.
+// releasing them, and node heartbeats; and of what several nodes share
+// besides: dialtone.LimitStore (slots under caps, exact under concurrent
+// takers, and paces) and dialtone.NetworkStore.
 func RunCluster(t *testing.T, open func(t *testing.T) ClusterStore) {
 	c := &csuite{open: open}
 	t.Run("Claim", c.claim)
@@ -27,6 +29,14 @@ func RunCluster(t *testing.T, open func(t *testing.T) ClusterStore) {
 	t.Run("ClaimConcurrent", c.claimConcurrent)
 	t.Run("Release", c.release)
 	t.Run("Nodes", c.nodes)
+	t.Run("LiveNodes", c.liveNodes)
+	t.Run("ClaimCall", c.claimCall)
+	t.Run("RenewClaims", c.renewClaims)
+	t.Run("Slots", c.slots)
+	t.Run("SlotsConcurrent", c.slotsConcurrent)
+	t.Run("Pace", c.pace)
+	t.Run("PaceConcurrent", c.paceConcurrent)
+	t.Run("Network", c.network)
 }
 
 type csuite struct {
