@@ -30,9 +30,9 @@ type ClusterStore interface {
 	Heartbeat(ctx context.Context, node string, now time.Time) error
 	// DeadNodes lists, by name, the nodes other than self whose last
 	// heartbeat is before before, and the nodes other than self that own a
-	// call in a live state (neither queued nor ended) but have no
-	// heartbeat row at all (a crash before the first heartbeat, or a
-	// node renamed between runs).
+	// call in a live state (neither queued nor ended), or hold slots
+	// (LimitStore), but have no heartbeat row at all (a crash before the
+	// first heartbeat, or a node renamed between runs).
 	DeadNodes(ctx context.Context, self string, before time.Time) ([]string, error)
 	// ForgetNode deletes node's heartbeat row if its last heartbeat is
 	// before before (so that a reaper cannot erase a node that came back

@@ -45,7 +45,10 @@ SELECT name FROM nodes WHERE last_seen < $1 AND name <> $2
 UNION
 SELECT DISTINCT node FROM calls
 WHERE state <> 'ended' AND state <> 'queued' AND node <> '' AND node <> $2
-  AND node NOT IN (SELECT name FROM nodes)`
+  AND node NOT IN (SELECT name FROM nodes)
+UNION
+SELECT DISTINCT node FROM limit_slots
+WHERE node <> $2 AND node NOT IN (SELECT name FROM nodes)`
 	sqlForgetNode = `DELETE FROM nodes WHERE name = $1 AND last_seen < $2`
 	sqlLiveNodes  = `SELECT name FROM nodes WHERE last_seen >= $1`
 	// One call claimed for a node that runs it (see ClaimCall): free, its

@@ -240,4 +240,17 @@ func (c *csuite) nodes(t *testing.T) {
 	if got := dead("a", at(time.Hour)); !reflect.DeepEqual(got, []string{"b", "ghost"}) {
 		t.Errorf("after forgetting b = %v, want [b ghost]", got)
 	}
+	// So is a node that holds slots without a heartbeat row, until they
+	// are given back.
+	if ok, err := st.TakeSlots(ctx(t), "slotter", "h", []dialtone.SlotWant{{Key: "k", N: 1, Max: 1}}, at(0)); err != nil || !ok {
+		t.Fatalf("TakeSlots = %v, %v", ok, err)
+	}
+	if got := dead("a", at(time.Hour)); !reflect.DeepEqual(got, []string{"b", "ghost", "slotter"}) {
+		t.Errorf("with slots of a node without a row = %v, want [b ghost slotter]", got)
+	}
+	_, err := st.ReleaseNodeSlots(ctx(t), "slotter")
+	must(t, "ReleaseNodeSlots", err)
+	if got := dead("a", at(time.Hour)); !reflect.DeepEqual(got, []string{"b", "ghost"}) {
+		t.Errorf("after its slots were given back = %v, want [b ghost]", got)
+	}
 }
