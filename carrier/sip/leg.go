@@ -306,11 +306,11 @@ func (l *leg) failover(tried map[string]bool, deadline time.Time) (*sip.Request,
 		l.release()
 		l.release = nil
 	}
-	if err := l.c.acquire(ctx, next); err != nil {
+	if err := l.c.acquire(ctx, next, l.sipCallID); err != nil {
 		l.log("failover: no room on the next trunk", "trunk", next.Name, "err", err)
 		return nil, false
 	}
-	l.release = func() { l.c.releaseSlot(next) }
+	l.release = func() { l.c.releaseSlot(l.sipCallID) }
 	prev := l.tr.Name
 	l.mu.Lock()
 	l.tr = next
