@@ -39,6 +39,8 @@ type Limits interface {
 	ReleaseNode(ctx context.Context, node string) error
 	// SetNodes tells how many live nodes share the request rates.
 	SetNodes(n int)
+	// Nodes is how many nodes share the request rates (1 for LocalLimits).
+	Nodes() int
 	// Usage lists the slots held, per key and node.
 	Usage(ctx context.Context) ([]dialtone.SlotUsage, error)
 	// Waiting counts the holders waiting on this node, per key.
@@ -367,6 +369,9 @@ func (l *LocalLimits) ReleaseNode(context.Context, string) error { return nil }
 // SetNodes implements Limits; a single node admits the whole rate.
 func (l *LocalLimits) SetNodes(int) {}
 
+// Nodes implements Limits.
+func (l *LocalLimits) Nodes() int { return 1 }
+
 // Usage implements Limits.
 func (l *LocalLimits) Usage(context.Context) ([]dialtone.SlotUsage, error) {
 	l.mu.Lock()
@@ -593,7 +598,7 @@ func (s *SharedLimits) Allow(key string, perSecond float64, burst int, now time.
 // SetNodes implements Limits.
 func (s *SharedLimits) SetNodes(n int) { s.rates.setNodes(n) }
 
-// Nodes is how many nodes the rates are shared by.
+// Nodes implements Limits.
 func (s *SharedLimits) Nodes() int {
 	s.rates.mu.Lock()
 	defer s.rates.mu.Unlock()
