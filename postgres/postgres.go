@@ -118,6 +118,7 @@ const maxTxAttempts = 5
 type Store struct {
 	*sqlstore.Store
 	*engine
+	tracer *counter
 }
 
 var _ dialtone.Store = (*Store)(nil)
@@ -178,6 +179,8 @@ func Open(ctx context.Context, dsn string, sealer dialtone.Sealer, opts ...Optio
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
 	}
+	tracer := &counter{}
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -192,7 +195,7 @@ func Open(ctx context.Context, dsn string, sealer dialtone.Sealer, opts ...Optio
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{Store: st, engine: e}, nil
+	return &Store{Store: st, engine: e, tracer: tracer}, nil
 }
 
 // Ping reports whether the database answers a query on the schema.
@@ -207,11 +210,13 @@ func (s *Store) Close() error { return s.Store.Close() }
 // notification is delivered when (and only if) this statement's implicit
 // transaction commits.
 func (s *Store) Notify(ctx context.Context, channel, payload string) error {
-	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+	if _, err := s.pool.Exec(ctx, sqlNotify, channel, payload); err != nil {
 		return fmt.Errorf("postgres: notify %s: %w", channel, err)
 	}
 	return nil
 }
+
+const sqlNotify = `SELECT pg_notify($1, $2)`
 
 // DSN is the connection string the store was opened with, for components
 // that need a dedicated connection of their own (a LISTEN session cannot

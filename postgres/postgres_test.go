@@ -536,3 +536,38 @@ func benchCall(id, callee string, now time.Time) *dialtone.Call {
 		State:  dialtone.CallQueued, CreatedAt: now,
 	}
 }
+
+// TestCounts: the store counts what it sends, and tells the limits'
+// statements apart (dialtone bench reports them per call).
+func TestCounts(t *testing.T) {
+	st := openDSN(t, pgtest.DB(t))
+	ctx := context.Background()
+	before := st.Counts()
+	ok, err := st.TakeSlots(ctx, "n1", "call1", []dialtone.SlotWant{{Key: "number:1:0571", N: 1, Max: 10}}, time.Now())
+	if err != nil || !ok {
+		t.Fatalf("TakeSlots = %v, %v", ok, err)
+	}
+	got := st.Counts().Sub(before)
+	// The key's lock and the insert, in one batch.
+	if got != (Counts{Statements: 2, RoundTrips: 1, Limits: 2}) {
+		t.Errorf("TakeSlots sent %+v", got)
+	}
+	before = st.Counts()
+	if err := st.Notify(ctx, "dialtone_slots", "n1 number:1:0571"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetNetwork(ctx); err == nil {
+		t.Fatal("a network in an empty store")
+	}
+	got = st.Counts().Sub(before)
+	if got != (Counts{Statements: 2, RoundTrips: 2, Limits: 1}) {
+		t.Errorf("a slots signal and a read sent %+v", got)
+	}
+	before = st.Counts()
+	if err := st.Heartbeat(ctx, "n1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Counts().Sub(before); got.Limits != 0 || got.Statements != 1 {
+		t.Errorf("a heartbeat sent %+v", got)
+	}
+}
