@@ -80,6 +80,11 @@ func (r *run) takeSlots() bool {
 		return false
 	}
 	ok, err := r.e.limits.TryAcquire(r.ctx, r.c.ID, caps)
+	if errors.Is(err, dialtone.ErrConflict) {
+		// Another run of this call holds them, on another node (an API
+		// start and a claim raced): wait; one of the two dials it.
+		ok, err = false, nil
+	}
 	if err != nil {
 		r.log.Error("concurrency check failed", "err", err)
 		r.finish(Outcome{dialtone.StatusSystemError, SmartOther}, HangupMachine, "concurrency check failed")

@@ -6,15 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dialtone-voice/dialtone/internal/udpport"
 	"github.com/dialtone-voice/dialtone/pgtest"
 	"github.com/dialtone-voice/dialtone/poptest"
 )
@@ -554,4 +558,247 @@ func TestClusterOneNetwork(t *testing.T) {
 	}
 	sameEverywhere(0.2)
 	callAll("200002")
+}
+
+// sippUAS is a SIPp answerer with statistics every second and a log of
+// every call's start and end.
+type sippUAS struct {
+	addr           string
+	stats, logFile string
+	cmd            *exec.Cmd
+	done           chan error
+}
+
+func startSippUAS(t *testing.T, scenarioFile string) *sippUAS {
+	t.Helper()
+	bin, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Fatalf("sipp not found (install the Debian package sip-tester, or run scripts/install-deps.sh): %v", err)
+	}
+	scenario, err := filepath.Abs(filepath.Join("testdata", scenarioFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	port, mport := freeUDP(t), freeUDP(t)&^1
+	s := &sippUAS{addr: fmt.Sprintf("127.0.0.1:%d", port), stats: filepath.Join(dir, "stats.csv"), logFile: filepath.Join(dir, "calls.log"), done: make(chan error, 1)}
+	s.cmd = exec.Command(bin, "-sf", scenario, "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(mport),
+		"-nostdin", "-timeout", "180s", "-trace_stat", "-stf", s.stats, "-fd", "1", "-trace_logs", "-log_file", s.logFile,
+		"-trace_err", "-error_file", filepath.Join(dir, "err.log"))
+	s.cmd.Dir = dir
+	var out syncBuffer
+	s.cmd.Stdout, s.cmd.Stderr = &out, &out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() { s.stop() })
+	for range 100 {
+		if bound, err := udpport.Bound(port); err != nil {
+			t.Fatal(err)
+		} else if bound {
+			return s
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("sipp exited: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("sipp did not listen on %s", s.addr)
+	return nil
+}
+
+func (s *sippUAS) stop() {
+	if s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		s.done <- nil
+	}
+}
+
+func freeUDP(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// periods reads SIPp's statistics: per one-second period, the calls that
+// arrived and the calls in progress at its end.
+func (s *sippUAS) periods(t *testing.T) (incoming, current []int) {
+	t.Helper()
+	b, err := os.ReadFile(s.stats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("sipp statistics: %q", b)
+	}
+	col := map[string]int{}
+	for i, h := range strings.Split(lines[0], ";") {
+		col[h] = i
+	}
+	in, okIn := col["IncomingCall(P)"]
+	cur, okCur := col["CurrentCall"]
+	if !okIn || !okCur {
+		t.Fatalf("sipp statistics without IncomingCall(P) or CurrentCall: %s", lines[0])
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ";")
+		if len(f) <= max(in, cur) {
+			continue
+		}
+		a, _ := strconv.Atoi(f[in])
+		c, _ := strconv.Atoi(f[cur])
+		incoming, current = append(incoming, a), append(current, c)
+	}
+	return incoming, current
+}
+
+// calls reads SIPp's log of starts and ends: the calls at once at most,
+// the most starts within any 1000 ms, and how many started.
+func (s *sippUAS) calls(t *testing.T) (concurrent, perSecond, started int) {
+	t.Helper()
+	b, err := os.ReadFile(s.logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spans [][2]time.Time
+	open := map[string]time.Time{}
+	var starts []int64
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		ms, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		at := time.UnixMilli(ms)
+		switch f[0] {
+		case "start":
+			open[f[2]] = at
+			starts = append(starts, ms)
+		case "end":
+			if from, ok := open[f[2]]; ok {
+				spans = append(spans, [2]time.Time{from, at})
+				delete(open, f[2])
+			}
+		}
+	}
+	for _, from := range open {
+		spans = append(spans, [2]time.Time{from, from.Add(time.Hour)})
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
+	for i := range starts {
+		j := i
+		for j < len(starts) && starts[j] < starts[i]+1000 {
+			j++
+		}
+		perSecond = max(perSecond, j-i)
+	}
+	return maxOverlap(spans), perSecond, len(starts)
+}
+
+// TestClusterTrunkLimits: three nodes place calls on SIP trunks with
+// max_calls 5 and max_cps 10, each against a SIPp answerer: SIPp never has
+// more than 5 calls at once, nor more than 10 new calls in a second of its
+// statistics; the calls over the caps wait and all end. One trunk's
+// answerer waits for the caller's BYE (calls of a second or two: max_calls
+// binds), the other's hangs up at once (calls of a few milliseconds:
+// max_cps binds).
+func TestClusterTrunkLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three nodes, SIPp and a PostgreSQL server")
+	}
+	const total, maxCalls, maxCPS = 40, 5, 10
+	long, short := startSippUAS(t, "limits_uas.xml"), startSippUAS(t, "limits_uas_bye.xml")
+	dsn := pgtest.DB(t)
+	doc := limitsAccount(1000) + fmt.Sprintf(`sip:
+  listen: 127.0.0.1:0
+trunks:
+  - {name: long, address: "%s", max_calls: %d, max_cps: %d}
+  - {name: short, address: "%s", max_calls: %d, max_cps: %d}
+routes:
+  - {prefix: "1391", trunk: long}
+  - {prefix: "1392", trunk: short}
+`, long.addr, maxCalls, maxCPS, short.addr, maxCalls, maxCPS)
+	nodes := startLimitsNodes(t, dsn, masterKey(t), 0, []string{doc, doc, doc})
+	conn, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, phase := range []struct {
+		name, prefix string
+		uas          *sippUAS
+		binds        string
+		status       string // the callee listens to the end, or hangs up at once
+	}{
+		{"long calls", "139100", long, "max_calls", "200000"},
+		{"short calls", "139200", short, "max_cps", "200001"},
+	} {
+		// Offered at 40/s, four times the trunks' rate.
+		ids := placeMany(t, nodes, total, 40, phase.prefix)
+		waitEnded(t, conn, nodes, 90*time.Second)
+		facts := dbFacts(t, context.Background(), conn)
+		checkFacts(t, facts, ids)
+		byNode, statuses := map[string]int{}, map[string]int{}
+		for _, id := range ids {
+			if f := facts[id]; f != nil {
+				byNode[f.node]++
+				statuses[f.status]++
+				if f.status != phase.status {
+					t.Errorf("%s: call %s on %s ended with %s: %s", phase.name, id, f.node, f.status, f.reason)
+				}
+			}
+		}
+		if len(byNode) < 3 {
+			t.Errorf("%s: calls dialled per node %v: the trunk was not shared", phase.name, byNode)
+		}
+		if statuses[phase.status] != total {
+			t.Errorf("%s: statuses %v, want %d of %s (a call over a cap waits, it is not refused)", phase.name, statuses, total, phase.status)
+		}
+		// One more period of statistics, then SIPp stops.
+		time.Sleep(1500 * time.Millisecond)
+		phase.uas.stop()
+		incoming, current := phase.uas.periods(t)
+		sum, busiest := 0, 0
+		for i := range incoming {
+			sum += incoming[i]
+			busiest = max(busiest, incoming[i])
+			if incoming[i] > maxCPS {
+				t.Errorf("%s: second %d of SIPp's statistics: %d new calls, over max_cps %d (all: %v)", phase.name, i+1, incoming[i], maxCPS, incoming)
+			}
+			if current[i] > maxCalls {
+				t.Errorf("%s: second %d of SIPp's statistics: %d calls in progress, over max_calls %d (all: %v)", phase.name, i+1, current[i], maxCalls, current)
+			}
+		}
+		concurrent, perSecond, started := phase.uas.calls(t)
+		if concurrent > maxCalls {
+			t.Errorf("%s: SIPp had %d calls at once, over max_calls %d", phase.name, concurrent, maxCalls)
+		}
+		if started != total || sum != total {
+			t.Errorf("%s: SIPp saw %d calls start (%d in its statistics), want %d", phase.name, started, sum, total)
+		}
+		// The cap this phase is about was reached: the test shows it holds.
+		switch phase.binds {
+		case "max_calls":
+			if concurrent < maxCalls {
+				t.Errorf("%s: SIPp never had %d calls at once (at most %d)", phase.name, maxCalls, concurrent)
+			}
+		case "max_cps":
+			if busiest < maxCPS-2 {
+				t.Errorf("%s: at most %d new calls in a second of SIPp's statistics: the load did not reach max_cps", phase.name, busiest)
+			}
+		}
+		t.Logf("%s: SIPp's new calls per second %v, in progress at each second's end %v; at most %d at once, %d starts within any 1000 ms; statuses %v; dialled per node %v",
+			phase.name, incoming, current, concurrent, perSecond, statuses, byNode)
+	}
 }

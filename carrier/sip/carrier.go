@@ -348,7 +348,7 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 		return l, nil
 	}
 
-	if err := c.acquire(ctx, tr, l.sipCallID); err != nil {
+	if err := c.acquireSlot(ctx, tr, l.sipCallID); err != nil {
 		return nil, fmt.Errorf("sip: originate %s on trunk %s: %w", req.CallID, tr.Name, err)
 	}
 	l.release = func() { c.releaseSlot(l.sipCallID) }
@@ -367,6 +367,11 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 		st.close()
 		l.release()
 		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)
+	}
+	if err := c.pace(ctx, tr); err != nil {
+		st.close()
+		l.release()
+		return nil, fmt.Errorf("sip: originate %s on trunk %s: %w", req.CallID, tr.Name, err)
 	}
 	c.mu.Lock()
 	if c.closed {
@@ -409,15 +414,33 @@ func (c *Carrier) hints(req dialtone.OriginateRequest) speech.Hints {
 // slots and paces are the carrier's Limits: this node's alone, or the
 // cluster's when its nodes share a store.
 func (c *Carrier) acquire(ctx context.Context, tr *trunk, holder string) error {
+	if err := c.acquireSlot(ctx, tr, holder); err != nil {
+		return err
+	}
+	if err := c.pace(ctx, tr); err != nil {
+		c.releaseSlot(holder)
+		return err
+	}
+	return nil
+}
+
+// acquireSlot takes a call slot of the trunk for holder.
+func (c *Carrier) acquireSlot(ctx context.Context, tr *trunk, holder string) error {
 	if tr.MaxCalls > 0 {
 		caps := []dialtone.SlotCap{{Key: dialtone.TrunkSlotKey(tr.Name), Max: tr.MaxCalls}}
 		if err := c.limits.Acquire(ctx, holder, caps); err != nil {
 			return fmt.Errorf("waiting for a free call slot: %w", err)
 		}
 	}
+	return nil
+}
+
+// pace waits for the trunk's next start. It is the last step before the
+// INVITE leaves, so that what delays a call after its turn (opening its
+// RTP socket, building the INVITE) does not bunch INVITEs on the wire.
+func (c *Carrier) pace(ctx context.Context, tr *trunk) error {
 	if tr.MaxCPS > 0 {
 		if err := c.limits.Pace(ctx, dialtone.TrunkPaceKey(tr.Name), tr.MaxCPS); err != nil {
-			c.releaseSlot(holder)
 			return fmt.Errorf("waiting for the call rate: %w", err)
 		}
 	}
