@@ -35,6 +35,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tokenLifetime := fs.Duration("token-lifetime", envDuration("DIALTONE_TOKEN_LIFETIME", receipt.DefaultTokenLifetime), "lifetime of QueryTokenForMnsQueue credentials (env DIALTONE_TOKEN_LIFETIME)")
 	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", engine.DefaultRingTimeout), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
 	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", engine.DefaultCallbackTimeout), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
+	queueTimeout := fs.Duration("queue-timeout", envDuration("DIALTONE_QUEUE_TIMEOUT", engine.DefaultQueueTimeout), "how long a call waits queued for a free slot of its display number's concurrency before it ends with 200121 (env DIALTONE_QUEUE_TIMEOUT)")
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
 	maxLive := fs.Int("max-live-calls", envInt("DIALTONE_MAX_LIVE_CALLS", server.DefaultMaxLiveCalls), "calls this node runs at once; beyond it accepted calls wait queued for any node with room (env DIALTONE_MAX_LIVE_CALLS)")
 	nodeLease := fs.Duration("node-lease", envDuration("DIALTONE_NODE_LEASE", server.DefaultNodeLease), "how long a node may miss heartbeats before other nodes end its calls and take its queued ones (env DIALTONE_NODE_LEASE)")
@@ -69,7 +70,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		DataDir:  *data,
 		StoreURL: *storeURL,
 		Receipts: receipt.Config{Tokens: receipt.Tokens{Lifetime: *tokenLifetime}, PublicURL: *publicURL},
-		Calls: server.CallConfig{Engine: engine.Config{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout},
+		Calls: server.CallConfig{Engine: engine.Config{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout, QueueTimeout: *queueTimeout},
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
 		HTTPSAddr:       *tf.https,
