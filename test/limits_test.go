@@ -802,3 +802,49 @@ routes:
 			phase.name, incoming, current, concurrent, perSecond, statuses, byNode)
 	}
 }
+
+// TestSingleNodeLimitsInMemory: a single SQLite node counts its limits in
+// memory: a number's concurrency holds and calls over it wait, and the
+// store holds no slot.
+func TestSingleNodeLimitsInMemory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "p.yaml")
+	// Calls ring 20 s of wall time.
+	doc := limitsAccount(2) + `network:
+  time_scale: 0.1
+  default:
+    answer_after: 200s
+`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	n := startNode(t, data, []string{"DIALTONE_ADMIN_TOKEN=tok"}, "--provision", file, "--node", "solo", "--ring-timeout", "10m")
+	placeMany(t, []*node{n}, 3, 20, "139300")
+	key := "number:" + limitsUID + ":" + limitsNumber
+	var v limitsView
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if v, err = getLimits(n); err == nil && v.Waiting[key] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no call waiting: %+v %v", v, err)
+		}
+	}
+	if held, byNode := v.held(key); v.Mode != "local" || held != 2 || byNode["solo"] != 2 {
+		t.Errorf("limits of a single node: %+v", v)
+	}
+	conn, err := sql.Open("sqlite", filepath.Join(data, "dialtone.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var rows int
+	if err := conn.QueryRow(`SELECT COUNT(*) FROM limit_slots`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 0 {
+		t.Errorf("a single node wrote %d slots to its store", rows)
+	}
+}
