@@ -15,6 +15,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/migrations"
+	"github.com/dialtone-voice/dialtone/pgnotify"
 	"github.com/dialtone-voice/dialtone/pgtest"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/storetest"
@@ -553,7 +554,10 @@ func TestCounts(t *testing.T) {
 		t.Errorf("TakeSlots sent %+v", got)
 	}
 	before = st.Counts()
-	if err := st.Notify(ctx, "dialtone_slots", "n1 number:1:0571"); err != nil {
+	if slotsChannel != pgnotify.ChannelSlots {
+		t.Fatalf("the counter tells %q apart, the bus sends %q", slotsChannel, pgnotify.ChannelSlots)
+	}
+	if err := st.Notify(ctx, pgnotify.ChannelSlots, "n1 number:1:0571"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.GetNetwork(ctx); err == nil {
