@@ -23,7 +23,8 @@ import (
 //     row of the store (dialtone.LimitStore), taken under the key's lock,
 //     so a display number's concurrency and a trunk's max_calls hold for
 //     the whole cluster exactly; a trunk's max_cps is one pace row per
-//     trunk, exact too; and the gateway's per-account request rates are
+//     trunk, whose starts are spaced for the whole cluster too (see
+//     paceMargin); and the gateway's per-account request rates are
 //     shared out: each node admits rate/N with a burst of burst/N (at
 //     least 1), N being the live nodes, recounted at every heartbeat and
 //     whenever a node joins or leaves.
