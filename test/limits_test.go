@@ -440,6 +440,14 @@ func TestClusterSlotsOfKilledNode(t *testing.T) {
 		t.Error("the dead node still holds slots")
 	}
 	t.Logf("the killed node's %d slots were taken by the waiting calls %v after the kill (lease %v)", cap, took.Round(10*time.Millisecond), lease)
+	// The calls that took the slots are dialled (and ring on).
+	waitUntil("node0's calls dialled", 10*time.Second, func() bool {
+		var dialled int
+		if err := conn.QueryRow(`SELECT COUNT(*) FROM calls WHERE node = 'node0' AND state IN ('dialing', 'ringing')`).Scan(&dialled); err != nil {
+			t.Fatal(err)
+		}
+		return dialled == cap
+	})
 	facts := dbFacts(t, context.Background(), conn)
 	for _, id := range doomed {
 		f := facts[id]
