@@ -113,7 +113,9 @@ func (r *run) waitSlots(caps []dialtone.SlotCap) bool {
 		r.abandon(fmt.Errorf("claim the call to wait for a slot: %w", err))
 		return false
 	}
-	*r.c = *fresh
+	// What the claim changed (the rest of a queued call does not change,
+	// and other goroutines read its account under the engine's lock).
+	r.c.Node, r.c.LeaseTill, r.c.Version = fresh.Node, fresh.LeaseTill, fresh.Version
 	r.log.Info("a display number is at its concurrency; the call waits queued")
 	wctx, stop := context.WithCancelCause(r.ctx)
 	defer stop(nil)
