@@ -30,12 +30,27 @@ type ClusterStore interface {
 	Heartbeat(ctx context.Context, node string, now time.Time) error
 	// DeadNodes lists, by name, the nodes other than self whose last
 	// heartbeat is before before, and the nodes other than self that own a
-	// call in a live state (neither queued nor ended) but have no
-	// heartbeat row at all (a crash before the first heartbeat, or a
-	// node renamed between runs).
+	// call in a live state (neither queued nor ended), or hold slots
+	// (LimitStore), but have no heartbeat row at all (a crash before the
+	// first heartbeat, or a node renamed between runs).
 	DeadNodes(ctx context.Context, self string, before time.Time) ([]string, error)
 	// ForgetNode deletes node's heartbeat row if its last heartbeat is
 	// before before (so that a reaper cannot erase a node that came back
 	// meanwhile); unknown nodes are not an error.
 	ForgetNode(ctx context.Context, node string, before time.Time) error
+	// LiveNodes lists, by name, the nodes whose last heartbeat is at or
+	// after since.
+	LiveNodes(ctx context.Context, since time.Time) ([]string, error)
+	// ClaimCall claims one queued call of the account for node, as
+	// ClaimCalls would (Node, LeaseTill = now+lease, Version+1), when it is
+	// free or already node's, and returns it as stored: a node claims a
+	// call it runs before letting it wait for a slot, so that other
+	// nodes' claimers leave it alone and their cancels reach it.
+	// ErrNotFound unless the call is the account's; ErrConflict when it is
+	// not queued or another node's lease on it still runs.
+	ClaimCall(ctx context.Context, accountUID, id, node string, lease time.Duration, now time.Time) (*Call, error)
+	// RenewClaims extends to till the lease of every queued call node
+	// owns (the calls it keeps waiting), without changing their Version,
+	// and returns how many.
+	RenewClaims(ctx context.Context, node string, till time.Time) (int, error)
 }

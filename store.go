@@ -20,6 +20,8 @@ type Store interface {
 	AdminTokenStore
 	ReceiptStore
 	ClusterStore
+	LimitStore
+	NetworkStore
 	ConsoleUserStore
 	ConsoleSessionStore
 	CallStatsStore

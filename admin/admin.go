@@ -10,6 +10,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -170,6 +171,16 @@ type handler struct {
 	// redriven is called after dead letters were made due again, to wake
 	// the push worker at once.
 	redriven func()
+	// networkChanged is called after a document changed the simulated
+	// network, to tell every node (WithNetworkChanged).
+	networkChanged func(ctx context.Context)
+}
+
+// WithNetworkChanged gives the provisioning endpoint a function called
+// after a document changed the simulated network the nodes run (stored
+// with the rest of the document), so that every node takes it at once.
+func WithNetworkChanged(fn func(ctx context.Context)) Option {
+	return func(h *handler) { h.networkChanged = fn }
 }
 
 // provision applies a document in one transaction: a YAML body alone, or a
@@ -216,6 +227,9 @@ func (h *handler) provision(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, CodeInternalError,
 			"applying the document failed (see the server log); nothing of it was applied")
 		return
+	}
+	if !res.DryRun && res.Network != "" && res.Network != provision.ActionUnchanged && h.networkChanged != nil {
+		h.networkChanged(r.Context())
 	}
 	h.log.Info("provisioning applied", "document", name, "dry_run", res.DryRun,
 		"accounts_created", res.AccountsCreated, "accounts_updated", res.AccountsUpdated, "accounts_unchanged", res.AccountsUnchanged,

@@ -11,7 +11,12 @@
 //     whose heartbeat is older than NodeLease (status 999999, a reason
 //     naming the node, and their receipts) and frees their queued calls;
 //   - cross-node cancel: a call cancelled on one node is stopped by the
-//     node that runs it.
+//     node that runs it;
+//   - the node's Limits (LocalLimits or SharedLimits, see limits.go): the
+//     reaper gives back a dead node's slots with its calls, a start gives
+//     back what the node's previous run held, the heartbeat renews the
+//     claims of calls waiting for a slot and recounts the live nodes that
+//     share the request rates.
 //
 // What differs between one process and several is the Bus that carries
 // the signals ("a call is queued", "cancel this call", "a receipt queue has
@@ -34,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -117,6 +123,22 @@ type Bus interface {
 	CallQueued(ctx context.Context) error
 	// Cancel tells node to stop a call it runs.
 	Cancel(ctx context.Context, node, accountUID, callID string) error
+	// OnSlotsFreed registers fn to run when node gave back slots under
+	// keys, and with node "" whenever signals may have been lost.
+	OnSlotsFreed(fn func(node string, keys []string))
+	// SlotsFreed tells every node that node gave back slots under keys.
+	SlotsFreed(ctx context.Context, node string, keys []string) error
+	// OnNodesChanged registers fn to run when a node joined or left, and
+	// whenever signals may have been lost.
+	OnNodesChanged(fn func())
+	// NodesChanged tells every node that this one joined or left.
+	NodesChanged(ctx context.Context) error
+	// OnNetworkChanged registers fn to run when the shared simulated
+	// network changed, and whenever signals may have been lost.
+	OnNetworkChanged(fn func())
+	// NetworkChanged tells every node, this one included, that the shared
+	// simulated network changed.
+	NetworkChanged(ctx context.Context) error
 	// Waker wakes the receipt queues' long polls on every node.
 	Waker() mns.Waker
 	// Run delivers signals until ctx ends.
@@ -136,7 +158,9 @@ type Cluster struct {
 
 	engine  Engine
 	node    string
+	limits  Limits
 	kick    chan struct{}      // wakes the claimer
+	recount chan struct{}      // a node joined or left
 	stop    context.CancelFunc // ends the loops
 	wg      sync.WaitGroup     // the loops
 	started bool
@@ -150,11 +174,26 @@ func New(cfg Config, store Store, bus Bus, shuttingDown error, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Cluster{log: log.With("component", "cluster"), cfg: cfg, store: store, bus: bus, shuttingDown: shuttingDown, kick: make(chan struct{}, 1)}
+	c := &Cluster{log: log.With("component", "cluster"), cfg: cfg, store: store, bus: bus, shuttingDown: shuttingDown,
+		kick: make(chan struct{}, 1), recount: make(chan struct{}, 1)}
 	bus.OnCallQueued(c.signal)
 	bus.OnCancel(c.onCancel)
+	bus.OnNodesChanged(func() {
+		select {
+		case c.recount <- struct{}{}:
+		default:
+		}
+	})
 	return c
 }
+
+// SetLimits gives the cluster the node's limits; it must run before
+// Attach. Without it the node counts its limits alone (LocalLimits).
+func (c *Cluster) SetLimits(l Limits) { c.limits = l }
+
+// Limits returns the node's limits (nil before Attach unless SetLimits
+// ran).
+func (c *Cluster) Limits() Limits { return c.limits }
 
 // Config returns the configuration with its defaults.
 func (c *Cluster) Config() Config { return c.cfg }
@@ -166,6 +205,9 @@ func (c *Cluster) Waker() mns.Waker { return c.bus.Waker() }
 // Start and before any call is started.
 func (c *Cluster) Attach(e Engine) {
 	c.engine, c.node = e, e.Node()
+	if c.limits == nil {
+		c.limits = NewLocalLimits(c.node)
+	}
 }
 
 // CancelElsewhere is the engine's hook for a call cancelled here that
@@ -233,6 +275,10 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if _, err := c.store.ReleaseCalls(ctx, c.node); err != nil {
 		errs = append(errs, err)
 	}
+	// What the previous run held was held by calls that are over now.
+	if err := c.limits.ReleaseNode(ctx, c.node); err != nil {
+		errs = append(errs, err)
+	}
 	loops, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
 	run := func(f func(context.Context)) {
@@ -248,10 +294,16 @@ func (c *Cluster) Start(ctx context.Context) error {
 	case <-time.After(readyWait):
 		c.log.Warn("cluster signals not connected yet; continuing")
 	}
+	run(c.limits.Run)
 	run(c.heartbeats)
 	run(c.claimer)
 	c.started = true
 	c.signal()
+	// The other nodes' shares of the request rates shrink now.
+	c.countNodes(ctx)
+	if err := c.bus.NodesChanged(ctx); err != nil {
+		c.log.Warn("cannot tell the other nodes that this one started", "err", err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -272,9 +324,14 @@ func (c *Cluster) Shutdown(engineShutdown func()) {
 		c.log.Warn("release queued calls", "err", err)
 	}
 	// Calls the engine had to abandon stay live under this name and, with
-	// the row gone, are reaped as orphans by the next node that looks.
+	// the row gone, are reaped as orphans by the next node that looks
+	// (their slots with them).
 	if err := c.store.ForgetNode(ctx, c.node, time.Now().Add(time.Hour)); err != nil {
 		c.log.Warn("remove heartbeat", "err", err)
+	}
+	// The other nodes' shares of the request rates grow now.
+	if err := c.bus.NodesChanged(ctx); err != nil {
+		c.log.Warn("cannot tell the other nodes that this one stopped", "err", err)
 	}
 }
 
@@ -287,15 +344,44 @@ func (c *Cluster) heartbeats(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.recount:
+			opCtx, cancel := context.WithTimeout(ctx, opTimeout)
+			c.countNodes(opCtx)
+			cancel()
+			continue
 		case <-t.C:
 		}
 		opCtx, cancel := context.WithTimeout(ctx, opTimeout)
-		if err := c.store.Heartbeat(opCtx, c.node, time.Now()); err != nil && ctx.Err() == nil {
+		now := time.Now()
+		if err := c.store.Heartbeat(opCtx, c.node, now); err != nil && ctx.Err() == nil {
 			c.log.Warn("heartbeat", "err", err)
 		}
+		// Calls waiting here for a slot stay this node's.
+		if _, err := c.store.RenewClaims(opCtx, c.node, now.Add(c.cfg.NodeLease)); err != nil && ctx.Err() == nil {
+			c.log.Warn("renew the claims of waiting calls", "err", err)
+		}
 		c.reap(opCtx)
+		c.countNodes(opCtx)
 		cancel()
 	}
+}
+
+// countNodes tells the limits how many live nodes share the request
+// rates: those whose heartbeat is within the lease. A node that died
+// still counts until then, so the cluster admits less, never more.
+func (c *Cluster) countNodes(ctx context.Context) {
+	nodes, err := c.store.LiveNodes(ctx, time.Now().Add(-c.cfg.NodeLease))
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("count live nodes", "err", err)
+		}
+		return
+	}
+	n := len(nodes)
+	if !slices.Contains(nodes, c.node) {
+		n++
+	}
+	c.limits.SetNodes(n)
 }
 
 // reap ends the live calls of dead nodes and frees their queued calls.
@@ -346,6 +432,10 @@ func (c *Cluster) reapNode(ctx context.Context, dead string) error {
 	}
 	freed, err := c.store.ReleaseCalls(ctx, dead)
 	if err != nil {
+		errs = append(errs, err)
+	}
+	// Its calls are over: their slots are free for the calls waiting.
+	if err := c.limits.ReleaseNode(ctx, dead); err != nil {
 		errs = append(errs, err)
 	}
 	if ended > 0 || freed > 0 {

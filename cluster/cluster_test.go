@@ -363,3 +363,76 @@ func TestLocalBusWaker(t *testing.T) {
 		t.Fatal("Wake did not release Wait")
 	}
 }
+
+// The cluster drives the node's limits: at start it gives back what the
+// node's previous run held, its reaper gives back a dead node's slots, its
+// heartbeat renews the claims of the calls waiting for a slot, and the
+// live nodes share the request rates.
+func TestClusterLimits(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	bus := NewLocalBus()
+	take := func(node, holder string) {
+		t.Helper()
+		if ok, err := st.TakeSlots(ctx, node, holder, []dialtone.SlotWant{{Key: "k", N: 1, Max: 10}}, time.Now()); err != nil || !ok {
+			t.Fatalf("TakeSlots = %v, %v", ok, err)
+		}
+	}
+	held := func(node string) int {
+		u, err := st.SlotUsage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, x := range u {
+			if x.Node == node {
+				n += x.Held
+			}
+		}
+		return n
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := st.Heartbeat(ctx, "dead", old); err != nil {
+		t.Fatal(err)
+	}
+	take("dead", "d1")
+	take("ghost", "g1") // a node that never beat
+	take("a", "previous-run")
+	waiting := queue(t, st, "waiting", time.Now())
+	if _, err := st.ClaimCall(ctx, "1", waiting.ID, "a", time.Millisecond, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+
+	const lease = 150 * time.Millisecond
+	e := &fakeEngine{node: "a", store: st, live: 1}
+	c := New(Config{NodeLease: lease, Sweep: time.Hour}, st, bus, errStopping, quiet)
+	limits := NewSharedLimits(st, bus, "a", 10*time.Millisecond, quiet)
+	c.SetLimits(limits)
+	c.Attach(e)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown(func() {}) })
+	if c.Limits() != limits {
+		t.Fatal("the cluster does not use the limits it was given")
+	}
+	if held("a") != 0 {
+		t.Error("the slots of the node's previous run were not given back at start")
+	}
+	waitFor(t, "the reaper to give back the dead nodes' slots", func() bool { return held("dead") == 0 && held("ghost") == 0 })
+	waitFor(t, "the waiting call's claim renewed", func() bool {
+		got, err := st.GetCall(ctx, "1", "waiting")
+		return err == nil && got.Node == "a" && got.LeaseTill.After(time.Now().Add(lease/2))
+	})
+	// A second node joins: each admits half the rate.
+	if limits.Nodes() != 1 {
+		t.Errorf("one node shares the rates with %d", limits.Nodes())
+	}
+	if err := st.Heartbeat(ctx, "b", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.NodesChanged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rates shared by two", func() bool { return limits.Nodes() == 2 })
+}

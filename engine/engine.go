@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/cluster"
 	"github.com/dialtone-voice/dialtone/media/detect"
 	"github.com/dialtone-voice/dialtone/outbound"
 )
@@ -29,6 +30,7 @@ type Store interface {
 	ListCallEvents(ctx context.Context, accountUID, callID string) ([]dialtone.CallEvent, error)
 	ListUnfinishedCalls(ctx context.Context, node string) ([]dialtone.Call, error)
 	GetNumber(ctx context.Context, accountUID, number string) (*dialtone.Number, error)
+	ClaimCall(ctx context.Context, accountUID, id, node string, lease time.Duration, now time.Time) (*dialtone.Call, error)
 }
 
 // Renderer turns a prompt into audio. Implementations cache and hand out
@@ -91,6 +93,15 @@ type Config struct {
 	// (zero fields take package detect's defaults; its Mode is ignored): a
 	// call's mode is its account's machine_detection setting (amd.go).
 	MachineDetection detect.Config
+	// Limits counts the display numbers' concurrency (slots.go); nil: in
+	// this node's memory (cluster.LocalLimits).
+	Limits dialtone.Limits
+	// QueueTimeout bounds how long a call waits queued for a display
+	// number's free slot before it ends with 200121 (call clock).
+	QueueTimeout time.Duration
+	// ClaimLease is the lease of the claim on a call waiting for a slot;
+	// the cluster's heartbeat renews it.
+	ClaimLease time.Duration
 }
 
 // Errors of the engine.
@@ -101,8 +112,9 @@ var (
 
 // Engine runs calls on one node.
 type Engine struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	limits dialtone.Limits
 
 	// bg is the parent of every call's context; cancelling it abandons
 	// calls (only when Shutdown runs out of time).
@@ -134,6 +146,15 @@ func (cfg Config) Defaults() Config {
 	if cfg.Outbound == nil {
 		cfg.Outbound, _ = outbound.New(outbound.Config{}) // the zero Config is valid
 	}
+	if cfg.Limits == nil {
+		cfg.Limits = cluster.NewLocalLimits(cfg.Node)
+	}
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = DefaultQueueTimeout
+	}
+	if cfg.ClaimLease <= 0 {
+		cfg.ClaimLease = DefaultClaimLease
+	}
 	return cfg
 }
 
@@ -144,6 +165,7 @@ func New(cfg Config) *Engine {
 	return &Engine{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "engine"),
+		limits:   cfg.Limits,
 		bg:       bg,
 		cancel:   cancel,
 		live:     make(map[string]*run),
@@ -188,55 +210,6 @@ func (e *Engine) Start(ctx context.Context, call *dialtone.Call) error {
 	e.mu.Unlock()
 	go r.main()
 	return nil
-}
-
-// reserve takes one concurrency slot of each display number that has a
-// cap; it takes none and returns false when any is full.
-func (e *Engine) reserve(ctx context.Context, accountUID string, numbers []string) (bool, error) {
-	caps := make([]int, len(numbers))
-	for i, n := range numbers {
-		caps[i] = -1
-		if n == "" {
-			continue // public mode: no number of the account to limit
-		}
-		num, err := e.cfg.Store.GetNumber(ctx, accountUID, n)
-		if errors.Is(err, dialtone.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("concurrency of %s: %w", n, err)
-		}
-		caps[i] = num.Concurrency
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	need := make(map[string]int, len(numbers))
-	for i, n := range numbers {
-		if n == "" {
-			continue
-		}
-		need[n]++
-		if caps[i] >= 0 && e.byNumber[n]+need[n] > caps[i] {
-			return false, nil
-		}
-	}
-	for n, k := range need {
-		e.byNumber[n] += k
-	}
-	return true, nil
-}
-
-func (e *Engine) release(numbers []string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, n := range numbers {
-		if n == "" {
-			continue
-		}
-		if e.byNumber[n]--; e.byNumber[n] <= 0 {
-			delete(e.byNumber, n)
-		}
-	}
 }
 
 func (e *Engine) unregister(r *run) {

@@ -159,6 +159,9 @@ func TestPlaybackFailure(t *testing.T) {
 	}
 }
 
+// TestConcurrencyCap: a call over its display number's concurrency waits
+// queued (claimed by this node, never originated meanwhile) and is dialled
+// once the call holding the slot ends.
 func TestConcurrencyCap(t *testing.T) {
 	h := newHarness(t, map[string]sim.Behavior{"13800000009": {Result: sim.ResultAnswer, AnswerAfter: 30 * time.Second}})
 	if err := h.st.PutNumber(h.ctx, &dialtone.Number{AccountUID: testAccount, Number: showNumber, Concurrency: 1, CreatedAt: time.Now()}); err != nil {
@@ -171,8 +174,61 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Fatalf("LiveByNumber %d, want 1", n)
 	}
 	second := h.start(dialtone.KindTTS, "13800000009", plan)
+	// It waits: claimed for this node, still queued, not on the network.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := h.st.GetCall(h.ctx, testAccount, second.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Node == "node1" {
+			if c.State != dialtone.CallQueued {
+				t.Fatalf("over-cap call is %s, want queued", c.State)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("over-cap call not claimed for waiting: node %q state %s", c.Node, c.State)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if tr := h.net.Transcript(second.ID); len(tr) != 0 {
+		t.Errorf("over-cap call reached the network while the first was live: %+v", tr)
+	}
+	if n := h.eng.LiveByNumber(showNumber); n != 1 {
+		t.Errorf("LiveByNumber %d while one waits, want 1", n)
+	}
+	h.check(h.ended(first.ID), want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
 	got := h.ended(second.ID)
-	h.check(got, want{dialtone.StatusOverConcurrency, SmartOther, HangupMachine, "display number concurrency limit reached"})
+	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
+	// On the network's one clock, the second was dialled after the first
+	// hung up.
+	t1, t2 := h.net.Transcript(first.ID), h.net.Transcript(second.ID)
+	if len(t1) == 0 || len(t2) == 0 || t1[len(t1)-1].Kind != "hangup" || t2[0].Kind != "originate" || t2[0].At.Before(t1[len(t1)-1].At) {
+		t.Errorf("transcripts overlap:\nfirst %+v\nsecond %+v", t1, t2)
+	}
+	for deadline := time.Now().Add(2 * time.Second); h.eng.LiveByNumber(showNumber) != 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if n := h.eng.LiveByNumber(showNumber); n != 0 {
+		t.Errorf("LiveByNumber %d after both ended", n)
+	}
+}
+
+// TestConcurrencyQueueTimeout: a call that finds no free slot within
+// QueueTimeout ends with 200121 without being dialled.
+func TestConcurrencyQueueTimeout(t *testing.T) {
+	h := newHarness(t, map[string]sim.Behavior{"13800000009": {Result: sim.ResultAnswer, AnswerAfter: time.Hour}},
+		func(c *Config) { c.QueueTimeout = 5 * time.Second })
+	if err := h.st.PutNumber(h.ctx, &dialtone.Number{AccountUID: testAccount, Number: showNumber, Concurrency: 1, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	plan := &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}}
+	first := h.start(dialtone.KindTTS, "13800000009", plan)
+	h.waitState(first.ID, dialtone.CallRinging)
+	second := h.start(dialtone.KindTTS, "13800000009", plan)
+	got := h.ended(second.ID)
+	h.check(got, want{dialtone.StatusOverConcurrency, SmartOther, HangupMachine, "display number concurrency limit reached: no free slot within 5s"})
 	if !got.A.Originate.IsZero() {
 		t.Errorf("over-cap call was originated")
 	}
@@ -182,9 +238,48 @@ func TestConcurrencyCap(t *testing.T) {
 	if types := eventTypes(h.events(second.ID)); !slices.Equal(types, []string{"hangup", "ended:200100"}) {
 		t.Errorf("events %v", types)
 	}
-	h.check(h.ended(first.ID), want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
-	// The slot is free again.
-	third := h.start(dialtone.KindTTS, "13800000009", plan)
+	if _, err := h.eng.Cancel(h.ctx, testAccount, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.ended(first.ID)
+}
+
+// TestConcurrencyCancelWhileWaiting: CancelCall ends a waiting call as
+// cancelled, and its place in the queue goes to the next.
+func TestConcurrencyCancelWhileWaiting(t *testing.T) {
+	h := newHarness(t, map[string]sim.Behavior{"13800000009": {Result: sim.ResultAnswer, AnswerAfter: time.Hour}})
+	if err := h.st.PutNumber(h.ctx, &dialtone.Number{AccountUID: testAccount, Number: showNumber, Concurrency: 1, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	plan := &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("hello")}}
+	first := h.start(dialtone.KindTTS, "13800000009", plan)
+	h.waitState(first.ID, dialtone.CallRinging)
+	second := h.start(dialtone.KindTTS, "13800000009", plan)
+	third := h.start(dialtone.KindTTS, "13800000001", plan)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err := h.st.GetCall(h.ctx, testAccount, third.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Node == "node1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("third call not waiting")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if ok, err := h.eng.Cancel(h.ctx, testAccount, second.ID); err != nil || !ok {
+		t.Fatalf("Cancel = %v, %v", ok, err)
+	}
+	got := h.ended(second.ID)
+	if got.StatusCode != FailOutcome(dialtone.FailCancelled, RoleSingle).StatusCode || !got.A.Originate.IsZero() {
+		t.Errorf("cancelled waiting call: status %s, originated %v", got.StatusCode, got.A.Originate)
+	}
+	if _, err := h.eng.Cancel(h.ctx, testAccount, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The slot goes to the third, which answers after a second.
 	h.check(h.ended(third.ID), want{dialtone.StatusCompleted, SmartAnswered, HangupMachine, ""})
 }
 

@@ -196,11 +196,7 @@ func (r *run) takeOps() {
 // main is the call's goroutine.
 func (r *run) main() {
 	defer r.e.unregister(r)
-	defer func() {
-		if r.numbers != nil {
-			r.e.release(r.numbers)
-		}
-	}()
+	defer r.giveSlots()
 	// A call left in a plan-less or unknown state must still end.
 	defer func() {
 		if p := recover(); p != nil {
@@ -212,18 +208,9 @@ func (r *run) main() {
 		}
 	}()
 
-	numbers := r.displayNumbers()
-	ok, err := r.e.reserve(r.ctx, r.c.AccountUID, numbers)
-	if err != nil {
-		r.log.Error("concurrency check failed", "err", err)
-		r.finish(Outcome{dialtone.StatusSystemError, SmartOther}, HangupMachine, "concurrency check failed")
+	if !r.takeSlots() {
 		return
 	}
-	if !ok {
-		r.finish(Outcome{dialtone.StatusOverConcurrency, SmartOther}, HangupMachine, "display number concurrency limit reached")
-		return
-	}
-	r.numbers = numbers
 	if r.plan.SessionTimeout > 0 {
 		r.session = r.now().Add(r.plan.SessionTimeout)
 	}

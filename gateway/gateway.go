@@ -12,12 +12,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/cluster"
 	"github.com/dialtone-voice/dialtone/pop"
 )
 
@@ -81,6 +79,11 @@ type Config struct {
 	// remembered for twice as long. Default 15 minutes.
 	Window  time.Duration
 	Metrics *Metrics
+	// Limits admits the per-account, per-action request rates; nil: in
+	// this process's memory (cluster.LocalLimits). On the nodes of a
+	// cluster (cluster.SharedLimits) each node admits its share of each
+	// rate, so that the cluster admits the configured rate.
+	Limits dialtone.Limits
 }
 
 // Gateway serves POP requests.
@@ -91,21 +94,22 @@ type Gateway struct {
 	window  time.Duration
 	metrics *Metrics
 	actions map[string]*Action
-
-	limMu    sync.Mutex
-	limiters map[string]*rate.Limiter
+	limits  dialtone.Limits
 }
 
 // New returns a gateway with no actions registered.
 func New(cfg Config) *Gateway {
 	g := &Gateway{
-		store:    cfg.Store,
-		log:      cfg.Logger,
-		clock:    cfg.Clock,
-		window:   cfg.Window,
-		metrics:  cfg.Metrics,
-		actions:  map[string]*Action{},
-		limiters: map[string]*rate.Limiter{},
+		store:   cfg.Store,
+		log:     cfg.Logger,
+		clock:   cfg.Clock,
+		window:  cfg.Window,
+		metrics: cfg.Metrics,
+		actions: map[string]*Action{},
+		limits:  cfg.Limits,
+	}
+	if g.limits == nil {
+		g.limits = cluster.NewLocalLimits("")
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
@@ -371,6 +375,8 @@ func CheckAccount(a *dialtone.Account, feature dialtone.Feature) *dialtone.Error
 	return nil
 }
 
+// allow admits one request of the account's action within its rate
+// (requests per second, with a burst of one second's worth).
 func (g *Gateway) allow(a *dialtone.Account, action string) bool {
 	limit, ok := a.RateLimits[action]
 	if !ok {
@@ -379,23 +385,7 @@ func (g *Gateway) allow(a *dialtone.Account, action string) bool {
 	if !ok {
 		limit = DefaultRate
 	}
-	key := a.UID + "/" + action
-	g.limMu.Lock()
-	l := g.limiters[key]
-	burst := int(limit)
-	if burst < 1 {
-		burst = 1
-	}
-	if l == nil {
-		l = rate.NewLimiter(rate.Limit(limit), burst)
-		g.limiters[key] = l
-	} else if l.Limit() != rate.Limit(limit) {
-		// The account's limits were changed by provisioning.
-		l.SetLimit(rate.Limit(limit))
-		l.SetBurst(burst)
-	}
-	g.limMu.Unlock()
-	return l.AllowN(g.clock.Now(), 1)
+	return g.limits.Allow(a.UID+"/"+action, limit, max(int(limit), 1), g.clock.Now())
 }
 
 // recommend gives the caller a next step for a gateway error.

@@ -26,6 +26,14 @@ const (
 	ChannelCancel = "dialtone_cancel"
 	// ChannelQueues: payload the queue name; messages may have arrived.
 	ChannelQueues = "dialtone_queues"
+	// ChannelSlots: payload "<node> <key> <key>..."; node gave back slots
+	// under the keys (a call ended), so calls waiting for them may go.
+	ChannelSlots = "dialtone_slots"
+	// ChannelNodes: payload empty; a node joined or left the cluster, so
+	// the nodes' shares of the request rates change.
+	ChannelNodes = "dialtone_nodes"
+	// ChannelNetwork: payload empty; the shared simulated network changed.
+	ChannelNetwork = "dialtone_network"
 )
 
 // Notifier sends a notification (postgres.Store implements it).

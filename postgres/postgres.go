@@ -58,6 +58,8 @@ const (
 	// Flow-control locks use a separate first key so that their hashes
 	// cannot collide with the fixed keys above.
 	lockSpaceFlow = 0x44544f46 // "DTOF"
+	// Slot locks (a display number's or a trunk's cap) likewise.
+	lockSpaceSlots = 0x44544f4c // "DTOL"
 )
 
 // Dialect is PostgreSQL's part of the shared SQL.
@@ -75,7 +77,11 @@ var Dialect = sqlstore.Dialect{
 	// this insert. A hash collision only makes two callees wait for each
 	// other; it never lets a count be wrong. The separator keeps ("1",
 	// "23") and ("12", "3") apart.
-	FlowLock:      `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpaceFlow) + `, hashtext($1 || '/' || $2))`,
+	FlowLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpaceFlow) + `, hashtext($1 || '/' || $2))`,
+	// The lock that makes caps exact across nodes: taking slots under a key
+	// locks the key first, so the next taker's count includes them. A hash
+	// collision only makes two keys wait for each other.
+	SlotLock:      `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpaceSlots) + `, hashtext($1))`,
 	MigrationLock: `SELECT pg_advisory_xact_lock(` + strconv.Itoa(lockSpace) + `, ` + strconv.Itoa(lockMigrations) + `)`,
 	IsUnique:      func(err error) bool { return hasCode(err, "23505") },
 	IsForeignKey:  func(err error) bool { return hasCode(err, "23503") },
@@ -115,6 +121,7 @@ const maxTxAttempts = 5
 type Store struct {
 	*sqlstore.Store
 	*engine
+	tracer *counter
 }
 
 var _ dialtone.Store = (*Store)(nil)
@@ -175,6 +182,8 @@ func Open(ctx context.Context, dsn string, sealer dialtone.Sealer, opts ...Optio
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
 	}
+	tracer := &counter{}
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -189,7 +198,7 @@ func Open(ctx context.Context, dsn string, sealer dialtone.Sealer, opts ...Optio
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{Store: st, engine: e}, nil
+	return &Store{Store: st, engine: e, tracer: tracer}, nil
 }
 
 // Ping reports whether the database answers a query on the schema.
@@ -204,11 +213,13 @@ func (s *Store) Close() error { return s.Store.Close() }
 // notification is delivered when (and only if) this statement's implicit
 // transaction commits.
 func (s *Store) Notify(ctx context.Context, channel, payload string) error {
-	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+	if _, err := s.pool.Exec(ctx, sqlNotify, channel, payload); err != nil {
 		return fmt.Errorf("postgres: notify %s: %w", channel, err)
 	}
 	return nil
 }
+
+const sqlNotify = `SELECT pg_notify($1, $2)`
 
 // DSN is the connection string the store was opened with, for components
 // that need a dedicated connection of their own (a LISTEN session cannot

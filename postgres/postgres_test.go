@@ -15,6 +15,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/migrations"
+	"github.com/dialtone-voice/dialtone/pgnotify"
 	"github.com/dialtone-voice/dialtone/pgtest"
 	"github.com/dialtone-voice/dialtone/secret"
 	"github.com/dialtone-voice/dialtone/storetest"
@@ -538,5 +539,43 @@ func benchCall(id, callee string, now time.Time) *dialtone.Call {
 		Caller: "057100000000", Callee: callee, CalleeShowNumber: "057100000001", OutID: "bench",
 		Params: []byte(`{"prompt":[{"text":"您的验证码是1234","vars":{"code":"1234"}}],"play_times":2}`),
 		State:  dialtone.CallQueued, CreatedAt: now,
+	}
+}
+
+// TestCounts: the store counts what it sends, and tells the limits'
+// statements apart (dialtone bench reports them per call).
+func TestCounts(t *testing.T) {
+	st := openDSN(t, pgtest.DB(t))
+	ctx := context.Background()
+	before := st.Counts()
+	ok, err := st.TakeSlots(ctx, "n1", "call1", []dialtone.SlotWant{{Key: "number:1:0571", N: 1, Max: 10}}, time.Now())
+	if err != nil || !ok {
+		t.Fatalf("TakeSlots = %v, %v", ok, err)
+	}
+	got := st.Counts().Sub(before)
+	// The key's lock and the insert, in one batch.
+	if got != (Counts{Statements: 2, RoundTrips: 1, Limits: 2}) {
+		t.Errorf("TakeSlots sent %+v", got)
+	}
+	before = st.Counts()
+	if slotsChannel != pgnotify.ChannelSlots {
+		t.Fatalf("the counter tells %q apart, the bus sends %q", slotsChannel, pgnotify.ChannelSlots)
+	}
+	if err := st.Notify(ctx, pgnotify.ChannelSlots, "n1 number:1:0571"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetNetwork(ctx); err == nil {
+		t.Fatal("a network in an empty store")
+	}
+	got = st.Counts().Sub(before)
+	if got != (Counts{Statements: 2, RoundTrips: 2, Limits: 1}) {
+		t.Errorf("a slots signal and a read sent %+v", got)
+	}
+	before = st.Counts()
+	if err := st.Heartbeat(ctx, "n1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Counts().Sub(before); got.Limits != 0 || got.Statements != 1 {
+		t.Errorf("a heartbeat sent %+v", got)
 	}
 }

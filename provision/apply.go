@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/keygen"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/resource"
@@ -36,6 +37,10 @@ type Result struct {
 	// Blacklist is what happened to the operator's global blacklist:
 	// updated or unchanged, "" when the document does not set it.
 	Blacklist string `json:"blacklist,omitempty"`
+	// Network is what happened to the simulated network the nodes sharing
+	// the store run: created, updated or unchanged, "" when the document
+	// has no network section.
+	Network string `json:"network,omitempty"`
 	// Accounts lists every account of the document in order, with its UID
 	// (the only way to learn a UID that Apply generated) and what happened
 	// to it and to each kind of its resources.
@@ -145,6 +150,17 @@ func apply(ctx context.Context, svc *resource.Service, doc *Document, audio map[
 			return fmt.Errorf("provision: global blacklist: %w", err)
 		}
 		res.Blacklist = string(action)
+	}
+	if doc.Network != nil {
+		enc, err := sim.EncodeConfig(doc.Network)
+		if err != nil {
+			return fmt.Errorf("provision: network: %w", err)
+		}
+		_, action, err := svc.SetSimNetwork(ctx, enc, 0)
+		if err != nil {
+			return fmt.Errorf("provision: network: %w", err)
+		}
+		res.Network = string(action)
 	}
 	plans, err := resolve(ctx, svc.Store(), doc)
 	if err != nil {

@@ -65,7 +65,7 @@ func TestApplyExampleIdempotent(t *testing.T) {
 		t.Errorf("first apply = %+v", res)
 	}
 	if got, wantText := res.Summary(), "account 1234567890123456 (demo) created: 1 access key created, 1 number created, 2 TTS templates created, "+
-		"1 voice file created, 2 subscriptions created, settings updated\nconsole users: 2 created\noperator blacklist updated\n"; got != wantText {
+		"1 voice file created, 2 subscriptions created, settings updated\nconsole users: 2 created\nsimulated network created\noperator blacklist updated\n"; got != wantText {
 		t.Errorf("summary:\n%s\nwant:\n%s", got, wantText)
 	}
 	acct1, _ := st.GetAccount(ctx, "1234567890123456")
@@ -81,7 +81,7 @@ func TestApplyExampleIdempotent(t *testing.T) {
 	if len(res.Accounts) != 1 || res.Accounts[0] != want || res.AccountsUnchanged != 1 || res.KeysUnchanged != 1 || res.ConsoleUsersUnchanged != 2 {
 		t.Errorf("second apply = %+v, want %+v", res, want)
 	}
-	if got := res.Summary(); got != "account 1234567890123456 (demo) unchanged\nconsole users: 2 unchanged\noperator blacklist unchanged\n" {
+	if got := res.Summary(); got != "account 1234567890123456 (demo) unchanged\nconsole users: 2 unchanged\nsimulated network unchanged\noperator blacklist unchanged\n" {
 		t.Errorf("summary of a second apply:\n%s", got)
 	}
 	accts, _ := st.ListAccounts(ctx)

@@ -17,7 +17,7 @@ func (r Result) Summary() string {
 	if r.DryRun {
 		b.WriteString("dry run: nothing was changed; applying the document would do this:\n")
 	}
-	if len(r.Accounts) == 0 && r.Blacklist == "" && r.consoleUsers() == (Counts{}) {
+	if len(r.Accounts) == 0 && r.Blacklist == "" && r.Network == "" && r.consoleUsers() == (Counts{}) {
 		b.WriteString("the document lists nothing to apply\n")
 	}
 	for _, a := range r.Accounts {
@@ -47,6 +47,9 @@ func (r Result) Summary() string {
 	}
 	if cu := r.consoleUsers(); cu != (Counts{}) {
 		b.WriteString("console users: " + strings.Join(cu.phrases("", true), ", ") + "\n")
+	}
+	if r.Network != "" {
+		b.WriteString("simulated network " + r.Network + "\n")
 	}
 	if r.Blacklist != "" {
 		b.WriteString("operator blacklist " + r.Blacklist + "\n")

@@ -1,8 +1,9 @@
 // Package provision reads a Dialtone provisioning document (YAML): the
 // accounts with their keys, numbers, templates, voice files, flow control
-// and receipt subscriptions; and the node configuration read at start (the
-// simulated telephone network, SIP trunks and routes), decoded into the
-// types of the packages that own it (carrier/sim, carrier/sip/sipconf).
+// and receipt subscriptions; the simulated telephone network, which every
+// node sharing the store runs; and the node configuration read at start
+// (SIP trunks and routes), decoded into the types of the packages that own
+// them (carrier/sim, carrier/sip/sipconf).
 //
 // Parse is strict: every unknown key and every invalid value is reported
 // with its line and key path, all at once, so an operator fixes a file in
@@ -32,7 +33,8 @@ type Document struct {
 	Accounts []Account
 	// Network is the simulated network (the simulator's model); nil when
 	// the file has no network section (its methods then describe the
-	// built-in defaults).
+	// built-in defaults). Apply stores it (sim.EncodeConfig) as the network
+	// of every node sharing the store.
 	Network *sim.Config
 	// Blacklist is the operator's global list of forbidden keywords; nil
 	// when the file does not set it (the stored list is then kept).

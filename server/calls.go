@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -38,17 +37,15 @@ type calls struct {
 	vms     *vms.Service
 	engine  *engine.Engine
 	network *sim.Network
-	clock   engine.Clock
+	sim     *simNet
 }
 
-// initCalls builds the engine over the simulated network described by the
-// provisioning file's network section (net may be nil: defaults).
-func (n *Node) initCalls(net *sim.Config) {
+// initCalls builds the engine over the cluster's simulated network (net,
+// at version; nil: the defaults, none stored), on a clock at its time
+// scale that follows the network's changes (network.go).
+func (n *Node) initCalls(net *sim.Config, version int64) {
 	cc := n.cfg.Calls
-	var clock engine.Clock = engine.RealClock{}
-	if s := net.Scale(); s != 1 {
-		clock = engine.ScaledClock(s)
-	}
+	clock := engine.NewNetworkClock(net.Scale())
 	// The engine never changes the audio it plays (engine.Renderer): one
 	// copy of a prompt serves every call.
 	speaker := media.NewSharedCachedSpeaker(n.espeak, cc.TTSCacheBytes)
@@ -64,16 +61,17 @@ func (n *Node) initCalls(net *sim.Config) {
 		media.ApplyVolume(a, volume)
 		return a, nil
 	})
-	c := &calls{clock: clock, network: sim.New(net, clock)}
+	c := &calls{network: sim.New(net, clock)}
 	// Simulated voicemail greetings and hellos share the prompts' cache.
 	c.network.SetSpeaker(speaker)
+	c.sim = &simNet{n: n, clock: clock, net: c.network, kick: make(chan struct{}, 1), version: version}
+	n.bus.OnNetworkChanged(c.sim.wake)
 	// Calls are created at wall time; each call then runs on its own
 	// (possibly scaled) timeline anchored there.
 	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
 	ec := cc.Engine
-	if ec.Node == "" {
-		ec.Node, _ = os.Hostname()
-	}
+	ec.Limits = n.cluster.Limits()
+	ec.ClaimLease = n.cluster.Config().NodeLease
 	ec.Store, ec.Carrier, ec.Renderer, ec.Clock = n.EngineStore(n.store), n.callCarrier(c.network), render, clock
 	ec.Logger = n.log.With("component", "engine")
 	ec.Receipts, ec.ResolvePrompt = n.ReceiptBuilder().Build, c.vms.ResolveSmartPrompt
@@ -95,6 +93,8 @@ func (n *Node) mountCalls(mux *http.ServeMux, register func(*vms.Service)) {
 	tok := n.tokens
 	mux.Handle("GET /admin/v1/sim/calls/{id}/transcript", admin.RequireToken(tok, http.HandlerFunc(n.serveTranscript)))
 	mux.Handle("GET /admin/v1/accounts/{uid}/calls/{id}/events", admin.RequireToken(tok, http.HandlerFunc(n.serveCallEvents)))
+	mux.Handle("GET /admin/v1/sim/network", admin.RequireToken(tok, http.HandlerFunc(n.serveNetwork)))
+	mux.Handle("GET /admin/v1/limits", admin.RequireToken(tok, http.HandlerFunc(n.serveLimits)))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

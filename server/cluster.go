@@ -28,16 +28,25 @@ const (
 // engine need before they exist; it runs first in Open. The bus is chosen
 // here, once: NOTIFY between the nodes of a PostgreSQL store, in-process
 // signals for the embedded store.
+//
+// The limits are chosen with it: counted in this node's memory on the
+// embedded store (no store round trip added to a call), and in the store
+// on PostgreSQL, so that display numbers' concurrency and trunks' caps
+// hold for the whole cluster (cluster.SharedLimits).
 func (n *Node) initCluster() {
 	var bus cluster.Bus = cluster.NewLocalBus()
+	var limits cluster.Limits = cluster.NewLocalLimits(n.nodeName)
 	if pg, ok := n.store.(*postgres.Store); ok {
 		pb := cluster.NewPostgresBus(pg.DSN(), pg, n.log)
 		// Keys and accounts changed on another node leave this node's
 		// authentication cache at once (sqlstore/authcache.go).
 		pb.OnAuthChanged(sqlstore.AuthChannel, pg.AuthChanged)
 		bus = pb
+		limits = cluster.NewSharedLimits(n.store, bus, n.nodeName, n.cfg.Calls.Cluster.Sweep, n.log)
 	}
+	n.bus = bus
 	n.cluster = cluster.New(n.cfg.Calls.Cluster, n.store, bus, engine.ErrShuttingDown, n.log)
+	n.cluster.SetLimits(limits)
 }
 
 // clusterWaker is the waker of the receipt queues' long polls.

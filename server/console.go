@@ -43,7 +43,7 @@ func (n *Node) consoleHandler() http.Handler {
 	// cluster.
 	cfg.Sessions = console.NewStoreSessions(n.store)
 	if n.calls != nil {
-		cfg.Live, cfg.Net = n.calls.engine, n.calls.network
+		cfg.Live, cfg.Net = n.calls.engine, consoleNet{Network: n.calls.network, s: n.calls.sim}
 		// The hang-up button takes the API's CancelCall path.
 		cfg.Calls = n.calls.vms.Dialer
 	}

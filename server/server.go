@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/admin"
-	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
+	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 	"github.com/dialtone-voice/dialtone/certs"
 	"github.com/dialtone-voice/dialtone/cluster"
 	"github.com/dialtone-voice/dialtone/console"
@@ -116,10 +117,17 @@ type Node struct {
 	receipts *receipts
 	// calls are the actions, engine and carrier (calls.go).
 	calls *calls
-	// network is the provisioning file's simulated network, if any.
-	network *sim.Config
-	// cluster is the node's part in a cluster (package cluster).
+	// nodeName is this node's name in call ownership and the limits.
+	nodeName string
+	// sipConf is the provisioning file's SIP configuration, if any.
+	sipConf *sipconf.Config
+	// networkChangedByFile says that the provisioning file given at start
+	// changed the cluster's simulated network.
+	networkChangedByFile bool
+	// cluster is the node's part in a cluster (package cluster), bus the
+	// signals between its nodes.
 	cluster *cluster.Cluster
+	bus     cluster.Bus
 	// sip is the SIP trunk carrier, nil without trunks (sip.go).
 	sip *sip.Carrier
 	// firstRun is what this start created, nil unless it was the store's
@@ -167,6 +175,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if created {
 		cfg.Logger.Info("generated a new master key", "path", filepath.Join(cfg.DataDir, "master.key"))
 	}
+	if cfg.Calls.Engine.Node == "" {
+		cfg.Calls.Engine.Node, _ = os.Hostname()
+	}
 	sealer, err := secret.NewSealer(key)
 	if err != nil {
 		return nil, err
@@ -190,6 +201,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	// One synthesiser for calls, previews and the voices templates may name.
 	espeak := &media.ESpeak{}
 	n.store, n.espeak, n.flashKey = store, espeak, secret.Derive(key, "dialtone console flash v1")
+	n.nodeName = cfg.Calls.Engine.Node
 	// Every front door's outbound URLs are checked by the egress policy
 	// the node's requests are sent under.
 	n.res = resource.New(store, cfg.DataDir, cfg.Logger, resource.WithVoices(espeak), resource.WithURLChecker(n.out))
@@ -210,11 +222,24 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.initCluster()
-	if err := n.initReceipts(key); err != nil {
+	net, version, err := n.loadNetwork(ctx)
+	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	n.initCalls(n.network)
+	if n.networkChangedByFile {
+		n.networkChanged(ctx)
+	}
+	if err := n.openSIP(n.sipConf); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := n.initReceipts(key); err != nil {
+		n.closeSIP()
+		store.Close()
+		return nil, err
+	}
+	n.initCalls(net, version)
 	n.handler = n.routes()
 	return n, nil
 }
@@ -233,17 +258,25 @@ func readProvisionFile(path string) (*provision.Document, error) {
 }
 
 // provision applies the provisioning file given at start, with the files
-// it names read from its directory, and takes its node configuration (the
-// simulated network, SIP).
+// it names read from its directory (its simulated network goes to the
+// store with the rest, for every node of the cluster), and takes its SIP
+// configuration, which is this node's.
 func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
-	n.network = doc.Network
-	ctx = dialtone.WithTrusted(dialtone.WithActor(ctx, "provision:"+doc.File))
+	n.sipConf = doc.SIP
+	ctx = dialtone.WithTrusted(dialtone.WithActor(ctx, "provision:"+doc.File+" on node "+n.nodeName))
 	res, err := provision.Apply(ctx, n.res, doc, provision.WithFiles(provision.DirFiles(filepath.Dir(doc.File))))
 	if err != nil {
 		return fmt.Errorf("provisioning: %w", err)
 	}
 	n.log.Info("applied provisioning", "file", doc.File, "result", strings.TrimSpace(res.Summary()))
-	return n.openSIP(doc.SIP)
+	if res.Network == provision.ActionUpdated {
+		n.networkChangedByFile = true
+		n.log.Warn("the provisioning file's network section differs from the simulated network the cluster ran; every node runs the file's now",
+			"file", doc.File)
+	} else if res.Network == provision.ActionCreated {
+		n.networkChangedByFile = true
+	}
+	return nil
 }
 
 func (n *Node) routes() http.Handler {
@@ -254,6 +287,7 @@ func (n *Node) routes() http.Handler {
 		Logger:  n.log,
 		Window:  n.cfg.SignatureWindow,
 		Metrics: gateway.NewMetrics(reg),
+		Limits:  n.cluster.Limits(),
 	})
 	n.gateway = gw
 
@@ -279,7 +313,7 @@ func (n *Node) routes() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.Handle("/admin/", admin.New(n.res, n.tokens, n.log, n.adminReceiptOptions()...))
+	mux.Handle("/admin/", admin.New(n.res, n.tokens, n.log, append(n.adminReceiptOptions(), admin.WithNetworkChanged(n.networkChanged))...))
 	n.mountReceipts(gw, mux)
 	n.mountCalls(mux, func(s *vms.Service) { s.Register(gw) })
 	mux.Handle("/console/", n.consoleHandler())
@@ -311,7 +345,15 @@ func (n *Node) Run(ctx context.Context) error {
 	addr := doors.primary().ln.Addr().String()
 	housekeeping, stopHK := context.WithCancel(context.Background())
 	hkDone := make(chan struct{})
-	go func() { defer close(hkDone); n.housekeep(housekeeping) }()
+	go func() {
+		defer close(hkDone)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		// The cluster's network changes reach this node's copy.
+		go func() { defer wg.Done(); n.calls.sim.run(housekeeping, n.cluster.Limits().Shared()) }()
+		n.housekeep(housekeeping)
+		wg.Wait()
+	}()
 	stopReceipts := n.runReceipts(doors.baseURL())
 	if err := n.startCalls(ctx); err != nil {
 		n.log.Error("recovering unfinished calls", "err", err)

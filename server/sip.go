@@ -31,7 +31,8 @@ func (n *Node) openSIP(cfg *sipconf.Config) error {
 	if len(cfg.Routes) == 0 && cfg.DefaultTrunk == "" {
 		n.log.Warn("SIP trunks configured without routes; no call will use them")
 	}
-	c, err := sip.New(sip.Config{Config: *cfg, Recognizer: sip.NewRecognizer(cfg.ASR, n.out, n.log)}, n.log)
+	// The trunks' caps are the cluster's when its nodes share a store.
+	c, err := sip.New(sip.Config{Config: *cfg, Recognizer: sip.NewRecognizer(cfg.ASR, n.out, n.log), Limits: n.cluster.Limits()}, n.log)
 	if err != nil {
 		// Validate names trunks and fields, never passwords.
 		return fmt.Errorf("sip carrier: %w", err)

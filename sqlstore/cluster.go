@@ -45,9 +45,71 @@ SELECT name FROM nodes WHERE last_seen < $1 AND name <> $2
 UNION
 SELECT DISTINCT node FROM calls
 WHERE state <> 'ended' AND state <> 'queued' AND node <> '' AND node <> $2
-  AND node NOT IN (SELECT name FROM nodes)`
+  AND node NOT IN (SELECT name FROM nodes)
+UNION
+SELECT DISTINCT node FROM limit_slots
+WHERE node <> $2 AND node NOT IN (SELECT name FROM nodes)`
 	sqlForgetNode = `DELETE FROM nodes WHERE name = $1 AND last_seen < $2`
+	sqlLiveNodes  = `SELECT name FROM nodes WHERE last_seen >= $1`
+	// One call claimed for a node that runs it (see ClaimCall): free, its
+	// lease run out, or the node's own already.
+	sqlClaimCall = `UPDATE calls SET node = $1, lease_till = $2, version = version + 1
+WHERE account_uid = $3 AND id = $4 AND state = 'queued' AND (node = '' OR node = $1 OR lease_till < $5)
+RETURNING ` + callCols
+	// Leases of a node's waiting calls, extended without a new Version:
+	// the owner's copies stay current.
+	sqlRenewClaims = `UPDATE calls SET lease_till = $2 WHERE state = 'queued' AND node = $1 AND lease_till < $2`
 )
+
+// LiveNodes lists the nodes seen since since.
+func (s *Store) LiveNodes(ctx context.Context, since time.Time) ([]string, error) {
+	names, err := collect(ctx, s.db.Reader(), scanName, sqlLiveNodes, toMillis(since))
+	if err != nil {
+		return nil, s.errorf("live nodes: %w", err)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// ClaimCall claims one queued call for node.
+func (s *Store) ClaimCall(ctx context.Context, accountUID, id, node string, lease time.Duration, now time.Time) (*dialtone.Call, error) {
+	if node == "" {
+		return nil, s.errorf("claim call: empty node name")
+	}
+	var out *dialtone.Call
+	err := s.db.Write(ctx, func(ctx context.Context, q Querier) error {
+		out = nil
+		c, err := scanCall(q.QueryRow(ctx, sqlClaimCall, node, toMillis(now.Add(lease)), accountUID, id, toMillis(now)))
+		if isNoRows(err) {
+			return nil
+		}
+		out = c
+		return err
+	})
+	if err != nil {
+		return nil, s.errorf("claim call %s for %s: %w", id, node, err)
+	}
+	if out != nil {
+		return out, nil
+	}
+	c, err := s.GetCall(ctx, accountUID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.State != dialtone.CallQueued {
+		return nil, s.errorf("claim call %s for %s: it is %s: %w", id, node, c.State, dialtone.ErrConflict)
+	}
+	return nil, s.errorf("claim call %s for %s: node %s holds it until %s: %w", id, node, c.Node, c.LeaseTill.Format(time.RFC3339Nano), dialtone.ErrConflict)
+}
+
+// RenewClaims extends the leases of node's queued calls.
+func (s *Store) RenewClaims(ctx context.Context, node string, till time.Time) (int, error) {
+	n, err := s.execCount(ctx, sqlRenewClaims, node, toMillis(till))
+	if err != nil {
+		return 0, s.errorf("renew claims of %s: %w", node, err)
+	}
+	return n, nil
+}
 
 // ClaimCalls takes up to limit free queued calls for node, in one
 // transaction.

@@ -108,6 +108,11 @@ type Dialect struct {
 	// cannot both count below a limit (PostgreSQL's advisory lock). ""
 	// where transactions never overlap (SQLite).
 	FlowLock string
+	// SlotLock, when set, runs before the count of a key's slots with $1
+	// the key, and holds a lock until the transaction ends, so that two
+	// nodes cannot both count below a cap (PostgreSQL's advisory lock);
+	// "" where one writer at a time makes the count exclusive (SQLite).
+	SlotLock string
 	// MigrationLock, when set, runs first in every migration transaction
 	// and holds a lock until it ends, so that nodes starting together
 	// apply each migration once.
@@ -373,6 +378,7 @@ type queries struct {
 	listDeadLetters, listConsoleUsers, listPushRetries, purgePushAttempts string
 	claimCalls, listCallsOrder, unfinishedOrder                           string
 	deleteCertFiles, listCertFiles, listAllCerts                          string
+	slotUsage                                                             string
 }
 
 // dialectMarks are replaced in the statements of queries: {C} by
@@ -400,5 +406,6 @@ func buildQueries(d *Dialect) *queries {
 		deleteCertFiles:   r.Replace(sqlDeleteCertFiles),
 		listCertFiles:     r.Replace(sqlListCertFiles),
 		listAllCerts:      r.Replace(sqlListAllCerts),
+		slotUsage:         r.Replace(sqlSlotUsage),
 	}
 }

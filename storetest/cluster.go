@@ -19,7 +19,9 @@ type ClusterStore interface {
 
 // RunCluster is the conformance suite of dialtone.ClusterStore: claiming
 // queued calls (each to exactly one node, oldest first, with a lease),
-// releasing them, and node heartbeats.
+// releasing them, and node heartbeats; and of what several nodes share
+// besides: dialtone.LimitStore (slots under caps, exact under concurrent
+// takers, and paces) and dialtone.NetworkStore.
 func RunCluster(t *testing.T, open func(t *testing.T) ClusterStore) {
 	c := &csuite{open: open}
 	t.Run("Claim", c.claim)
@@ -27,6 +29,14 @@ func RunCluster(t *testing.T, open func(t *testing.T) ClusterStore) {
 	t.Run("ClaimConcurrent", c.claimConcurrent)
 	t.Run("Release", c.release)
 	t.Run("Nodes", c.nodes)
+	t.Run("LiveNodes", c.liveNodes)
+	t.Run("ClaimCall", c.claimCall)
+	t.Run("RenewClaims", c.renewClaims)
+	t.Run("Slots", c.slots)
+	t.Run("SlotsConcurrent", c.slotsConcurrent)
+	t.Run("Pace", c.pace)
+	t.Run("PaceConcurrent", c.paceConcurrent)
+	t.Run("Network", c.network)
 }
 
 type csuite struct {
@@ -229,5 +239,18 @@ func (c *csuite) nodes(t *testing.T) {
 	must(t, "ForgetNode b", st.ForgetNode(ctx(t), "b", at(time.Hour)))
 	if got := dead("a", at(time.Hour)); !reflect.DeepEqual(got, []string{"b", "ghost"}) {
 		t.Errorf("after forgetting b = %v, want [b ghost]", got)
+	}
+	// So is a node that holds slots without a heartbeat row, until they
+	// are given back.
+	if ok, err := st.TakeSlots(ctx(t), "slotter", "h", []dialtone.SlotWant{{Key: "k", N: 1, Max: 1}}, at(0)); err != nil || !ok {
+		t.Fatalf("TakeSlots = %v, %v", ok, err)
+	}
+	if got := dead("a", at(time.Hour)); !reflect.DeepEqual(got, []string{"b", "ghost", "slotter"}) {
+		t.Errorf("with slots of a node without a row = %v, want [b ghost slotter]", got)
+	}
+	_, err := st.ReleaseNodeSlots(ctx(t), "slotter")
+	must(t, "ReleaseNodeSlots", err)
+	if got := dead("a", at(time.Hour)); !reflect.DeepEqual(got, []string{"b", "ghost"}) {
+		t.Errorf("after its slots were given back = %v, want [b ghost]", got)
 	}
 }

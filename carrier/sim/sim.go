@@ -41,8 +41,12 @@ var ErrLegEnded = errors.New("sim: leg ended")
 // TranscriptEntry is one thing that happened on a simulated call, as the
 // subscriber experienced it.
 type TranscriptEntry struct {
-	At  time.Time `json:"at"`
-	Leg string    `json:"leg"`
+	At time.Time `json:"at"`
+	// Wall is the wall-clock time of the entry (At is on the network's
+	// possibly scaled clock): what happened on the legs of several nodes
+	// can be lined up by it.
+	Wall time.Time `json:"wall"`
+	Leg  string    `json:"leg"`
 	// Kind is originate, ringing, answered, failed, play, dtmf, speech,
 	// bridge, hangup; and, bridged to another carrier's leg, voice (a line
 	// the subscriber said into the bridge), heard (the other party spoke)
@@ -144,6 +148,7 @@ func (n *Network) Transcript(callID string) []TranscriptEntry {
 }
 
 func (n *Network) note(callID string, e TranscriptEntry) {
+	e.Wall = time.Now()
 	n.tmu.Lock()
 	defer n.tmu.Unlock()
 	t, ok := n.transcripts[callID]

@@ -25,12 +25,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/cluster"
+	"github.com/dialtone-voice/dialtone/speech"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"golang.org/x/time/rate"
-
-	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/speech"
 )
 
 // Errors of the carrier.
@@ -43,12 +42,11 @@ var (
 	errNoAnswer  = errors.New("no response to the invite")
 )
 
-// trunk is a configured trunk with its caps.
+// trunk is a configured trunk; its caps (MaxCalls, MaxCPS) are counted
+// by the carrier's Limits.
 type trunk struct {
 	Trunk
-	slots   chan struct{} // nil: no concurrency cap
-	limiter *rate.Limiter // nil: no rate cap
-	localIP netip.Addr    // our IP towards the trunk
+	localIP netip.Addr // our IP towards the trunk
 	client  *sipgo.Client
 	dialog  *sipgo.DialogUA
 	health  trunkHealth
@@ -70,6 +68,8 @@ type Carrier struct {
 	host     string // advertised in Via and Contact
 	port     int
 	serveErr chan error
+
+	limits dialtone.Limits
 
 	mu     sync.Mutex
 	closed bool
@@ -98,6 +98,10 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 		trunks: make(map[string]*trunk, len(cfg.Trunks)),
 		pacer:  newPacer(),
 		legs:   make(map[string]*leg),
+		limits: cfg.Limits,
+	}
+	if c.limits == nil {
+		c.limits = cluster.NewLocalLimits("")
 	}
 	ok := false
 	defer func() {
@@ -148,14 +152,7 @@ func New(cfg Config, log *slog.Logger) (*Carrier, error) {
 		if c.host == "" {
 			c.host = ip.String()
 		}
-		tr := &trunk{Trunk: t, localIP: ip}
-		if t.MaxCalls > 0 {
-			tr.slots = make(chan struct{}, t.MaxCalls)
-		}
-		if t.MaxCPS > 0 {
-			tr.limiter = rate.NewLimiter(rate.Limit(t.MaxCPS), 1)
-		}
-		c.trunks[t.Name] = tr
+		c.trunks[t.Name] = &trunk{Trunk: t, localIP: ip}
 	}
 
 	// sipgo's layers log through a wrapper that keeps what strangers' bad
@@ -351,10 +348,10 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 		return l, nil
 	}
 
-	if err := c.acquire(ctx, tr); err != nil {
+	if err := c.acquireSlot(ctx, tr, l.sipCallID); err != nil {
 		return nil, fmt.Errorf("sip: originate %s on trunk %s: %w", req.CallID, tr.Name, err)
 	}
-	l.release = func() { c.releaseSlot(tr) }
+	l.release = func() { c.releaseSlot(l.sipCallID) }
 	st, err := openStream(tr.localIP, c.cfg.RTPPortMin, c.cfg.RTPPortMax, c.cfg.RTPTimeout, c.cfg.MaxRecording,
 		streamHooks{dtmf: l.onDTMF, timeout: l.onRTPTimeout, audio: l.onAudio, early: l.onEarly})
 	if err != nil {
@@ -370,6 +367,11 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 		st.close()
 		l.release()
 		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)
+	}
+	if err := c.pace(ctx, tr); err != nil {
+		st.close()
+		l.release()
+		return nil, fmt.Errorf("sip: originate %s on trunk %s: %w", req.CallID, tr.Name, err)
 	}
 	c.mu.Lock()
 	if c.closed {
@@ -407,26 +409,50 @@ func (c *Carrier) hints(req dialtone.OriginateRequest) speech.Hints {
 	return h
 }
 
-func (c *Carrier) acquire(ctx context.Context, tr *trunk) error {
-	if tr.slots != nil {
-		select {
-		case tr.slots <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for a free call slot: %w", ctx.Err())
+// acquire takes a call slot of the trunk for holder (a leg) and then its
+// turn in the trunk's pace, waiting for both as long as ctx allows. The
+// slots and paces are the carrier's Limits: this node's alone, or the
+// cluster's when its nodes share a store.
+func (c *Carrier) acquire(ctx context.Context, tr *trunk, holder string) error {
+	if err := c.acquireSlot(ctx, tr, holder); err != nil {
+		return err
+	}
+	if err := c.pace(ctx, tr); err != nil {
+		c.releaseSlot(holder)
+		return err
+	}
+	return nil
+}
+
+// acquireSlot takes a call slot of the trunk for holder.
+func (c *Carrier) acquireSlot(ctx context.Context, tr *trunk, holder string) error {
+	if tr.MaxCalls > 0 {
+		caps := []dialtone.SlotCap{{Key: dialtone.TrunkSlotKey(tr.Name), Max: tr.MaxCalls}}
+		if err := c.limits.Acquire(ctx, holder, caps); err != nil {
+			return fmt.Errorf("waiting for a free call slot: %w", err)
 		}
 	}
-	if tr.limiter != nil {
-		if err := tr.limiter.Wait(ctx); err != nil {
-			c.releaseSlot(tr)
+	return nil
+}
+
+// pace waits for the trunk's next start. It is the last step before the
+// INVITE leaves, so that what delays a call after its turn (opening its
+// RTP socket, building the INVITE) does not bunch INVITEs on the wire.
+func (c *Carrier) pace(ctx context.Context, tr *trunk) error {
+	if tr.MaxCPS > 0 {
+		if err := c.limits.Pace(ctx, dialtone.TrunkPaceKey(tr.Name), tr.MaxCPS); err != nil {
 			return fmt.Errorf("waiting for the call rate: %w", err)
 		}
 	}
 	return nil
 }
 
-func (c *Carrier) releaseSlot(tr *trunk) {
-	if tr.slots != nil {
-		<-tr.slots
+// releaseSlot gives back holder's call slot, if it holds one.
+func (c *Carrier) releaseSlot(holder string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.limits.Release(ctx, holder); err != nil {
+		c.log.Warn("cannot give back a trunk's call slot", "err", err)
 	}
 }
 

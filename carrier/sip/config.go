@@ -3,6 +3,7 @@ package sip
 import (
 	"time"
 
+	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sip/sipconf"
 	"github.com/dialtone-voice/dialtone/speech"
 )
@@ -48,6 +49,10 @@ type Config struct {
 	// an account's calls whose SmartCall names no AsrModelID; nil: those
 	// of Config.ASR.
 	ASRAccountModels map[string]string
+	// Limits counts the trunks' max_calls and max_cps; nil: in this
+	// process's memory (cluster.LocalLimits). A cluster's nodes share
+	// theirs (cluster.SharedLimits), so a trunk's caps hold across them.
+	Limits dialtone.Limits
 
 	// rtcpInterval is the RTCP report interval (default 5 s); unexported
 	// so only tests shorten it below RFC 3550's minimum.

@@ -328,11 +328,11 @@ func (l *leg) failover(tried map[string]bool, deadline time.Time) (*sip.Request,
 		l.release()
 		l.release = nil
 	}
-	if err := l.c.acquire(ctx, next); err != nil {
+	if err := l.c.acquire(ctx, next, l.sipCallID); err != nil {
 		l.log("failover: no room on the next trunk", "trunk", next.Name, "err", err)
 		return nil, false
 	}
-	l.release = func() { l.c.releaseSlot(next) }
+	l.release = func() { l.c.releaseSlot(l.sipCallID) }
 	prev := l.tr.Name
 	l.mu.Lock()
 	l.tr = next
@@ -358,7 +358,12 @@ func (l *leg) trunk() *trunk {
 func (l *leg) onResponse(r *sip.Response) error {
 	l.mu.Lock()
 	first := l.status == 0
-	l.status = r.StatusCode
+	// A late or retransmitted 100 Trying after a 183 does not take the
+	// call's progress back: among provisional responses the furthest one
+	// stands; a final one always does.
+	if r.StatusCode >= 200 || r.StatusCode > l.status {
+		l.status = r.StatusCode
+	}
 	l.mu.Unlock()
 	if first {
 		l.trunk().health.responded()

@@ -3,13 +3,15 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
-	"golang.org/x/time/rate"
+
+	"github.com/dialtone-voice/dialtone/cluster"
 )
 
 func TestRxStatsLossAndJitter(t *testing.T) {
@@ -131,23 +133,23 @@ func TestRecorderPlacesByTimestamp(t *testing.T) {
 }
 
 func TestAcquireWaitsBoundedByContext(t *testing.T) {
-	c := &Carrier{}
-	tr := &trunk{slots: make(chan struct{}, 1), limiter: rate.NewLimiter(rate.Limit(1000), 1)}
-	if err := c.acquire(context.Background(), tr); err != nil {
+	c := &Carrier{limits: cluster.NewLocalLimits(""), log: quietLog}
+	tr := &trunk{Trunk: Trunk{Name: "t", MaxCalls: 1, MaxCPS: 1000}}
+	if err := c.acquire(context.Background(), tr, "leg1"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := c.acquire(ctx, tr)
+	err := c.acquire(ctx, tr, "leg2")
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) < 90*time.Millisecond {
 		t.Errorf("over the cap: %v after %v", err, time.Since(start))
 	}
 	// A freed slot lets a waiting call through.
 	got := make(chan error, 1)
-	go func() { got <- c.acquire(context.Background(), tr) }()
+	go func() { got <- c.acquire(context.Background(), tr, "leg3") }()
 	time.Sleep(20 * time.Millisecond)
-	c.releaseSlot(tr)
+	c.releaseSlot("leg1")
 	select {
 	case err := <-got:
 		if err != nil {
@@ -157,10 +159,10 @@ func TestAcquireWaitsBoundedByContext(t *testing.T) {
 		t.Fatal("waiting call not admitted")
 	}
 	// The rate cap spaces calls out: 5 calls at 20/s take about 200 ms.
-	rc := &trunk{limiter: rate.NewLimiter(20, 1)}
+	rc := &trunk{Trunk: Trunk{Name: "r", MaxCPS: 20}}
 	start = time.Now()
 	for i := 0; i < 5; i++ {
-		if err := c.acquire(context.Background(), rc); err != nil {
+		if err := c.acquire(context.Background(), rc, fmt.Sprintf("r%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}

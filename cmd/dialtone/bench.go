@@ -23,6 +23,7 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sip/sipbench"
 	"github.com/dialtone-voice/dialtone/mns"
 	"github.com/dialtone-voice/dialtone/pgtest"
+	"github.com/dialtone-voice/dialtone/postgres"
 	"github.com/dialtone-voice/dialtone/sdk"
 )
 
@@ -338,6 +339,13 @@ func measureSigned(ctx context.Context, c *sdk.Client, d time.Duration) (float64
 // benchCalls places total TTS calls round-robin over nodes (16 at a time)
 // and measures from the first request until every call has ended.
 func benchCalls(ctx context.Context, nodes []*benchNode, total int) (float64, error) {
+	rate, _, err := benchCallsPolled(ctx, nodes, total)
+	return rate, err
+}
+
+// benchCallsPolled is benchCalls that also says how many times it asked
+// the first node's store whether calls were left (one statement each).
+func benchCallsPolled(ctx context.Context, nodes []*benchNode, total int) (float64, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	var next atomic.Int64
@@ -366,23 +374,25 @@ func benchCalls(ctx context.Context, nodes []*benchNode, total int) (float64, er
 	}
 	wg.Wait()
 	if f := failed.Load(); f > 0 {
-		return 0, fmt.Errorf("%d of %d calls refused: %v", f, total, firstErr.Load())
+		return 0, 0, fmt.Errorf("%d of %d calls refused: %v", f, total, firstErr.Load())
 	}
+	var polls int64
 	for {
 		open, err := nodes[0].unfinished(ctx)
+		polls++
 		if err != nil {
-			return 0, err
+			return 0, polls, err
 		}
 		if open == 0 {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("%d calls still unfinished: %w", open, ctx.Err())
+			return 0, polls, fmt.Errorf("%d calls still unfinished: %w", open, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return float64(total) / time.Since(start).Seconds(), nil
+	return float64(total) / time.Since(start).Seconds(), polls, nil
 }
 
 // benchReceipts enqueues total VoiceReport messages in the account's queue
@@ -437,6 +447,31 @@ func benchReceipts(ctx context.Context, n *benchNode, total int) (float64, error
 	return float64(total) / time.Since(start).Seconds(), nil
 }
 
+// pgCounts adds up what the nodes' PostgreSQL stores have sent.
+func pgCounts(nodes []*benchNode) postgres.Counts {
+	var sum postgres.Counts
+	for _, n := range nodes {
+		if pg, ok := n.node.Store().(*postgres.Store); ok {
+			c := pg.Counts()
+			sum.Statements += c.Statements
+			sum.RoundTrips += c.RoundTrips
+			sum.Limits += c.Limits
+		}
+	}
+	return sum
+}
+
+// perCall says what the nodes sent PostgreSQL per call: every statement
+// while the calls ran (their receipts, the cluster's loops), then those of
+// the cluster's limits (a display number's slot: its lock and insert in
+// one batch, its release, the NOTIFY to the waiting nodes), which the
+// nodes did not send before the limits were shared.
+func perCall(sent postgres.Counts, calls int) string {
+	per := func(v int64) float64 { return float64(v) / float64(calls) }
+	return fmt.Sprintf("%.1f statements per call in %.1f round trips: %.1f without the cluster's limits, %.1f with them (+%.1f)",
+		per(sent.Statements), per(sent.RoundTrips), per(sent.Statements-sent.Limits), per(sent.Statements), per(sent.Limits))
+}
+
 // benchPostgres runs the end-to-end call measurement on 1, 2 and 3 nodes
 // sharing one PostgreSQL database (a fresh one each time).
 func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Writer) ([]benchRow, error) {
@@ -476,7 +511,12 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			}
 			nodes = append(nodes, n)
 		}
-		rate, err := benchCalls(ctx, nodes, calls)
+		before := pgCounts(nodes)
+		rate, polls, err := benchCallsPolled(ctx, nodes, calls)
+		sent := pgCounts(nodes).Sub(before)
+		// The bench's own polls of the first node are not the calls' cost.
+		sent.Statements -= polls
+		sent.RoundTrips -= polls
 		for _, n := range nodes {
 			if serr := n.stop(); serr != nil {
 				fmt.Fprintln(stderr, "bench: stopping a node:", serr)
@@ -491,6 +531,7 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			if k > 1 && rates[1] > 0 {
 				r.note += fmt.Sprintf("; x%.2f of 1 node", rate/rates[1])
 			}
+			r.note += "; " + perCall(sent, calls)
 		}
 		rows = append(rows, r)
 	}

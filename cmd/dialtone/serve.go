@@ -38,6 +38,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ringTimeout := fs.Duration("ring-timeout", envDuration("DIALTONE_RING_TIMEOUT", engine.DefaultRingTimeout), "how long a leg may ring before it is cancelled (env DIALTONE_RING_TIMEOUT)")
 	callbackTimeout := fs.Duration("callback-timeout", envDuration("DIALTONE_CALLBACK_TIMEOUT", engine.DefaultCallbackTimeout), "SmartCall callback answer timeout (env DIALTONE_CALLBACK_TIMEOUT)")
 	amd := fs.String("amd", envOr("DIALTONE_AMD", ""), "answering-machine detection thresholds, key=value,…: "+strings.Join(detect.Thresholds, ", ")+" (env DIALTONE_AMD; default the README's table)")
+	queueTimeout := fs.Duration("queue-timeout", envDuration("DIALTONE_QUEUE_TIMEOUT", engine.DefaultQueueTimeout), "how long a call waits queued for a free slot of its display number's concurrency before it ends with 200121 (env DIALTONE_QUEUE_TIMEOUT)")
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
 	maxLive := fs.Int("max-live-calls", envInt("DIALTONE_MAX_LIVE_CALLS", server.DefaultMaxLiveCalls), "calls this node runs at once; beyond it accepted calls wait queued for any node with room (env DIALTONE_MAX_LIVE_CALLS)")
 	nodeLease := fs.Duration("node-lease", envDuration("DIALTONE_NODE_LEASE", server.DefaultNodeLease), "how long a node may miss heartbeats before other nodes end its calls and take its queued ones (env DIALTONE_NODE_LEASE)")
@@ -78,7 +79,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		StoreURL: *storeURL,
 		Receipts: receipt.Config{Tokens: receipt.Tokens{Lifetime: *tokenLifetime}, PublicURL: *publicURL},
 		Calls: server.CallConfig{Engine: engine.Config{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
-			MachineDetection: amdCfg},
+			MachineDetection: amdCfg, QueueTimeout: *queueTimeout},
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
 		HTTPSAddr:       *tf.https,
