@@ -36,17 +36,17 @@ type leg struct {
 	offer      offer
 	release    func()
 
-	events                     chan dialtone.LegEvent
-	done                       chan struct{} // closed when the leg has ended
-	hangupRq                   chan struct{} // closed by Hangup
-	farBye                     chan struct{} // closed when the far end sent BYE
-	rtpDead                    chan struct{} // closed on RTP timeout
-	dtmfIn                     chan string
-	speechIn                   chan dialtone.LegEvent
-	lis                        *listener // nil unless the call listens (SmartCall)
+	events   chan dialtone.LegEvent
+	done     chan struct{} // closed when the leg has ended
+	hangupRq chan struct{} // closed by Hangup
+	farBye   chan struct{} // closed when the far end sent BYE
+	rtpDead  chan struct{} // closed on RTP timeout
+	dtmfIn   chan string
+	speechIn chan dialtone.LegEvent
+	lis      *listener // nil unless the call listens (SmartCall)
 	// taps are the consumers of the callee's decoded audio after the
 	// answer (dialtone.AudioTap: machine detection, media streams).
-	taps tapSet
+	taps                       tapSet
 	hangOnce, byeOnce, rtpOnce sync.Once
 
 	mu        sync.Mutex
