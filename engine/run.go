@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,7 +137,7 @@ func (r *run) commit() error {
 	for attempt := 0; ; attempt++ {
 		ch := &dialtone.CallChange{Call: r.c, Events: r.pending}
 		if r.e.cfg.Receipts != nil {
-			ch.Receipts = r.e.cfg.Receipts(r.c, r.pending)
+			ch.Receipts = r.e.cfg.Receipts.Build(r.c, r.pending)
 		}
 		err := r.e.cfg.Store.UpdateCall(ctx, ch)
 		if err == nil {
@@ -630,7 +628,7 @@ func legStats(d map[string]string, name string, l dialtone.Leg) {
 }
 
 // saveRecording emits the "recording" event (the receipts work turns it
-// into a VoiceRecordReport) and writes the WAV under RecordDir.
+// into a VoiceRecordReport) and hands the WAV to Recordings.
 func (r *run) saveRecording() {
 	wav := r.a.Recording()
 	if wav == nil {
@@ -641,14 +639,11 @@ func (r *run) saveRecording() {
 		"start_time": dialtone.FormatTime(r.c.A.Start),
 		"end_time":   dialtone.FormatTime(r.c.A.End),
 	}
-	if r.e.cfg.RecordDir != "" {
-		name := safeName(r.c.ID) + ".wav"
-		path := filepath.Join(r.e.cfg.RecordDir, name)
-		if err := os.MkdirAll(r.e.cfg.RecordDir, 0o750); err != nil {
+	if r.e.cfg.Recordings != nil {
+		name, err := r.e.cfg.Recordings.SaveRecording(context.WithoutCancel(r.ctx), r.c, wav)
+		if err != nil {
 			r.log.Error("cannot save recording", "err", err)
-		} else if err := os.WriteFile(path, wav, 0o640); err != nil {
-			r.log.Error("cannot save recording", "err", err)
-		} else {
+		} else if name != "" {
 			d["file"] = name
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/smartcall"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
@@ -76,11 +77,11 @@ func (n *Node) initCalls(net *sim.Config) {
 	}
 	ec.Store, ec.Carrier, ec.Renderer, ec.Clock = n.EngineStore(n.store), n.callCarrier(c.network), render, clock
 	ec.Logger = n.log.With("component", "engine")
-	ec.Receipts, ec.ResolvePrompt = n.ReceiptBuilder().Build, c.vms.ResolveSmartPrompt
-	ec.RecordDir = RecordDir(dataDir)
+	ec.Receipts, ec.Prompts = n.ReceiptBuilder(), c.vms
+	ec.Recordings = engine.RecordDir(RecordDir(dataDir))
 	// SmartCall callbacks go through the node's outbound client, signed
 	// with the account's callback secrets.
-	ec.Outbound, ec.CallbackSigner = n.out, n.callbackSigner
+	ec.Outbound, ec.Secrets = n.out, smartcall.SecretsFunc(n.callbackSigner)
 	ec.CancelElsewhere = n.cluster.CancelElsewhere
 	c.engine = engine.New(ec)
 	n.cluster.Attach(c.engine)

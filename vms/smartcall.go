@@ -227,7 +227,7 @@ func (s *Service) SmartCallOperate(ctx context.Context, inv *gateway.Invocation)
 // ResolveSmartPrompt turns a SmartCall callback's action_code into a
 // prompt of the account: a $var$ TTS item whose text is in paramJSON (for
 // example action_code "$tts$" with action_code_param {"tts":"好的"}), or a
-// voice file code. It is the engine's ResolvePrompt hook, so callback
+// voice file code. It is the engine's Prompts (engine.Prompts), so callback
 // answers are checked like API parameters (no URLs, no blacklisted words).
 func (s *Service) ResolveSmartPrompt(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error) {
 	vars := map[string]string{}
