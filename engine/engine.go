@@ -148,6 +148,11 @@ type Config struct {
 	// the store while node (another one) runs it, so that node can hang up
 	// at once (the cluster's cross-node cancel).
 	CancelElsewhere func(ctx context.Context, node, accountUID, callID string)
+	// StreamsPerAccount caps an account's concurrent media streams on this
+	// node (default DefaultStreamsPerAccount); a stream over it is not
+	// opened (an agent's call follows its fallback, a fork is skipped) and
+	// the reason is recorded.
+	StreamsPerAccount int
 	// MachineDetection holds the answering-machine detector's thresholds
 	// (zero fields take package detect's defaults; its Mode is ignored): a
 	// call's mode is its account's machine_detection setting (amd.go).
@@ -175,6 +180,7 @@ type Engine struct {
 	closed   bool
 	live     map[string]*run
 	byNumber map[string]int
+	streams  map[string]int // open media streams per account
 }
 
 // Defaults returns cfg with every unset field that has a default at it
@@ -195,6 +201,9 @@ func (cfg Config) Defaults() Config {
 	if cfg.Outbound == nil {
 		cfg.Outbound, _ = outbound.New(outbound.Config{}) // the zero Config is valid
 	}
+	if cfg.StreamsPerAccount <= 0 {
+		cfg.StreamsPerAccount = DefaultStreamsPerAccount
+	}
 	if cfg.Callback == nil {
 		cfg.Callback = &smartcall.Client{Outbound: cfg.Outbound, Secrets: cfg.Secrets, Timeout: cfg.CallbackTimeout}
 	}
@@ -212,6 +221,7 @@ func New(cfg Config) *Engine {
 		cancel:   cancel,
 		live:     make(map[string]*run),
 		byNumber: make(map[string]int),
+		streams:  make(map[string]int),
 	}
 }
 

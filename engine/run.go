@@ -65,6 +65,12 @@ type run struct {
 	earlyMedia string
 	// amd is the answering-machine detection (amd.go), nil without.
 	amd *machine
+	// Media streams (stream.go): the SmartCall's agent stream while it
+	// runs, the call's fork, and the detail of the stream the ended event
+	// reports.
+	agent     *callStream
+	fork      *fork
+	streamEnd map[string]string
 }
 
 type playResult struct {
@@ -544,6 +550,7 @@ func (r *run) abandon(err error) {
 	} else {
 		r.log.Error("cannot write call state; abandoning call", "err", err)
 	}
+	r.closeStreams(false)
 	r.hangupAll()
 	r.c.State = dialtone.CallEnded
 	r.over.Store(true)
@@ -572,6 +579,9 @@ func (r *run) finish(out Outcome, direction, reason string) {
 		return
 	}
 	r.over.Store(true)
+	// The streams stop first, while the legs are up: the application
+	// hears stop before the call is gone.
+	r.closeStreams(true)
 	r.hangupAll()
 	now := r.now()
 	endLeg(&r.c.A, now)
@@ -603,6 +613,9 @@ func (r *run) finish(out Outcome, direction, reason string) {
 		ended.Detail["early_media_code"] = r.earlyMedia
 	}
 	for k, v := range answeredBy {
+		ended.Detail[k] = v
+	}
+	for k, v := range r.streamEnd {
 		ended.Detail[k] = v
 	}
 	r.pending = append(r.pending, ended)

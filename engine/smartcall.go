@@ -10,6 +10,7 @@ import (
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/smartcall"
+	"github.com/dialtone-voice/dialtone/stream"
 )
 
 // Defaults of SmartCall settings the request may leave out.
@@ -70,6 +71,14 @@ func (r *run) smartCall() {
 	}
 	if !r.awaitMachine() {
 		return
+	}
+	if r.plan.Stream != nil {
+		// The account's agent answers every SmartCall at once; the first
+		// prompt is the agent's to say.
+		if !r.runAgent(r.plan.Stream, nil, stream.FallbackHangup) {
+			return
+		}
+		first = nil
 	}
 	for i, a := range first {
 		st.queue = append(st.queue, queued{audio: a, prompt: r.plan.Prompt[i], breakable: sp.ActionCodeBreak})
@@ -233,6 +242,25 @@ func (r *run) exchange(st *smart, contentType string, ev dialtone.LegEvent) bool
 			return false
 		}
 		st.hangupAfter = true
+	case smartcall.ActionStream:
+		if d.StreamURL == "" {
+			return fail("callback answered stream without a stream_url")
+		}
+		custom, fb, err := stream.ParseParams(d.StreamParams)
+		if err != nil {
+			return fail("callback answered stream with bad " + err.Error())
+		}
+		if err := r.commit(); err != nil {
+			r.abandon(err)
+			return false
+		}
+		// The callback's server chose the URL: it is trusted as the
+		// callback's URL is.
+		if !r.runAgent(&dialtone.StreamPlan{URL: d.StreamURL, Trusted: r.plan.Smart != nil && r.plan.Smart.CallbackTrusted}, custom, fb) {
+			return false
+		}
+		st.queue = st.queue[:0]
+		return true
 	case "transfer":
 		if d.Number == "" {
 			return fail("callback answered transfer without a number")

@@ -68,6 +68,11 @@ func (n *Node) initCalls(net *sim.Config) {
 	c := &calls{clock: clock, network: sim.New(net, clock)}
 	// Simulated voicemail greetings and hellos share the prompts' cache.
 	c.network.SetSpeaker(speaker)
+	// What media streams play to its subscribers is recognised as SIP
+	// calls are, when the node has a recogniser.
+	if n.recognizer != nil {
+		c.network.SetRecognizer(n.recognizer)
+	}
 	// Calls are created at wall time; each call then runs on its own
 	// (possibly scaled) timeline anchored there.
 	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}

@@ -35,6 +35,7 @@ import (
 	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/secret"
+	"github.com/dialtone-voice/dialtone/speech"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
@@ -122,6 +123,9 @@ type Node struct {
 	cluster *cluster.Cluster
 	// sip is the SIP trunk carrier, nil without trunks (sip.go).
 	sip *sip.Carrier
+	// recognizer is the SIP carrier's speech recogniser, shared with the
+	// simulated network's media streams; nil without SIP or one.
+	recognizer speech.Recognizer
 	// firstRun is what this start created, nil unless it was the store's
 	// first (firstrun.go).
 	firstRun *firstrun.Result

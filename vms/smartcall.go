@@ -45,8 +45,8 @@ func (s *Service) SmartCall(ctx context.Context, inv *gateway.Invocation) (map[s
 	if err != nil {
 		return nil, dialtone.SystemError(err)
 	}
-	if settings.SmartCallCallbackURL == "" {
-		return nil, dialtone.Errorf(dialtone.CodeInvalidParameters, "This account has no SmartCall callback URL; set smartcall_callback_url in provisioning or the console.")
+	if settings.SmartCallCallbackURL == "" && settings.SmartCallStreamURL == "" {
+		return nil, dialtone.Errorf(dialtone.CodeInvalidParameters, "This account has no SmartCall callback URL nor agent stream; set smartcall_callback_url or smartcall_stream_url in provisioning or the console.")
 	}
 	plan := &dialtone.CallPlan{Smart: &dialtone.SmartPlan{CallbackURL: settings.SmartCallCallbackURL, CallbackTrusted: settings.SmartCallCallbackTrusted}}
 	sp := plan.Smart
