@@ -120,7 +120,7 @@ type StreamPlan struct {
 // fork when it has no agent stream), which the VoiceReport and the call
 // detail report.
 const (
-	DetailStreamRole       = "stream"                 // agent or fork
+	DetailStreamRole       = "stream_role"            // agent or fork
 	DetailStreamSID        = "stream_sid"             // MZ…
 	DetailStreamDurationMS = "stream_duration_ms"     // from the upgrade to the end
 	DetailStreamFramesOut  = "stream_frames_sent"     // media messages sent to the application
