@@ -69,7 +69,7 @@ type Network struct {
 	subscribers map[string]Behavior
 
 	spkMu sync.Mutex
-	spk   dialtone.Speaker   // hellos and greetings (answerer.go), say lines on streams (feed.go)
+	spk   dialtone.Speaker  // hellos and greetings (answerer.go), say lines on streams (feed.go)
 	rec   speech.Recognizer // what media streams play (feed.go); nil: none
 
 	tmu         sync.Mutex
