@@ -211,9 +211,10 @@ func BenchmarkSIPStreams(b *testing.B) {
 				b.ReportMetric(l.LatePct(), "late_pct")
 				b.ReportMetric(r.CPUPerStream, "cpu_ms_per_stream_s")
 				b.ReportMetric(float64(r.Drops), "drops")
-				b.Logf("%d streams: RTP→WS p50 %v p99 %v (%d frames); WS→RTP p50 %v p99 %v (%d frames); RTP late>5ms %.3f%% (p99 %v) of %d packets from %d streams; CPU %.3f ms per stream-second (%.1f%% of a core); %d frames dropped",
+				b.ReportMetric(float64(l.FarCPU.Microseconds())/1000/float64(n), "far_cpu_ms_per_stream_s")
+				b.Logf("%d streams: RTP→WS p50 %v p99 %v (%d frames); WS→RTP p50 %v p99 %v (%d frames); RTP late>5ms %.3f%% (p99 %v) of %d packets from %d streams; CPU %.3f ms per stream-second (%.1f%% of a core); far end and application %.1f%% of a core; %d frames dropped",
 					n, l.Up50, l.Up99, l.Up, l.Down50, l.Down99, l.Down, l.LatePct(), l.P99, l.Packets, l.Streams,
-					r.CPUPerStream, r.CPUPerStream*float64(n)/10, r.Drops)
+					r.CPUPerStream, r.CPUPerStream*float64(n)/10, float64(l.FarCPU)/float64(time.Second)*100, r.Drops)
 			}
 		})
 	}

@@ -67,23 +67,26 @@ type StreamLatency struct {
 	Up, Down       int
 	Up50, Up99     time.Duration
 	Down50, Down99 time.Duration
+	// FarCPU is the far end's and the application's CPU (the child
+	// process) over the window, per second of the window.
+	FarCPU time.Duration
 }
 
 func (l StreamLatency) line() string {
-	return fmt.Sprintf("%s packets=%d streams=%d late=%d late20=%d p99us=%d maxus=%d up=%d up50us=%d up99us=%d down=%d down50us=%d down99us=%d",
+	return fmt.Sprintf("%s packets=%d streams=%d late=%d late20=%d p99us=%d maxus=%d up=%d up50us=%d up99us=%d down=%d down50us=%d down99us=%d farcpuus=%d",
 		streamsLine, l.Packets, l.Streams, l.Late, l.Late20, l.P99.Microseconds(), l.Max.Microseconds(),
-		l.Up, l.Up50.Microseconds(), l.Up99.Microseconds(), l.Down, l.Down50.Microseconds(), l.Down99.Microseconds())
+		l.Up, l.Up50.Microseconds(), l.Up99.Microseconds(), l.Down, l.Down50.Microseconds(), l.Down99.Microseconds(), l.FarCPU.Microseconds())
 }
 
 func parseStreamLatency(line string) (StreamLatency, error) {
 	var l StreamLatency
-	var p99, mx, u50, u99, d50, d99 int64
-	if _, err := fmt.Sscanf(line, streamsLine+" packets=%d streams=%d late=%d late20=%d p99us=%d maxus=%d up=%d up50us=%d up99us=%d down=%d down50us=%d down99us=%d",
-		&l.Packets, &l.Streams, &l.Late, &l.Late20, &p99, &mx, &l.Up, &u50, &u99, &l.Down, &d50, &d99); err != nil {
+	var p99, mx, u50, u99, d50, d99, far int64
+	if _, err := fmt.Sscanf(line, streamsLine+" packets=%d streams=%d late=%d late20=%d p99us=%d maxus=%d up=%d up50us=%d up99us=%d down=%d down50us=%d down99us=%d farcpuus=%d",
+		&l.Packets, &l.Streams, &l.Late, &l.Late20, &p99, &mx, &l.Up, &u50, &u99, &l.Down, &d50, &d99, &far); err != nil {
 		return StreamLatency{}, fmt.Errorf("far end result %q: %w", line, err)
 	}
 	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
-	l.P99, l.Max, l.Up50, l.Up99, l.Down50, l.Down99 = us(p99), us(mx), us(u50), us(u99), us(d50), us(d99)
+	l.P99, l.Max, l.Up50, l.Up99, l.Down50, l.Down99, l.FarCPU = us(p99), us(mx), us(u50), us(u99), us(d50), us(d99), us(far)
 	return l, nil
 }
 
@@ -421,6 +424,8 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 			}
 		}
 	}()
+	var cpu0 time.Duration
+	var t0 time.Time
 	for {
 		var cmd string
 		var ok bool
@@ -440,6 +445,8 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 				s.mu.Unlock()
 			}
 			m.reset(true)
+			cpu0, _ = processCPU()
+			t0 = time.Now()
 		case "stop":
 			var all []*sinkStream
 			for _, s := range sinks {
@@ -451,7 +458,9 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 				s.mu.Unlock()
 			}
 			up, down := m.reset(false)
+			cpu1, _ := processCPU()
 			l := StreamLatency{Lateness: summarize(all), Up: len(up), Down: len(down)}
+			l.FarCPU = time.Duration(float64(cpu1-cpu0) / time.Since(t0).Seconds())
 			l.Up50, l.Up99 = pct(up, 0.50), pct(up, 0.99)
 			l.Down50, l.Down99 = pct(down, 0.50), pct(down, 0.99)
 			if _, err := fmt.Fprintln(stdout, l.line()); err != nil {
