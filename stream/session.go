@@ -373,7 +373,10 @@ func (s *Session) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.cancel()
-		s.conn.CloseNow()
+		// CloseNow waits for a close handshake in progress (up to 5 s
+		// for a peer that never answers): it runs on its own, and the
+		// loops, whose context is cancelled, end at once.
+		go s.conn.CloseNow()
 		<-s.done
 		return ctx.Err()
 	}
