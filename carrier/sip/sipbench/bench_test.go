@@ -194,7 +194,7 @@ func startStreamFarEnd(tb testing.TB) *FarEnd {
 func BenchmarkSIPStreams(b *testing.B) {
 	const window = 5 * time.Second
 	ctx := context.Background()
-	for _, n := range []int{100, 500} {
+	for _, n := range []int{100, 250, 500} {
 		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
 			for range b.N {
 				f := startStreamFarEnd(b)
