@@ -313,7 +313,13 @@ func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 }
 
 func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	r, err := q.tx.QueryContext(ctx, query, args...)
+	var r *sql.Rows
+	var err error
+	if st, ok := q.stmts[query]; ok {
+		r, err = q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	} else {
+		r, err = q.tx.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}

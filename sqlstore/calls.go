@@ -73,8 +73,8 @@ ORDER BY e.seq`
 // writes; an engine that prepares statements itself (SQLite) prepares
 // these once.
 func HotStatements() []string {
-	return []string{sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount,
-		sqlUpdateCall, sqlInsertEvent, sqlInsertReceipt, sqlUseNonce}
+	return append([]string{sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount,
+		sqlUpdateCall, sqlInsertEvent, sqlInsertReceipt}, nonceStatements[1:]...)
 }
 
 // Defaults of CallFilter.Limit.

@@ -142,6 +142,8 @@ type Store struct {
 	// transaction wrote one of them.
 	auth      *authCache
 	authDirty *bool
+	// nonces forms the batches of UseNonce (nonces.go).
+	nonces *nonceBatcher
 }
 
 var _ dialtone.Store = (*Store)(nil)
@@ -157,7 +159,7 @@ func New(db DB, d Dialect, sealer dialtone.Sealer, log *slog.Logger) (*Store, er
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log, auth: newAuthCache(AuthCacheTTL)}, nil
+	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log, auth: newAuthCache(AuthCacheTTL), nonces: &nonceBatcher{}}, nil
 }
 
 // errorf prefixes an error with the engine's name.
