@@ -120,6 +120,9 @@ type Dialect struct {
 	// IsUnique and IsForeignKey classify a statement's error: a duplicate
 	// key, and a missing parent row.
 	IsUnique, IsForeignKey func(error) bool
+	// WritableCTE says that a statement may modify data in WITH clauses
+	// (PostgreSQL): a call change is then one statement (callwrites.go).
+	WritableCTE bool
 	// AuthNotify, when set, runs with the write of an access key or an
 	// account, $1 the channel (AuthChannel) and $2 the payload, and tells
 	// the other nodes sharing the database to forget their cached copy
@@ -381,6 +384,7 @@ type queries struct {
 	claimCalls, listCallsOrder, unfinishedOrder                           string
 	deleteCertFiles, listCertFiles, listAllCerts                          string
 	slotUsage                                                             string
+	claimReceipts                                                         []string
 }
 
 // dialectMarks are replaced in the statements of queries: {C} by
@@ -409,5 +413,6 @@ func buildQueries(d *Dialect) *queries {
 		listCertFiles:     r.Replace(sqlListCertFiles),
 		listAllCerts:      r.Replace(sqlListAllCerts),
 		slotUsage:         r.Replace(sqlSlotUsage),
+		claimReceipts:     claimStatements(r),
 	}
 }

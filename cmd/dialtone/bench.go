@@ -25,6 +25,7 @@ import (
 	"github.com/dialtone-voice/dialtone/pgtest"
 	"github.com/dialtone-voice/dialtone/postgres"
 	"github.com/dialtone-voice/dialtone/sdk"
+	"github.com/dialtone-voice/dialtone/sqlite"
 )
 
 // benchRow is one line of the table.
@@ -53,6 +54,9 @@ type benchOptions struct {
 	memProfile string
 	// only, when not empty, names the groups of rows to run (benchGroups).
 	only map[string]bool
+	// statements prints, after the table, the statements of a call by
+	// text (the breakdown of the per-call counts).
+	statements bool
 }
 
 // benchGroups are the groups of rows --only chooses from.
@@ -77,6 +81,7 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	noSIP := fs.Bool("no-sip", false, "skip the SIP rows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken while the live-calls row holds its calls to this file")
+	fs.BoolVar(&o.statements, "statements", false, "print on stderr how many times per call each statement ran in the end-to-end rows")
 	only := fs.String("only", "", "run only these groups of rows, comma-separated: "+strings.Join(benchGroups, ", "))
 	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
 	fs.IntVar(&o.sipCalls, "sip-calls", 2000, "calls each caller places in the SIP calls/s row")
@@ -167,8 +172,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					fmtRate(plain, "req/s"), https/max(plain, 1), full, resumed)}, err)
 		}
 		if o.want("calls") {
-			rate, err := benchCalls(ctx, []*benchNode{sqliteNode}, o.calls)
-			add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"), fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time", o.calls)}, err)
+			lite := sqliteNode.node.Store().(*sqlite.Store)
+			before, beforeText := lite.Counts(), lite.StatementCounts()
+			cpu0 := processCPU()
+			rate, polls, err := benchCallsPolled(ctx, []*benchNode{sqliteNode}, o.calls)
+			cpu := processCPU() - cpu0
+			sent := lite.Counts().Sub(before)
+			// The bench's own polls are not the calls' cost.
+			sent.Statements -= polls
+			sent.Reads -= polls
+			add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"),
+				fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time; CPU/call %d µs (client included); %s",
+					o.calls, cpu.Microseconds()/int64(o.calls), sqlitePerCall(sent, o.calls))}, err)
+			if o.statements {
+				printStatements(stderr, "SQLite", subTexts(lite.StatementCounts(), beforeText), o.calls)
+			}
 		}
 		if o.want("receipts") {
 			rate, err := benchReceipts(ctx, sqliteNode, o.receipts)
@@ -447,6 +465,42 @@ func benchReceipts(ctx context.Context, n *benchNode, total int) (float64, error
 	return float64(total) / time.Since(start).Seconds(), nil
 }
 
+// sqlitePerCall says what a SQLite node ran per call.
+func sqlitePerCall(c sqlite.Counts, calls int) string {
+	per := func(v int64) float64 { return float64(v) / float64(calls) }
+	return fmt.Sprintf("%.1f statements per call (%.1f reads; writes in %.1f writer ops, %.2f commits)",
+		per(c.Statements), per(c.Reads), per(c.Ops), per(c.Commits))
+}
+
+// subTexts is the per-statement counts now minus before.
+func subTexts(now, before map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range now {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// printStatements writes the statements of the calls, most frequent first.
+func printStatements(w io.Writer, what string, counts map[string]int64, calls int) {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return int(counts[b] - counts[a]) })
+	fmt.Fprintf(w, "bench: statements per call, %s:\n", what)
+	for _, k := range keys {
+		if len(k) > 110 {
+			k2 := k[:110] + "…"
+			fmt.Fprintf(w, "  %6.2f  %s\n", float64(counts[k])/float64(calls), k2)
+			continue
+		}
+		fmt.Fprintf(w, "  %6.2f  %s\n", float64(counts[k])/float64(calls), k)
+	}
+}
+
 // pgCounts adds up what the nodes' PostgreSQL stores have sent.
 func pgCounts(nodes []*benchNode) postgres.Counts {
 	var sum postgres.Counts
@@ -512,7 +566,9 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			nodes = append(nodes, n)
 		}
 		before := pgCounts(nodes)
+		cpu0 := processCPU()
 		rate, polls, err := benchCallsPolled(ctx, nodes, calls)
+		cpu := processCPU() - cpu0
 		sent := pgCounts(nodes).Sub(before)
 		// The bench's own polls of the first node are not the calls' cost.
 		sent.Statements -= polls
@@ -531,7 +587,7 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			if k > 1 && rates[1] > 0 {
 				r.note += fmt.Sprintf("; x%.2f of 1 node", rate/rates[1])
 			}
-			r.note += "; " + perCall(sent, calls)
+			r.note += fmt.Sprintf("; CPU/call %d µs (nodes and client, not PostgreSQL); ", cpu.Microseconds()/int64(calls)) + perCall(sent, calls)
 		}
 		rows = append(rows, r)
 	}
