@@ -187,9 +187,13 @@ func scanVoiceFile(row Row) (*dialtone.VoiceFile, error) {
 // --- account settings ---
 
 const (
+	// The settings with the SmartCall callback's trust and secrets, in one
+	// read (the callback's row may be missing: NULLs).
 	sqlGetSettings = `
-SELECT flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection
-FROM account_settings WHERE account_uid = $1`
+SELECT s.flow_per_minute, s.flow_per_hour, s.flow_per_day, s.smartcall_callback_url, s.blacklist, s.machine_detection,
+    c.url_trusted, c.secret_sealed, c.secret_previous_sealed, c.secret_previous_until
+FROM account_settings s LEFT JOIN account_callbacks c ON c.account_uid = s.account_uid
+WHERE s.account_uid = $1`
 	sqlPutSettings = `
 INSERT INTO account_settings (account_uid, flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -213,8 +217,12 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 		blacklist         sql.NullString
 		machine           string
 	)
+	var (
+		trusted, until sql.NullInt64
+		cur, prev      sql.NullString
+	)
 	err := s.db.Reader().QueryRow(ctx, sqlGetSettings, accountUID).
-		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist, &machine)
+		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist, &machine, &trusted, &cur, &prev, &until)
 	if isNoRows(err) {
 		return &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl}, nil
 	}
@@ -226,8 +234,10 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 	if st.Blacklist, err = decodeList[string]("blacklist", blacklist); err != nil {
 		return nil, s.errorf("settings of account %s: %w", accountUID, err)
 	}
-	if err := s.getCallback(ctx, accountUID, &st); err != nil {
-		return nil, s.errorf("settings of account %s: %w", accountUID, err)
+	if trusted.Valid {
+		if err := s.fillCallback(&st, trusted.Int64, cur.String, prev.String, until.Int64); err != nil {
+			return nil, s.errorf("settings of account %s: %w", accountUID, err)
+		}
 	}
 	return &st, nil
 }

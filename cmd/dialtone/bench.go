@@ -54,16 +54,26 @@ type benchOptions struct {
 	memProfile string
 	// only, when not empty, names the groups of rows to run (benchGroups).
 	only map[string]bool
+	// nodeCPU and pgCPU are the scale-out rows' CPU shares (cores) of
+	// each node and of PostgreSQL; scaleCalls the calls of each row.
+	nodeCPU, pgCPU float64
+	scaleCalls     int
 	// statements prints, after the table, the statements of a call by
 	// text (the breakdown of the per-call counts).
 	statements bool
 }
 
 // benchGroups are the groups of rows --only chooses from.
-var benchGroups = []string{"gateway", "https", "calls", "receipts", "sip", "live", "postgres"}
+var benchGroups = []string{"gateway", "https", "calls", "receipts", "sip", "live", "postgres", "scale"}
 
-// want reports whether the rows of group run.
-func (o benchOptions) want(group string) bool { return len(o.only) == 0 || o.only[group] }
+// want reports whether the rows of group run. The scale-out rows run only
+// when named: they need root (CPU groups) and take a minute.
+func (o benchOptions) want(group string) bool {
+	if group == "scale" {
+		return o.only[group]
+	}
+	return len(o.only) == 0 || o.only[group]
+}
 
 // parseBenchFlags reads the flags of `dialtone bench`. sippFound is
 // whether the sipp command is on PATH: the SIP rows are on by default
@@ -81,6 +91,9 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	noSIP := fs.Bool("no-sip", false, "skip the SIP rows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken while the live-calls row holds its calls to this file")
+	fs.Float64Var(&o.nodeCPU, "node-cpu", 0.4, "CPU share (cores) of each node process in the scale-out rows (--only scale)")
+	fs.Float64Var(&o.pgCPU, "pg-cpu", 0.6, "CPU share (cores) of PostgreSQL in the scale-out rows")
+	fs.IntVar(&o.scaleCalls, "scale-calls", 1500, "calls of each scale-out row")
 	fs.BoolVar(&o.statements, "statements", false, "print on stderr how many times per call each statement ran in the end-to-end rows")
 	only := fs.String("only", "", "run only these groups of rows, comma-separated: "+strings.Join(benchGroups, ", "))
 	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
@@ -92,6 +105,9 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	}
 	if o.dur <= 0 || o.dur > time.Minute || o.calls <= 0 || o.calls > 100000 || o.receipts <= 0 || o.receipts > 1000000 {
 		return o, errors.New("bench: --duration must be in (0, 1m], --calls in [1, 100000], --receipts in [1, 1000000]")
+	}
+	if o.nodeCPU < 0.05 || o.nodeCPU > 64 || o.pgCPU < 0.05 || o.pgCPU > 64 || o.scaleCalls < 1 || o.scaleCalls > 100000 {
+		return o, errors.New("bench: --node-cpu and --pg-cpu must be in [0.05, 64], --scale-calls in [1, 100000]")
 	}
 	if *only != "" {
 		o.only = map[string]bool{}
@@ -210,11 +226,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	if !o.noPG && o.want("postgres") {
-		pgRows, err := benchPostgres(ctx, dir, o.pgURL, o.calls, stderr)
+		pgRows, err := benchPostgres(ctx, dir, o.pgURL, o.calls, o.statements, stderr)
 		if err != nil {
 			add(benchRow{name: "PostgreSQL cluster"}, err)
 		}
 		for _, r := range pgRows {
+			add(r, nil)
+		}
+	}
+
+	if !o.noPG && o.want("scale") {
+		scaleRows, err := benchScale(ctx, dir, o, stderr)
+		if err != nil {
+			add(benchRow{name: "scale-out (PostgreSQL, nodes in their own processes)"}, err)
+		}
+		for _, r := range scaleRows {
 			add(r, nil)
 		}
 	}
@@ -515,6 +541,19 @@ func pgCounts(nodes []*benchNode) postgres.Counts {
 	return sum
 }
 
+// pgTexts adds up the nodes' statements by text.
+func pgTexts(nodes []*benchNode) map[string]int64 {
+	out := map[string]int64{}
+	for _, n := range nodes {
+		if pg, ok := n.node.Store().(*postgres.Store); ok {
+			for k, v := range pg.StatementCounts() {
+				out[k] += v
+			}
+		}
+	}
+	return out
+}
+
 // perCall says what the nodes sent PostgreSQL per call: every statement
 // while the calls ran (their receipts, the cluster's loops), then those of
 // the cluster's limits (a display number's slot: its lock and insert in
@@ -528,7 +567,7 @@ func perCall(sent postgres.Counts, calls int) string {
 
 // benchPostgres runs the end-to-end call measurement on 1, 2 and 3 nodes
 // sharing one PostgreSQL database (a fresh one each time).
-func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Writer) ([]benchRow, error) {
+func benchPostgres(ctx context.Context, dir, url string, calls int, statements bool, stderr io.Writer) ([]benchRow, error) {
 	var newDB func() (string, error)
 	if url != "" {
 		os.Setenv(pgtest.EnvDSN, url)
@@ -566,6 +605,7 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			nodes = append(nodes, n)
 		}
 		before := pgCounts(nodes)
+		beforeText := pgTexts(nodes)
 		cpu0 := processCPU()
 		rate, polls, err := benchCallsPolled(ctx, nodes, calls)
 		cpu := processCPU() - cpu0
@@ -577,6 +617,9 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			if serr := n.stop(); serr != nil {
 				fmt.Fprintln(stderr, "bench: stopping a node:", serr)
 			}
+		}
+		if statements {
+			printStatements(stderr, fmt.Sprintf("PostgreSQL, %d node(s)", k), subTexts(pgTexts(nodes), beforeText), calls)
 		}
 		r := benchRow{name: fmt.Sprintf("end-to-end calls/s (PostgreSQL, %d node%s)", k, map[bool]string{true: "s"}[k > 1]),
 			value: fmtRate(rate, "calls/s"), note: fmt.Sprintf("%d calls spread over the nodes, all in one process", calls)}
