@@ -33,6 +33,9 @@ func needESpeak(t *testing.T) {
 	}
 }
 
+// amdScale is the time scale of the detection tests (newAMDHarness).
+const amdScale = 0.25
+
 // speech is shared by the tests' networks, so that each text is
 // synthesised once.
 var speech = media.NewCachedSpeaker(&media.ESpeak{}, 16<<20)
@@ -44,7 +47,12 @@ var speech = media.NewCachedSpeaker(&media.ESpeak{}, 16<<20)
 func newAMDHarness(t *testing.T, subs map[string]sim.Behavior) *harness {
 	t.Helper()
 	needESpeak(t)
-	h := newHarness(t, subs, func(c *Config) { c.RingTimeout = time.Hour })
+	// The detector hears the subscriber's audio 20 ms at a time, fed in
+	// real time: at the engine tests' usual scale that is 2,500 frames a
+	// second, which a loaded machine (the race detector, other packages'
+	// tests) cannot keep up with, and the lag becomes simulated seconds of
+	// silence. A quarter of real time leaves it room.
+	h := newHarnessScaled(t, openStore(t), amdScale, subs, func(c *Config) { c.RingTimeout = time.Hour })
 	h.net.SetSpeaker(speech)
 	return h
 }
@@ -110,6 +118,7 @@ func entry(tr []sim.TranscriptEntry, kind string) (sim.TranscriptEntry, bool) {
 // reports machine_end_beep (after machine_start) with the time the
 // decision took.
 func TestMachineMessageAfterBeep(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	c := h.start(dialtone.KindTTS, vmBeep, &dialtone.CallPlan{Prompt: message, PlayTimes: 1, MachineDetection: dialtone.MachineDetectionMessage})
 	got := h.ended(c.ID)
@@ -156,6 +165,7 @@ func TestMachineMessageAfterBeep(t *testing.T) {
 // TestMachineMessageAfterSilence: a greeting without a beep is over once
 // it has been quiet EndSilence: machine_end_silence, then the message.
 func TestMachineMessageAfterSilence(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	c := h.start(dialtone.KindTTS, vmQuiet, &dialtone.CallPlan{Prompt: message, MachineDetection: dialtone.MachineDetectionMessage})
 	got := h.ended(c.ID)
@@ -176,6 +186,7 @@ func TestMachineMessageAfterSilence(t *testing.T) {
 // 200001 (the message was not heard), CALL_FORWARDING, hung up by the
 // platform, answered_by machine_start.
 func TestMachineHangup(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	c := h.start(dialtone.KindVoice, vmBeep, &dialtone.CallPlan{Prompt: []dialtone.Prompt{{FileCode: "notice.wav"}}, MachineDetection: dialtone.MachineDetectionHangup})
 	got := h.ended(c.ID)
@@ -204,6 +215,7 @@ func TestMachineHangup(t *testing.T) {
 // TestMachineHuman: a person who says hello gets human within a few
 // seconds and hears the whole message, in every mode that holds it.
 func TestMachineHuman(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	for _, mode := range []dialtone.MachineDetection{dialtone.MachineDetectionMessage, dialtone.MachineDetectionHangup} {
 		t.Run(string(mode), func(t *testing.T) {
@@ -245,6 +257,7 @@ func TestMachineHuman(t *testing.T) {
 // TestMachineDetectPlaysAtOnce: mode detect plays as without detection
 // (from the answer, over the greeting) and records the verdict.
 func TestMachineDetectPlaysAtOnce(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	c := h.start(dialtone.KindTTS, vmBeep, &dialtone.CallPlan{Prompt: message, MachineDetection: dialtone.MachineDetectionDetect})
 	got := h.ended(c.ID)
@@ -268,6 +281,7 @@ func TestMachineDetectPlaysAtOnce(t *testing.T) {
 // would hear the message); a person who says nothing is unknown and
 // hears the message.
 func TestMachineFaxAndSilence(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	c := h.start(dialtone.KindTTS, faxLine, &dialtone.CallPlan{Prompt: message, MachineDetection: dialtone.MachineDetectionMessage})
 	got := h.ended(c.ID)
@@ -288,6 +302,7 @@ func TestMachineFaxAndSilence(t *testing.T) {
 // TestMachineOff: without the setting nothing listens and nothing is
 // recorded.
 func TestMachineOff(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	c := h.start(dialtone.KindTTS, vmBeep, &dialtone.CallPlan{Prompt: message})
 	h.ended(c.ID)
@@ -304,6 +319,7 @@ func TestMachineOff(t *testing.T) {
 // message is held ends the call as any early hang-up, with the verdict
 // the detector could give.
 func TestMachineCalleeHangsUpWhileHeld(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := newAMDHarness(t, map[string]sim.Behavior{
 		vmBeep: {AnswerAfter: time.Second, AnsweredBy: sim.AnsweredByVoicemail, HangupAfter: 4 * time.Second},
 	})
@@ -323,6 +339,7 @@ func TestMachineCalleeHangsUpWhileHeld(t *testing.T) {
 // as a notification's does; a SmartCall that a voicemail box answers in
 // mode hangup ends before its first prompt and before any callback.
 func TestMachineIVRAndSmartCall(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := amdHarness(t)
 	c := h.start(dialtone.KindIVR, vmBeep, &dialtone.CallPlan{Prompt: []dialtone.Prompt{tts("Press one.")},
 		Bye: []dialtone.Prompt{tts("Bye.")}, MachineDetection: dialtone.MachineDetectionMessage})
@@ -354,6 +371,7 @@ func TestMachineIVRAndSmartCall(t *testing.T) {
 // is bridged at once; in mode hangup the call ends when the detector
 // says machine, the caller spared the greeting; in mode detect it goes on.
 func TestMachineClickToDial(t *testing.T) {
+	t.Parallel() // each has its own store and network; they share the speech cache
 	h := newAMDHarness(t, map[string]sim.Behavior{
 		aNum: {AnswerAfter: time.Second, HangupAfter: 30 * time.Second},
 		bNum: {AnswerAfter: time.Second, AnsweredBy: sim.AnsweredByVoicemail},

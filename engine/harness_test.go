@@ -98,8 +98,13 @@ func newHarness(t testing.TB, subs map[string]sim.Behavior, tweak ...func(*Confi
 }
 
 func newHarnessOn(t testing.TB, st *sqlite.Store, subs map[string]sim.Behavior, tweak ...func(*Config)) *harness {
-	clock := ScaledClock(testScale)
-	net := &sim.Config{TimeScale: testScale, Default: sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: time.Second}}
+	return newHarnessScaled(t, st, testScale, subs, tweak...)
+}
+
+// newHarnessScaled runs the network and the engine at time scale scale.
+func newHarnessScaled(t testing.TB, st *sqlite.Store, scale float64, subs map[string]sim.Behavior, tweak ...func(*Config)) *harness {
+	clock := ScaledClock(scale)
+	net := &sim.Config{TimeScale: scale, Default: sim.Behavior{Result: sim.ResultAnswer, AnswerAfter: time.Second}}
 	for n, b := range subs {
 		net.Subscribers = append(net.Subscribers, sim.Subscriber{Number: n, Behavior: b})
 	}

@@ -159,14 +159,21 @@ func (n *node) stop(timeout time.Duration) error {
 	}
 }
 
+// kill ends the process unless it has ended. Whether it has is read from
+// done, which its Wait fills, not from cmd.ProcessState, which that Wait
+// writes concurrently.
 func (n *node) kill() {
-	if n.cmd.ProcessState == nil {
-		_ = n.cmd.Process.Kill()
-		select {
-		case err := <-n.done:
-			n.done <- err
-		case <-time.After(5 * time.Second):
-		}
+	select {
+	case err := <-n.done:
+		n.done <- err
+		return
+	default:
+	}
+	_ = n.cmd.Process.Kill()
+	select {
+	case err := <-n.done:
+		n.done <- err
+	case <-time.After(5 * time.Second):
 	}
 }
 

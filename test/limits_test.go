@@ -618,11 +618,15 @@ func startSippUAS(t *testing.T, scenarioFile string) *sippUAS {
 }
 
 func (s *sippUAS) stop() {
-	if s.cmd.ProcessState == nil {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-		s.done <- nil
+	select {
+	case err := <-s.done: // ended already (its Wait filled done)
+		s.done <- err
+		return
+	default:
 	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	s.done <- nil
 }
 
 func freeUDP(t *testing.T) int {
