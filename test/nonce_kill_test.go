@@ -23,7 +23,9 @@ import (
 // replayed, unchanged, to the restarted node: a nonce acknowledged is
 // never forgotten. Half the senders place calls (SingleCallByTts, whose
 // nonce shares the writer's batches with call inserts), half read
-// (QueryCallDetailByCallId).
+// (QueryCallDetailByCallId). Every call answered with a CallId before the
+// kill must exist after the restart: group commit never acknowledges a
+// call that the kill then loses.
 func TestNonceSurvivesKill(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "p.yaml")
@@ -40,6 +42,7 @@ func TestNonceSurvivesKill(t *testing.T) {
 		nonce  string
 		at     time.Time
 		action string
+		callID string // of an answered SingleCallByTts
 	}
 	request := func(s *poptest.Signer, r sent) *http.Request {
 		s.Nonce, s.Now = r.nonce, r.at
@@ -50,14 +53,19 @@ func TestNonceSurvivesKill(t *testing.T) {
 		return s.V1("POST", r.action, map[string]string{"CallId": "1^2", "ProdId": "11000000300006",
 			"QueryDate": strconv.FormatInt(r.at.UnixMilli(), 10)}, poptest.InQuery)
 	}
-	code := func(resp *http.Response) string {
+	answer := func(resp *http.Response) (code, callID string) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		var body map[string]any
 		if json.Unmarshal(b, &body) != nil {
-			return fmt.Sprintf("%d %s", resp.StatusCode, b)
+			return fmt.Sprintf("%d %s", resp.StatusCode, b), ""
 		}
-		c, _ := body["Code"].(string)
+		code, _ = body["Code"].(string)
+		callID, _ = body["CallId"].(string)
+		return code, callID
+	}
+	code := func(resp *http.Response) string {
+		c, _ := answer(resp)
 		return c
 	}
 
@@ -82,7 +90,13 @@ func TestNonceSurvivesKill(t *testing.T) {
 				if err != nil {
 					return // the node is gone
 				}
-				if c := code(resp); c == "OK" {
+				if c, id := answer(resp); c == "OK" {
+					if action == "SingleCallByTts" {
+						if id == "" {
+							t.Errorf("SingleCallByTts %s answered OK without a CallId", r.nonce)
+						}
+						r.callID = id
+					}
 					mu.Lock()
 					acked = append(acked, r)
 					k := len(acked)
@@ -124,5 +138,17 @@ func TestNonceSurvivesKill(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d requests answered before the SIGKILL, %d of them replayed successfully after the restart", len(acked), forgotten)
+	// Every call acknowledged before the kill is in the store (callEvents
+	// fails the test on anything but 200).
+	calls := 0
+	for _, r := range acked {
+		if r.callID != "" {
+			callEvents(t, n2, clusterUID, r.callID)
+			calls++
+		}
+	}
+	if calls == 0 {
+		t.Fatal("no call was answered before the kill")
+	}
+	t.Logf("%d requests answered before the SIGKILL (%d calls, all found after the restart), %d of them replayed successfully after the restart", len(acked), calls, forgotten)
 }
