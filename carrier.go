@@ -154,6 +154,25 @@ type MediaLeg interface {
 	MediaOut(sink MediaSink) error
 }
 
+// PCMSource gives a leg audio to play, frame by frame, at the leg's own
+// pace (a media stream's application: stream.Session). Read fills frame
+// (MediaFrameSamples of 8 kHz PCM) and returns how many samples were
+// audio, the rest being silence; it must never block, as the leg's media
+// clock calls it.
+type PCMSource interface {
+	Read(frame []int16) int
+}
+
+// AudioFeed is a Leg that plays audio pulled from a PCMSource, one frame
+// each 20 ms of its media clock, with no queue of its own in between: what
+// the source drops (a barge-in's clear) is not heard a frame later than
+// the next tick. A Play in progress takes precedence while it lasts.
+type AudioFeed interface {
+	// Feed plays what src gives from now until stop is called or the leg
+	// ends; a second Feed replaces the first.
+	Feed(src PCMSource) (stop func(), err error)
+}
+
 // BridgeMedia connects a and b, legs of different carriers, both ways
 // through MediaLeg. It fails, wrapping ErrNoMediaBridge, when either is not
 // a MediaLeg, and with the leg's own error when either has ended; on

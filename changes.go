@@ -18,6 +18,11 @@ type SettingsUpdate struct {
 	SmartCallCallbackSecret             *string           `json:"smartcall_callback_secret"`
 	SmartCallCallbackSecretGraceSeconds *int64            `json:"smartcall_callback_secret_grace_seconds"`
 	MachineDetection                    *MachineDetection `json:"machine_detection"`
+	// Media streams: "" removes a URL; ForkStreamKinds replaces the kinds
+	// (empty: every kind).
+	SmartCallStreamURL *string     `json:"smartcall_stream_url"`
+	ForkStreamURL      *string     `json:"fork_stream_url"`
+	ForkStreamKinds    *[]ForkKind `json:"fork_stream_kinds"`
 }
 
 // FlowControlUpdate changes flow-control limits; nil ones keep their value.
@@ -47,6 +52,15 @@ func (u SettingsUpdate) Apply(s *AccountSettings) {
 	}
 	if u.MachineDetection != nil {
 		s.MachineDetection = (*u.MachineDetection).OrOff()
+	}
+	if u.SmartCallStreamURL != nil {
+		s.SmartCallStreamURL = *u.SmartCallStreamURL
+	}
+	if u.ForkStreamURL != nil {
+		s.ForkStreamURL = *u.ForkStreamURL
+	}
+	if u.ForkStreamKinds != nil {
+		s.ForkStreamKinds = append([]ForkKind(nil), (*u.ForkStreamKinds)...)
 	}
 }
 

@@ -83,6 +83,13 @@ type CallPlan struct {
 	// MachineDetection is the account's machine_detection setting when
 	// the call was accepted ("" is off).
 	MachineDetection MachineDetection `json:"machine_detection,omitempty"`
+
+	// Stream is a SmartCall's agent stream (the account's
+	// smartcall_stream_url), Fork the listen-only copy of the call (its
+	// fork_stream_url, when the call's kind is forked), as the account's
+	// settings said when the call was accepted.
+	Stream *StreamPlan `json:"stream,omitempty"`
+	Fork   *StreamPlan `json:"fork,omitempty"`
 }
 
 // EncodePlan marshals a plan into Call.Params.

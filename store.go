@@ -176,6 +176,15 @@ type AccountSettings struct {
 	// MachineDetection is what calls that play to the callee do about
 	// answering machines ("" is off).
 	MachineDetection MachineDetection
+	// SmartCallStreamURL, when set, connects every answered SmartCall to
+	// this media stream (ws:// or wss://) at once; ForkStreamURL streams a
+	// listen-only copy of the answered calls of ForkStreamKinds (all of
+	// them when empty). Each *Trusted says the operator set the URL.
+	SmartCallStreamURL     string
+	SmartCallStreamTrusted bool
+	ForkStreamURL          string
+	ForkStreamTrusted      bool
+	ForkStreamKinds        []ForkKind
 }
 
 // ResourceStore keeps the console resources that calls use. Every method is

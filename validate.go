@@ -314,8 +314,8 @@ func checkStatus(s ReviewStatus) error {
 }
 
 // Validate checks an account's settings: flow control, SmartCall callback
-// URL, blacklist (see CleanBlacklist for the form it must be in) and
-// machine detection.
+// URL and secret, blacklist (see CleanBlacklist for the form it must be
+// in), machine detection and media streams.
 func (s *AccountSettings) Validate() error {
 	var p problems
 	for _, l := range []struct {
@@ -333,8 +333,19 @@ func (s *AccountSettings) Validate() error {
 	if s.SmartCallCallbackURL != "" {
 		p.add(CheckHTTPURL("smartcall_callback_url", s.SmartCallCallbackURL))
 	}
-	if s.SmartCallCallbackSecret.Current != "" && s.SmartCallCallbackURL == "" {
-		p.invalid("smartcall_callback_secret", "needs a smartcall_callback_url")
+	if s.SmartCallCallbackSecret.Current != "" && s.SmartCallCallbackURL == "" && s.SmartCallStreamURL == "" && s.ForkStreamURL == "" {
+		p.invalid("smartcall_callback_secret", "needs a smartcall_callback_url, smartcall_stream_url or fork_stream_url")
+	}
+	if s.SmartCallStreamURL != "" {
+		p.add(CheckStreamURL("smartcall_stream_url", s.SmartCallStreamURL))
+	}
+	if s.ForkStreamURL != "" {
+		p.add(CheckStreamURL("fork_stream_url", s.ForkStreamURL))
+	}
+	if len(s.ForkStreamKinds) > 0 && s.ForkStreamURL == "" {
+		p.invalid("fork_stream_kinds", "needs a fork_stream_url")
+	} else {
+		p.add(CheckForkKinds("fork_stream_kinds", s.ForkStreamKinds))
 	}
 	checkSecret(&p, "smartcall_callback_secret", s.SmartCallCallbackSecret)
 	p.add(CheckBlacklist("blacklist", s.Blacklist))

@@ -37,7 +37,7 @@ import (
 //	POST   /admin/v1/accounts/{uid}/voice-files/{code}/approve
 //	POST   /admin/v1/accounts/{uid}/voice-files/{code}/reject    {"reason"}
 //	GET    /admin/v1/accounts/{uid}/settings
-//	PUT    /admin/v1/accounts/{uid}/settings                  {"flow_control", "smartcall_callback_url", "smartcall_callback_secret", "smartcall_callback_secret_grace_seconds", "blacklist", "machine_detection"}
+//	PUT    /admin/v1/accounts/{uid}/settings                  {"flow_control", "smartcall_callback_url", "smartcall_callback_secret", "smartcall_callback_secret_grace_seconds", "blacklist", "machine_detection", "smartcall_stream_url", "fork_stream_url", "fork_stream_kinds"}
 //	GET    /admin/v1/blacklist
 //	PUT    /admin/v1/blacklist                                {"blacklist"}
 
@@ -455,6 +455,14 @@ type SettingsInfo struct {
 	Blacklist                            []string   `json:"blacklist"`
 	// MachineDetection is off, detect, hangup or message.
 	MachineDetection string `json:"machine_detection"`
+	// Media streams: the agent's URL for SmartCalls, the listen-only
+	// fork's and the kinds it streams ([] for every kind), each URL with
+	// who set it.
+	SmartCallStreamURL     string   `json:"smartcall_stream_url"`
+	SmartCallStreamTrusted bool     `json:"smartcall_stream_trusted"`
+	ForkStreamURL          string   `json:"fork_stream_url"`
+	ForkStreamTrusted      bool     `json:"fork_stream_trusted"`
+	ForkStreamKinds        []string `json:"fork_stream_kinds"`
 }
 
 func settingsInfo(s *dialtone.AccountSettings) SettingsInfo {
@@ -466,7 +474,20 @@ func settingsInfo(s *dialtone.AccountSettings) SettingsInfo {
 		SmartCallCallbackSecretPreviousUntil: rotatingUntil(s.SmartCallCallbackSecret),
 		Blacklist:                            nonNil(s.Blacklist),
 		MachineDetection:                     string(s.MachineDetection.OrOff()),
+		SmartCallStreamURL:                   s.SmartCallStreamURL,
+		SmartCallStreamTrusted:               s.SmartCallStreamTrusted,
+		ForkStreamURL:                        s.ForkStreamURL,
+		ForkStreamTrusted:                    s.ForkStreamTrusted,
+		ForkStreamKinds:                      forkKinds(s.ForkStreamKinds),
 	}
+}
+
+func forkKinds(kinds []dialtone.ForkKind) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
 }
 
 func nonNil(s []string) []string {

@@ -231,6 +231,7 @@ func (c *Console) routes() {
 	page("POST "+Prefix+"keys/delete", c.keyDelete)
 	page("GET "+Prefix+"settings", c.settingsPage)
 	page("POST "+Prefix+"settings", c.settingsPut)
+	page("POST "+Prefix+"settings/streams", c.streamsPut)
 	page("GET "+Prefix+"receipts", c.receiptsPage)
 	page("POST "+Prefix+"receipts", c.receiptPut)
 	page("POST "+Prefix+"receipts/test", c.receiptTest)

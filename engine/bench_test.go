@@ -20,10 +20,10 @@ func benchEngine(b *testing.B, scale float64, beh sim.Behavior, reached func(c *
 	net := sim.New(&sim.Config{TimeScale: scale, Default: beh}, clock)
 	h := &harness{t: b, ctx: context.Background(), st: st, clock: clock, net: net}
 	h.cfg = Config{Store: st, Carrier: net, Renderer: &fakeRenderer{}, Clock: clock, Node: "bench", Logger: quiet,
-		Receipts: func(c *dialtone.Call, _ []dialtone.CallEvent) []dialtone.Receipt {
+		Receipts: ReceiptsFunc(func(c *dialtone.Call, _ []dialtone.CallEvent) []dialtone.Receipt {
 			reached(c)
 			return nil
-		}}
+		})}
 	h.eng = New(h.cfg)
 	b.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -29,6 +29,7 @@ func (r *run) clickToDial() {
 		r.finish(Outcome{dialtone.StatusSystemError, SmartOther}, HangupMachine, "bridge failed: "+err.Error())
 		return
 	}
+	r.startFork()
 	if err := r.commit(); err != nil {
 		r.abandon(err)
 		return
@@ -68,6 +69,7 @@ func (r *run) clickToDial() {
 				return
 			case dialtone.LegDTMF:
 				r.c.DTMF += w.ev.Digits
+				r.streamDTMF(w.ev.Digits)
 				r.event("dtmf", w.leg, dialtone.StatusDTMF, map[string]string{"digits": w.ev.Digits})
 				if err := r.commit(); err != nil {
 					r.abandon(err)

@@ -31,7 +31,7 @@ func TestClickToDialCompleted(t *testing.T) {
 	h := newHarness(t, map[string]sim.Behavior{
 		aNum: {Result: sim.ResultAnswer, AnswerAfter: 2 * time.Second},
 		bNum: {Result: sim.ResultAnswer, AnswerAfter: 3 * time.Second, HangupAfter: 20 * time.Second},
-	}, func(c *Config) { c.RecordDir = dir })
+	}, func(c *Config) { c.Recordings = RecordDir(dir) })
 	c := h.startC2D(aNum, bNum, &dialtone.CallPlan{Record: true})
 	got := h.ended(c.ID)
 	h.check(got, want{dialtone.StatusCompleted, SmartAnswered, HangupUser, ""})

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/dialtone-voice/dialtone/cluster"
 	"github.com/dialtone-voice/dialtone/media/detect"
 	"github.com/dialtone-voice/dialtone/outbound"
+	"github.com/dialtone-voice/dialtone/smartcall"
 )
 
 // Store is what the engine needs from dialtone.Store.
@@ -46,6 +49,60 @@ func (f RendererFunc) Render(ctx context.Context, p dialtone.Prompt, speed, volu
 	return f(ctx, p, speed, volume)
 }
 
+// Callback is the SmartCall callback exchange: one callback posted, its
+// answer validated (package smartcall's Client).
+type Callback interface {
+	Post(ctx context.Context, req smartcall.Request) (*smartcall.Answer, error)
+}
+
+// Receipts builds the receipts of one change of a call: the call as it
+// will be stored and the change's new events.
+type Receipts interface {
+	Build(c *dialtone.Call, ev []dialtone.CallEvent) []dialtone.Receipt
+}
+
+// ReceiptsFunc adapts a function to Receipts.
+type ReceiptsFunc func(c *dialtone.Call, ev []dialtone.CallEvent) []dialtone.Receipt
+
+// Build implements Receipts.
+func (f ReceiptsFunc) Build(c *dialtone.Call, ev []dialtone.CallEvent) []dialtone.Receipt {
+	return f(c, ev)
+}
+
+// Prompts resolves what a SmartCall callback asks to play.
+type Prompts interface {
+	ResolveSmartPrompt(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error)
+}
+
+// PromptsFunc adapts a function to Prompts.
+type PromptsFunc func(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error)
+
+// ResolveSmartPrompt implements Prompts.
+func (f PromptsFunc) ResolveSmartPrompt(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error) {
+	return f(ctx, accountUID, code, paramJSON)
+}
+
+// Recordings keeps recorded calls; file names where it was kept (for the
+// recording event), "" when nowhere in particular.
+type Recordings interface {
+	SaveRecording(ctx context.Context, c *dialtone.Call, wav []byte) (file string, err error)
+}
+
+// RecordDir keeps each recording as <call id>.wav in the directory.
+type RecordDir string
+
+// SaveRecording implements Recordings.
+func (d RecordDir) SaveRecording(_ context.Context, c *dialtone.Call, wav []byte) (string, error) {
+	name := safeName(c.ID) + ".wav"
+	if err := os.MkdirAll(string(d), 0o750); err != nil {
+		return "", fmt.Errorf("recording %s: %w", c.ID, err)
+	}
+	if err := os.WriteFile(filepath.Join(string(d), name), wav, 0o640); err != nil {
+		return "", fmt.Errorf("recording %s: %w", c.ID, err)
+	}
+	return name, nil
+}
+
 // Defaults of Config.
 const (
 	DefaultRingTimeout     = 45 * time.Second
@@ -68,27 +125,36 @@ type Config struct {
 	RingTimeout time.Duration
 	// CallbackTimeout bounds one SmartCall callback exchange (clock time).
 	CallbackTimeout time.Duration
-	// Outbound sends the SmartCall callbacks: the node's one client for
-	// requests sent on an account's behalf (egress policy, per-account
-	// caps). Default: a client whose policy has no allow-list.
+	// Outbound sends what goes to an account's addresses (the SmartCall
+	// callbacks of the default Callback, media streams): the node's one
+	// client for requests sent on an account's behalf (egress policy,
+	// per-account caps). Default: a client whose policy has no allow-list.
 	Outbound *outbound.Client
-	// CallbackSigner returns the account's callback signing secrets,
-	// read at each callback (so a rotation applies at once); nil signs
-	// nothing.
-	CallbackSigner func(ctx context.Context, accountUID string) (outbound.Signer, error)
-	// Receipts, if set, is called for every change of a call with the call
-	// as it will be stored and the change's new events; the receipts it
-	// returns are written in the same transaction.
-	Receipts func(c *dialtone.Call, ev []dialtone.CallEvent) []dialtone.Receipt
-	// ResolvePrompt turns a SmartCall callback's action_code (and its
+	// Secrets gives the account's signing secrets, read at each callback
+	// and each stream (so a rotation applies at once); nil signs nothing.
+	Secrets smartcall.Secrets
+	// Callback holds SmartCall's exchanges with the account's callback
+	// server. Default: a smartcall.Client on Outbound and Secrets with
+	// CallbackTimeout.
+	Callback Callback
+	// Receipts, if set, builds the receipts of every change of a call;
+	// they are written in the change's transaction.
+	Receipts Receipts
+	// Prompts turns a SmartCall callback's action_code (and its
 	// action_code_param JSON) into a prompt of the account.
-	ResolvePrompt func(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error)
-	// RecordDir, if set, receives each recorded call as <call id>.wav.
-	RecordDir string
+	Prompts Prompts
+	// Recordings, if set, keeps each recorded call (RecordDir: files
+	// named <call id>.wav in a directory).
+	Recordings Recordings
 	// CancelElsewhere, if set, is told about a call that Cancel ended in
 	// the store while node (another one) runs it, so that node can hang up
 	// at once (the cluster's cross-node cancel).
 	CancelElsewhere func(ctx context.Context, node, accountUID, callID string)
+	// StreamsPerAccount caps an account's concurrent media streams on this
+	// node (default DefaultStreamsPerAccount); a stream over it is not
+	// opened (an agent's call follows its fallback, a fork is skipped) and
+	// the reason is recorded.
+	StreamsPerAccount int
 	// MachineDetection holds the answering-machine detector's thresholds
 	// (zero fields take package detect's defaults; its Mode is ignored): a
 	// call's mode is its account's machine_detection setting (amd.go).
@@ -126,6 +192,7 @@ type Engine struct {
 	closed   bool
 	live     map[string]*run
 	byNumber map[string]int
+	streams  map[string]int // open media streams per account
 }
 
 // Defaults returns cfg with every unset field that has a default at it
@@ -155,6 +222,12 @@ func (cfg Config) Defaults() Config {
 	if cfg.ClaimLease <= 0 {
 		cfg.ClaimLease = DefaultClaimLease
 	}
+	if cfg.StreamsPerAccount <= 0 {
+		cfg.StreamsPerAccount = DefaultStreamsPerAccount
+	}
+	if cfg.Callback == nil {
+		cfg.Callback = &smartcall.Client{Outbound: cfg.Outbound, Secrets: cfg.Secrets, Timeout: cfg.CallbackTimeout}
+	}
 	return cfg
 }
 
@@ -170,6 +243,7 @@ func New(cfg Config) *Engine {
 		cancel:   cancel,
 		live:     make(map[string]*run),
 		byNumber: make(map[string]int),
+		streams:  make(map[string]int),
 	}
 }
 
@@ -363,7 +437,7 @@ func (e *Engine) endStored(ctx context.Context, c *dialtone.Call, out Outcome, d
 		ev := endedEvent(c, seq+1, now)
 		ch := &dialtone.CallChange{Call: c, Events: []dialtone.CallEvent{ev}}
 		if e.cfg.Receipts != nil {
-			ch.Receipts = e.cfg.Receipts(c, ch.Events)
+			ch.Receipts = e.cfg.Receipts.Build(c, ch.Events)
 		}
 		err = e.cfg.Store.UpdateCall(ctx, ch)
 		if err == nil {

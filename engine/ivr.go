@@ -37,6 +37,7 @@ func (r *run) ivr() {
 		return
 	}
 	r.startMachineDetection("A")
+	r.startFork()
 	if err := r.commit(); err != nil {
 		r.abandon(err)
 		return

@@ -80,7 +80,7 @@ func (l *wrapLeg) Stats() map[string]string {
 func wrapHarness(t *testing.T, callee string, w *wrapCarrier) *harness {
 	subs := map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second}}
 	return newHarness(t, subs, func(c *Config) {
-		c.ResolvePrompt = resolveTTS
+		c.Prompts = PromptsFunc(resolveTTS)
 		w.inner = c.Carrier
 		c.Carrier = w
 	})

@@ -17,6 +17,7 @@ func (r *run) notify() {
 		return
 	}
 	r.startMachineDetection("A")
+	r.startFork()
 	if err := r.commit(); err != nil {
 		r.abandon(err)
 		return
@@ -127,6 +128,7 @@ func (r *run) talkWake(w wake, early Outcome) (done bool, digits string) {
 				return false, ""
 			}
 			r.c.DTMF += w.ev.Digits
+			r.streamDTMF(w.ev.Digits)
 			r.event("dtmf", "A", dialtone.StatusDTMF, map[string]string{"digits": w.ev.Digits})
 			if err := r.commit(); err != nil {
 				r.abandon(err)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +65,12 @@ type run struct {
 	earlyMedia string
 	// amd is the answering-machine detection (amd.go), nil without.
 	amd *machine
+	// Media streams (stream.go): the SmartCall's agent stream while it
+	// runs, the call's fork, and the detail of the stream the ended event
+	// reports.
+	agent     *callStream
+	fork      *fork
+	streamEnd map[string]string
 }
 
 type playResult struct {
@@ -139,7 +143,7 @@ func (r *run) commit() error {
 	for attempt := 0; ; attempt++ {
 		ch := &dialtone.CallChange{Call: r.c, Events: r.pending}
 		if r.e.cfg.Receipts != nil {
-			ch.Receipts = r.e.cfg.Receipts(r.c, r.pending)
+			ch.Receipts = r.e.cfg.Receipts.Build(r.c, r.pending)
 		}
 		err := r.e.cfg.Store.UpdateCall(ctx, ch)
 		if err == nil {
@@ -533,6 +537,7 @@ func (r *run) abandon(err error) {
 	} else {
 		r.log.Error("cannot write call state; abandoning call", "err", err)
 	}
+	r.closeStreams(false)
 	r.hangupAll()
 	r.c.State = dialtone.CallEnded
 	r.over.Store(true)
@@ -561,6 +566,9 @@ func (r *run) finish(out Outcome, direction, reason string) {
 		return
 	}
 	r.over.Store(true)
+	// The streams stop first, while the legs are up: the application
+	// hears stop before the call is gone.
+	r.closeStreams(true)
 	r.hangupAll()
 	now := r.now()
 	endLeg(&r.c.A, now)
@@ -594,6 +602,9 @@ func (r *run) finish(out Outcome, direction, reason string) {
 	for k, v := range answeredBy {
 		ended.Detail[k] = v
 	}
+	for k, v := range r.streamEnd {
+		ended.Detail[k] = v
+	}
 	r.pending = append(r.pending, ended)
 	if err := r.commit(); err != nil {
 		if errors.Is(err, errGone) {
@@ -617,7 +628,7 @@ func legStats(d map[string]string, name string, l dialtone.Leg) {
 }
 
 // saveRecording emits the "recording" event (the receipts work turns it
-// into a VoiceRecordReport) and writes the WAV under RecordDir.
+// into a VoiceRecordReport) and hands the WAV to Recordings.
 func (r *run) saveRecording() {
 	wav := r.a.Recording()
 	if wav == nil {
@@ -628,14 +639,11 @@ func (r *run) saveRecording() {
 		"start_time": dialtone.FormatTime(r.c.A.Start),
 		"end_time":   dialtone.FormatTime(r.c.A.End),
 	}
-	if r.e.cfg.RecordDir != "" {
-		name := safeName(r.c.ID) + ".wav"
-		path := filepath.Join(r.e.cfg.RecordDir, name)
-		if err := os.MkdirAll(r.e.cfg.RecordDir, 0o750); err != nil {
+	if r.e.cfg.Recordings != nil {
+		name, err := r.e.cfg.Recordings.SaveRecording(context.WithoutCancel(r.ctx), r.c, wav)
+		if err != nil {
 			r.log.Error("cannot save recording", "err", err)
-		} else if err := os.WriteFile(path, wav, 0o640); err != nil {
-			r.log.Error("cannot save recording", "err", err)
-		} else {
+		} else if name != "" {
 			d["file"] = name
 		}
 	}

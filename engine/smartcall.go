@@ -5,22 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
-	"github.com/dialtone-voice/dialtone/outbound"
+	"github.com/dialtone-voice/dialtone/smartcall"
+	"github.com/dialtone-voice/dialtone/stream"
 )
 
 // Defaults of SmartCall settings the request may leave out.
 const (
-	DefaultMuteTime     = 10 * time.Second
-	maxSmartSession     = time.Hour // the API's SessionTimeout maximum
-	maxCallbackResponse = 64 << 10
+	DefaultMuteTime = 10 * time.Second
+	maxSmartSession = time.Hour // the API's SessionTimeout maximum
 )
 
 // smart is the dialogue state of a SmartCall.
@@ -41,67 +37,6 @@ type queued struct {
 	audio     *dialtone.Audio
 	prompt    dialtone.Prompt
 	breakable bool
-}
-
-// callbackAnswer is the callback server's reply (reference §5.2).
-type callbackAnswer struct {
-	Result string          `json:"result"`
-	Code   json.RawMessage `json:"code"`
-	Msg    string          `json:"msg"`
-	Data   struct {
-		Action          string          `json:"action"`
-		ActionCode      string          `json:"action_code"`
-		ActionCodeParam json.RawMessage `json:"action_code_param"`
-		ActionBreak     flexBool        `json:"action_break"`
-		ActionCodeBreak flexBool        `json:"action_code_break"`
-		DynamicID       string          `json:"dynamic_id"`
-		Number          string          `json:"number"`
-		MuteTime        json.Number     `json:"mute_time"`
-	} `json:"data"`
-}
-
-// flexBool accepts true, "true", 1 and their negations: callback servers
-// written in loosely typed languages send any of them.
-type flexBool struct {
-	set, v bool
-}
-
-func (b *flexBool) UnmarshalJSON(p []byte) error {
-	s := strings.Trim(string(p), `"`)
-	switch strings.ToLower(s) {
-	case "true", "1":
-		*b = flexBool{true, true}
-	case "false", "0":
-		*b = flexBool{true, false}
-	case "null", "":
-		*b = flexBool{}
-	default:
-		return fmt.Errorf("not a boolean: %s", p)
-	}
-	return nil
-}
-
-func (b flexBool) or(def bool) bool {
-	if b.set {
-		return b.v
-	}
-	return def
-}
-
-// paramText returns action_code_param as JSON text, whether it came as a
-// string holding JSON (as documented) or as an object.
-func paramText(raw json.RawMessage) (string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
-	}
-	if raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", err
-		}
-		return s, nil
-	}
-	return string(raw), nil
 }
 
 func (r *run) smartCall() {
@@ -136,6 +71,14 @@ func (r *run) smartCall() {
 	}
 	if !r.awaitMachine() {
 		return
+	}
+	if r.plan.Stream != nil {
+		// The account's agent answers every SmartCall at once; the first
+		// prompt is the agent's to say.
+		if !r.runAgent(r.plan.Stream, nil, stream.FallbackHangup) {
+			return
+		}
+		first = nil
 	}
 	for i, a := range first {
 		st.queue = append(st.queue, queued{audio: a, prompt: r.plan.Prompt[i], breakable: sp.ActionCodeBreak})
@@ -235,7 +178,7 @@ func (r *run) exchange(st *smart, contentType string, ev dialtone.LegEvent) bool
 	if ev.Digits != "" {
 		detail["dtmf_digits"] = ev.Digits
 	}
-	ans, err := r.postCallback(contentType, content)
+	ans, err := r.postCallback(content)
 	if err != nil {
 		detail["error"] = err.Error()
 		r.event("callback", "", "", detail)
@@ -265,7 +208,7 @@ func (r *run) exchange(st *smart, contentType string, ev dialtone.LegEvent) bool
 	}
 	var media []queued
 	if d.ActionCode != "" && d.Action != "transfer" {
-		media, err = r.resolveMedia(d.ActionCode, d.ActionCodeParam, d.ActionCodeBreak.or(true))
+		media, err = r.resolveMedia(d.ActionCode, d.ActionCodeParam, d.ActionCodeBreak.Or(true))
 		if err != nil {
 			return fail("callback answered unplayable media: " + err.Error())
 		}
@@ -275,7 +218,7 @@ func (r *run) exchange(st *smart, contentType string, ev dialtone.LegEvent) bool
 	mayBreak := r.plan.Smart != nil && r.plan.Smart.ActionCodeBreak && st.breakable
 	switch d.Action {
 	case "play":
-		if d.ActionBreak.or(false) && mayBreak {
+		if d.ActionBreak.Or(false) && mayBreak {
 			r.interruptPlay()
 			st.queue = st.queue[:0]
 		}
@@ -299,6 +242,25 @@ func (r *run) exchange(st *smart, contentType string, ev dialtone.LegEvent) bool
 			return false
 		}
 		st.hangupAfter = true
+	case smartcall.ActionStream:
+		if d.StreamURL == "" {
+			return fail("callback answered stream without a stream_url")
+		}
+		custom, fb, err := stream.ParseParams(d.StreamParams)
+		if err != nil {
+			return fail("callback answered stream with bad " + err.Error())
+		}
+		if err := r.commit(); err != nil {
+			r.abandon(err)
+			return false
+		}
+		// The callback's server chose the URL: it is trusted as the
+		// callback's URL is.
+		if !r.runAgent(&dialtone.StreamPlan{URL: d.StreamURL, Trusted: r.plan.Smart != nil && r.plan.Smart.CallbackTrusted}, custom, fb) {
+			return false
+		}
+		st.queue = st.queue[:0]
+		return true
 	case "transfer":
 		if d.Number == "" {
 			return fail("callback answered transfer without a number")
@@ -320,10 +282,10 @@ func (r *run) exchange(st *smart, contentType string, ev dialtone.LegEvent) bool
 }
 
 func (r *run) resolveMedia(codes string, rawParam json.RawMessage, breakable bool) ([]queued, error) {
-	if r.e.cfg.ResolvePrompt == nil {
+	if r.e.cfg.Prompts == nil {
 		return nil, errors.New("no prompt resolver configured")
 	}
-	param, err := paramText(rawParam)
+	param, err := smartcall.ParamText(rawParam)
 	if err != nil {
 		return nil, fmt.Errorf("action_code_param: %w", err)
 	}
@@ -333,7 +295,7 @@ func (r *run) resolveMedia(codes string, rawParam json.RawMessage, breakable boo
 		if code == "" {
 			continue
 		}
-		p, err := r.e.cfg.ResolvePrompt(r.ctx, r.c.AccountUID, code, param)
+		p, err := r.e.cfg.Prompts.ResolveSmartPrompt(r.ctx, r.c.AccountUID, code, param)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", code, err)
 		}
@@ -346,124 +308,36 @@ func (r *run) resolveMedia(codes string, rawParam json.RawMessage, breakable boo
 	return out, nil
 }
 
-func ms(t time.Time) string {
-	if t.IsZero() {
-		return "0"
-	}
-	return strconv.FormatInt(t.UnixMilli(), 10)
-}
-
-// callbackContent builds the content JSON of a callback (reference §5.1).
-func (r *run) callbackContent(st *smart, contentType string, ev dialtone.LegEvent) string {
-	c := map[string]string{
-		"role":               "B",
-		"identity":           "id" + strconv.Itoa(st.turn),
-		"is_playing":         strconv.FormatBool(r.playing),
-		"current_media_code": "",
-		"dynamic_id":         st.dynamicID,
-		"record_begin_time":  ms(r.c.A.Start),
-		"play_begin_time":    ms(st.playBegin),
-		"play_end_time":      "0",
+// callbackContent is what a callback tells (reference §5.1).
+func (r *run) callbackContent(st *smart, contentType string, ev dialtone.LegEvent) smartcall.Content {
+	c := smartcall.Content{
+		Type: contentType, Turn: st.turn, DynamicID: st.dynamicID, Playing: r.playing,
+		Answered: r.c.A.Start, PlayBegin: st.playBegin,
 	}
 	if r.playing {
-		c["current_media_code"] = r.playLabel
+		c.MediaCode = r.playLabel
 	} else {
-		c["play_end_time"] = ms(r.playedTill)
-	}
-	offset := func(t time.Time) string {
-		if t.IsZero() || r.c.A.Start.IsZero() {
-			return "0"
-		}
-		return strconv.FormatInt(t.Sub(r.c.A.Start).Milliseconds(), 10)
+		c.PlayEnd = r.playedTill
 	}
 	switch contentType {
-	case "normal", "timebreak":
-		c["words"] = ev.Text
-		c["begin_offset"] = offset(ev.SpeechStart)
-		c["end_offset"] = offset(ev.SpeechEnd)
-		c["begin_time"] = ms(ev.SpeechStart)
-		c["asr_begin_time"] = ms(ev.SpeechStart)
-		c["asr_end_time"] = ms(ev.SpeechEnd)
-	case "dtmf":
-		c["dtmf_digits"] = ev.Digits
+	case smartcall.ContentNormal, smartcall.ContentTimeBreak:
+		c.Words, c.SpeechStart, c.SpeechEnd = ev.Text, ev.SpeechStart, ev.SpeechEnd
+	case smartcall.ContentDTMF:
+		c.Digits = ev.Digits
 	}
-	b, _ := json.Marshal(c) // a map of strings always marshals
-	return string(b)
+	return c
 }
 
-// postCallback sends one callback through the node's outbound client,
-// signed with the account's callback secrets, and validates the answer.
-// The timeout bounds waiting for a slot of the account's caps too; it runs
-// on wall time, as the business's server does, whatever the simulated
-// network's time scale.
-func (r *run) postCallback(contentType, content string) (*callbackAnswer, error) {
+// postCallback sends one callback through the engine's Callback.
+func (r *run) postCallback(content smartcall.Content) (*smartcall.Answer, error) {
 	sp := r.plan.Smart
 	if sp == nil || sp.CallbackURL == "" {
 		return nil, errors.New("no callback URL configured")
 	}
-	ctx, cancel := context.WithCancel(r.ctx)
-	defer cancel()
-	var slow atomic.Bool
-	t := time.AfterFunc(r.e.cfg.CallbackTimeout, func() {
-		slow.Store(true)
-		cancel()
+	return r.e.cfg.Callback.Post(r.ctx, smartcall.Request{
+		Account: r.c.AccountUID, CallID: r.c.ID, URL: sp.CallbackURL, Trusted: sp.CallbackTrusted,
+		Timestamp: r.now(), Content: content,
 	})
-	defer t.Stop()
-	form := url.Values{
-		"call_id":      {r.c.ID},
-		"timestamp":    {strconv.FormatInt(r.now().UnixMilli(), 10)},
-		"content_type": {contentType},
-		"content":      {content},
-	}
-	var signer *outbound.Signer
-	if r.e.cfg.CallbackSigner != nil {
-		s, err := r.e.cfg.CallbackSigner(ctx, r.c.AccountUID)
-		if err != nil {
-			return nil, fmt.Errorf("callback: reading the account's callback secret: %w", err)
-		}
-		signer = &s
-	}
-	trust := outbound.Untrusted
-	if sp.CallbackTrusted {
-		trust = outbound.Trusted
-	}
-	m := outbound.Meta{Account: r.c.AccountUID, Purpose: outbound.PurposeCallback, Trust: trust, Wait: r.e.cfg.CallbackTimeout}
-	resp, err := r.e.cfg.Outbound.Send(ctx, m, outbound.Request{
-		URL:    sp.CallbackURL,
-		Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=UTF-8"}},
-		Body:   []byte(form.Encode()),
-		Signer: signer,
-	})
-	if err != nil {
-		if slow.Load() {
-			return nil, fmt.Errorf("callback timed out after %s", r.e.cfg.CallbackTimeout)
-		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // without the URL, which the call's plan holds
-		}
-		return nil, fmt.Errorf("callback: %s", strings.TrimPrefix(err.Error(), "outbound: "))
-	}
-	if len(resp.Body) > maxCallbackResponse {
-		return nil, fmt.Errorf("callback answered %d bytes, more than %d", len(resp.Body), maxCallbackResponse)
-	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return nil, fmt.Errorf("callback answered HTTP %d", resp.Status)
-	}
-	return parseCallbackAnswer(resp.Body)
-}
-
-// parseCallbackAnswer reads the body of a callback server's answer, which
-// is outside input: anything but a successful answer is an error.
-func parseCallbackAnswer(body []byte) (*callbackAnswer, error) {
-	var ans callbackAnswer
-	if err := json.Unmarshal(body, &ans); err != nil {
-		return nil, fmt.Errorf("callback answered bad JSON: %w", err)
-	}
-	if ans.Result != "success" {
-		return nil, fmt.Errorf("callback answered result %q: %s", ans.Result, ans.Msg)
-	}
-	return &ans, nil
 }
 
 // transfer dials the transfer target as leg B, bridges it with A, and runs

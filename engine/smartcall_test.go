@@ -18,6 +18,7 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/outbound"
 	"github.com/dialtone-voice/dialtone/sdk"
+	"github.com/dialtone-voice/dialtone/smartcall"
 )
 
 // callbackServer is a SmartCall callback receiver driven by a script: the
@@ -121,7 +122,7 @@ func resolveTTS(ctx context.Context, accountUID, code, paramJSON string) (dialto
 }
 
 func smartHarness(t *testing.T, subs map[string]sim.Behavior) *harness {
-	return newHarness(t, subs, func(c *Config) { c.ResolvePrompt = resolveTTS })
+	return newHarness(t, subs, func(c *Config) { c.Prompts = PromptsFunc(resolveTTS) })
 }
 
 func smartPlan(url, first string) *dialtone.CallPlan {
@@ -246,7 +247,7 @@ func TestSmartCallBadCallbacks(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, subs, func(c *Config) { c.ResolvePrompt = resolveTTS; c.CallbackTimeout = 300 * time.Millisecond })
+			h := newHarness(t, subs, func(c *Config) { c.Prompts = PromptsFunc(resolveTTS); c.CallbackTimeout = 300 * time.Millisecond })
 			srv := newCallbackServer(t, tc.answer)
 			if tc.setup != nil {
 				tc.setup(srv)
@@ -322,13 +323,13 @@ func TestSmartCallSignedCallback(t *testing.T) {
 	signer := outbound.Signer{Secret: "old-callback-secret"}.Rotate("new-callback-secret", time.Now(), time.Hour)
 	h := newHarness(t, map[string]sim.Behavior{callee: {Result: sim.ResultAnswer, AnswerAfter: time.Second, Say: []string{"你好"}}},
 		func(c *Config) {
-			c.ResolvePrompt = resolveTTS
-			c.CallbackSigner = func(_ context.Context, acct string) (outbound.Signer, error) {
+			c.Prompts = PromptsFunc(resolveTTS)
+			c.Secrets = smartcall.SecretsFunc(func(_ context.Context, acct string) (outbound.Signer, error) {
 				if acct != testAccount {
 					return outbound.Signer{}, fmt.Errorf("asked for account %q", acct)
 				}
 				return signer, nil
-			}
+			})
 		})
 	srv := newCallbackServer(t, answer("hangup", "", "", ""))
 	c := h.start(dialtone.KindSmartCall, callee, smartPlan(srv.URL, "您好"))

@@ -206,8 +206,9 @@ func (c *Client) Check(ctx context.Context, raw string, t Trust) error {
 	return c.checkResolved(ctx, u, t)
 }
 
-// CheckURL is Check for the resource service (it implements
-// dialtone.URLChecker): trusted says the operator set the URL. Only the
+// CheckURL is Check (CheckStream for ws and wss URLs) for the resource
+// service (it implements dialtone.URLChecker): trusted says the operator
+// set the URL. Only the
 // policy's refusals are errors (*RefusedError): a name that does not
 // resolve, or a resolver that does not answer, lets the URL be stored, as
 // every request checks its addresses again when it connects.
@@ -216,7 +217,11 @@ func (c *Client) CheckURL(ctx context.Context, raw string, trusted bool) error {
 	if trusted {
 		t = Trusted
 	}
-	err := c.Check(ctx, raw, t)
+	check := c.Check
+	if u, perr := url.Parse(raw); perr == nil && (u.Scheme == "ws" || u.Scheme == "wss") {
+		check = c.CheckStream // a media stream's URL
+	}
+	err := check(ctx, raw, t)
 	if errors.Is(err, ErrRefused) {
 		return err
 	}

@@ -126,9 +126,11 @@ func fairnessRun(t *testing.T, aHangs bool) fairness {
 	bWG.Wait()
 	res.aDestFullAtBsEnd = c.dests.inFlight(aDest) == fairPerDestination
 	res.aAccountSlotsAtBsEnd = c.inFlight("A")
+	// A's senders stop before its receiver is released: a hanging handler
+	// let go while a request was still in flight would answer it.
 	aStop()
-	close(stop)
 	aWG.Wait()
+	close(stop)
 
 	if n := bErrs.Load(); n != 0 {
 		t.Fatalf("A hanging=%v: %d of B's %d requests failed", aHangs, n, bRequests)

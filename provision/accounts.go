@@ -110,6 +110,18 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 		"machine_detection": func(v *yaml.Node, path string) {
 			a.MachineDetection = dialtone.MachineDetection(p.scalar(v, path))
 		},
+		"smartcall_stream_url": p.nonEmpty(&a.SmartCallStreamURL),
+		"fork_stream_url":      p.nonEmpty(&a.ForkStreamURL),
+		"fork_stream_kinds": func(v *yaml.Node, path string) {
+			var kinds []string
+			p.texts(&kinds)(v, path)
+			if kinds != nil {
+				a.ForkStreamKinds = make([]dialtone.ForkKind, len(kinds))
+				for i, k := range kinds {
+					a.ForkStreamKinds[i] = dialtone.ForkKind(k)
+				}
+			}
+		},
 	})
 	d.require(n, path, set, "name")
 	// An account without uid gets one when it is applied: the rest of it
@@ -122,7 +134,14 @@ func (p *parser) account(n *yaml.Node, path string) Account {
 	a.Blacklist = blacklist
 	// The blacklist was checked as it was read.
 	settings := dialtone.AccountSettings{FlowControl: a.FlowControl, SmartCallCallbackURL: a.SmartCallCallbackURL,
-		SmartCallCallbackSecret: dialtone.SigningSecret{Current: a.SmartCallCallbackSecret}, MachineDetection: a.MachineDetection}
+		SmartCallCallbackSecret: dialtone.SigningSecret{Current: a.SmartCallCallbackSecret}, MachineDetection: a.MachineDetection,
+		SmartCallStreamURL: a.SmartCallStreamURL, ForkStreamURL: a.ForkStreamURL, ForkStreamKinds: a.ForkStreamKinds}
+	if settings.ForkStreamURL == "" && len(settings.ForkStreamKinds) > 0 {
+		// The fork's URL may be stored already: the kinds are checked on
+		// their own here, and with the URL when applied.
+		settings.ForkStreamURL = "ws://stored.invalid/"
+	}
+
 	p.check(n, path, set, settings.Validate())
 	return a
 }

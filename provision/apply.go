@@ -253,6 +253,15 @@ func applyAccount(ctx context.Context, svc *resource.Service, doc *Document, pl 
 	if src.MachineDetection != "" {
 		u.MachineDetection = &src.MachineDetection
 	}
+	if src.SmartCallStreamURL != "" {
+		u.SmartCallStreamURL = &src.SmartCallStreamURL
+	}
+	if src.ForkStreamURL != "" {
+		u.ForkStreamURL = &src.ForkStreamURL
+	}
+	if src.ForkStreamKinds != nil {
+		u.ForkStreamKinds = &src.ForkStreamKinds
+	}
 	if src.SmartCallCallbackSecret != "" {
 		u.SmartCallCallbackSecret = &src.SmartCallCallbackSecret
 		if src.SmartCallCallbackSecretGrace > 0 {

@@ -91,6 +91,12 @@ type Account struct {
 	// MachineDetection is the account's machine_detection setting; empty
 	// when absent (the account keeps what it has).
 	MachineDetection dialtone.MachineDetection
+	// Media streams: the agent's and the fork's URLs (empty when absent:
+	// the account keeps what it has) and the fork's kinds (nil when
+	// absent; [] for every kind).
+	SmartCallStreamURL string
+	ForkStreamURL      string
+	ForkStreamKinds    []dialtone.ForkKind
 }
 
 // AccessKey is a credential of an account; Actions nil (absent) or ["*"]

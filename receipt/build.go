@@ -58,6 +58,18 @@ func (b *Builder) Build(c *dialtone.Call, events []dialtone.CallEvent) []dialton
 				m["answered_by"] = a
 				m["answered_by_ms"] = ev.Detail[dialtone.DetailAnsweredByMS]
 			}
+			// Dialtone's extension: the call's media stream (its agent's,
+			// or its fork's), strings as Alibaba's values are:
+			// stream_role, stream_sid, stream_duration_ms,
+			// stream_frames_sent, stream_frames_received, stream_drops,
+			// stream_end and stream_end_detail.
+			if ev.Detail[dialtone.DetailStreamEnd] != "" {
+				for _, k := range dialtone.StreamDetailKeys {
+					if v, ok := ev.Detail[k]; ok {
+						m[k] = v
+					}
+				}
+			}
 			out = append(out, b.receipt(c, ev, dialtone.MsgVoiceReport, m))
 		case "recording":
 			out = append(out, b.receipt(c, ev, dialtone.MsgVoiceRecordReport, b.recordReport(c, ev)))

@@ -137,7 +137,7 @@ func secretGrace(field string, secret *string, seconds *int64) (time.Duration, e
 // already stored, or a change inside a larger transaction, which checks
 // in place). stored reads the URL stored now.
 func (s *Service) precheck(ctx context.Context, field, raw string, trusted bool, stored func() (string, error)) (string, error) {
-	if s.urls == nil || raw == "" || s.tx != nil || dialtone.CheckHTTPURL(field, raw) != nil {
+	if s.urls == nil || raw == "" || s.tx != nil || (dialtone.CheckHTTPURL(field, raw) != nil && dialtone.CheckStreamURL(field, raw) != nil) {
 		return "", nil
 	}
 	cur, err := stored()

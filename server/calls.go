@@ -12,6 +12,7 @@ import (
 	"github.com/dialtone-voice/dialtone/carrier/sim"
 	"github.com/dialtone-voice/dialtone/engine"
 	"github.com/dialtone-voice/dialtone/media"
+	"github.com/dialtone-voice/dialtone/smartcall"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
@@ -66,6 +67,11 @@ func (n *Node) initCalls(net *sim.Config, version int64) {
 	c.network.SetSpeaker(speaker)
 	c.sim = &simNet{n: n, clock: clock, net: c.network, kick: make(chan struct{}, 1), version: version}
 	n.bus.OnNetworkChanged(c.sim.wake)
+	// What media streams play to its subscribers is recognised as SIP
+	// calls are, when the node has a recogniser.
+	if n.recognizer != nil {
+		c.network.SetRecognizer(n.recognizer)
+	}
 	// Calls are created at wall time; each call then runs on its own
 	// (possibly scaled) timeline anchored there.
 	c.vms = &vms.Service{Store: n.store, Clock: dialtone.SystemClock{}}
@@ -74,11 +80,11 @@ func (n *Node) initCalls(net *sim.Config, version int64) {
 	ec.ClaimLease = n.cluster.Config().NodeLease
 	ec.Store, ec.Carrier, ec.Renderer, ec.Clock = n.EngineStore(n.store), n.callCarrier(c.network), render, clock
 	ec.Logger = n.log.With("component", "engine")
-	ec.Receipts, ec.ResolvePrompt = n.ReceiptBuilder().Build, c.vms.ResolveSmartPrompt
-	ec.RecordDir = RecordDir(dataDir)
+	ec.Receipts, ec.Prompts = n.ReceiptBuilder(), c.vms
+	ec.Recordings = engine.RecordDir(RecordDir(dataDir))
 	// SmartCall callbacks go through the node's outbound client, signed
 	// with the account's callback secrets.
-	ec.Outbound, ec.CallbackSigner = n.out, n.callbackSigner
+	ec.Outbound, ec.Secrets = n.out, smartcall.SecretsFunc(n.callbackSigner)
 	ec.CancelElsewhere = n.cluster.CancelElsewhere
 	c.engine = engine.New(ec)
 	n.cluster.Attach(c.engine)

@@ -36,6 +36,7 @@ import (
 	"github.com/dialtone-voice/dialtone/receipt"
 	"github.com/dialtone-voice/dialtone/resource"
 	"github.com/dialtone-voice/dialtone/secret"
+	"github.com/dialtone-voice/dialtone/speech"
 	"github.com/dialtone-voice/dialtone/vms"
 )
 
@@ -130,6 +131,9 @@ type Node struct {
 	bus     cluster.Bus
 	// sip is the SIP trunk carrier, nil without trunks (sip.go).
 	sip *sip.Carrier
+	// recognizer is the SIP carrier's speech recogniser, shared with the
+	// simulated network's media streams; nil without SIP or one.
+	recognizer speech.Recognizer
 	// firstRun is what this start created, nil unless it was the store's
 	// first (firstrun.go).
 	firstRun *firstrun.Result

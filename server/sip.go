@@ -31,13 +31,15 @@ func (n *Node) openSIP(cfg *sipconf.Config) error {
 	if len(cfg.Routes) == 0 && cfg.DefaultTrunk == "" {
 		n.log.Warn("SIP trunks configured without routes; no call will use them")
 	}
+	rec := sip.NewRecognizer(cfg.ASR, n.out, n.log)
 	// The trunks' caps are the cluster's when its nodes share a store.
-	c, err := sip.New(sip.Config{Config: *cfg, Recognizer: sip.NewRecognizer(cfg.ASR, n.out, n.log), Limits: n.cluster.Limits()}, n.log)
+	c, err := sip.New(sip.Config{Config: *cfg, Recognizer: rec, Limits: n.cluster.Limits()}, n.log)
 	if err != nil {
 		// Validate names trunks and fields, never passwords.
 		return fmt.Errorf("sip carrier: %w", err)
 	}
 	n.sip = c
+	n.recognizer = rec
 	n.log.Info("sip trunks", slog.Int("trunks", len(cfg.Trunks)), slog.Int("routes", len(cfg.Routes)), slog.String("listen", c.Addr()))
 	return nil
 }

@@ -191,19 +191,26 @@ const (
 	// read (the callback's row may be missing: NULLs).
 	sqlGetSettings = `
 SELECT s.flow_per_minute, s.flow_per_hour, s.flow_per_day, s.smartcall_callback_url, s.blacklist, s.machine_detection,
+    s.smartcall_stream_url, s.smartcall_stream_trusted, s.fork_stream_url, s.fork_stream_trusted, s.fork_stream_kinds,
     c.url_trusted, c.secret_sealed, c.secret_previous_sealed, c.secret_previous_until
 FROM account_settings s LEFT JOIN account_callbacks c ON c.account_uid = s.account_uid
 WHERE s.account_uid = $1`
 	sqlPutSettings = `
-INSERT INTO account_settings (account_uid, flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO account_settings (account_uid, flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection,
+    smartcall_stream_url, smartcall_stream_trusted, fork_stream_url, fork_stream_trusted, fork_stream_kinds)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 ON CONFLICT (account_uid) DO UPDATE SET
     flow_per_minute = excluded.flow_per_minute,
     flow_per_hour = excluded.flow_per_hour,
     flow_per_day = excluded.flow_per_day,
     smartcall_callback_url = excluded.smartcall_callback_url,
     blacklist = excluded.blacklist,
-    machine_detection = excluded.machine_detection`
+    machine_detection = excluded.machine_detection,
+    smartcall_stream_url = excluded.smartcall_stream_url,
+    smartcall_stream_trusted = excluded.smartcall_stream_trusted,
+    fork_stream_url = excluded.fork_stream_url,
+    fork_stream_trusted = excluded.fork_stream_trusted,
+    fork_stream_kinds = excluded.fork_stream_kinds`
 )
 
 // GetAccountSettings returns the stored settings, or the defaults
@@ -215,14 +222,17 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 		st                dialtone.AccountSettings
 		minute, hour, day int64
 		blacklist         sql.NullString
-		machine           string
+		machine, kinds    string
+		agentT, forkT     int64
 	)
 	var (
 		trusted, until sql.NullInt64
 		cur, prev      sql.NullString
 	)
 	err := s.db.Reader().QueryRow(ctx, sqlGetSettings, accountUID).
-		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist, &machine, &trusted, &cur, &prev, &until)
+		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist, &machine,
+			&st.SmartCallStreamURL, &agentT, &st.ForkStreamURL, &forkT, &kinds,
+			&trusted, &cur, &prev, &until)
 	if isNoRows(err) {
 		return &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl}, nil
 	}
@@ -231,6 +241,8 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 	}
 	st.FlowControl = dialtone.FlowControl{PerMinute: int(minute), PerHour: int(hour), PerDay: int(day)}
 	st.MachineDetection = dialtone.MachineDetection(machine)
+	st.SmartCallStreamTrusted, st.ForkStreamTrusted = agentT != 0, forkT != 0
+	st.ForkStreamKinds = dialtone.ParseForkKinds(kinds)
 	if st.Blacklist, err = decodeList[string]("blacklist", blacklist); err != nil {
 		return nil, s.errorf("settings of account %s: %w", accountUID, err)
 	}
@@ -266,7 +278,8 @@ func (s *Store) PutAccountSettings(ctx context.Context, accountUID string, st *d
 		}
 		if _, err := q.Exec(ctx, sqlPutSettings,
 			accountUID, int64(fc.PerMinute), int64(fc.PerHour), int64(fc.PerDay), st.SmartCallCallbackURL, blacklist,
-			string(st.MachineDetection)); err != nil {
+			string(st.MachineDetection), st.SmartCallStreamURL, boolInt(st.SmartCallStreamTrusted),
+			st.ForkStreamURL, boolInt(st.ForkStreamTrusted), dialtone.FormatForkKinds(st.ForkStreamKinds)); err != nil {
 			return err
 		}
 		_, err := q.Exec(ctx, sqlPutCallback, callback...)

@@ -853,6 +853,9 @@ func normSettings(s dialtone.AccountSettings) dialtone.AccountSettings {
 	if len(s.Blacklist) == 0 {
 		s.Blacklist = nil
 	}
+	if len(s.ForkStreamKinds) == 0 {
+		s.ForkStreamKinds = nil
+	}
 	s.SmartCallCallbackSecret.PreviousUntil = normTime(s.SmartCallCallbackSecret.PreviousUntil)
 	return s
 }

@@ -128,6 +128,7 @@ func Run(t *testing.T, open func(t *testing.T) dialtone.Store) {
 		t.Run("RoundTrip", s.settingsRoundTrip)
 		t.Run("Global", s.settingsGlobal)
 		t.Run("MachineDetection", s.settingsMachineDetection)
+		t.Run("Streams", s.settingsStreams)
 		t.Run("CallbackTrustAndSecrets", s.settingsCallback)
 	})
 	t.Run("Audit", func(t *testing.T) {

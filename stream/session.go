@@ -373,8 +373,9 @@ func (s *Session) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.cancel()
-		// CloseNow waits for a close handshake already under way (up to
-		// 5 s, the library's own bound): let it finish on its own.
+		// CloseNow waits for a close handshake in progress (up to 5 s
+		// for a peer that never answers): it runs on its own, and the
+		// loops, whose context is cancelled, end at once.
 		go s.conn.CloseNow()
 		<-s.done
 		return ctx.Err()
@@ -421,12 +422,44 @@ func (s *Session) end(r Reason, detail string, err error) {
 
 // writeLoop writes what is queued, in order, until stop is written or the
 // session is cancelled.
+//
+// Writes run without a context of their own (a context per message is a
+// timer and a callback per 20 ms frame): a watchdog ticks once a second
+// and drops the connection under a write that has taken longer than the
+// write timeout, and cancelling the session drops it too (below); either
+// ends the write with an error.
 func (s *Session) writeLoop(ctx context.Context) {
 	var buf []byte
+	var writing atomic.Int64 // unix nanoseconds the write in progress began; 0: none
+	var timedOut atomic.Bool
+	wd := time.NewTicker(min(time.Second, s.p.WriteTimeout))
+	defer wd.Stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				if writing.Load() != 0 {
+					go s.conn.CloseNow() // the session ended under a write
+				}
+				return
+			case now := <-wd.C:
+				if began := writing.Load(); began != 0 && now.Sub(time.Unix(0, began)) > s.p.WriteTimeout {
+					timedOut.Store(true)
+					s.conn.CloseNow()
+					return
+				}
+			}
+		}
+	}()
+	wctx := context.WithoutCancel(ctx)
 	write := func(b []byte) error {
-		wctx, cancel := context.WithTimeout(ctx, s.p.WriteTimeout)
-		defer cancel()
-		return s.conn.Write(wctx, websocket.MessageText, b)
+		writing.Store(time.Now().UnixNano())
+		err := s.conn.Write(wctx, websocket.MessageText, b)
+		writing.Store(0)
+		if err != nil && timedOut.Load() {
+			err = fmt.Errorf("no write finished within %s: %w", s.p.WriteTimeout, err)
+		}
+		return err
 	}
 	for {
 		for {

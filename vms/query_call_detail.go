@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -60,12 +61,15 @@ func (s *Service) QueryCallDetailByCallId(ctx context.Context, inv *gateway.Invo
 		return map[string]any{}, nil
 	}
 	detail := CallDetail(call)
-	if plan, err := dialtone.DecodePlan(call); err == nil && plan.MachineDetection.On() {
+	if plan, err := dialtone.DecodePlan(call); err == nil && (plan.MachineDetection.On() || plan.Stream != nil || plan.Fork != nil || call.Kind == dialtone.KindSmartCall) {
 		evs, err := s.Store.ListCallEvents(ctx, inv.Account.UID, callID)
 		if err != nil {
 			return nil, dialtone.SystemError(err)
 		}
-		AddAnsweredBy(detail, evs)
+		if plan.MachineDetection.On() {
+			AddAnsweredBy(detail, evs)
+		}
+		AddStream(detail, evs)
 	}
 	data, err := json.Marshal(detail)
 	if err != nil {
@@ -147,4 +151,43 @@ func liveState(s dialtone.CallState) string {
 		return dialtone.StatusTalking
 	}
 	return dialtone.StatusConnectingCaller
+}
+
+// AddStream adds the call's media stream to a call detail, in the
+// document's camelCase (Dialtone's extension): streamRole (agent or fork),
+// streamSid, streamDurationMs, streamFramesSent, streamFramesReceived,
+// streamDrops (numbers, as duration), streamEnd and streamEndDetail (why
+// it ended): the agent stream's, or the fork's when the call had no agent;
+// nothing when the call had no stream. While the call is live, the last
+// stream that ended.
+func AddStream(d map[string]any, evs []dialtone.CallEvent) {
+	var sd map[string]string
+	for i := len(evs) - 1; i >= 0 && sd == nil; i-- {
+		ev := evs[i]
+		switch {
+		case ev.Type == "ended" && ev.Detail[dialtone.DetailStreamEnd] != "":
+			sd = ev.Detail
+		case ev.Type == "stream":
+			sd = ev.Detail
+		}
+	}
+	if sd == nil {
+		return
+	}
+	for _, k := range []struct{ key, name string }{
+		{dialtone.DetailStreamRole, "streamRole"}, {dialtone.DetailStreamSID, "streamSid"},
+		{dialtone.DetailStreamEnd, "streamEnd"}, {dialtone.DetailStreamEndDetail, "streamEndDetail"},
+	} {
+		if v := sd[k.key]; v != "" {
+			d[k.name] = v
+		}
+	}
+	for _, k := range []struct{ key, name string }{
+		{dialtone.DetailStreamDurationMS, "streamDurationMs"}, {dialtone.DetailStreamFramesOut, "streamFramesSent"},
+		{dialtone.DetailStreamFramesIn, "streamFramesReceived"}, {dialtone.DetailStreamDrops, "streamDrops"},
+	} {
+		if n, err := strconv.ParseInt(sd[k.key], 10, 64); err == nil {
+			d[k.name] = n
+		}
+	}
 }

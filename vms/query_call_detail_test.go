@@ -1,6 +1,7 @@
 package vms
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -31,5 +32,30 @@ func TestCallDetailDates(t *testing.T) {
 		if tc.c.Kind == dialtone.KindClickToDial && (d["aEndTime"] != f(tc.c.A.End) || d["bEndTime"] != f(tc.c.B.End)) {
 			t.Errorf("%s: aEndTime %q bEndTime %q; want the legs' ends", tc.name, d["aEndTime"], d["bEndTime"])
 		}
+	}
+}
+
+// AddStream reports the agent stream of the ended event (or the last
+// stream event while the call is live) in camelCase, numbers as numbers.
+func TestAddStream(t *testing.T) {
+	d := map[string]any{}
+	AddStream(d, []dialtone.CallEvent{{Type: "answered"}})
+	if len(d) != 0 {
+		t.Fatalf("a call without streams: %v", d)
+	}
+	fork := map[string]string{dialtone.DetailStreamRole: "fork", dialtone.DetailStreamEnd: "stopped", dialtone.DetailStreamFramesOut: "9"}
+	agent := map[string]string{dialtone.DetailStreamRole: "agent", dialtone.DetailStreamSID: "MZ1", dialtone.DetailStreamDurationMS: "4702",
+		dialtone.DetailStreamFramesOut: "231", dialtone.DetailStreamFramesIn: "50", dialtone.DetailStreamDrops: "0",
+		dialtone.DetailStreamEnd: "hangup", dialtone.DetailStreamEndDetail: "order confirmed"}
+	AddStream(d, []dialtone.CallEvent{{Type: "stream", Detail: fork}})
+	if d["streamRole"] != "fork" || d["streamFramesSent"] != int64(9) {
+		t.Fatalf("live call: %v", d)
+	}
+	d = map[string]any{}
+	AddStream(d, []dialtone.CallEvent{{Type: "stream", Detail: fork}, {Type: "stream", Detail: agent}, {Type: "ended", Detail: agent}})
+	want := map[string]any{"streamRole": "agent", "streamSid": "MZ1", "streamDurationMs": int64(4702), "streamFramesSent": int64(231),
+		"streamFramesReceived": int64(50), "streamDrops": int64(0), "streamEnd": "hangup", "streamEndDetail": "order confirmed"}
+	if fmt.Sprint(d) != fmt.Sprint(want) {
+		t.Fatalf("detail %v, want %v", d, want)
 	}
 }

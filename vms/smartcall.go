@@ -45,8 +45,8 @@ func (s *Service) SmartCall(ctx context.Context, inv *gateway.Invocation) (map[s
 	if err != nil {
 		return nil, dialtone.SystemError(err)
 	}
-	if settings.SmartCallCallbackURL == "" {
-		return nil, dialtone.Errorf(dialtone.CodeInvalidParameters, "This account has no SmartCall callback URL; set smartcall_callback_url in provisioning or the console.")
+	if settings.SmartCallCallbackURL == "" && settings.SmartCallStreamURL == "" {
+		return nil, dialtone.Errorf(dialtone.CodeInvalidParameters, "This account has no SmartCall callback URL nor agent stream; set smartcall_callback_url or smartcall_stream_url in provisioning or the console.")
 	}
 	plan := &dialtone.CallPlan{Smart: &dialtone.SmartPlan{CallbackURL: settings.SmartCallCallbackURL, CallbackTrusted: settings.SmartCallCallbackTrusted}}
 	sp := plan.Smart
@@ -227,7 +227,7 @@ func (s *Service) SmartCallOperate(ctx context.Context, inv *gateway.Invocation)
 // ResolveSmartPrompt turns a SmartCall callback's action_code into a
 // prompt of the account: a $var$ TTS item whose text is in paramJSON (for
 // example action_code "$tts$" with action_code_param {"tts":"好的"}), or a
-// voice file code. It is the engine's ResolvePrompt hook, so callback
+// voice file code. It is the engine's Prompts (engine.Prompts), so callback
 // answers are checked like API parameters (no URLs, no blacklisted words).
 func (s *Service) ResolveSmartPrompt(ctx context.Context, accountUID, code, paramJSON string) (dialtone.Prompt, error) {
 	vars := map[string]string{}

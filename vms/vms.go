@@ -65,6 +65,13 @@ func (s *Service) place(ctx context.Context, c *dialtone.Call, plan *dialtone.Ca
 	if st.MachineDetection.On() {
 		plan.MachineDetection = st.MachineDetection
 	}
+	// And its media streams: a SmartCall's agent, another kind's fork.
+	if c.Kind == dialtone.KindSmartCall && st.SmartCallStreamURL != "" {
+		plan.Stream = &dialtone.StreamPlan{URL: st.SmartCallStreamURL, Trusted: st.SmartCallStreamTrusted}
+	}
+	if st.Forks(c.Kind) {
+		plan.Fork = &dialtone.StreamPlan{URL: st.ForkStreamURL, Trusted: st.ForkStreamTrusted}
+	}
 	params, err := dialtone.EncodePlan(plan)
 	if err != nil {
 		return nil, dialtone.SystemError(err)

@@ -242,6 +242,9 @@ func (l *leg) TapAudio(f func(pcm []int16, sinceAnswer time.Duration)) (func(), 
 				if pos < len(track) {
 					copy(frame, track[pos:])
 				}
+				l.mu.Lock()
+				l.mixSpoken(frame, pos)
+				l.mu.Unlock()
 				select {
 				case <-stop:
 					return

@@ -52,6 +52,14 @@ type leg struct {
 	marks      []mark
 	trackReady chan struct{}
 	early      *progress.Reader
+
+	// Media streams (feed.go): the feed in progress, the say lines'
+	// speech (made once the leg is fed), the lines said so far placed in
+	// the subscriber's audio, and how far the platform has heard it.
+	feedStop chan struct{}
+	sayAudio [][]int16
+	spoken   []spokenLine
+	tapHigh  int
 }
 
 func (l *leg) Events() <-chan dialtone.LegEvent { return l.events }
@@ -309,7 +317,9 @@ func (l *leg) talk() {
 					}
 				}
 				if said < len(l.beh.Say) {
-					queue = append(queue, utterance{text: l.beh.Say[said], start: l.now().Add(l.beh.Silence)})
+					start := l.now().Add(l.beh.Silence)
+					queue = append(queue, utterance{text: l.beh.Say[said], start: start})
+					l.sayAt(said, start)
 					said++
 				}
 			}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/speech"
 )
 
 // Clock is the time source of the network; engine.Clock satisfies it.
@@ -50,7 +51,9 @@ type TranscriptEntry struct {
 	// Kind is originate, ringing, answered, failed, play, dtmf, speech,
 	// bridge, hangup; and, bridged to another carrier's leg, voice (a line
 	// the subscriber said into the bridge), heard (the other party spoke)
-	// and heard_dtmf (the other party pressed keys).
+	// and heard_dtmf (the other party pressed keys); on a media stream,
+	// stream (connected, then each utterance the application played: how
+	// long, and the recognised words when the network has a recogniser).
 	Kind string `json:"kind"`
 	// Text is the prompt label, the keys pressed, the words spoken, the
 	// failure reason, or how long the other party spoke.
@@ -70,7 +73,8 @@ type Network struct {
 	subscribers map[string]Behavior
 
 	spkMu sync.Mutex
-	spk   dialtone.Speaker // hellos and greetings (answerer.go)
+	spk   dialtone.Speaker  // hellos and greetings (answerer.go), say lines on streams (feed.go)
+	rec   speech.Recognizer // what media streams play (feed.go); nil: none
 
 	tmu         sync.Mutex
 	transcripts map[string][]TranscriptEntry

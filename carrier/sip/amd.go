@@ -2,8 +2,10 @@ package sip
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -51,28 +53,47 @@ type audioTap struct {
 	silence  [frameSamples]int16
 }
 
-// TapAudio starts handing f the callee's audio (dialtone.AudioTap).
+// tapSet is a leg's taps: copied on change, so that the RTP reader walks
+// the current list without a lock.
+type tapSet struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[[]*audioTap]
+}
+
+func (s *tapSet) list() []*audioTap {
+	if p := s.cur.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (s *tapSet) add(t *audioTap) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := append(slices.Clone(s.list()), t)
+	s.cur.Store(&next)
+}
+
+func (s *tapSet) remove(t *audioTap) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := slices.DeleteFunc(slices.Clone(s.list()), func(x *audioTap) bool { return x == t })
+	s.cur.Store(&next)
+}
+
+// TapAudio starts handing f the callee's audio (dialtone.AudioTap). A leg
+// has as many taps as it is given (the detector, a media stream, a fork),
+// each fed from the RTP reader in turn.
 func (l *leg) TapAudio(f func(pcm []int16, sinceAnswer time.Duration)) (func(), error) {
-	if l.st == nil {
+	if l.st == nil || l.st.closed.Load() {
 		return nil, errLegEnded
 	}
-	l.st.mu.Lock()
-	answered, closed := l.st.answered, l.st.closed
-	l.st.mu.Unlock()
-	if closed {
-		return nil, errLegEnded
-	}
+	answered := l.st.answeredAt()
 	if answered.IsZero() {
 		return nil, errors.New("sip: tap: leg not answered")
 	}
 	t := &audioTap{answered: answered, f: f, quit: make(chan struct{}), done: make(chan struct{})}
-	l.mu.Lock()
-	if l.tap != nil {
-		l.mu.Unlock()
-		return nil, errors.New("sip: tap: the leg is listened to already")
-	}
-	l.tap = t
-	l.mu.Unlock()
+	l.taps.add(t)
 	go t.tick(l.done)
 	var once sync.Once
 	return func() {
@@ -82,11 +103,7 @@ func (l *leg) TapAudio(f func(pcm []int16, sinceAnswer time.Duration)) (func(), 
 			t.mu.Unlock()
 			close(t.quit)
 			<-t.done
-			l.mu.Lock()
-			if l.tap == t {
-				l.tap = nil
-			}
-			l.mu.Unlock()
+			l.taps.remove(t)
 		})
 	}, nil
 }

@@ -2,10 +2,9 @@ package sip
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
+	"sync"
 
 	"github.com/dialtone-voice/dialtone"
 )
@@ -34,10 +33,10 @@ const (
 	dtmfEndRepeats = 3
 )
 
-// bridgePeer is where what a bridged stream's party says goes: the other
-// stream of a bridge on this carrier, or the sink of another carrier's leg
-// (sinkPeer). Both calls come from the stream's receive goroutine, with no
-// lock of the stream held, and must not block.
+// bridgePeer is where what a bridged session's party says goes: the
+// other session of a bridge on this carrier, or the sink of another
+// carrier's leg (sinkPeer). Both calls come from the session's receive
+// goroutine, with no lock of the session held, and must not block.
 type bridgePeer interface {
 	bridgeAudio(pcm []int16)
 	sendDTMF(keys string)
@@ -49,35 +48,31 @@ type sinkPeer struct{ sink dialtone.MediaSink }
 func (p sinkPeer) bridgeAudio(pcm []int16) { p.sink.WriteAudio(pcm) }
 func (p sinkPeer) sendDTMF(keys string)    { p.sink.WriteDTMF(keys) }
 
-// streamSink is a stream as another carrier's leg sees it: what that leg's
-// party says is queued like a SIP peer's (same priming, same bound on the
-// delay) and keys become RFC 4733 events.
-type streamSink struct{ s *stream }
+// streamSink is a session as another carrier's leg sees it: what that
+// leg's party says is queued like a SIP peer's (same priming, same bound
+// on the delay) and keys become RFC 4733 events.
+type streamSink struct{ s *rtpSession }
 
 func (k streamSink) WriteAudio(pcm []int16) { k.s.bridgeAudio(pcm) }
 func (k streamSink) WriteDTMF(keys string)  { k.s.sendDTMF(keys) }
 
-// bridgeState is a stream's side of a bridge; it lives under stream.mu.
-type bridgeState struct {
-	peer    bridgePeer // where what we receive goes; nil when not bridged
-	in      []int16    // the peer's party, to be sent to ours
+// bridge is a session's side of a bridge: where what it receives goes
+// (peer) and what the peer's party said, waiting to be sent here (in),
+// primed and bounded: the jitter buffer between the far ends' clocks and
+// our pacer's.
+type bridge struct {
+	mu      sync.Mutex
+	peer    bridgePeer // nil when not bridged
+	in      []int16
 	primed  bool
 	dropped uint64 // samples cut to keep the delay bounded
-	frame   [frameSamples]int16
-
-	dtmfQ     []byte // events waiting to be sent
-	dtmfEv    byte   // the event being sent
-	dtmfTS    uint32 // its RTP timestamp (fixed for the whole event)
-	dtmfN     int    // frames of it sent so far; 0: none in progress
-	dtmfGap   int    // frames of pause left after an event
-	dtmfSent  uint64
-	dtmfNoPT  uint64 // keys not relayed: the far end offered no telephone-event
-	dtmfLimit uint64 // keys not relayed: queue full
 }
 
-// next returns the next frame of bridged audio, or nil when there is none
-// (not bridged, or waiting for the queue to prime).
-func (b *bridgeState) next() []int16 {
+// next writes the next frame of bridged audio into buf and returns it, or
+// nil when there is none (not bridged, or waiting for the queue to prime).
+func (b *bridge) next(buf []int16) []int16 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.peer == nil {
 		return nil
 	}
@@ -91,145 +86,84 @@ func (b *bridgeState) next() []int16 {
 		b.primed = false // ran dry: prime again rather than stutter
 		return nil
 	}
-	copy(b.frame[:], b.in[:frameSamples])
+	copy(buf, b.in[:frameSamples])
 	n := copy(b.in, b.in[frameSamples:])
 	b.in = b.in[:n]
-	return b.frame[:]
+	return buf[:frameSamples]
+}
+
+// push queues audio the peer's party said.
+func (b *bridge) push(pcm []int16) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.peer == nil {
+		return
+	}
+	b.in = append(b.in, pcm...)
+	if len(b.in) > bridgeMax {
+		cut := len(b.in) - bridgePrime
+		b.dropped += uint64(cut)
+		n := copy(b.in, b.in[cut:])
+		b.in = b.in[:n]
+	}
+}
+
+// setPeer bridges to peer (nil unbridges), with an empty queue.
+func (b *bridge) setPeer(peer bridgePeer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.peer = peer
+	b.in = b.in[:0]
+	b.primed = false
+}
+
+func (b *bridge) currentPeer() bridgePeer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.peer
+}
+
+func (b *bridge) stats(m map[string]string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped > 0 {
+		m["bridge_dropped_ms"] = fmt.Sprint(b.dropped * 1000 / sampleRate)
+	}
 }
 
 // bridgeAudio queues audio the peer's party said, to be sent to ours.
-func (s *stream) bridgeAudio(pcm []int16) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.br.peer == nil {
+func (s *rtpSession) bridgeAudio(pcm []int16) {
+	if s.closed.Load() {
 		return
 	}
-	s.br.in = append(s.br.in, pcm...)
-	if len(s.br.in) > bridgeMax {
-		cut := len(s.br.in) - bridgePrime
-		s.br.dropped += uint64(cut)
-		n := copy(s.br.in, s.br.in[cut:])
-		s.br.in = s.br.in[:n]
-	}
+	s.br.push(pcm)
 }
 
 // sendDTMF queues keys to be sent to our party as RFC 4733 events: a key
 // pressed on the other side of a bridge reaches this side as an event, not
 // as in-band tones that G.711 transcoding and jitter could smear.
-func (s *stream) sendDTMF(keys string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+func (s *rtpSession) sendDTMF(keys string) {
+	if s.closed.Load() {
 		return
 	}
-	for _, k := range keys {
-		ev := strings.IndexRune(dtmfEvents, k)
-		switch {
-		case ev < 0:
-		case s.dtmfPTs[1] < 0:
-			s.br.dtmfNoPT++
-		case len(s.br.dtmfQ) >= dtmfMaxQueue:
-			s.br.dtmfLimit++
-		default:
-			s.br.dtmfQ = append(s.br.dtmfQ, byte(ev))
-		}
+	farPT := -1
+	if f := s.format.Load(); f != nil {
+		farPT = f.dtmfPTs[1]
 	}
-}
-
-// tickDTMF sends this tick's telephone-event packets in place of audio
-// and reports whether it did. Called by tick under s.mu, with the remote
-// known and sending on.
-func (s *stream) tickDTMF() bool {
-	b := &s.br
-	if b.dtmfN == 0 {
-		if b.dtmfGap > 0 {
-			b.dtmfGap--
-			return false
-		}
-		if len(b.dtmfQ) == 0 || s.dtmfPTs[1] < 0 {
-			return false
-		}
-		b.dtmfEv, b.dtmfTS = b.dtmfQ[0], s.ts
-		b.dtmfQ = b.dtmfQ[1:]
-	}
-	b.dtmfN++
-	end := b.dtmfN >= dtmfToneFrames
-	var payload [4]byte
-	payload[0] = b.dtmfEv
-	payload[1] = 10 // volume: -10 dBm0
-	if end {
-		payload[1] |= 0x80
-	}
-	binary.BigEndian.PutUint16(payload[2:], uint16(b.dtmfN*frameSamples))
-	repeats := 1
-	if end {
-		repeats = dtmfEndRepeats
-	}
-	pt := uint8(s.dtmfPTs[1])
-	to := s.remote
-	for i := 0; i < repeats; i++ {
-		buf := s.pkt[:0]
-		buf = appendRTPHeader(buf, b.dtmfN == 1 && i == 0, pt, s.seq, b.dtmfTS, s.ssrc)
-		buf = append(buf, payload[:]...)
-		s.seq++
-		s.sent++
-		// Sent under the lock, unlike audio: three small packets, and the
-		// end packets must leave in order.
-		_, _ = s.conn.WriteToUDPAddrPort(buf, to)
-	}
-	// The media clock runs on while the key is held.
-	s.ts += frameSamples
-	if s.rec != nil {
-		s.rec.addOut(s.silence[:])
-	}
-	if end {
-		b.dtmfN, b.dtmfGap = 0, dtmfGapFrames
-		b.dtmfSent++
-	}
-	return true
-}
-
-// appendRTPHeader appends a 12-byte RTP header (no CSRC, no extension).
-func appendRTPHeader(b []byte, marker bool, pt uint8, seq uint16, ts, ssrc uint32) []byte {
-	m := pt & 0x7f
-	if marker {
-		m |= 0x80
-	}
-	b = append(b, 0x80, m)
-	b = binary.BigEndian.AppendUint16(b, seq)
-	b = binary.BigEndian.AppendUint32(b, ts)
-	return binary.BigEndian.AppendUint32(b, ssrc)
+	s.tx.queueDTMF(keys, farPT)
 }
 
 // setPeer bridges s to peer (nil unbridges). Pass an untyped nil to
-// unbridge: a nil *stream in the interface would count as a peer.
-func (s *stream) setPeer(peer bridgePeer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if peer != nil && s.closed {
+// unbridge: a nil *rtpSession in the interface would count as a peer.
+func (s *rtpSession) setPeer(peer bridgePeer) error {
+	if peer != nil && s.closed.Load() {
 		return errLegEnded
 	}
-	if peer != nil && !s.sending {
+	if peer != nil && !s.sending.Load() {
 		return errors.New("not answered")
 	}
-	s.br.peer = peer
-	s.br.in = s.br.in[:0]
-	s.br.primed = false
+	s.br.setPeer(peer)
 	return nil
-}
-
-// bridgeStats adds the bridge figures to m (under s.mu).
-func (s *stream) bridgeStats(m map[string]string) {
-	b := &s.br
-	if b.dropped > 0 {
-		m["bridge_dropped_ms"] = fmt.Sprint(b.dropped * 1000 / sampleRate)
-	}
-	if b.dtmfSent > 0 {
-		m["dtmf_relayed"] = fmt.Sprint(b.dtmfSent)
-	}
-	if n := b.dtmfNoPT + b.dtmfLimit; n > 0 {
-		m["dtmf_not_relayed"] = fmt.Sprint(n)
-	}
 }
 
 // Bridge connects the media of l and other both ways. When other is a
@@ -279,12 +213,10 @@ func (l *leg) MediaIn() (dialtone.MediaSink, error) {
 	if l.st == nil {
 		return nil, errLegEnded
 	}
-	l.st.mu.Lock()
-	defer l.st.mu.Unlock()
-	if l.st.closed {
+	if l.st.closed.Load() {
 		return nil, errLegEnded
 	}
-	if !l.st.sending {
+	if !l.st.sending.Load() {
 		return nil, errors.New("sip: leg not answered")
 	}
 	return streamSink{l.st}, nil
@@ -309,7 +241,8 @@ func (l *leg) MediaOut(sink dialtone.MediaSink) error {
 var _ dialtone.MediaLeg = (*leg)(nil)
 
 func (l *leg) codec() string {
-	l.st.mu.Lock()
-	defer l.st.mu.Unlock()
-	return l.st.codec
+	if f := l.st.format.Load(); f != nil {
+		return f.codec
+	}
+	return ""
 }

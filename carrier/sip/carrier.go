@@ -358,9 +358,9 @@ func (c *Carrier) Originate(ctx context.Context, req dialtone.OriginateRequest) 
 		l.release()
 		return nil, fmt.Errorf("sip: originate %s: %w", req.CallID, err)
 	}
-	st.mu.Lock()
+	st.rc.mu.Lock()
 	st.rc.every = c.cfg.rtcpInterval
-	st.mu.Unlock()
+	st.rc.mu.Unlock()
 	l.st = st
 	inv, err := c.buildInvite(tr, l, to, fromUser, paiUser)
 	if err != nil {

@@ -299,7 +299,7 @@ func TestCrossBridgeClickToDial(t *testing.T) {
 		Node:        "x",
 		Logger:      quietLog,
 		RingTimeout: 10 * time.Second,
-		RecordDir:   recDir,
+		Recordings:  engine.RecordDir(recDir),
 	})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

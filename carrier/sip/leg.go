@@ -32,18 +32,21 @@ type leg struct {
 	sipCallID string
 	// candidates are the trunks routed for the call, in failover order.
 	candidates []string
-	st         *stream
+	st         *rtpSession
 	offer      offer
 	release    func()
 
-	events                     chan dialtone.LegEvent
-	done                       chan struct{} // closed when the leg has ended
-	hangupRq                   chan struct{} // closed by Hangup
-	farBye                     chan struct{} // closed when the far end sent BYE
-	rtpDead                    chan struct{} // closed on RTP timeout
-	dtmfIn                     chan string
-	speechIn                   chan dialtone.LegEvent
-	lis                        *listener // nil unless the call listens (SmartCall)
+	events   chan dialtone.LegEvent
+	done     chan struct{} // closed when the leg has ended
+	hangupRq chan struct{} // closed by Hangup
+	farBye   chan struct{} // closed when the far end sent BYE
+	rtpDead  chan struct{} // closed on RTP timeout
+	dtmfIn   chan string
+	speechIn chan dialtone.LegEvent
+	lis      *listener // nil unless the call listens (SmartCall)
+	// taps are the consumers of the callee's decoded audio after the
+	// answer (dialtone.AudioTap: machine detection, media streams).
+	taps                       tapSet
 	hangOnce, byeOnce, rtpOnce sync.Once
 
 	mu        sync.Mutex
@@ -58,10 +61,8 @@ type leg struct {
 	// the far end's, from the 2xx's To. A BYE must carry both; the Call-ID
 	// alone is no proof, anyone who saw or guessed it could end the call.
 	localTag, remoteTag string
-	// Machine detection and early-media tones (amd.go): the engine's tap
-	// of the callee's audio, the reader of the early media's tones, the
+	// Early-media tones (amd.go): the reader of the early media's tones, the
 	// timer that gives up after a decisive one, and how to stop ringing.
-	tap       *audioTap
 	tones     *progress.Reader
 	toneTimer *time.Timer
 	ringStop  func(error)
@@ -524,10 +525,7 @@ func (l *leg) onAudio(pcm []int16, at time.Time) {
 	if l.lis != nil {
 		l.lis.push(pcm, at)
 	}
-	l.mu.Lock()
-	t := l.tap
-	l.mu.Unlock()
-	if t != nil {
+	for _, t := range l.taps.list() {
 		t.push(pcm, at)
 	}
 }
@@ -578,7 +576,7 @@ func (l *leg) Play(ctx context.Context, a *dialtone.Audio, interrupt <-chan stru
 	}
 	select {
 	case <-j.done:
-		if l.st.playedOut(j) {
+		if l.st.play.playedOut(j) {
 			return false, nil
 		}
 		select {
@@ -588,12 +586,12 @@ func (l *leg) Play(ctx context.Context, a *dialtone.Audio, interrupt <-chan stru
 			return true, nil // superseded by another Play
 		}
 	case <-interrupt:
-		l.st.stopPlay(j)
+		l.st.play.stop(j)
 		return true, nil
 	case <-l.done:
 		return true, fmt.Errorf("sip: play on %s: %w", l.req.CallID, errLegEnded)
 	case <-ctx.Done():
-		l.st.stopPlay(j)
+		l.st.play.stop(j)
 		return true, fmt.Errorf("sip: play on %s: %w", l.req.CallID, ctx.Err())
 	}
 }

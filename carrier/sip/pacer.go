@@ -27,7 +27,7 @@ import (
 type pacer struct {
 	mu      sync.Mutex
 	shards  []*pacerShard
-	where   map[*stream]*pacerShard
+	where   map[*rtpSession]*pacerShard
 	next    int // round-robin position for the next stream
 	stop    chan struct{}
 	running bool
@@ -44,9 +44,9 @@ const slotTime = frameTime / pacerSlots
 // pacerShard is one goroutine's share of the streams.
 type pacerShard struct {
 	mu    sync.Mutex
-	slots [pacerSlots][]*stream // each slot's streams in send order
-	index map[*stream]slotPos   // where each stream is
-	list  []*stream             // reused snapshot, touched only by run
+	slots [pacerSlots][]*rtpSession // each slot's streams in send order
+	index map[*rtpSession]slotPos   // where each stream is
+	list  []*rtpSession             // reused snapshot, touched only by run
 }
 
 // slotPos is a stream's place in its shard.
@@ -58,14 +58,14 @@ const maxPacerShards = 8
 
 func newPacer() *pacer {
 	n := min(max(runtime.GOMAXPROCS(0), 1), maxPacerShards)
-	p := &pacer{where: make(map[*stream]*pacerShard), stop: make(chan struct{})}
+	p := &pacer{where: make(map[*rtpSession]*pacerShard), stop: make(chan struct{})}
 	for range n {
-		p.shards = append(p.shards, &pacerShard{index: make(map[*stream]slotPos)})
+		p.shards = append(p.shards, &pacerShard{index: make(map[*rtpSession]slotPos)})
 	}
 	return p
 }
 
-func (p *pacer) add(s *stream) {
+func (p *pacer) add(s *rtpSession) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.where[s]; ok {
@@ -86,7 +86,7 @@ func (p *pacer) add(s *stream) {
 }
 
 // add puts s at the end of the shard's least-loaded slot.
-func (sh *pacerShard) add(s *stream) {
+func (sh *pacerShard) add(s *rtpSession) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	best := 0
@@ -101,7 +101,7 @@ func (sh *pacerShard) add(s *stream) {
 
 // remove moves the slot's last stream into the hole: one stream changes
 // place, once, instead of every later one moving up.
-func (p *pacer) remove(s *stream) {
+func (p *pacer) remove(s *rtpSession) {
 	p.mu.Lock()
 	sh, ok := p.where[s]
 	delete(p.where, s)

@@ -16,9 +16,9 @@ func TestPacerShards(t *testing.T) {
 		t.Fatalf("%d shards", n)
 	}
 	perShard := 3*pacerSlots + 4
-	ss := make([]*stream, n*perShard)
+	ss := make([]*rtpSession, n*perShard)
 	for i := range ss {
-		ss[i] = &stream{}
+		ss[i] = &rtpSession{}
 		p.add(ss[i])
 		p.add(ss[i]) // twice: still once
 	}
@@ -39,7 +39,7 @@ func TestPacerShards(t *testing.T) {
 	sh := p.shards[0]
 	sh.mu.Lock()
 	vp := sh.index[victim]
-	before := append([]*stream(nil), sh.slots[vp.slot]...)
+	before := append([]*rtpSession(nil), sh.slots[vp.slot]...)
 	sh.mu.Unlock()
 	p.remove(victim)
 	sh.mu.Lock()
@@ -57,7 +57,7 @@ func TestPacerShards(t *testing.T) {
 	}
 	sh.mu.Unlock()
 	// A new stream fills the slot that lost one.
-	fresh := &stream{}
+	fresh := &rtpSession{}
 	p.next = 0 // to shard 0
 	p.add(fresh)
 	sh.mu.Lock()

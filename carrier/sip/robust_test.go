@@ -651,9 +651,10 @@ func FuzzMalformedRTPSequence(f *testing.F) {
 	f.Add(bytes.Join([][]byte{pkt(1, 0x7FFFFFFF, 3, 0, make([]byte, 160)), {0x80}, pkt(1, 0, 3, 0, nil)}, sep))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		const maxRec = 8000
-		s := &stream{codec: CodecPCMU, pt: 0, dtmfPTs: [2]int{101, 96}, maxRec: maxRec, started: time.Now(),
-			hooks: streamHooks{dtmf: func(string) {}}}
-		s.rec = &recorder{start: time.Now(), max: maxRec}
+		s := newRTPSession(nil, nil, 0, time.Second, streamHooks{dtmf: func(string) {}})
+		s.format.Store(&mediaFormat{codec: CodecPCMU, pt: 0, dtmfPTs: [2]int{101, 96}})
+		rec := newRecorder(time.Now(), maxRec)
+		s.rec.Store(rec)
 		from := netip.MustParseAddrPort("127.0.0.1:4000")
 		now := time.Now()
 		parts := bytes.Split(b, sep)
@@ -662,7 +663,7 @@ func FuzzMalformedRTPSequence(f *testing.F) {
 		}
 		for i, d := range parts {
 			if i == len(parts)/2 {
-				s.answered = now // the first half is early media
+				s.answered.Store(now.UnixNano()) // the first half is early media
 			}
 			var p rtp.Packet
 			if err := p.Unmarshal(d); err != nil || p.Version != 2 {
@@ -671,13 +672,14 @@ func FuzzMalformedRTPSequence(f *testing.F) {
 			now = now.Add(20 * time.Millisecond)
 			s.handle(&p, from, now)
 		}
-		if len(s.rec.in) > maxRec || len(s.early) > maxEarlyMedia {
-			t.Fatalf("recording %d, early %d samples", len(s.rec.in), len(s.early))
+		_, in := rec.snapshot()
+		if early := s.earlyMedia(); len(in) > maxRec || len(early) > maxEarlyMedia {
+			t.Fatalf("recording %d, early %d samples", len(in), len(early))
 		}
-		if s.rx.totalLost() < 0 {
-			t.Fatalf("negative loss %d", s.rx.totalLost())
+		if rx := s.rx.snapshot(); rx.totalLost() < 0 {
+			t.Fatalf("negative loss %d", rx.totalLost())
 		}
-		_ = media.EncodeMuLaw(s.rec.in)
+		_ = media.EncodeMuLaw(in)
 	})
 }
 

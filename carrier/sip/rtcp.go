@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -33,8 +34,22 @@ func ntpTime(t time.Time) uint64 {
 // the round-trip arithmetic (1/65536 s).
 func ntpMid32(t time.Time) uint32 { return uint32(ntpTime(t) >> 16) }
 
-// rtcpState is what one stream knows from and for RTCP; it is guarded by
-// the stream's mutex.
+// rtcpSession is a session's RTCP: what it knows from and for the far
+// end's reports, under its own lock.
+type rtcpSession struct {
+	mu sync.Mutex
+	rtcpState
+}
+
+// setSDP takes the SDP's RTCP port and whether it offers mux.
+func (r *rtcpSession) setSDP(port int, mux bool) {
+	r.mu.Lock()
+	r.sdpPort = port
+	r.mux = r.mux || mux
+	r.mu.Unlock()
+}
+
+// rtcpState is the bookkeeping of rtcpSession.
 type rtcpState struct {
 	every time.Duration
 	next  time.Time // when the next report is due
@@ -90,7 +105,7 @@ const (
 
 // readRTCP reads the RTCP socket until it closes; each datagram is handled
 // like mux RTCP, so nothing it carries can do more than update Stats.
-func (s *stream) readRTCP(conn *net.UDPConn) {
+func (s *rtpSession) readRTCP(conn *net.UDPConn) {
 	buf := make([]byte, maxRTCP)
 	for {
 		n, from, err := conn.ReadFromUDPAddrPort(buf)
@@ -105,10 +120,7 @@ func (s *stream) readRTCP(conn *net.UDPConn) {
 			// ICMP errors surface as read errors on some systems; they do
 			// not end the socket. A closed stream does, checked here so a
 			// persistent error cannot spin for ever.
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
+			if s.closed.Load() {
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -123,17 +135,18 @@ func (s *stream) readRTCP(conn *net.UDPConn) {
 // RTCP: then it may be RTP after all (payload type 72 or 73 with the
 // marker set looks the same in its first two bytes) and goes to the RTP
 // path.
-func (s *stream) onRTCP(b []byte, from netip.AddrPort, now time.Time, mux bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+func (s *rtpSession) onRTCP(b []byte, from netip.AddrPort, now time.Time, mux bool) bool {
+	if s.closed.Load() {
 		return true
 	}
 	// RTCP only feeds statistics, so the far end's IP is check enough: its
 	// RTCP comes from another port than its RTP, which the RTP pinning
 	// would refuse.
 	src := from.Addr().Unmap()
-	if src != s.sdpIP && (!s.pinned.IsValid() || src != s.pinned.Addr()) && (!s.remote.IsValid() || src != s.remote.Addr()) {
+	trusted := s.path.rtcpSource(src)
+	s.rc.mu.Lock()
+	defer s.rc.mu.Unlock()
+	if !trusted {
 		s.rc.bad++
 		return true
 	}
@@ -205,10 +218,16 @@ func (r *rtcpState) blocks(reps []rtcp.ReceptionReport, ours uint32, now time.Ti
 	}
 }
 
-// tickRTCP sends the stream's report when due; the pacer calls it after
-// each frame, so RTCP needs no timer of its own.
-func (s *stream) tickRTCP(now time.Time) {
-	s.mu.Lock()
+// tickRTCP sends the session's report when due; the pacer calls it after
+// each frame, so RTCP needs no timer of its own. It reads the receiver's
+// and the sender's figures first, each under its own lock, then takes
+// RTCP's.
+func (s *rtpSession) tickRTCP(now time.Time) {
+	remote, ok := s.path.dest()
+	if s.closed.Load() || !ok {
+		return
+	}
+	s.rc.mu.Lock()
 	if s.rc.every <= 0 {
 		s.rc.every = defaultRTCPInterval
 	}
@@ -216,60 +235,67 @@ func (s *stream) tickRTCP(now time.Time) {
 		// The first report after half an interval (RFC 3550 §6.2).
 		s.rc.next = now.Add(s.rc.every / 2)
 	}
-	if now.Before(s.rc.next) || s.closed || !s.remote.IsValid() || s.remote.Port() == 0 ||
-		(!s.sending && s.rx.received == 0) {
-		s.mu.Unlock()
+	due := !now.Before(s.rc.next)
+	s.rc.mu.Unlock()
+	if !due {
 		return
 	}
+	rx := s.rx.snapshot()
+	sending := s.sending.Load()
+	if !sending && rx.received == 0 {
+		return
+	}
+	sent, ts := s.tx.position()
+	s.rc.mu.Lock()
 	// Randomised in [0.5, 1.5] × the interval (§6.3.1) so calls set up
 	// together do not report in lockstep.
 	s.rc.next = now.Add(s.rc.every/2 + rand.N(s.rc.every))
-	pkt := s.report(now)
+	pkt := s.report(now, &rx, sending, sent, ts)
 	conn, to := s.rtcpConn, s.rc.remote
 	switch {
 	case s.rc.mux:
-		conn, to = s.conn, s.remote
+		conn, to = s.conn, remote
 	case s.rc.latched:
 	case s.rc.sdpPort > 0:
-		to = netip.AddrPortFrom(s.remote.Addr(), uint16(s.rc.sdpPort))
-	case s.remote.Port() < 65535:
-		to = netip.AddrPortFrom(s.remote.Addr(), s.remote.Port()+1)
+		to = netip.AddrPortFrom(remote.Addr(), uint16(s.rc.sdpPort))
+	case remote.Port() < 65535:
+		to = netip.AddrPortFrom(remote.Addr(), remote.Port()+1)
 	}
+	s.rc.mu.Unlock()
 	if conn == nil {
 		// No RTCP socket (port + 1 was taken): report from the RTP one;
 		// the far end's replies to port + 1 are lost, ours still help it.
 		conn = s.conn
 	}
-	s.mu.Unlock()
 	b, err := rtcp.Marshal(pkt)
 	if err != nil || !to.IsValid() {
 		return
 	}
 	if _, err := conn.WriteToUDPAddrPort(b, to); err == nil {
-		s.mu.Lock()
+		s.rc.mu.Lock()
 		s.rc.sent++
-		s.mu.Unlock()
+		s.rc.mu.Unlock()
 	}
 }
 
 // report builds the compound report: SR while we send, else RR, then the
-// SDES CNAME RFC 3550 §6.1 requires in every compound packet; s.mu is
+// SDES CNAME RFC 3550 §6.1 requires in every compound packet; s.rc.mu is
 // held.
-func (s *stream) report(now time.Time) []rtcp.Packet {
+func (s *rtpSession) report(now time.Time, rx *rxStats, sending bool, sent uint64, ts uint32) []rtcp.Packet {
 	var blocks []rtcp.ReceptionReport
-	if s.rx.have {
-		blocks = append(blocks, s.receptionReport(now))
+	if rx.have {
+		blocks = append(blocks, s.rc.receptionReport(rx, now))
 	}
 	var first rtcp.Packet
-	if s.sending && s.sent > 0 {
+	if sending && sent > 0 {
 		first = &rtcp.SenderReport{
 			SSRC:    s.ssrc,
 			NTPTime: ntpTime(now),
-			// s.ts is the timestamp of the next frame, due within 20 ms:
+			// ts is the timestamp of the next frame, due within 20 ms:
 			// close enough to now for lip sync we do not do.
-			RTPTime:     s.ts,
-			PacketCount: uint32(s.sent),
-			OctetCount:  uint32(s.sent * frameSamples),
+			RTPTime:     ts,
+			PacketCount: uint32(sent),
+			OctetCount:  uint32(sent * frameSamples),
 			Reports:     blocks,
 		}
 	} else {
@@ -279,18 +305,18 @@ func (s *stream) report(now time.Time) []rtcp.Packet {
 }
 
 // receptionReport is the block about the far end's current source (RFC
-// 3550 §6.4.1, appendix A.3); s.mu is held.
-func (s *stream) receptionReport(now time.Time) rtcp.ReceptionReport {
-	rx := &s.rx
+// 3550 §6.4.1, appendix A.3), from a snapshot of the receiver's figures;
+// r.mu is held.
+func (r *rtcpSession) receptionReport(rx *rxStats, now time.Time) rtcp.ReceptionReport {
 	ext := rx.cycles + uint32(rx.maxSeq)
 	expected := ext - rx.baseSeq + 1
 	received := rx.received - rx.received0
-	if s.rc.priorSSRC != rx.ssrc {
-		s.rc.priorSSRC, s.rc.expectedPrior, s.rc.receivedPrior = rx.ssrc, 0, 0
+	if r.priorSSRC != rx.ssrc {
+		r.priorSSRC, r.expectedPrior, r.receivedPrior = rx.ssrc, 0, 0
 	}
-	expInt := int64(expected - s.rc.expectedPrior)
-	lostInt := expInt - int64(received-s.rc.receivedPrior)
-	s.rc.expectedPrior, s.rc.receivedPrior = expected, received
+	expInt := int64(expected - r.expectedPrior)
+	lostInt := expInt - int64(received-r.receivedPrior)
+	r.expectedPrior, r.receivedPrior = expected, received
 	var fraction uint8
 	if expInt > 0 && lostInt > 0 {
 		fraction = uint8(min(lostInt<<8/expInt, 255))
@@ -302,15 +328,17 @@ func (s *stream) receptionReport(now time.Time) rtcp.ReceptionReport {
 		LastSequenceNumber: ext,
 		Jitter:             uint32(rx.jitter),
 	}
-	if !s.rc.srAt.IsZero() && s.rc.srSSRC == rx.ssrc {
-		rep.LastSenderReport = s.rc.srNTP
-		rep.Delay = uint32(now.Sub(s.rc.srAt) * 65536 / time.Second)
+	if !r.srAt.IsZero() && r.srSSRC == rx.ssrc {
+		rep.LastSenderReport = r.srNTP
+		rep.Delay = uint32(now.Sub(r.srAt) * 65536 / time.Second)
 	}
 	return rep
 }
 
-// rtcpStats adds the RTCP figures to m; s.mu is held.
-func (s *stream) rtcpStats(m map[string]string) {
+// rtcpStats adds the RTCP figures to m.
+func (s *rtpSession) rtcpStats(m map[string]string) {
+	s.rc.mu.Lock()
+	defer s.rc.mu.Unlock()
 	m["rtcp_sent"] = strconv.FormatUint(s.rc.sent, 10)
 	m["rtcp_received"] = strconv.FormatUint(s.rc.received, 10)
 	if s.rc.bad > 0 {

@@ -286,26 +286,27 @@ func TestUASOverTCP(t *testing.T) {
 // (RFC 3550 appendix A.3), the cumulative loss is since the start, and a
 // new source starts its own count.
 func TestReceptionReportFractionLost(t *testing.T) {
-	s := &stream{ssrc: 1}
+	s := &rtcpSession{}
+	var rx rxStats
 	now := time.Now()
 	for q := uint16(65530); q != 4; q++ { // 10 packets across the wrap
 		if q != 65533 && q != 2 {
-			s.rx.seq(9, q)
+			rx.seq(9, q)
 		}
 	}
-	r := s.receptionReport(now)
+	r := s.receptionReport(&rx, now)
 	if r.SSRC != 9 || r.TotalLost != 2 || r.FractionLost != 2*256/10 || r.LastSequenceNumber != 1<<16|3 {
 		t.Errorf("first report %+v", r)
 	}
 	for q := uint16(4); q < 14; q++ {
-		s.rx.seq(9, q)
+		rx.seq(9, q)
 	}
-	if r := s.receptionReport(now); r.FractionLost != 0 || r.TotalLost != 2 {
+	if r := s.receptionReport(&rx, now); r.FractionLost != 0 || r.TotalLost != 2 {
 		t.Errorf("clean interval %+v", r)
 	}
-	s.rx.seq(10, 500)
-	s.rx.seq(10, 502)
-	if r := s.receptionReport(now); r.SSRC != 10 || r.TotalLost != 1 || r.FractionLost != 256/3 {
+	rx.seq(10, 500)
+	rx.seq(10, 502)
+	if r := s.receptionReport(&rx, now); r.SSRC != 10 || r.TotalLost != 1 || r.FractionLost != 256/3 {
 		t.Errorf("new source %+v", r)
 	}
 }

@@ -3,6 +3,7 @@ package sip
 import (
 	"math"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -139,8 +140,10 @@ func (d *dtmfDetector) feed(ts uint32, payload []byte) string {
 
 // recorder keeps both directions of a call as 8 kHz PCM: out is what we
 // sent (one frame per pacer tick), in is what arrived, placed by RTP
-// timestamp so jitter does not smear it.
+// timestamp so jitter does not smear it. It has its own lock: the pacer
+// writes out, the receive goroutine in.
 type recorder struct {
+	mu    sync.Mutex
 	start time.Time
 	max   int // samples per channel
 	out   []int16
@@ -152,7 +155,20 @@ type recorder struct {
 	inPos  int
 }
 
+func newRecorder(start time.Time, max int) *recorder {
+	return &recorder{start: start, max: max}
+}
+
+// snapshot copies both channels.
+func (r *recorder) snapshot() (out, in []int16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int16(nil), r.out...), append([]int16(nil), r.in...)
+}
+
 func (r *recorder) addOut(frame []int16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if len(r.out)+len(frame) > r.max {
 		return
 	}
@@ -160,6 +176,8 @@ func (r *recorder) addOut(frame []int16) {
 }
 
 func (r *recorder) addIn(ssrc, ts uint32, at time.Time, samples []int16) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if !r.inHave || ssrc != r.inSSRC {
 		r.inHave, r.inSSRC, r.inTS = true, ssrc, ts
 		r.inPos = max(0, int(at.Sub(r.start)*sampleRate/time.Second))

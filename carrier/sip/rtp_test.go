@@ -183,10 +183,10 @@ func FuzzRTPHandle(f *testing.F) {
 	f.Add([]byte{0x80})
 	f.Add([]byte{0x90, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0xbe, 0xde, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s := &stream{codec: CodecPCMU, pt: 0, dtmfPTs: [2]int{101, 96}, maxRec: 8000,
-			hooks: streamHooks{dtmf: func(string) {}}}
-		s.rec = &recorder{start: time.Now(), max: 8000}
-		s.answered = time.Now()
+		s := newRTPSession(nil, nil, 0, time.Second, streamHooks{dtmf: func(string) {}})
+		s.format.Store(&mediaFormat{codec: CodecPCMU, pt: 0, dtmfPTs: [2]int{101, 96}})
+		s.rec.Store(newRecorder(time.Now(), 8000))
+		s.answered.Store(time.Now().UnixNano())
 		var p rtp.Packet
 		if err := p.Unmarshal(b); err != nil || p.Version != 2 {
 			return
@@ -226,9 +226,7 @@ func TestMediaBeforeSDPReplayed(t *testing.T) {
 	waitHeld := func(n int) {
 		t.Helper()
 		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-			s.mu.Lock()
-			held := len(s.prelude)
-			s.mu.Unlock()
+			held := s.rx.held()
 			if held == n {
 				return
 			}
@@ -279,7 +277,7 @@ func TestMediaBeforeSDPReplayed(t *testing.T) {
 }
 
 // loopbackStream opens a stream on 127.0.0.1, closed when the test ends.
-func loopbackStream(t *testing.T, hooks streamHooks) *stream {
+func loopbackStream(t *testing.T, hooks streamHooks) *rtpSession {
 	t.Helper()
 	s, err := openStream(netip.MustParseAddr("127.0.0.1"), 0, 0, 0, time.Second, hooks)
 	if err != nil {

@@ -58,6 +58,7 @@ type testUAS struct {
 	sayStart  time.Time // when it began to send say
 	firstLoud time.Time // when the first audible packet from us arrived
 	heardKeys string    // RFC 4733 events received
+	rxLog     []rxPkt   // every audio packet from us: when, its timestamp, whether audible
 	det       dtmfDetector
 	bye       chan struct{}
 	byeOnce   sync.Once
@@ -78,6 +79,20 @@ func (u *testUAS) lastDialog() *sipgo.DialogServerSession {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.dlg
+}
+
+// rxPkt is an audio packet the far end received.
+type rxPkt struct {
+	at   time.Time
+	ts   uint32
+	loud bool
+}
+
+// packets returns the audio packets received so far.
+func (u *testUAS) packets() []rxPkt {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return slices.Clone(u.rxLog)
 }
 
 func startUAS(t *testing.T, u *testUAS) *testUAS {
@@ -388,6 +403,7 @@ func (u *testUAS) readRTP() {
 			continue
 		}
 		u.mu.Lock()
+		u.rxLog = append(u.rxLog, rxPkt{at: time.Now(), ts: p.Timestamp, loud: slices.ContainsFunc(pcm, func(v int16) bool { return v > 64 || v < -64 })})
 		u.heard = append(u.heard, pcm...)
 		if u.firstLoud.IsZero() && slices.ContainsFunc(pcm, func(v int16) bool { return v > 64 || v < -64 }) {
 			u.firstLoud = time.Now()

@@ -44,6 +44,8 @@ type benchOptions struct {
 	// the calls held in the concurrent-RTP row.
 	sip                              bool
 	sipRate, sipCalls, sipConcurrent int
+	// sipStreams is how many echo streams the media-streams row holds.
+	sipStreams int
 	// liveCalls is how many calls the live-calls row holds.
 	liveCalls int
 	// cpuProfile, when set, is where the CPU profile of the whole run is
@@ -99,6 +101,7 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
 	fs.IntVar(&o.sipCalls, "sip-calls", 2000, "calls each caller places in the SIP calls/s row")
 	fs.IntVar(&o.sipConcurrent, "sip-concurrent", 1000, "answered G.711 calls held in the SIP concurrent-RTP row")
+	fs.IntVar(&o.sipStreams, "sip-streams", 100, "answered G.711 calls, each with an echo media stream, in the SIP media-streams row")
 	fs.IntVar(&o.liveCalls, "live-calls", 50000, "simulated calls held at once in the live-calls row")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return o, errUsage
@@ -128,8 +131,8 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	// offered calls must fit well inside that.
 	if o.sipRate <= 0 || o.sipRate > 5000 || o.sipCalls <= 0 || o.sipCalls > 20000 ||
 		time.Duration(o.sipCalls)*time.Second/time.Duration(o.sipRate) > 20*time.Second ||
-		o.sipConcurrent <= 0 || o.sipConcurrent > 5000 || o.liveCalls <= 0 || o.liveCalls > 200000 {
-		return o, errors.New("bench: --sip-rate must be in [1, 5000], --sip-calls in [1, 20000] and at most 20 s of --sip-rate, --sip-concurrent in [1, 5000], --live-calls in [1, 200000]")
+		o.sipConcurrent <= 0 || o.sipConcurrent > 5000 || o.liveCalls <= 0 || o.liveCalls > 200000 || o.sipStreams <= 0 || o.sipStreams > 2000 {
+		return o, errors.New("bench: --sip-rate must be in [1, 5000], --sip-calls in [1, 20000] and at most 20 s of --sip-rate, --sip-concurrent in [1, 5000], --sip-streams in [1, 2000], --live-calls in [1, 200000]")
 	}
 	return o, nil
 }
@@ -218,6 +221,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o.sip && o.want("sip") {
 		add(benchSIPCalls(ctx, dir, o.sipRate, o.sipCalls))
 		add(benchSIPConcurrent(ctx, o.sipConcurrent, stderr))
+		add(benchSIPStreams(ctx, o.sipStreams, stderr))
 	}
 
 	if o.want("live") {
@@ -322,6 +326,38 @@ func benchSIPConcurrent(ctx context.Context, n int, stderr io.Writer) (benchRow,
 	row.note = fmt.Sprintf("p99 %.1f ms; bare loop %.3f%% late; CPU %.2f ms per call-second (bare %.2f); heap %.0f KB per call; %v window, %d packets from %d streams",
 		float64(l.P99.Microseconds())/1000, bare.Lateness.LatePct(), r.CPUPerCall, bare.CPUPerCall, r.KBPerCall,
 		sipRTPWindow, l.Packets, l.Streams)
+	return row, nil
+}
+
+// benchSIPStreams is the SIP media-streams row: n answered G.711 calls
+// each connected to an echo application over a media stream, the far end
+// and the application in a child process (`dialtone bench-stream-farend`).
+func benchSIPStreams(ctx context.Context, n int, stderr io.Writer) (benchRow, error) {
+	row := benchRow{name: fmt.Sprintf("SIP media streams (%d echo streams)", n)}
+	exe, err := os.Executable()
+	if err != nil {
+		return row, fmt.Errorf("far end: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, benchStreamFarEndCommand)
+	cmd.Stderr = stderr
+	f, err := sipbench.StartFarEnd(ctx, cmd)
+	if err != nil {
+		return row, err
+	}
+	defer func() {
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+		}
+	}()
+	r, err := sipbench.RunStreams(ctx, f, n, sipRTPWindow)
+	if err != nil {
+		return row, err
+	}
+	l := r.Latency
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	row.value = fmt.Sprintf("p99 %.1f / %.1f ms", ms(l.Up99), ms(l.Down99))
+	row.note = fmt.Sprintf("added latency RTP→WebSocket p50 %.1f p99 %.1f ms, WebSocket→RTP p50 %.1f p99 %.1f ms (with the wait for the 20 ms send slot); RTP %.3f%% >5ms late; CPU %.2f ms per stream-second, far end and echo application %.0f%% of a core; %d frames dropped; %v window",
+		ms(l.Up50), ms(l.Up99), ms(l.Down50), ms(l.Down99), l.LatePct(), r.CPUPerStream, float64(l.FarCPU)/float64(time.Second)*100, r.Drops, sipRTPWindow)
 	return row, nil
 }
 

@@ -27,6 +27,10 @@ import (
 // of its SIP concurrent-RTP row; it is not in the usage text.
 const benchFarEndCommand = "bench-farend"
 
+// benchStreamFarEndCommand is the hidden far end of bench's media-streams
+// row (the far end and the echo application).
+const benchStreamFarEndCommand = "bench-stream-farend"
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -67,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// Hidden: the far end of bench's SIP concurrent-RTP row, started
 		// by bench as its child and driven over stdin/stdout.
 		err = sipbench.FarEndMain(ctx, os.Stdin, stdout)
+	case benchStreamFarEndCommand:
+		err = sipbench.StreamFarEndMain(ctx, os.Stdin, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "dialtone", version)
 	case "help", "-h", "--help":

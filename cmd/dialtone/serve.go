@@ -40,6 +40,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	amd := fs.String("amd", envOr("DIALTONE_AMD", ""), "answering-machine detection thresholds, key=value,…: "+strings.Join(detect.Thresholds, ", ")+" (env DIALTONE_AMD; default the README's table)")
 	queueTimeout := fs.Duration("queue-timeout", envDuration("DIALTONE_QUEUE_TIMEOUT", engine.DefaultQueueTimeout), "how long a call waits queued for a free slot of its display number's concurrency before it ends with 200121 (env DIALTONE_QUEUE_TIMEOUT)")
 	nodeName := fs.String("node", envOr("DIALTONE_NODE", ""), "this node's name in call ownership (env DIALTONE_NODE; default the host name)")
+	streamsPerAccount := fs.Int("streams-per-account", envInt("DIALTONE_STREAMS_PER_ACCOUNT", engine.DefaultStreamsPerAccount), "media streams (agents and forks) an account may have open at once on this node (env DIALTONE_STREAMS_PER_ACCOUNT)")
 	maxLive := fs.Int("max-live-calls", envInt("DIALTONE_MAX_LIVE_CALLS", server.DefaultMaxLiveCalls), "calls this node runs at once; beyond it accepted calls wait queued for any node with room (env DIALTONE_MAX_LIVE_CALLS)")
 	nodeLease := fs.Duration("node-lease", envDuration("DIALTONE_NODE_LEASE", server.DefaultNodeLease), "how long a node may miss heartbeats before other nodes end its calls and take its queued ones (env DIALTONE_NODE_LEASE)")
 	egressAllow := fs.String("egress-allow", envOr(server.EnvEgressAllow, ""), "addresses, CIDR prefixes and host names (comma or space separated: 127.0.0.1,10.20.0.0/16,receiver.internal,*.corp.example) that receipt push and SmartCall callback URLs entered by account users may reach although they are loopback or private; URLs set by the operator need none (env "+server.EnvEgressAllow+"; the provisioning file's egress_allow adds to it)")
@@ -79,7 +80,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		StoreURL: *storeURL,
 		Receipts: receipt.Config{Tokens: receipt.Tokens{Lifetime: *tokenLifetime}, PublicURL: *publicURL},
 		Calls: server.CallConfig{Engine: engine.Config{Node: *nodeName, RingTimeout: *ringTimeout, CallbackTimeout: *callbackTimeout,
-			MachineDetection: amdCfg, QueueTimeout: *queueTimeout},
+			MachineDetection: amdCfg, QueueTimeout: *queueTimeout, StreamsPerAccount: *streamsPerAccount},
 			Cluster: server.ClusterConfig{MaxLiveCalls: *maxLive, NodeLease: *nodeLease}},
 		HTTPAddr:        *addr,
 		HTTPSAddr:       *tf.https,

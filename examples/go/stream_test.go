@@ -4,7 +4,9 @@ package examples_test
 // examples/python), each driven by Dialtone's own side of a stream
 // (package stream, dialling through the outbound egress policy) as a fake
 // call on loopback: a known tone goes up, and what comes down is checked.
-// The end-to-end test through a real call comes with the engine's wiring.
+// The end-to-end tests through real calls are the engine's
+// (go test -run TestStream ./engine/, the simulated network) and the SIP
+// carrier's (go test -run TestE2EStream ./carrier/sip/).
 
 import (
 	"context"

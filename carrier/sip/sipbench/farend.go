@@ -87,6 +87,8 @@ type FarEnd struct {
 	// SIP is where the far end takes INVITEs; Sinks are its RTP sockets.
 	SIP   string
 	Sinks []string
+	// WS is the stream far end's echo application (StreamFarEndMain).
+	WS string
 
 	cmd   *exec.Cmd
 	in    io.WriteCloser
@@ -132,6 +134,8 @@ func StartFarEnd(ctx context.Context, cmd *exec.Cmd) (*FarEnd, error) {
 			f.SIP = v
 		case "sinks":
 			f.Sinks = strings.Split(v, ",")
+		case "ws":
+			f.WS = v
 		}
 	}
 	if f.SIP == "" || len(f.Sinks) == 0 {

@@ -1,4 +1,4 @@
-package engine
+package smartcall
 
 import (
 	"encoding/json"
@@ -25,7 +25,7 @@ func FuzzCallbackAnswer(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ans, err := parseCallbackAnswer(body)
+		ans, err := ParseAnswer(body)
 		if err != nil {
 			if ans != nil {
 				t.Fatal("an answer together with an error")
@@ -36,7 +36,7 @@ func FuzzCallbackAnswer(f *testing.F) {
 			t.Fatalf("accepted result %q", ans.Result)
 		}
 		d := ans.Data
-		param, err := paramText(d.ActionCodeParam)
+		param, err := ParamText(d.ActionCodeParam)
 		if err == nil && len(d.ActionCodeParam) > 0 && d.ActionCodeParam[0] == '"' {
 			// A string parameter decodes to its content, which is valid
 			// UTF-8 as every json.Unmarshal string is.
@@ -47,7 +47,7 @@ func FuzzCallbackAnswer(f *testing.F) {
 			t.Fatalf("object parameter %q is not JSON", param)
 		}
 		_, _ = d.MuteTime.Int64()
-		_ = d.ActionBreak.or(false)
-		_ = d.ActionCodeBreak.or(true)
+		_ = d.ActionBreak.Or(false)
+		_ = d.ActionCodeBreak.Or(true)
 	})
 }
