@@ -200,14 +200,17 @@ func TestE2EEarlyBusyToneThenTimeout(t *testing.T) {
 
 // TestUASEarlyBusyToneThen480: busy tone in the early media, then a 480
 // (temporarily unavailable, which says nothing of why): the tone decides,
-// busy. A 486 needs no tone; the tone is noted all the same.
+// busy. A 404 needs no tone; the tone is noted all the same. Three seconds
+// of tone: a loaded machine's late packets are heard as gaps that break a
+// cadence, and the tone must still be confirmed before the final response
+// (which comes before progress.Grace after the confirmation).
 func TestUASEarlyBusyToneThen480(t *testing.T) {
 	busy, _ := detect.FindPattern(detect.ToneBusy, detect.PlanChina)
 	for _, c := range []struct {
 		final int
 		want  dialtone.FailReason
 	}{{480, dialtone.FailBusy}, {404, dialtone.FailInvalid}} {
-		u := startUAS(t, &testUAS{early: true, earlySay: busy.Synthesize(2*time.Second, -18), earlyEnd: c.final})
+		u := startUAS(t, &testUAS{early: true, earlySay: busy.Synthesize(3*time.Second, -18), earlyEnd: c.final})
 		cr := newTestCarrier(t, u.addr, nil)
 		l := originate(t, cr, "13800000000", 20*time.Second)
 		ev, _ := waitFor(t, l, dialtone.LegFailed, 10*time.Second)

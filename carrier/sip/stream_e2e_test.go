@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -57,9 +58,14 @@ func TestE2EStreamOverSIP(t *testing.T) {
 		ok := s.Wait(10*time.Second, func(s *streamtest.Session) bool {
 			return len(s.DTMF()) > 0 && streamtest.BestMatch(s.PCM("inbound"), ref) > 0.9
 		})
-		if ok {
-			_ = s.Stream.Hangup(ctx, "done")
+		reason := "done"
+		if !ok {
+			// Ended all the same, so that the test reports what was heard
+			// instead of waiting for a call that nothing ends.
+			reason = fmt.Sprintf("not heard in 10 s: keys %q, phrase match %.3f over %d samples",
+				strings.Join(s.DTMF(), ""), streamtest.BestMatch(s.PCM("inbound"), ref), len(s.PCM("inbound")))
 		}
+		_ = s.Stream.Hangup(ctx, reason)
 	}})
 	defer app.Close()
 	got := e.run(dialtone.KindSmartCall, &dialtone.CallPlan{
