@@ -101,8 +101,11 @@ type CallStore interface {
 	// ErrConflict; the stored Version becomes Version+1 and ch.Call.Version is
 	// updated), appends ch.Events and inserts ch.Receipts into the outbox, all
 	// in one transaction. ErrNotFound unless the call exists in
-	// ch.Call.AccountUID. ID, AccountUID and CreatedAt are fixed at
-	// creation and not rewritten. Events and receipts belong to ch.Call:
+	// ch.Call.AccountUID. ID, AccountUID and CreatedAt, and what the call
+	// was asked to do (Kind, ProdID, Caller, Callee, the show numbers,
+	// OutID, Params), are fixed at creation and not rewritten: a change
+	// writes the call's progress (State, the status fields, DTMF, the leg
+	// times, Duration, Node, LeaseTill). Events and receipts belong to ch.Call:
 	// their CallID (and a receipt's AccountUID) may be left empty and are
 	// filled in, and must match when set. An event Seq (>= 1) already
 	// recorded for the call or a receipt ID already in the outbox fails the

@@ -37,3 +37,15 @@ func (s *Server) NewDatabase(ctx context.Context) (string, error) {
 
 // Stop shuts the server down and removes its directory.
 func (s *Server) Stop() error { return s.s.stop() }
+
+// Pid is the server's postmaster process ID, 0 for an external server
+// (EnvDSN): the scale-out bench puts it in a CPU share of its own.
+func (s *Server) Pid() int {
+	if s.s.cmd == nil || s.s.cmd.Process == nil {
+		return 0
+	}
+	return s.s.cmd.Process.Pid
+}
+
+// AdminDSN is the DSN of the server's "postgres" database as superuser.
+func (s *Server) AdminDSN() string { return s.s.adminDSN }

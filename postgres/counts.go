@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,37 @@ func (s *Store) Counts() Counts {
 // additions per statement).
 type counter struct {
 	statements, roundTrips, limits atomic.Int64
+	// byText counts each statement text (*atomic.Int64), at most
+	// maxCountedTexts of them; the rest together under otherText.
+	byText sync.Map
+	texts  atomic.Int64
+}
+
+const (
+	maxCountedTexts = 1024
+	otherText       = "(other statements)"
+)
+
+func (c *counter) text(sql string) {
+	v, ok := c.byText.Load(sql)
+	if !ok {
+		if c.texts.Add(1) > maxCountedTexts {
+			sql = otherText
+		}
+		v, _ = c.byText.LoadOrStore(sql, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
+}
+
+// StatementCounts returns how many times each statement ran, keyed by its
+// text with runs of white space folded (a breakdown of Counts).
+func (s *Store) StatementCounts() map[string]int64 {
+	out := map[string]int64{}
+	s.tracer.byText.Range(func(k, v any) bool {
+		out[strings.Join(strings.Fields(k.(string)), " ")] += v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
 }
 
 var (
@@ -62,6 +94,7 @@ func limitsSQL(sql string, args []any) bool {
 func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	c.statements.Add(1)
 	c.roundTrips.Add(1)
+	c.text(data.SQL)
 	if limitsSQL(data.SQL, data.Args) {
 		c.limits.Add(1)
 	}
@@ -77,6 +110,7 @@ func (c *counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceB
 
 func (c *counter) TraceBatchQuery(_ context.Context, _ *pgx.Conn, data pgx.TraceBatchQueryData) {
 	c.statements.Add(1)
+	c.text(data.SQL)
 	if limitsSQL(data.SQL, data.Args) {
 		c.limits.Add(1)
 	}

@@ -88,6 +88,8 @@ var Dialect = sqlstore.Dialect{
 	// Each node caches access keys and accounts (sqlstore/authcache.go);
 	// a change tells the others, delivered when its transaction commits.
 	AuthNotify: `SELECT pg_notify($1, $2)`,
+	// A call change is one statement (sqlstore/callwrites.go).
+	WritableCTE: true,
 }
 
 func hasCode(err error, codes ...string) bool {

@@ -286,6 +286,7 @@ func (n *Node) provision(ctx context.Context, doc *provision.Document) error {
 func (n *Node) routes() http.Handler {
 	reg := n.reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerStoreMetrics(reg, n.store)
 	gw := gateway.New(gateway.Config{
 		Store:   n.store,
 		Logger:  n.log,

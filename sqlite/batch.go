@@ -39,6 +39,9 @@ const defaultMaxBatch = 128
 // One savepoint name serves every op: each is released before the next is
 // opened, so they never nest.
 const (
+	sqlBegin      = `BEGIN IMMEDIATE`
+	sqlCommit     = `COMMIT`
+	sqlRollback   = `ROLLBACK`
 	sqlSavepoint  = `SAVEPOINT op`
 	sqlRollbackTo = `ROLLBACK TO op`
 	sqlRelease    = `RELEASE op`
@@ -133,6 +136,8 @@ func (e *engine) runAlone(op *writeOp) error {
 		return err
 	}
 	ctx := context.WithoutCancel(op.ctx)
+	e.counts.ops.Add(1)
+	e.counts.stmt(sqlBegin)
 	tx, err := e.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -140,9 +145,12 @@ func (e *engine) runAlone(op *writeOp) error {
 	if err := op.fn(ctx, tx); err != nil {
 		// fn's error is the cause; a failed rollback ends the transaction
 		// anyway when the connection resets.
+		e.counts.stmt(sqlRollback)
 		_ = tx.Rollback()
 		return err
 	}
+	e.counts.stmt(sqlCommit)
+	e.counts.commits.Add(1)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -154,12 +162,14 @@ func (e *engine) runAlone(op *writeOp) error {
 // failed, after rolling it back.
 func (e *engine) runTogether(batch []*writeOp) (err error) {
 	bg := context.Background()
+	e.counts.stmt(sqlBegin)
 	tx, err := e.write.BeginTx(bg, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer func() {
 		if err != nil {
+			e.counts.stmt(sqlRollback)
 			_ = tx.Rollback()
 		}
 	}()
@@ -167,6 +177,7 @@ func (e *engine) runTogether(batch []*writeOp) (err error) {
 		if op.err = op.ctx.Err(); op.err != nil {
 			continue
 		}
+		e.counts.ops.Add(1)
 		if _, err := e.txExec(bg, tx, sqlSavepoint); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
 		}
@@ -182,6 +193,8 @@ func (e *engine) runTogether(batch []*writeOp) (err error) {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
+	e.counts.stmt(sqlCommit)
+	e.counts.commits.Add(1)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -197,7 +210,7 @@ func (e *engine) runTogether(batch []*writeOp) (err error) {
 // re-prepares it transparently should the connection ever be replaced.
 func (e *engine) prepareHot(ctx context.Context) error {
 	e.stmts = map[string]*sql.Stmt{}
-	for _, q := range append([]string{sqlSavepoint, sqlRollbackTo, sqlRelease}, sqlstore.HotStatements()...) {
+	for _, q := range append([]string{sqlSavepoint, sqlRollbackTo, sqlRelease}, sqlstore.HotStatements(Dialect)...) {
 		st, err := e.write.PrepareContext(ctx, q)
 		if err != nil {
 			for _, p := range e.stmts {
@@ -212,6 +225,7 @@ func (e *engine) prepareHot(ctx context.Context) error {
 
 // txExec runs q in tx, through its prepared statement when it has one.
 func (e *engine) txExec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	e.counts.stmt(q)
 	if st, ok := e.stmts[q]; ok {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}

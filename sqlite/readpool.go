@@ -55,8 +55,16 @@ func (p *readPool) stmt(ctx context.Context, q string) *sql.Stmt {
 	return st
 }
 
-// QueryRowContext runs q as a prepared statement.
+// QueryRowContext runs q as a prepared statement. A one-row read is not
+// interrupted when ctx ends once it has started (it is checked before):
+// with a context that can end, database/sql and the driver each start a
+// goroutine per query to watch it, which cost more than the point reads
+// of a request do (a call, a number, a template by key). Such a read
+// waits at most busy_timeout for a lock held by another process.
 func (p *readPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if ctx.Err() == nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := p.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

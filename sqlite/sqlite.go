@@ -92,6 +92,8 @@ type engine struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	counts counter // what ran (counts.go)
 }
 
 // Option configures Open.
@@ -271,7 +273,7 @@ func (e *engine) closeStmts() {
 // db is the engine as the shared store sees it (sqlstore.DB).
 type db struct{ e *engine }
 
-func (d db) Reader() sqlstore.Querier { return readQuerier{d.e.pool} }
+func (d db) Reader() sqlstore.Querier { return readQuerier{d.e.pool, &d.e.counts} }
 
 // Write runs fn as one op of the writer, like Tx: with one writer, a write
 // costs the same in a transaction, and takes part in group commit.
@@ -281,7 +283,7 @@ func (d db) Write(ctx context.Context, fn func(context.Context, sqlstore.Querier
 
 func (d db) Tx(ctx context.Context, fn func(context.Context, sqlstore.Querier) error) error {
 	return d.e.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return fn(ctx, txQuerier{tx: tx, stmts: d.e.stmts})
+		return fn(ctx, txQuerier{tx: tx, stmts: d.e.stmts, c: &d.e.counts})
 	})
 }
 
@@ -296,9 +298,17 @@ func (d db) Close() error { return d.e.close() }
 type txQuerier struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	c     *counter // nil: not counted (migrations)
+}
+
+func (q txQuerier) count(query string) {
+	if q.c != nil {
+		q.c.stmt(query)
+	}
 }
 
 func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	q.count(query)
 	var res sql.Result
 	var err error
 	if st, ok := q.stmts[query]; ok {
@@ -313,7 +323,14 @@ func (q txQuerier) Exec(ctx context.Context, query string, args ...any) (int64, 
 }
 
 func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	r, err := q.tx.QueryContext(ctx, query, args...)
+	q.count(query)
+	var r *sql.Rows
+	var err error
+	if st, ok := q.stmts[query]; ok {
+		r, err = q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	} else {
+		r, err = q.tx.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -321,6 +338,7 @@ func (q txQuerier) Query(ctx context.Context, query string, args ...any) (sqlsto
 }
 
 func (q txQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	q.count(query)
 	if st, ok := q.stmts[query]; ok {
 		return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -344,9 +362,18 @@ func execEach(ctx context.Context, q sqlstore.Querier, batch []sqlstore.Stmt, ea
 }
 
 // readQuerier runs the reads on the read-only pool, prepared.
-type readQuerier struct{ p *readPool }
+type readQuerier struct {
+	p *readPool
+	c *counter
+}
+
+func (q readQuerier) count(query string) {
+	q.c.reads.Add(1)
+	q.c.stmt(query)
+}
 
 func (q readQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	q.count(query)
 	res, err := q.p.DB.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
@@ -355,6 +382,7 @@ func (q readQuerier) Exec(ctx context.Context, query string, args ...any) (int64
 }
 
 func (q readQuerier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	q.count(query)
 	r, err := q.p.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -363,6 +391,7 @@ func (q readQuerier) Query(ctx context.Context, query string, args ...any) (sqls
 }
 
 func (q readQuerier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	q.count(query)
 	return q.p.QueryRowContext(ctx, query, args...)
 }
 

@@ -486,3 +486,36 @@ func BenchmarkGetAccessKey(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkGetCall reads one call by ID, found and not found, with a
+// cancellable context as an API request's is (the gateway's action read).
+func BenchmarkGetCall(b *testing.B) {
+	st := openAt(b, filepath.Join(b.TempDir(), "bench.db"), sealer(b, 1))
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(b, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	must(b, st.CreateCall(ctx, benchCall("call-1", "13900000000", time.Now()), nil))
+	b.Run("found", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := st.GetCall(ctx, "1", "call-1"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("missing", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := st.GetCall(ctx, "1", "call-2"); !errors.Is(err, dialtone.ErrNotFound) {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

@@ -321,28 +321,6 @@ func (s *Store) PurgeTempCredentials(ctx context.Context, now time.Time) (int, e
 
 // --- nonces ---
 
-// sqlUseNonce checks and records a nonce in one statement, so the answer
-// is atomic without a transaction: the conditional DO UPDATE changes a row
-// (and the nonce is accepted) only when the record is new or expired
-// (expires_at <= now). On PostgreSQL ON CONFLICT is atomic against
-// concurrent inserts of the same key (one waits for the other to commit,
-// then takes the DO UPDATE path on the committed row), so two nodes can
-// never both accept a nonce; SQLite's writer runs one statement at a time.
-const sqlUseNonce = `
-INSERT INTO nonces (scope, nonce, expires_at) VALUES ($1, $2, $3)
-ON CONFLICT (scope, nonce) DO UPDATE SET expires_at = excluded.expires_at
-WHERE nonces.expires_at <= $4`
-
-// UseNonce records nonce under scope until expires and reports true, or
-// reports false when an unexpired record exists (expires_at > now).
-func (s *Store) UseNonce(ctx context.Context, scope, nonce string, now, expires time.Time) (bool, error) {
-	n, err := s.execCount(ctx, sqlUseNonce, scope, nonce, toMillis(expires), now.UnixMilli())
-	if err != nil {
-		return false, s.errorf("use nonce: %w", err)
-	}
-	return n == 1, nil
-}
-
 // PurgeNonces deletes the records expired at now and returns how many.
 func (s *Store) PurgeNonces(ctx context.Context, now time.Time) (int, error) {
 	n, err := s.execCount(ctx, `DELETE FROM nonces WHERE expires_at <= $1`, now.UnixMilli())

@@ -39,27 +39,20 @@ SELECT
     COUNT(*)
 FROM calls
 WHERE account_uid = $3 AND callee = $4 AND created_at > $5 AND created_at <= $6`
+	// What the call was asked to do (kind, product, numbers, out_id,
+	// params) is fixed at CreateCall: a change sets only its progress, so
+	// that the index on the callee is not rewritten at every change.
 	sqlUpdateCall = `
 UPDATE calls SET
-    kind = $1, prod_id = $2, caller = $3, callee = $4, caller_show_number = $5, callee_show_number = $6, out_id = $7, params = $8,
-    state = $9, status_code = $10, smart_status_code = $11, status_msg = $12, hangup_direction = $13, dtmf = $14, reason = $15,
-    a_originate_at = $16, a_ring_at = $17, a_start_at = $18, a_end_at = $19,
-    b_originate_at = $20, b_ring_at = $21, b_start_at = $22, b_end_at = $23,
-    duration = $24, node = $25, lease_till = $26,
+    state = $1, status_code = $2, smart_status_code = $3, status_msg = $4, hangup_direction = $5, dtmf = $6, reason = $7,
+    a_originate_at = $8, a_ring_at = $9, a_start_at = $10, a_end_at = $11,
+    b_originate_at = $12, b_ring_at = $13, b_start_at = $14, b_end_at = $15,
+    duration = $16, node = $17, lease_till = $18,
     version = version + 1
-WHERE id = $27 AND account_uid = $28 AND version = $29`
+WHERE id = $19 AND account_uid = $20 AND version = $21`
 	sqlCallOfAccount = `SELECT EXISTS (SELECT 1 FROM calls WHERE id = $1 AND account_uid = $2)`
-	// DO NOTHING makes a duplicate Seq or receipt ID a portable "0 rows"
-	// that becomes ErrConflict.
-	sqlInsertEvent = `
-INSERT INTO call_events (call_id, seq, at, type, leg, status_code, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (call_id, seq) DO NOTHING`
-	sqlInsertReceipt = `
-INSERT INTO receipts (id, account_uid, call_id, message_type, body, created_at, available_at, attempts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 0)
-ON CONFLICT (id) DO NOTHING`
-	sqlGetCall    = `SELECT ` + callCols + ` FROM calls WHERE account_uid = $1 AND id = $2`
-	sqlCallEvents = `
+	sqlGetCall       = `SELECT ` + callCols + ` FROM calls WHERE account_uid = $1 AND id = $2`
+	sqlCallEvents    = `
 SELECT e.seq, e.at, e.type, e.leg, e.status_code, e.detail
 FROM calls c LEFT JOIN call_events e ON e.call_id = c.id
 WHERE c.account_uid = $1 AND c.id = $2
@@ -70,11 +63,15 @@ ORDER BY e.seq`
 )
 
 // HotStatements are the statements that every call change or API request
-// writes; an engine that prepares statements itself (SQLite) prepares
-// these once.
-func HotStatements() []string {
-	return []string{sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount,
-		sqlUpdateCall, sqlInsertEvent, sqlInsertReceipt, sqlUseNonce}
+// writes, as d words them; an engine that prepares statements itself
+// (SQLite) prepares these once.
+func HotStatements(d Dialect) []string {
+	hot := []string{sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount, sqlUpdateCall}
+	hot = append(hot, eventInserts[1:]...)
+	hot = append(hot, receiptInserts[1:]...)
+	hot = append(hot, buildQueries(&d).claimReceipts[1:]...)
+	hot = append(hot, sqlInsertMessage)
+	return append(hot, nonceStatements[1:]...)
 }
 
 // Defaults of CallFilter.Limit.
@@ -103,11 +100,35 @@ func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialton
 		int64(c.Duration), c.Node, toMillis(c.LeaseTill), int64(1),
 	}
 	limited := guard != nil && (guard.Limits.PerMinute > 0 || guard.Limits.PerHour > 0 || guard.Limits.PerDay > 0)
+	if !limited {
+		// Without flow control the insert alone decides (one statement; on
+		// PostgreSQL its own transaction): the primary key refuses an ID
+		// that exists in any account (0 rows: ErrConflict), the foreign
+		// key an account that does not exist.
+		err := s.db.Write(ctx, func(ctx context.Context, q Querier) error {
+			n, err := q.Exec(ctx, sqlInsertCall, args...)
+			if s.d.IsForeignKey(err) {
+				return fmt.Errorf("account %s: %w", c.AccountUID, dialtone.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return dialtone.ErrConflict
+			}
+			return nil
+		})
+		if err != nil {
+			return s.errorf("create call %s: %w", c.ID, err)
+		}
+		c.Version = 1
+		return nil
+	}
 	err := s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
 		if err := requireAccount(ctx, q, c.AccountUID); err != nil {
 			return err
 		}
-		if limited && s.d.FlowLock != "" {
+		if s.d.FlowLock != "" {
 			// Before the duplicate check, so that the check sees a
 			// resubmission that holds the lock right now once it commits.
 			if _, err := q.Exec(ctx, s.d.FlowLock, c.AccountUID, c.Callee); err != nil {
@@ -124,10 +145,8 @@ func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialton
 		if dup {
 			return dialtone.ErrConflict
 		}
-		if limited {
-			if err := checkFlow(ctx, q, c, guard); err != nil {
-				return err
-			}
+		if err := checkFlow(ctx, q, c, guard); err != nil {
+			return err
 		}
 		// The primary key stays the final arbiter, should another node or
 		// process insert the ID between the check and here.
@@ -196,7 +215,6 @@ func (s *Store) UpdateCall(ctx context.Context, ch *dialtone.CallChange) error {
 		return s.errorf("update call %s: %w", c.ID, err)
 	}
 	args := []any{
-		string(c.Kind), c.ProdID, c.Caller, c.Callee, c.CallerShowNumber, c.CalleeShowNumber, c.OutID, nullableBytes(c.Params),
 		string(c.State), c.StatusCode, c.SmartStatusCode, c.StatusMsg, c.HangupDirection, c.DTMF, c.Reason,
 		toMillis(c.A.Originate), toMillis(c.A.Ring), toMillis(c.A.Start), toMillis(c.A.End),
 		toMillis(c.B.Originate), toMillis(c.B.Ring), toMillis(c.B.Start), toMillis(c.B.End),
@@ -204,45 +222,30 @@ func (s *Store) UpdateCall(ctx context.Context, ch *dialtone.CallChange) error {
 		c.ID, c.AccountUID, c.Version,
 	}
 	nEvents := len(ch.Events)
-	err = s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
-		n, err := q.Exec(ctx, sqlUpdateCall, args...)
+	change := func(ctx context.Context, q Querier) error {
+		ok, err := s.writeChange(ctx, q, args, rows, nEvents)
+		if err != nil || ok {
+			return err
+		}
+		// Only on this failure path: tell a stale version from a call
+		// that is not the account's.
+		ok, err = exists(ctx, q, sqlCallOfAccount, c.ID, c.AccountUID)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			// Only on this failure path: tell a stale version from a call
-			// that is not the account's.
-			ok, err := exists(ctx, q, sqlCallOfAccount, c.ID, c.AccountUID)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("call of account %s: %w", c.AccountUID, dialtone.ErrNotFound)
-			}
-			return fmt.Errorf("version %d is not current: %w", c.Version, dialtone.ErrConflict)
+		if !ok {
+			return fmt.Errorf("call of account %s: %w", c.AccountUID, dialtone.ErrNotFound)
 		}
-		if len(rows) == 0 {
-			return nil
-		}
-		// One batch for the rows of the change (one round trip on
-		// PostgreSQL); each result is still checked, in order.
-		return q.ExecBatch(ctx, rows, func(i int, n int64, err error) error {
-			what, key := "event", rows[i].Args[1]
-			if i >= nEvents {
-				what, key = "receipt", rows[i].Args[0]
-			}
-			if err != nil {
-				return fmt.Errorf("%s %v: %w", what, key, err)
-			}
-			if n == 0 {
-				if what == "event" {
-					return fmt.Errorf("event seq %v exists: %w", key, dialtone.ErrConflict)
-				}
-				return fmt.Errorf("receipt %v exists: %w", key, dialtone.ErrConflict)
-			}
-			return nil
-		})
-	})
+		return fmt.Errorf("version %d is not current: %w", c.Version, dialtone.ErrConflict)
+	}
+	if s.d.WritableCTE {
+		// One statement: its own transaction (callwrites.go). The
+		// existence check of the failure path needs none: calls are
+		// never deleted.
+		err = s.db.Write(ctx, change)
+	} else {
+		err = s.db.Tx(ctx, change)
+	}
 	if err != nil {
 		return s.errorf("update call %s: %w", c.ID, err)
 	}
@@ -267,7 +270,7 @@ func changeRows(ch *dialtone.CallChange) ([]Stmt, error) {
 		if err != nil {
 			return nil, fmt.Errorf("event %d detail: %w", ev.Seq, err)
 		}
-		out = append(out, Stmt{sqlInsertEvent, []any{c.ID, int64(ev.Seq), toMillis(ev.At), ev.Type, ev.Leg, ev.StatusCode, detail}})
+		out = append(out, Stmt{"", []any{c.ID, int64(ev.Seq), toMillis(ev.At), ev.Type, ev.Leg, ev.StatusCode, detail}})
 	}
 	for _, r := range ch.Receipts {
 		if r.ID == "" {
@@ -282,7 +285,7 @@ func changeRows(ch *dialtone.CallChange) ([]Stmt, error) {
 			return nil, fmt.Errorf("receipt %s is for call %s", r.ID, r.CallID)
 		}
 		created := toMillis(r.CreatedAt)
-		out = append(out, Stmt{sqlInsertReceipt, []any{r.ID, c.AccountUID, c.ID, r.MessageType, string(r.Body), created, created}})
+		out = append(out, Stmt{"", []any{r.ID, c.AccountUID, c.ID, r.MessageType, string(r.Body), created, created}})
 	}
 	return out, nil
 }

@@ -20,9 +20,6 @@ import (
 // --- SmartCall callback (part of the account's settings) ---
 
 const (
-	sqlGetCallback = `
-SELECT url_trusted, secret_sealed, secret_previous_sealed, secret_previous_until
-FROM account_callbacks WHERE account_uid = $1`
 	sqlPutCallback = `
 INSERT INTO account_callbacks (account_uid, url_trusted, secret_sealed, secret_previous_sealed, secret_previous_until)
 VALUES ($1, $2, $3, $4, $5)
@@ -33,20 +30,9 @@ ON CONFLICT (account_uid) DO UPDATE SET
     secret_previous_until = excluded.secret_previous_until`
 )
 
-// getCallback fills in the callback's trust and secrets; none stored
-// leaves them zero.
-func (s *Store) getCallback(ctx context.Context, accountUID string, st *dialtone.AccountSettings) error {
-	var (
-		trusted, until int64
-		cur, prev      string
-	)
-	err := s.db.Reader().QueryRow(ctx, sqlGetCallback, accountUID).Scan(&trusted, &cur, &prev, &until)
-	if isNoRows(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+// fillCallback sets the callback's trust and secrets from their columns.
+func (s *Store) fillCallback(st *dialtone.AccountSettings, trusted int64, cur, prev string, until int64) error {
+	var err error
 	st.SmartCallCallbackTrusted = trusted != 0
 	k := &st.SmartCallCallbackSecret
 	if k.Current, err = s.unsealOptional(cur); err != nil {

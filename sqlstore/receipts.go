@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,7 +119,6 @@ FROM receipts WHERE routed_at = 0 ORDER BY created_at, id{C} LIMIT $1`
 	// for this transaction and then re-checks routed_at = 0 on the
 	// committed row, so only the first dispatcher changes it and routes
 	// the receipt.
-	sqlClaimReceipt  = `UPDATE receipts SET routed_at = $1 WHERE id = $2 AND routed_at = 0`
 	sqlInsertMessage = `INSERT INTO queue_messages (id, queue, account_uid, receipt_id, body, body_md5, priority,
     enqueued_at, next_visible_at, first_dequeued_at, dequeue_count, handle, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
@@ -168,12 +168,37 @@ func (s *Store) RouteReceipts(ctx context.Context, routes []dialtone.RouteReceip
 	var routed []string
 	err := s.db.Tx(ctx, func(ctx context.Context, q Querier) error {
 		routed = routed[:0] // a re-run starts over
-		for _, rt := range sorted {
-			n, err := q.Exec(ctx, sqlClaimReceipt, at, rt.ReceiptID)
-			if err != nil {
-				return fmt.Errorf("claim receipt %s: %w", rt.ReceiptID, err)
+		// The receipts are claimed claimMax at a time, in one statement
+		// that returns the ones this dispatcher took (routed_at still 0).
+		claimed := map[string]bool{}
+		for rest := sorted; len(rest) > 0; {
+			k := min(len(rest), claimMax)
+			args := make([]any, 0, k+1)
+			args = append(args, at)
+			for _, rt := range rest[:k] {
+				args = append(args, rt.ReceiptID)
 			}
-			if n == 0 {
+			rows, err := q.Query(ctx, s.q.claimReceipts[k], args...)
+			if err != nil {
+				return fmt.Errorf("claim receipts: %w", err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return fmt.Errorf("claim receipts: %w", err)
+				}
+				claimed[id] = true
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return fmt.Errorf("claim receipts: %w", err)
+			}
+			rest = rest[k:]
+		}
+		for _, rt := range sorted {
+			if !claimed[rt.ReceiptID] {
 				continue
 			}
 			if m := rt.Message; m != nil {
@@ -194,6 +219,29 @@ func (s *Store) RouteReceipts(ctx context.Context, routes []dialtone.RouteReceip
 		return nil, s.errorf("route receipts: %w", err)
 	}
 	return routed, nil
+}
+
+// claimMax bounds the receipts of one claim statement.
+const claimMax = 16
+
+// claimStatements are the claims of 1..claimMax receipts (index n): $1 the
+// time, $2.. their IDs; each marks routed the ones not routed yet and
+// returns their IDs. On PostgreSQL the rows are locked in ID order and
+// rows another dispatcher holds are skipped (it routes them, or, should
+// it roll back, a later pass does), so two dispatchers never wait for
+// each other in a cycle.
+func claimStatements(r *strings.Replacer) []string {
+	out := make([]string, claimMax+1)
+	for n := 1; n <= claimMax; n++ {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = "$" + strconv.Itoa(i+2)
+		}
+		out[n] = r.Replace(`UPDATE receipts SET routed_at = $1 WHERE id IN (
+SELECT id FROM receipts WHERE routed_at = 0 AND id IN (` + strings.Join(ids, ", ") + `) ORDER BY id{C}{SKIP LOCKED})
+RETURNING id`)
+	}
+	return out
 }
 
 // PurgeRoutedReceipts deletes receipts routed before before.

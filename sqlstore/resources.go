@@ -187,10 +187,14 @@ func scanVoiceFile(row Row) (*dialtone.VoiceFile, error) {
 // --- account settings ---
 
 const (
+	// The settings with the SmartCall callback's trust and secrets, in one
+	// read (the callback's row may be missing: NULLs).
 	sqlGetSettings = `
-SELECT flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection,
-    smartcall_stream_url, smartcall_stream_trusted, fork_stream_url, fork_stream_trusted, fork_stream_kinds
-FROM account_settings WHERE account_uid = $1`
+SELECT s.flow_per_minute, s.flow_per_hour, s.flow_per_day, s.smartcall_callback_url, s.blacklist, s.machine_detection,
+    s.smartcall_stream_url, s.smartcall_stream_trusted, s.fork_stream_url, s.fork_stream_trusted, s.fork_stream_kinds,
+    c.url_trusted, c.secret_sealed, c.secret_previous_sealed, c.secret_previous_until
+FROM account_settings s LEFT JOIN account_callbacks c ON c.account_uid = s.account_uid
+WHERE s.account_uid = $1`
 	sqlPutSettings = `
 INSERT INTO account_settings (account_uid, flow_per_minute, flow_per_hour, flow_per_day, smartcall_callback_url, blacklist, machine_detection,
     smartcall_stream_url, smartcall_stream_trusted, fork_stream_url, fork_stream_trusted, fork_stream_kinds)
@@ -221,9 +225,14 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 		machine, kinds    string
 		agentT, forkT     int64
 	)
+	var (
+		trusted, until sql.NullInt64
+		cur, prev      sql.NullString
+	)
 	err := s.db.Reader().QueryRow(ctx, sqlGetSettings, accountUID).
 		Scan(&minute, &hour, &day, &st.SmartCallCallbackURL, &blacklist, &machine,
-			&st.SmartCallStreamURL, &agentT, &st.ForkStreamURL, &forkT, &kinds)
+			&st.SmartCallStreamURL, &agentT, &st.ForkStreamURL, &forkT, &kinds,
+			&trusted, &cur, &prev, &until)
 	if isNoRows(err) {
 		return &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl}, nil
 	}
@@ -237,8 +246,10 @@ func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dia
 	if st.Blacklist, err = decodeList[string]("blacklist", blacklist); err != nil {
 		return nil, s.errorf("settings of account %s: %w", accountUID, err)
 	}
-	if err := s.getCallback(ctx, accountUID, &st); err != nil {
-		return nil, s.errorf("settings of account %s: %w", accountUID, err)
+	if trusted.Valid {
+		if err := s.fillCallback(&st, trusted.Int64, cur.String, prev.String, until.Int64); err != nil {
+			return nil, s.errorf("settings of account %s: %w", accountUID, err)
+		}
 	}
 	return &st, nil
 }

@@ -120,6 +120,9 @@ type Dialect struct {
 	// IsUnique and IsForeignKey classify a statement's error: a duplicate
 	// key, and a missing parent row.
 	IsUnique, IsForeignKey func(error) bool
+	// WritableCTE says that a statement may modify data in WITH clauses
+	// (PostgreSQL): a call change is then one statement (callwrites.go).
+	WritableCTE bool
 	// AuthNotify, when set, runs with the write of an access key or an
 	// account, $1 the channel (AuthChannel) and $2 the payload, and tells
 	// the other nodes sharing the database to forget their cached copy
@@ -142,6 +145,8 @@ type Store struct {
 	// transaction wrote one of them.
 	auth      *authCache
 	authDirty *bool
+	// nonces forms the batches of UseNonce (nonces.go).
+	nonces *nonceBatcher
 }
 
 var _ dialtone.Store = (*Store)(nil)
@@ -157,7 +162,7 @@ func New(db DB, d Dialect, sealer dialtone.Sealer, log *slog.Logger) (*Store, er
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log, auth: newAuthCache(AuthCacheTTL)}, nil
+	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log, auth: newAuthCache(AuthCacheTTL), nonces: &nonceBatcher{}}, nil
 }
 
 // errorf prefixes an error with the engine's name.
@@ -379,6 +384,7 @@ type queries struct {
 	claimCalls, listCallsOrder, unfinishedOrder                           string
 	deleteCertFiles, listCertFiles, listAllCerts                          string
 	slotUsage                                                             string
+	claimReceipts                                                         []string
 }
 
 // dialectMarks are replaced in the statements of queries: {C} by
@@ -407,5 +413,6 @@ func buildQueries(d *Dialect) *queries {
 		listCertFiles:     r.Replace(sqlListCertFiles),
 		listAllCerts:      r.Replace(sqlListAllCerts),
 		slotUsage:         r.Replace(sqlSlotUsage),
+		claimReceipts:     claimStatements(r),
 	}
 }

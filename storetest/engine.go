@@ -63,7 +63,8 @@ func (s *suite) callUpdateRoundTrip(t *testing.T) {
 	c := &dialtone.Call{ID: "c1", AccountUID: "100", Kind: dialtone.KindVoice, State: dialtone.CallQueued, CreatedAt: at(0)}
 	must(t, "CreateCall", st.CreateCall(ctx(t), c, nil))
 
-	// Every field changes; the identity and CreatedAt must not.
+	// Every field changes; the identity, CreatedAt and what the call was
+	// asked to do (kind, product, numbers, out_id, params) must not.
 	upd := fullCall("c1", "100")
 	upd.CreatedAt = at(time.Hour)
 	upd.Version = 1
@@ -84,6 +85,8 @@ func (s *suite) callUpdateRoundTrip(t *testing.T) {
 	must(t, "GetCall", err)
 	want := *upd
 	want.CreatedAt = c.CreatedAt
+	want.Kind, want.ProdID, want.Caller, want.Callee = c.Kind, c.ProdID, c.Caller, c.Callee
+	want.CallerShowNumber, want.CalleeShowNumber, want.OutID, want.Params = c.CallerShowNumber, c.CalleeShowNumber, c.OutID, c.Params
 	equal(t, "updated call", *got, want, normCall)
 
 	evs, err := st.ListCallEvents(ctx(t), "100", "c1")

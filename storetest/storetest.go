@@ -24,7 +24,8 @@
 //     again from that instant, and the Purge methods delete it.
 //   - Concurrent writers all succeed (no "database is busy" errors).
 //   - CreateCall stores Version 1 whatever the call says. UpdateCall keeps
-//     ID, AccountUID and CreatedAt, returns ErrNotFound for a call that is
+//     ID, AccountUID and CreatedAt and what the call was asked to do (Kind,
+//     ProdID, the four numbers, OutID, Params), returns ErrNotFound for a call that is
 //     not the account's, ErrConflict for a stale Version or an event Seq /
 //     receipt ID that exists (writing nothing of the change), and leaves
 //     ch.Call.Version unchanged on any error.

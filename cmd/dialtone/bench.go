@@ -25,6 +25,7 @@ import (
 	"github.com/dialtone-voice/dialtone/pgtest"
 	"github.com/dialtone-voice/dialtone/postgres"
 	"github.com/dialtone-voice/dialtone/sdk"
+	"github.com/dialtone-voice/dialtone/sqlite"
 )
 
 // benchRow is one line of the table.
@@ -55,13 +56,26 @@ type benchOptions struct {
 	memProfile string
 	// only, when not empty, names the groups of rows to run (benchGroups).
 	only map[string]bool
+	// nodeCPU and pgCPU are the scale-out rows' CPU shares (cores) of
+	// each node and of PostgreSQL; scaleCalls the calls of each row.
+	nodeCPU, pgCPU float64
+	scaleCalls     int
+	// statements prints, after the table, the statements of a call by
+	// text (the breakdown of the per-call counts).
+	statements bool
 }
 
 // benchGroups are the groups of rows --only chooses from.
-var benchGroups = []string{"gateway", "https", "calls", "receipts", "sip", "live", "postgres"}
+var benchGroups = []string{"gateway", "https", "calls", "receipts", "sip", "live", "postgres", "scale"}
 
-// want reports whether the rows of group run.
-func (o benchOptions) want(group string) bool { return len(o.only) == 0 || o.only[group] }
+// want reports whether the rows of group run. The scale-out rows run only
+// when named: they need root (CPU groups) and take a minute.
+func (o benchOptions) want(group string) bool {
+	if group == "scale" {
+		return o.only[group]
+	}
+	return len(o.only) == 0 || o.only[group]
+}
 
 // parseBenchFlags reads the flags of `dialtone bench`. sippFound is
 // whether the sipp command is on PATH: the SIP rows are on by default
@@ -79,6 +93,16 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	noSIP := fs.Bool("no-sip", false, "skip the SIP rows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile taken while the live-calls row holds its calls to this file")
+	// The scale-out rows' defaults: PostgreSQL spends about 1.3 to 2 times a
+	// node's CPU per call, so its share must exceed 3 nodes' together by
+	// that much for the nodes, not the database, to be the limit (with
+	// 0.4 per node and 0.6 for PostgreSQL the database's quota was full at
+	// 1 node and adding nodes showed nothing). 3 x 0.2 + 1.2 = 1.8 cores
+	// leave a little of a 2-core machine to the bench's client.
+	fs.Float64Var(&o.nodeCPU, "node-cpu", 0.2, "CPU share (cores) of each node process in the scale-out rows (--only scale)")
+	fs.Float64Var(&o.pgCPU, "pg-cpu", 1.2, "CPU share (cores) of PostgreSQL in the scale-out rows")
+	fs.IntVar(&o.scaleCalls, "scale-calls", 1500, "calls of each scale-out row")
+	fs.BoolVar(&o.statements, "statements", false, "print on stderr how many times per call each statement ran in the end-to-end rows")
 	only := fs.String("only", "", "run only these groups of rows, comma-separated: "+strings.Join(benchGroups, ", "))
 	fs.IntVar(&o.sipRate, "sip-rate", 500, "calls/s offered in the SIP calls/s row, to Dialtone and to SIPp alike")
 	fs.IntVar(&o.sipCalls, "sip-calls", 2000, "calls each caller places in the SIP calls/s row")
@@ -90,6 +114,9 @@ func parseBenchFlags(args []string, stderr io.Writer, sippFound bool) (benchOpti
 	}
 	if o.dur <= 0 || o.dur > time.Minute || o.calls <= 0 || o.calls > 100000 || o.receipts <= 0 || o.receipts > 1000000 {
 		return o, errors.New("bench: --duration must be in (0, 1m], --calls in [1, 100000], --receipts in [1, 1000000]")
+	}
+	if o.nodeCPU < 0.05 || o.nodeCPU > 64 || o.pgCPU < 0.05 || o.pgCPU > 64 || o.scaleCalls < 1 || o.scaleCalls > 100000 {
+		return o, errors.New("bench: --node-cpu and --pg-cpu must be in [0.05, 64], --scale-calls in [1, 100000]")
 	}
 	if *only != "" {
 		o.only = map[string]bool{}
@@ -170,8 +197,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					fmtRate(plain, "req/s"), https/max(plain, 1), full, resumed)}, err)
 		}
 		if o.want("calls") {
-			rate, err := benchCalls(ctx, []*benchNode{sqliteNode}, o.calls)
-			add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"), fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time", o.calls)}, err)
+			lite := sqliteNode.node.Store().(*sqlite.Store)
+			before, beforeText := lite.Counts(), lite.StatementCounts()
+			cpu0 := processCPU()
+			rate, polls, err := benchCallsPolled(ctx, []*benchNode{sqliteNode}, o.calls)
+			cpu := processCPU() - cpu0
+			sent := lite.Counts().Sub(before)
+			// The bench's own polls are not the calls' cost.
+			sent.Statements -= polls
+			sent.Reads -= polls
+			add(benchRow{"end-to-end calls/s (SQLite, 1 node)", fmtRate(rate, "calls/s"),
+				fmt.Sprintf("%d SingleCallByTts, simulated network at 1/1000 time; CPU/call %d µs (client included); %s",
+					o.calls, cpu.Microseconds()/int64(o.calls), sqlitePerCall(sent, o.calls))}, err)
+			if o.statements {
+				printStatements(stderr, "SQLite", subTexts(lite.StatementCounts(), beforeText), o.calls)
+			}
 		}
 		if o.want("receipts") {
 			rate, err := benchReceipts(ctx, sqliteNode, o.receipts)
@@ -196,11 +236,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	if !o.noPG && o.want("postgres") {
-		pgRows, err := benchPostgres(ctx, dir, o.pgURL, o.calls, stderr)
+		pgRows, err := benchPostgres(ctx, dir, o.pgURL, o.calls, o.statements, stderr)
 		if err != nil {
 			add(benchRow{name: "PostgreSQL cluster"}, err)
 		}
 		for _, r := range pgRows {
+			add(r, nil)
+		}
+	}
+
+	if !o.noPG && o.want("scale") {
+		scaleRows, err := benchScale(ctx, dir, o, stderr)
+		if err != nil {
+			add(benchRow{name: "scale-out (PostgreSQL, nodes in their own processes)"}, err)
+		}
+		for _, r := range scaleRows {
 			add(r, nil)
 		}
 	}
@@ -483,6 +533,42 @@ func benchReceipts(ctx context.Context, n *benchNode, total int) (float64, error
 	return float64(total) / time.Since(start).Seconds(), nil
 }
 
+// sqlitePerCall says what a SQLite node ran per call.
+func sqlitePerCall(c sqlite.Counts, calls int) string {
+	per := func(v int64) float64 { return float64(v) / float64(calls) }
+	return fmt.Sprintf("%.1f statements per call (%.1f reads; writes in %.1f writer ops, %.2f commits)",
+		per(c.Statements), per(c.Reads), per(c.Ops), per(c.Commits))
+}
+
+// subTexts is the per-statement counts now minus before.
+func subTexts(now, before map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range now {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// printStatements writes the statements of the calls, most frequent first.
+func printStatements(w io.Writer, what string, counts map[string]int64, calls int) {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return int(counts[b] - counts[a]) })
+	fmt.Fprintf(w, "bench: statements per call, %s:\n", what)
+	for _, k := range keys {
+		if len(k) > 110 {
+			k2 := k[:110] + "…"
+			fmt.Fprintf(w, "  %6.2f  %s\n", float64(counts[k])/float64(calls), k2)
+			continue
+		}
+		fmt.Fprintf(w, "  %6.2f  %s\n", float64(counts[k])/float64(calls), k)
+	}
+}
+
 // pgCounts adds up what the nodes' PostgreSQL stores have sent.
 func pgCounts(nodes []*benchNode) postgres.Counts {
 	var sum postgres.Counts
@@ -495,6 +581,19 @@ func pgCounts(nodes []*benchNode) postgres.Counts {
 		}
 	}
 	return sum
+}
+
+// pgTexts adds up the nodes' statements by text.
+func pgTexts(nodes []*benchNode) map[string]int64 {
+	out := map[string]int64{}
+	for _, n := range nodes {
+		if pg, ok := n.node.Store().(*postgres.Store); ok {
+			for k, v := range pg.StatementCounts() {
+				out[k] += v
+			}
+		}
+	}
+	return out
 }
 
 // perCall says what the nodes sent PostgreSQL per call: every statement
@@ -510,7 +609,7 @@ func perCall(sent postgres.Counts, calls int) string {
 
 // benchPostgres runs the end-to-end call measurement on 1, 2 and 3 nodes
 // sharing one PostgreSQL database (a fresh one each time).
-func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Writer) ([]benchRow, error) {
+func benchPostgres(ctx context.Context, dir, url string, calls int, statements bool, stderr io.Writer) ([]benchRow, error) {
 	var newDB func() (string, error)
 	if url != "" {
 		os.Setenv(pgtest.EnvDSN, url)
@@ -548,7 +647,10 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			nodes = append(nodes, n)
 		}
 		before := pgCounts(nodes)
+		beforeText := pgTexts(nodes)
+		cpu0 := processCPU()
 		rate, polls, err := benchCallsPolled(ctx, nodes, calls)
+		cpu := processCPU() - cpu0
 		sent := pgCounts(nodes).Sub(before)
 		// The bench's own polls of the first node are not the calls' cost.
 		sent.Statements -= polls
@@ -557,6 +659,9 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			if serr := n.stop(); serr != nil {
 				fmt.Fprintln(stderr, "bench: stopping a node:", serr)
 			}
+		}
+		if statements {
+			printStatements(stderr, fmt.Sprintf("PostgreSQL, %d node(s)", k), subTexts(pgTexts(nodes), beforeText), calls)
 		}
 		r := benchRow{name: fmt.Sprintf("end-to-end calls/s (PostgreSQL, %d node%s)", k, map[bool]string{true: "s"}[k > 1]),
 			value: fmtRate(rate, "calls/s"), note: fmt.Sprintf("%d calls spread over the nodes, all in one process", calls)}
@@ -567,7 +672,7 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, stderr io.Wr
 			if k > 1 && rates[1] > 0 {
 				r.note += fmt.Sprintf("; x%.2f of 1 node", rate/rates[1])
 			}
-			r.note += "; " + perCall(sent, calls)
+			r.note += fmt.Sprintf("; CPU/call %d µs (nodes and client, not PostgreSQL); ", cpu.Microseconds()/int64(calls)) + perCall(sent, calls)
 		}
 		rows = append(rows, r)
 	}
