@@ -106,17 +106,7 @@ func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialton
 		// that exists in any account (0 rows: ErrConflict), the foreign
 		// key an account that does not exist.
 		err := s.db.Write(ctx, func(ctx context.Context, q Querier) error {
-			n, err := q.Exec(ctx, sqlInsertCall, args...)
-			if s.d.IsForeignKey(err) {
-				return fmt.Errorf("account %s: %w", c.AccountUID, dialtone.ErrNotFound)
-			}
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				return dialtone.ErrConflict
-			}
-			return nil
+			return s.insertCall(ctx, q, c, args)
 		})
 		if err != nil {
 			return s.errorf("create call %s: %w", c.ID, err)
@@ -150,19 +140,29 @@ func (s *Store) CreateCall(ctx context.Context, c *dialtone.Call, guard *dialton
 		}
 		// The primary key stays the final arbiter, should another node or
 		// process insert the ID between the check and here.
-		n, err := q.Exec(ctx, sqlInsertCall, args...)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return dialtone.ErrConflict
-		}
-		return nil
+		return s.insertCall(ctx, q, c, args)
 	})
 	if err != nil {
 		return s.errorf("create call %s: %w", c.ID, err)
 	}
 	c.Version = 1
+	return nil
+}
+
+// insertCall inserts c (args are its columns): the primary key refuses an
+// ID that exists in any account (0 rows: ErrConflict), the foreign key an
+// account that does not exist (ErrNotFound).
+func (s *Store) insertCall(ctx context.Context, q Querier, c *dialtone.Call, args []any) error {
+	n, err := q.Exec(ctx, sqlInsertCall, args...)
+	if s.d.IsForeignKey(err) {
+		return fmt.Errorf("account %s: %w", c.AccountUID, dialtone.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return dialtone.ErrConflict
+	}
 	return nil
 }
 
