@@ -99,51 +99,33 @@ func (l *leg) Feed(src dialtone.PCMSource) (func(), error) {
 
 var _ dialtone.AudioFeed = (*leg)(nil)
 
-// feed reads src in real time. Frames are counted from the start, so late
-// wake-ups do not make its clock run slow.
+// feed reads src in real time, a frame each 20 ms (paced).
 func (l *leg) feed(src dialtone.PCMSource, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	var h streamHeard
 	defer l.heardStream(&h, time.Now(), true)
-	t := time.NewTicker(frameTime)
-	defer t.Stop()
-	start := time.Now()
 	frame := make([]int16, frameSamples)
-	sent := 0
-	for {
-		select {
-		case <-stop:
-			return
-		case <-l.done:
-			return
-		case <-t.C:
-		}
-		due := int(time.Since(start) / frameTime)
-		if due-sent > voiceCatchUp {
-			sent = due - voiceCatchUp
-		}
-		for ; sent < due; sent++ {
-			n := src.Read(frame)
-			wall := time.Now()
-			if n > 0 {
-				l.mu.Lock()
-				if l.rec != nil {
-					l.rec.addLive(0, wall, l.now(), frame)
-				}
-				l.mu.Unlock()
+	l.paced(stop, func() {
+		n := src.Read(frame)
+		wall := time.Now()
+		if n > 0 {
+			l.mu.Lock()
+			if l.rec != nil {
+				l.rec.addLive(0, wall, l.now(), frame)
 			}
-			if n > 0 && level(frame) >= heardLevel {
-				if !h.talking {
-					h.talking, h.from, h.first, h.pcm = true, l.now(), wall, h.pcm[:0]
-				}
-				h.lastLoud = wall
-			}
-			if h.talking && len(h.pcm)+len(frame) <= maxUtterance {
-				h.pcm = append(h.pcm, frame...)
-			}
-			l.heardStream(&h, wall, false)
+			l.mu.Unlock()
 		}
-	}
+		if n > 0 && level(frame) >= heardLevel {
+			if !h.talking {
+				h.talking, h.from, h.first, h.pcm = true, l.now(), wall, h.pcm[:0]
+			}
+			h.lastLoud = wall
+		}
+		if h.talking && len(h.pcm)+len(frame) <= maxUtterance {
+			h.pcm = append(h.pcm, frame...)
+		}
+		l.heardStream(&h, wall, false)
+	}, nil)
 }
 
 // heardStream closes the stream's utterance when it has been quiet for

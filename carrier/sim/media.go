@@ -181,22 +181,49 @@ func (l *leg) flushHeard(force bool) {
 	}
 }
 
-// speak sends the subscriber's voice to out in real-time frames until stop
-// closes or the leg ends. Frames are counted from the start rather than
-// from tick to tick, so late wake-ups do not make its clock run slow.
+// speak sends the subscriber's voice to out in real-time frames (paced)
+// until stop closes or the leg ends.
 func (l *leg) speak(out dialtone.MediaSink, stop <-chan struct{}) {
 	defer l.flushHeard(true)
 	lines := l.voiceLines()
+	var (
+		pos, next int
+		cur       *dialtone.Audio
+		quiet     = int(voiceLead / frameTime) // frames of silence before the next line
+		silence   [frameSamples]int16
+		frame     = make([]int16, frameSamples)
+	)
+	l.paced(stop, func() {
+		if cur == nil && quiet <= 0 {
+			cur, pos = lines[next%len(lines)], 0
+			next++
+			l.said(cur)
+		}
+		f := silence[:]
+		if cur != nil {
+			n := copy(frame, cur.Samples[pos:])
+			clear(frame[n:])
+			f = frame
+			if pos += n; pos >= len(cur.Samples) {
+				cur, quiet = nil, int(voiceGap/frameTime)
+			}
+		} else {
+			quiet--
+		}
+		out.WriteAudio(f)
+	}, func() { l.flushHeard(false) })
+}
+
+// paced calls frame once for each 20 ms frame due since it started, then
+// afterTick (if set), on each tick until stop closes or the leg ends.
+// Frames are counted from the start rather than from tick to tick, so
+// late wake-ups do not make the clock run slow; after a long stall at
+// most voiceCatchUp frames are caught up.
+func (l *leg) paced(stop <-chan struct{}, frame func(), afterTick func()) {
 	t := time.NewTicker(frameTime)
 	defer t.Stop()
 	start := time.Now()
-	var (
-		sent, pos, next int
-		cur             *dialtone.Audio
-		quiet           = int(voiceLead / frameTime) // frames of silence before the next line
-		silence         [frameSamples]int16
-		frame           = make([]int16, frameSamples)
-	)
+	sent := 0
 	for {
 		select {
 		case <-stop:
@@ -210,25 +237,11 @@ func (l *leg) speak(out dialtone.MediaSink, stop <-chan struct{}) {
 			sent = due - voiceCatchUp
 		}
 		for ; sent < due; sent++ {
-			if cur == nil && quiet <= 0 {
-				cur, pos = lines[next%len(lines)], 0
-				next++
-				l.said(cur)
-			}
-			f := silence[:]
-			if cur != nil {
-				n := copy(frame, cur.Samples[pos:])
-				clear(frame[n:])
-				f = frame
-				if pos += n; pos >= len(cur.Samples) {
-					cur, quiet = nil, int(voiceGap/frameTime)
-				}
-			} else {
-				quiet--
-			}
-			out.WriteAudio(f)
+			frame()
 		}
-		l.flushHeard(false)
+		if afterTick != nil {
+			afterTick()
+		}
 	}
 }
 
