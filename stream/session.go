@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/mediastream"
 	"github.com/dialtone-voice/dialtone/outbound"
@@ -383,6 +384,18 @@ func (s *Session) Read(frame []int16) int {
 	s.echo(due)
 	return n
 }
+
+// Skip tells the session that the call's sender moved on by samples
+// without reading (dialtone.PCMSkipper): for the application's real-time
+// audio those slots went short, as for a Read that found nothing
+// (mediastream.Playout).
+func (s *Session) Skip(samples int) {
+	if !s.p.ListenOnly {
+		s.play.Skip(samples)
+	}
+}
+
+var _ dialtone.PCMSkipper = (*Session)(nil)
 
 // Buffered is the application's audio waiting to be played.
 func (s *Session) Buffered() time.Duration {

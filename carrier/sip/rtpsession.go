@@ -319,6 +319,16 @@ func (s *rtpSession) tick() {
 	_, _ = s.conn.WriteToUDPAddrPort(buf, to)
 }
 
+// skip moves the media clock on by frames the pacer did not send (it fell
+// more than a frame behind): the next packet's timestamp is its send time,
+// with the marker bit, as after a silence; a fed source is told.
+func (s *rtpSession) skip(frames int) {
+	if frames > 0 && s.sending.Load() {
+		s.tx.skip(frames)
+		s.play.skip(frames)
+	}
+}
+
 // receive reads RTP until the socket closes.
 func (s *rtpSession) receive() {
 	buf := make([]byte, 1500)
