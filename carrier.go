@@ -163,6 +163,15 @@ type PCMSource interface {
 	Read(frame []int16) int
 }
 
+// PCMSkipper is a PCMSource told of the frames its reader did not take:
+// the carrier's media clock moved on without them (its sender fell more
+// than a frame behind). A source that queues an application's real-time
+// audio uses it to keep its latency; the reader never waits on it.
+type PCMSkipper interface {
+	PCMSource
+	Skip(samples int)
+}
+
 // AudioFeed is a Leg that plays audio pulled from a PCMSource, one frame
 // each 20 ms of its media clock, with no queue of its own in between: what
 // the source drops (a barge-in's clear) is not heard a frame later than

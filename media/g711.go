@@ -145,6 +145,25 @@ func AppendALaw(dst []byte, samples []int16) []byte {
 	return dst
 }
 
+// AppendDecodeMuLaw appends the samples of G.711 µ-law bytes to dst, for
+// a caller that reuses its buffer.
+func AppendDecodeMuLaw(dst []int16, b []byte) []int16 {
+	dec := &tables().muDec
+	for _, c := range b {
+		dst = append(dst, dec[c])
+	}
+	return dst
+}
+
+// AppendDecodeALaw appends the samples of G.711 A-law bytes to dst.
+func AppendDecodeALaw(dst []int16, b []byte) []int16 {
+	dec := &tables().aDec
+	for _, c := range b {
+		dst = append(dst, dec[c])
+	}
+	return dst
+}
+
 // DecodeALaw expands G.711 A-law bytes to samples.
 func DecodeALaw(b []byte) []int16 {
 	dec := &tables().aDec

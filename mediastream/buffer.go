@@ -170,6 +170,18 @@ func (b *SendBuffer[T]) Drops() SendDrops {
 // marks of a cleared buffer. Every method returns the names of the marks
 // it made due, in order, for the caller to echo. It is safe for
 // concurrent use.
+//
+// Audio that comes too late for its slot is dropped, as a jitter buffer
+// drops a late packet: when the application's audio stops short for at
+// most MaxHiccup (the pacer read, found less than a frame and played
+// silence, or its slots went by unread: Skip) and then comes back with no
+// more than it owes plus what is due now, what it owes for the gap is
+// dropped, oldest first, and counted (Dropped, Late). Otherwise a real-time sender that is once a frame late
+// would hold that frame in the queue for the rest of the call, 20 ms more
+// latency for every frame, and every hiccup would add to it up to the
+// second the buffer holds. Audio sent ahead (more than the gap and the
+// frame due) is never dropped for this, nor after a pause longer than
+// MaxHiccup, nor after Clear.
 type Playout struct {
 	mu       sync.Mutex
 	buf      []byte // ring
@@ -178,7 +190,18 @@ type Playout struct {
 	marks    []pendingMark
 	maxMarks int
 	stats    PlayoutStats
+	// flowing: the last Read was served in full. owed: the silence
+	// Read played since, while at most MaxHiccup.
+	flowing bool
+	owed    int
 }
+
+// MaxHiccup is the longest stop in an application's audio after which
+// what comes late for the gap is dropped; a longer one is a pause.
+const MaxHiccup = 100 * time.Millisecond
+
+// maxOwed is MaxHiccup in bytes.
+const maxOwed = int(MaxHiccup * SampleRate / time.Second)
 
 type pendingMark struct {
 	name string
@@ -186,9 +209,11 @@ type pendingMark struct {
 }
 
 // PlayoutStats counts a Playout's audio, in bytes (8000 a second), and
-// its marks.
+// its marks. Dropped is the audio dropped past the capacity and the audio
+// that came late for its slot, Late the second alone.
 type PlayoutStats struct {
 	Queued, Played, Dropped, Cleared int64
+	Late                             int64
 	Clears                           int64
 	Marks                            int64 // echoed
 	MarksEarly                       int64 // echoed before their audio played: more than MaxMarks were pending
@@ -260,6 +285,7 @@ func (p *Playout) Clear() (due []string) {
 	p.stats.Cleared += int64(p.n)
 	p.r, p.n = 0, 0
 	p.out = p.in
+	p.flowing, p.owed = false, 0
 	return p.dueLocked()
 }
 
@@ -268,8 +294,30 @@ func (p *Playout) Clear() (due []string) {
 func (p *Playout) Read(dst []byte) (n int, due []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n = min(len(dst), p.n)
 	c := len(p.buf)
+	if p.owed > 0 && p.n > len(dst) {
+		// Back after a hiccup: what came late for the gap goes,
+		// unless the application sent ahead.
+		if p.n <= p.owed+len(dst) {
+			late := min(p.owed, p.n-len(dst))
+			p.r = (p.r + late) % c
+			p.n -= late
+			p.out += uint64(late)
+			p.stats.Dropped += int64(late)
+			p.stats.Late += int64(late)
+		}
+		p.owed = 0
+	}
+	n = min(len(dst), p.n)
+	switch {
+	case n == len(dst):
+		p.flowing, p.owed = true, 0
+	case p.flowing || p.owed > 0:
+		p.flowing = false
+		if p.owed += len(dst) - n; p.owed > maxOwed {
+			p.owed = 0 // a pause, not a hiccup
+		}
+	}
 	k := copy(dst[:n], p.buf[p.r:min(c, p.r+n)])
 	copy(dst[k:n], p.buf)
 	p.r = (p.r + n) % c
@@ -277,6 +325,22 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 	p.out += uint64(n)
 	p.stats.Played += int64(n)
 	return n, p.dueLocked()
+}
+
+// Skip tells the buffer that its reader's slots for n bytes went by
+// without a Read (the sender fell behind): for audio in flow they count as
+// slots that went short, so that what queued up meanwhile is dropped as
+// late if it is no more than the skipped slots and the next one owe.
+func (p *Playout) Skip(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n <= 0 || !p.flowing && p.owed == 0 {
+		return
+	}
+	p.flowing = false
+	if p.owed += n; p.owed > maxOwed {
+		p.owed = 0
+	}
 }
 
 // dueLocked takes the marks whose audio has gone.

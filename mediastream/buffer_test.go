@@ -229,6 +229,101 @@ func TestPlayoutOverflow(t *testing.T) {
 	}
 }
 
+// A real-time sender whose frame comes after its slot: the slot plays
+// silence, and when the late frame comes with the next, the late one is
+// dropped (counted) so the stream keeps its latency; audio sent ahead, a
+// pause longer than MaxHiccup and a clear drop nothing.
+func TestPlayoutLate(t *testing.T) {
+	frame := func(v byte) []byte { return bytes.Repeat([]byte{v}, FrameBytes) }
+	buf := make([]byte, FrameBytes)
+	read := func(p *Playout) (int, byte) {
+		n, _ := p.Read(buf)
+		return n, buf[0]
+	}
+	// In time, then frame 2 late: silence in its slot, then 2 and 3
+	// together, and 3 plays in its own slot.
+	p := NewPlayout(0, 0)
+	p.Write(frame(1))
+	if n, v := read(p); n != FrameBytes || v != 1 {
+		t.Fatalf("frame 1: %d %d", n, v)
+	}
+	if n, _ := read(p); n != 0 {
+		t.Fatalf("slot of the late frame: %d", n)
+	}
+	p.Write(frame(2))
+	p.Mark("after 2")
+	p.Write(frame(3))
+	if n, due := p.Read(buf); n != FrameBytes || buf[0] != 3 || !reflect.DeepEqual(due, []string{"after 2"}) {
+		t.Fatalf("after the hiccup: %d bytes of %d, due %v; want frame 3 and the mark", n, buf[0], due)
+	}
+	if st := p.Stats(); st.Late != FrameBytes || st.Dropped != FrameBytes || st.Played != 2*FrameBytes {
+		t.Fatalf("stats %+v", st)
+	}
+	// Three slots short (60 ms), then the three late frames and the
+	// one due: the one due plays.
+	p.Write(frame(4))
+	read(p)
+	for range 3 {
+		read(p)
+	}
+	for v := byte(5); v <= 8; v++ {
+		p.Write(frame(v))
+	}
+	if n, v := read(p); n != FrameBytes || v != 8 || p.Buffered() != 0 {
+		t.Fatalf("after 60 ms: frame %d (%d bytes), %d left", v, n, p.Buffered())
+	}
+	// A pause longer than MaxHiccup, then a burst: all of it plays.
+	for range int(MaxHiccup/(20*time.Millisecond)) + 1 {
+		read(p)
+	}
+	p.Write(frame(9))
+	p.Write(frame(10))
+	if n, v := read(p); n != FrameBytes || v != 9 {
+		t.Fatalf("after a pause: frame %d (%d bytes)", v, n)
+	}
+	// A hiccup, then audio sent ahead (more than the gap and the frame
+	// due): nothing is dropped.
+	read(p) // frame 10
+	read(p) // short
+	for v := byte(11); v <= 14; v++ {
+		p.Write(frame(v))
+	}
+	if n, v := read(p); n != FrameBytes || v != 11 {
+		t.Fatalf("audio sent ahead: frame %d (%d bytes)", v, n)
+	}
+	// A hiccup, then a clear (barge-in) and new audio: it all plays.
+	for p.Buffered() > 0 {
+		read(p)
+	}
+	read(p) // short
+	p.Clear()
+	p.Write(frame(20))
+	p.Write(frame(21))
+	if n, v := read(p); n != FrameBytes || v != 20 {
+		t.Fatalf("after a clear: frame %d (%d bytes)", v, n)
+	}
+	if st := p.Stats(); st.Late != 4*FrameBytes {
+		t.Fatalf("late %d bytes, want the 4 late frames", st.Late)
+	}
+	// The reader skipped two slots (its sender fell behind) while the
+	// frames came in time: the two that queued meanwhile go, the frame
+	// due now plays. Skip on a buffer whose audio is not flowing does
+	// nothing.
+	q := NewPlayout(0, 0)
+	q.Skip(2 * FrameBytes)
+	q.Write(frame(1))
+	if n, v := read(q); n != FrameBytes || v != 1 {
+		t.Fatalf("skip before any audio: frame %d (%d bytes)", v, n)
+	}
+	q.Skip(2 * FrameBytes)
+	for v := byte(2); v <= 4; v++ {
+		q.Write(frame(v))
+	}
+	if n, v := read(q); n != FrameBytes || v != 4 || q.Stats().Late != 2*FrameBytes {
+		t.Fatalf("after skipped slots: frame %d (%d bytes), %+v", v, n, q.Stats())
+	}
+}
+
 func TestCounters(t *testing.T) {
 	var c Counters
 	if n := c.Next(); n != 1 {

@@ -30,7 +30,7 @@ func Decode(data []byte, d Direction) (*Message, error) {
 	if len(data) > MaxMessageBytes {
 		return nil, fieldErr("", "", "%d bytes, at most %d", len(data), MaxMessageBytes)
 	}
-	if !json.Valid(data) {
+	if valid, sure := quickValid(data); !sure && !json.Valid(data) || sure && !valid {
 		var v any
 		err := json.Unmarshal(data, &v)
 		return nil, fieldErr("", "", "not valid JSON: %v", err)
@@ -202,6 +202,140 @@ func (m *Message) decodeMedia(top object, d Direction) error {
 	}
 	md.Payload = md.Payload[:n]
 	return nil
+}
+
+// quickValid checks, without encoding/json's byte-by-byte state machine,
+// whether data is valid JSON for the messages of this protocol: objects,
+// arrays, numbers, literals and strings of printable ASCII without
+// escapes. sure is false for anything else (an escape, a byte outside
+// printable ASCII, nesting deeper than maxQuickDepth), which
+// encoding/json then decides.
+func quickValid(data []byte) (valid, sure bool) {
+	i, ok, sure := quickValue(data, skipSpace(data, 0), 0)
+	if !sure {
+		return false, false
+	}
+	return ok && skipSpace(data, i) == len(data), true
+}
+
+// maxQuickDepth bounds quickValue's recursion: the protocol's messages
+// nest three deep.
+const maxQuickDepth = 8
+
+// quickValue reads the value at b[i] and returns the index after it.
+func quickValue(b []byte, i, depth int) (next int, ok, sure bool) {
+	if i >= len(b) {
+		return i, false, true
+	}
+	switch c := b[i]; {
+	case c == '"':
+		for i++; i < len(b); i++ {
+			switch c := b[i]; {
+			case c == '"':
+				return i + 1, true, true
+			case c == '\\' || c < 0x20 || c > 0x7e:
+				return i, false, false
+			}
+		}
+		return i, false, true
+	case c == '{' || c == '[':
+		if depth >= maxQuickDepth {
+			return i, false, false
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == end {
+			return i + 1, true, true
+		}
+		for {
+			if end == '}' {
+				if i >= len(b) || b[i] != '"' {
+					return i, false, true
+				}
+				if i, ok, sure = quickValue(b, i, depth+1); !ok || !sure {
+					return i, ok, sure
+				}
+				i = skipSpace(b, i)
+				if i >= len(b) || b[i] != ':' {
+					return i, false, true
+				}
+				i = skipSpace(b, i+1)
+			}
+			if i, ok, sure = quickValue(b, i, depth+1); !ok || !sure {
+				return i, ok, sure
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return i, false, true
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case end:
+				return i + 1, true, true
+			default:
+				return i, false, true
+			}
+		}
+	case c == 't':
+		return quickLiteral(b, i, "true")
+	case c == 'f':
+		return quickLiteral(b, i, "false")
+	case c == 'n':
+		return quickLiteral(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return quickNumber(b, i)
+	}
+	return i, false, true
+}
+
+func quickLiteral(b []byte, i int, lit string) (int, bool, bool) {
+	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+		return i + len(lit), true, true
+	}
+	return i, false, true
+}
+
+// quickNumber reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func quickNumber(b []byte, i int) (int, bool, bool) {
+	digits := func(i int) (int, bool) {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		return j, j > i
+	}
+	if b[i] == '-' {
+		i++
+	}
+	if i < len(b) && b[i] == '0' {
+		i++
+	} else {
+		var ok bool
+		if i, ok = digits(i); !ok {
+			return i, false, true
+		}
+	}
+	if i < len(b) && b[i] == '.' {
+		var ok bool
+		if i, ok = digits(i + 1); !ok {
+			return i, false, true
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		var ok bool
+		if i, ok = digits(i); !ok {
+			return i, false, true
+		}
+	}
+	return i, true, true
 }
 
 func isNull(raw []byte) bool { return string(bytes.TrimSpace(raw)) == "null" }

@@ -79,3 +79,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuickValid: where quickValid is sure, it agrees with encoding/json.
+func FuzzQuickValid(f *testing.F) {
+	for _, s := range []string{
+		`{"event":"media","streamSid":"MZ1","media":{"payload":"/wB/"}}`,
+		`{"a":[1,-0.5e+3,true,false,null,{},[]],"b":"x"}`,
+		`{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a" 1}`, `{"a":1,}`, `[1,]`, `{"a":"\u00e9"}`,
+		` {"a" : [ 1 , 2 ] } `, `{"a":tru}`, `"x"`, `1e5`, `{}x`, ``, `{`, `[[[[[[[[[[1]]]]]]]]]]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		valid, sure := quickValid(data)
+		if sure && valid != json.Valid(data) {
+			t.Fatalf("quickValid(%q) = %v, encoding/json says %v", data, valid, !valid)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/media"
 	"github.com/dialtone-voice/dialtone/mediastream"
 	"github.com/dialtone-voice/dialtone/outbound"
@@ -148,6 +150,9 @@ type Session struct {
 
 	readMu  sync.Mutex // Read's scratch buffer
 	readBuf []byte
+
+	freeMu sync.Mutex // µ-law buffers the writer has sent, for Send
+	free   [][]byte
 
 	sent, received, dtmf, invalid, ignored atomic.Int64
 	endedAt                                atomic.Int64 // unix nanoseconds
@@ -300,10 +305,42 @@ func (s *Session) SendTrack(t mediastream.Track, frame []int16, at time.Duration
 	if len(frame) == 0 || len(frame) > mediastream.MaxPayloadBytes {
 		return fmt.Errorf("stream: a frame of %d samples", len(frame))
 	}
-	audio := media.AppendMuLaw(make([]byte, 0, len(frame)), frame)
+	audio := media.AppendMuLaw(s.getAudio(len(frame)), frame)
 	d := time.Duration(len(frame)) * time.Second / mediastream.SampleRate
 	s.out.Push(outItem{track: t, at: at, audio: audio}, d)
 	return nil
+}
+
+// getAudio returns an empty buffer of at least n bytes' capacity: one the
+// writer has finished with, or a new one. Fifty frames a second per
+// stream need not each be a new allocation.
+func (s *Session) getAudio(n int) []byte {
+	s.freeMu.Lock()
+	if k := len(s.free); k > 0 {
+		b := s.free[k-1]
+		s.free[k-1] = nil
+		s.free = s.free[:k-1]
+		s.freeMu.Unlock()
+		if cap(b) >= n {
+			return b[:0]
+		}
+	} else {
+		s.freeMu.Unlock()
+	}
+	return make([]byte, 0, max(n, FrameSamples))
+}
+
+// maxFree bounds the buffers kept for Send; frames dropped from a full
+// queue are left to the collector.
+const maxFree = 8
+
+// putAudio gives back a buffer the writer no longer needs.
+func (s *Session) putAudio(b []byte) {
+	s.freeMu.Lock()
+	if len(s.free) < maxFree {
+		s.free = append(s.free, b)
+	}
+	s.freeMu.Unlock()
 }
 
 // DTMF sends a key pressed by the call's party (0-9, *, #, A-D).
@@ -347,6 +384,18 @@ func (s *Session) Read(frame []int16) int {
 	s.echo(due)
 	return n
 }
+
+// Skip tells the session that the call's sender moved on by samples
+// without reading (dialtone.PCMSkipper): for the application's real-time
+// audio those slots went short, as for a Read that found nothing
+// (mediastream.Playout).
+func (s *Session) Skip(samples int) {
+	if !s.p.ListenOnly {
+		s.play.Skip(samples)
+	}
+}
+
+var _ dialtone.PCMSkipper = (*Session)(nil)
 
 // Buffered is the application's audio waiting to be played.
 func (s *Session) Buffered() time.Duration {
@@ -461,6 +510,9 @@ func (s *Session) writeLoop(ctx context.Context) {
 		}
 		return err
 	}
+	// The media message is built in place, frame after frame.
+	var media mediastream.Media
+	mediaMsg := mediastream.Message{Event: mediastream.EventMedia, StreamSID: s.p.StreamSID, Media: &media}
 	for {
 		for {
 			it, ok := s.out.Pop()
@@ -470,13 +522,18 @@ func (s *Session) writeLoop(ctx context.Context) {
 			m := it.msg
 			if it.audio != nil {
 				seq, chunk, ts := s.counter.NextMedia(it.track, it.at)
-				m = &mediastream.Message{Event: mediastream.EventMedia, SequenceNumber: seq, StreamSID: s.p.StreamSID,
-					Media: &mediastream.Media{Track: it.track, Chunk: chunk, Timestamp: ts, Payload: it.audio}}
+				mediaMsg.SequenceNumber = seq
+				media = mediastream.Media{Track: it.track, Chunk: chunk, Timestamp: ts, Payload: it.audio}
+				m = &mediaMsg
 			} else {
 				m.SequenceNumber, m.StreamSID = s.counter.Next(), s.p.StreamSID
 			}
 			var err error
 			buf, err = mediastream.AppendEncode(buf[:0], m, mediastream.FromDialtone)
+			if it.audio != nil {
+				media.Payload = nil
+				s.putAudio(it.audio)
+			}
 			if err != nil {
 				// Send and DTMF check what they queue: a bug.
 				s.log.Error("stream: a message that does not encode", "event", m.Event, "err", err)
@@ -532,8 +589,11 @@ func (s *Session) readLoop(ctx context.Context) {
 			s.log.Warn("stream: refused a message from the application", "why", why, "err", err)
 		}
 	}
+	// Messages are read into one buffer, reused: Decode copies what it
+	// keeps.
+	var in bytes.Buffer
 	for {
-		typ, data, err := s.conn.Read(ctx)
+		typ, data, err := s.readMessage(ctx, &in)
 		if err != nil {
 			switch st := websocket.CloseStatus(err); {
 			case s.ended.Load():
@@ -585,6 +645,21 @@ func (s *Session) readLoop(ctx context.Context) {
 			s.end(ReasonHangup, reason, nil)
 		}
 	}
+}
+
+// readMessage reads the next message into in (emptied first) and returns
+// its bytes, valid until the next call; the connection's read limit
+// bounds it.
+func (s *Session) readMessage(ctx context.Context, in *bytes.Buffer) (websocket.MessageType, []byte, error) {
+	typ, r, err := s.conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	in.Reset()
+	if _, err := in.ReadFrom(r); err != nil {
+		return 0, nil, err
+	}
+	return typ, in.Bytes(), nil
 }
 
 // echo queues the echoes of marks that are due.

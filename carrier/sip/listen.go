@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -80,8 +81,10 @@ func (li *listener) push(pcm []int16, at time.Time) {
 	if !li.started.Load() {
 		return
 	}
+	// The frame waits in the channel: a copy, since pcm is the RTP
+	// reader's, reused for its next packet.
 	select {
-	case li.frames <- audioFrame{pcm, at}:
+	case li.frames <- audioFrame{slices.Clone(pcm), at}:
 	default:
 		li.dropped.Add(1)
 	}

@@ -147,7 +147,11 @@ func (p *pacer) close() {
 // slot whose streams send nothing for a frame. A loop that fell behind
 // serves the slots it owes at once; one that fell behind by more than a
 // frame (the process was stopped) starts again from now, since frames for
-// time gone by are no use to anyone.
+// time gone by are no use to anyone. The streams of the slots it skips
+// move their RTP clocks on by the frames not sent (skip), so that what
+// they send next is stamped with the time it is sent: the far end sees a
+// gap, as after silence suppression, not every later packet a frame or
+// more late for the rest of the call.
 func (sh *pacerShard) run(stop <-chan struct{}, phase time.Duration) {
 	t := time.NewTimer(phase)
 	defer t.Stop()
@@ -169,7 +173,9 @@ func (sh *pacerShard) run(stop <-chan struct{}, phase time.Duration) {
 			}
 			if -d > frameTime {
 				// Realign on the grid, keeping the slot order.
-				n += int64(-d / slotTime)
+				k := int64(-d / slotTime)
+				sh.skip(n, k)
+				n += k
 			}
 		}
 		slot := int(n % pacerSlots)
@@ -181,6 +187,25 @@ func (sh *pacerShard) run(stop <-chan struct{}, phase time.Duration) {
 		for _, s := range list {
 			s.tick()
 			s.tickRTCP(now)
+		}
+	}
+}
+
+// skip moves on the RTP clocks of the streams of the k slots from slot
+// number n, which the loop will not serve: a slot skipped m times over
+// has each of its streams skip m frames.
+func (sh *pacerShard) skip(n, k int64) {
+	for j := int64(0); j < min(k, pacerSlots); j++ {
+		frames := k / pacerSlots
+		if j < k%pacerSlots {
+			frames++
+		}
+		sh.mu.Lock()
+		sh.list = append(sh.list[:0], sh.slots[(n+j)%pacerSlots]...)
+		list := sh.list
+		sh.mu.Unlock()
+		for _, s := range list {
+			s.skip(int(frames))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 )
@@ -84,3 +85,60 @@ func TestPacerShards(t *testing.T) {
 	// Shards tick idle streams without touching them (not sending).
 	time.Sleep(3 * frameTime)
 }
+
+// TestPacerSkip: a shard that fell behind and skips slots moves the RTP
+// clock of each of their streams on by the frames it did not send, and
+// marks the next packet; streams of slots not skipped keep their clocks.
+func TestPacerSkip(t *testing.T) {
+	sh := &pacerShard{index: make(map[*rtpSession]slotPos)}
+	ss := make([]*rtpSession, 2*pacerSlots)
+	f := &mediaFormat{codec: CodecPCMU, pt: 0}
+	ts0 := make([]uint32, len(ss))
+	for i := range ss {
+		ss[i] = newRTPSession(nil, nil, 0, time.Second, streamHooks{})
+		ss[i].sending.Store(true)
+		sh.add(ss[i])
+		pkt := ss[i].tx.packet(f, make([]int16, frameSamples), ss[i].ssrc)
+		ts0[i] = binary.BigEndian.Uint32(pkt[4:8]) + frameSamples // the next packet's
+	}
+	// Slot number 7 onwards, 23 slots: slots 7, 8, 9 skip three
+	// frames, the others two.
+	sh.skip(7, 23)
+	// A stream that is not sending keeps its clock.
+	idle := newRTPSession(nil, nil, 0, time.Second, streamHooks{})
+	_, before := idle.tx.position()
+	idle.skip(5)
+	if _, after := idle.tx.position(); after != before {
+		t.Errorf("a stream not sending moved its clock from %d to %d", before, after)
+	}
+	// A fed source that wants to know is told of the frames skipped;
+	// while a Play lasts, it is not.
+	src := &skipSource{}
+	fed := newRTPSession(nil, nil, 0, time.Second, streamHooks{})
+	fed.sending.Store(true)
+	fed.play.setSource(src)
+	fed.skip(3)
+	job, _ := fed.play.start(make([]int16, 4*frameSamples))
+	fed.skip(2)
+	fed.play.stop(job)
+	if src.skipped != 3*frameSamples {
+		t.Errorf("source told of %d samples skipped, want %d", src.skipped, 3*frameSamples)
+	}
+	for i, s := range ss {
+		slot := sh.index[s].slot
+		want := 2
+		if slot >= 7 {
+			want = 3
+		}
+		pkt := s.tx.packet(f, make([]int16, frameSamples), s.ssrc)
+		got := binary.BigEndian.Uint32(pkt[4:8]) - ts0[i]
+		if got != uint32(want*frameSamples) || pkt[1]&0x80 == 0 {
+			t.Errorf("stream %d in slot %d: timestamp moved %d samples, marker %v; want %d and a marker", i, slot, got, pkt[1]&0x80 != 0, want*frameSamples)
+		}
+	}
+}
+
+type skipSource struct{ skipped int }
+
+func (s *skipSource) Read(frame []int16) int { clear(frame); return 0 }
+func (s *skipSource) Skip(samples int)       { s.skipped += samples }

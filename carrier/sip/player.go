@@ -120,6 +120,17 @@ func (p *player) next(buf []int16) []int16 {
 	return frame
 }
 
+// skip tells the source, when it wants to know (dialtone.PCMSkipper), of
+// frames the pacer did not send; a Play in progress is not skipped: it
+// plays on where it was.
+func (p *player) skip(frames int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sk, ok := p.src.(dialtone.PCMSkipper); ok && p.job == nil {
+		sk.Skip(frames * frameSamples)
+	}
+}
+
 // Feed plays what src gives, a frame each tick of the pacer, until stop
 // is called or the leg ends (dialtone.AudioFeed); a Play in progress takes
 // precedence while it lasts, and the source's frames take precedence over

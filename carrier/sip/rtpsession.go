@@ -92,6 +92,11 @@ type rtpSession struct {
 	// Touched only by the pacer's goroutine (tick).
 	frame   [frameSamples]int16
 	silence [frameSamples]int16
+
+	// dec is the answered party's decoded audio, reused packet after
+	// packet (the receive goroutine only): the hooks that take it after
+	// the answer read it and do not keep it.
+	dec []int16
 }
 
 // listenRTCP binds the RTCP socket next to an RTP one (RFC 3550 §11), or
@@ -314,6 +319,16 @@ func (s *rtpSession) tick() {
 	_, _ = s.conn.WriteToUDPAddrPort(buf, to)
 }
 
+// skip moves the media clock on by frames the pacer did not send (it fell
+// more than a frame behind): the next packet's timestamp is its send time,
+// with the marker bit, as after a silence; a fed source is told.
+func (s *rtpSession) skip(frames int) {
+	if frames > 0 && s.sending.Load() {
+		s.tx.skip(frames)
+		s.play.skip(frames)
+	}
+}
+
 // receive reads RTP until the socket closes.
 func (s *rtpSession) receive() {
 	buf := make([]byte, 1500)
@@ -322,9 +337,18 @@ func (s *rtpSession) receive() {
 	// second, while datagrams arrive: junk and payload types nobody agreed
 	// are not media, and arriving more often than the read deadline they
 	// would otherwise keep a dead call up for ever.
+	//
+	// The deadline is moved on only when less than three quarters of a
+	// second of it is left, not before every read: a quiet socket still
+	// times out within a second, and a busy one does not pay for a timer
+	// change per packet.
 	nextCheck := time.Now().Add(time.Second)
+	var deadline time.Time
 	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(time.Second))
+		if now := time.Now(); deadline.Sub(now) < 750*time.Millisecond {
+			deadline = now.Add(time.Second)
+			_ = s.conn.SetReadDeadline(deadline)
+		}
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
 		now := time.Now()
 		if err != nil {
@@ -394,10 +418,21 @@ func (s *rtpSession) handle(p *rtp.Packet, from netip.AddrPort, now time.Time) {
 	if isDTMF {
 		newSource, keys = s.rx.event(p, now)
 	} else {
-		if f.codec == CodecPCMA {
-			pcm = media.DecodeALaw(p.Payload)
-		} else {
-			pcm = media.DecodeMuLaw(p.Payload)
+		switch {
+		case !answered:
+			// Early media is kept (the early-media buffer, the
+			// progress-tone reader): a slice of its own.
+			if f.codec == CodecPCMA {
+				pcm = media.DecodeALaw(p.Payload)
+			} else {
+				pcm = media.DecodeMuLaw(p.Payload)
+			}
+		case f.codec == CodecPCMA:
+			s.dec = media.AppendDecodeALaw(s.dec[:0], p.Payload)
+			pcm = s.dec
+		default:
+			s.dec = media.AppendDecodeMuLaw(s.dec[:0], p.Payload)
+			pcm = s.dec
 		}
 		newSource = s.rx.audio(p, now, pcm, answered)
 		if answered {

@@ -62,6 +62,15 @@ func (t *sender) packet(f *mediaFormat, frame []int16, ssrc uint32) []byte {
 	return buf
 }
 
+// skip moves the timestamp on by frames not sent; the next packet starts
+// a talkspurt (marker), as after silence suppression (RFC 3551 §4.1).
+func (t *sender) skip(frames int) {
+	t.mu.Lock()
+	t.ts += uint32(frames) * frameSamples
+	t.marker = true
+	t.mu.Unlock()
+}
+
 // queueDTMF queues keys to be sent as RFC 4733 events (farPT < 0: the far
 // end offered none, and they are counted instead).
 func (t *sender) queueDTMF(keys string, farPT int) {

@@ -2,6 +2,7 @@ package sipbench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +25,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
+	"golang.org/x/net/ipv4"
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/carrier/sip"
@@ -57,6 +61,10 @@ import (
 //	child:  FAREND STREAMS packets=… streams=… late=… late20=… p99us=… maxus=… up=… up50us=… up99us=… down=… down50us=… down99us=…
 
 const streamsLine = "FAREND STREAMS"
+
+// StreamFarEndProfileEnv names a file the stream far end writes its CPU
+// profile to, when set in its environment.
+const StreamFarEndProfileEnv = "DIALTONE_SIP_BENCH_STREAM_FAREND_CPUPROFILE"
 
 // StreamLatency is what the stream far end measured over a window.
 type StreamLatency struct {
@@ -152,6 +160,9 @@ type StreamResult struct {
 	CPUPerStream float64
 	// Drops are frames the sessions dropped either way (buffers full).
 	Drops int64
+	// RxPct is the share of the RTP packets due in the window that the
+	// far end received, in percent.
+	RxPct float64
 }
 
 // RunStreams places n calls through a new SIP carrier to the stream far
@@ -275,6 +286,7 @@ func RunStreams(ctx context.Context, f *FarEnd, n int, window time.Duration) (St
 	}
 	res.Latency = lat
 	res.CPUPerStream = msPerCallSecond(cpu1-cpu0, wall, n)
+	res.RxPct = float64(lat.Packets) / (float64(n) * window.Seconds() * float64(time.Second/frameTime)) * 100
 	mu.Lock()
 	for _, cl := range calls {
 		if cl.sess != nil {
@@ -319,6 +331,19 @@ func connectStream(ctx context.Context, client *outbound.Client, url string, l d
 func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if path := os.Getenv(StreamFarEndProfileEnv); path != "" {
+		// The far end's own CPU profile, to see whether it or Dialtone
+		// limits the measurement.
+		pf, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("far end profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("far end profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("bench-stream-farend"))
 	if err != nil {
 		return fmt.Errorf("far end: %w", err)
@@ -355,7 +380,8 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 		if err := enableStamps(c); err != nil {
 			return err
 		}
-		sinks[i] = &streamSink{sink: sink{conn: c, recs: map[uint32]*sinkStream{}}, m: m}
+		sinks[i] = &streamSink{sink: sink{conn: c, recs: map[uint32]*sinkStream{}}, m: m, pc: ipv4.NewPacketConn(c),
+			phase: time.Duration(i) * frameTime / farSlots / farEndSinks}
 		names[i] = c.LocalAddr().String()
 		go sinks[i].read()
 		go sinks[i].send(ctx)
@@ -540,11 +566,17 @@ func (m *streamMeter) echo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	sid := ""
 	var buf []byte
+	var in bytes.Buffer
 	for {
-		_, data, err := conn.Read(ctx)
+		_, r, err := conn.Reader(ctx)
 		if err != nil {
 			return
 		}
+		in.Reset()
+		if _, err := in.ReadFrom(r); err != nil {
+			return
+		}
+		data := in.Bytes()
 		at := time.Now().UnixNano()
 		msg, err := mediastream.Decode(data, mediastream.FromDialtone)
 		if err != nil {
@@ -578,55 +610,93 @@ func (m *streamMeter) echo(w http.ResponseWriter, r *http.Request) {
 type streamSink struct {
 	sink
 	m     *streamMeter
+	pc    *ipv4.PacketConn // conn, for batches of datagrams each way
+	phase time.Duration    // this sink's offset into its slots
 	omu   sync.Mutex
-	outs  []*streamOut
+	outs  [farSlots][]*streamOut
 	nextS uint32
 }
 
+// farSlots is how many parts of the 20 ms frame a sink spreads its calls'
+// sends over. Telephones and gateways send at phases of their own: a far
+// end that sent every call's packet at the same instant would hand
+// Dialtone all its work of a frame at once, and every call would wait
+// for the whole burst, which no real network does. The calls are spread
+// as Dialtone's pacer spreads its own (2 ms slots), each slot's packets
+// leaving in one system call (sendmmsg).
+const farSlots = 10
+
 type streamOut struct {
-	to  netip.AddrPort
-	pkt []byte
+	to   *net.UDPAddr
+	pkt  []byte
+	slot int
 }
 
 func (s *streamSink) add(to netip.AddrPort) *streamOut {
 	s.omu.Lock()
 	defer s.omu.Unlock()
 	s.nextS++
-	o := &streamOut{to: to, pkt: make([]byte, 12+frameSamples)}
+	o := &streamOut{to: net.UDPAddrFromAddrPort(to), pkt: make([]byte, 12+frameSamples), slot: int(s.nextS % farSlots)}
 	o.pkt[0], o.pkt[1] = 0x80, 0
 	binary.BigEndian.PutUint32(o.pkt[8:], 0x5000000+s.nextS)
 	for i := 12; i < len(o.pkt); i++ {
 		o.pkt[i] = 0xff // µ-law silence
 	}
 	copy(o.pkt[12+stampMagic:], magic)
-	s.outs = append(s.outs, o)
+	s.outs[o.slot] = append(s.outs[o.slot], o)
 	return o
 }
 
 func (s *streamSink) remove(o *streamOut) {
 	s.omu.Lock()
 	defer s.omu.Unlock()
-	s.outs = slices.DeleteFunc(s.outs, func(x *streamOut) bool { return x == o })
+	s.outs[o.slot] = slices.DeleteFunc(s.outs[o.slot], func(x *streamOut) bool { return x == o })
 }
 
-// send sends every call of the sink a stamped frame every 20 ms.
+// send sends every call of the sink a stamped frame every 20 ms, each
+// call in its slot: a slot's packets are stamped with one time and leave
+// in one batch. Slots are due on a fixed grid, as the pacer's are.
 func (s *streamSink) send(ctx context.Context) {
-	t := time.NewTicker(frameTime)
+	slot := frameTime / farSlots
+	start := time.Now().Add(s.phase)
+	t := time.NewTimer(s.phase)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	var outs []*streamOut
+	var msgs []ipv4.Message
+	for n := int64(0); ; n++ {
+		due := start.Add(time.Duration(n) * slot)
+		if d := time.Until(due); d > 0 {
+			t.Reset(d)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		} else if ctx.Err() != nil {
 			return
-		case <-t.C:
 		}
 		s.omu.Lock()
-		outs := slices.Clone(s.outs)
+		outs = append(outs[:0], s.outs[n%farSlots]...)
 		s.omu.Unlock()
+		if len(outs) == 0 {
+			continue
+		}
+		msgs = msgs[:0]
+		now := time.Now().UnixNano()
 		for _, o := range outs {
 			binary.BigEndian.PutUint16(o.pkt[2:], binary.BigEndian.Uint16(o.pkt[2:])+1)
 			binary.BigEndian.PutUint32(o.pkt[4:], binary.BigEndian.Uint32(o.pkt[4:])+frameSamples)
-			putStamp(o.pkt[12+stampSent:], time.Now().UnixNano())
-			_, _ = s.conn.WriteToUDPAddrPort(o.pkt, o.to)
+			putStamp(o.pkt[12+stampSent:], now)
+			msgs = append(msgs, ipv4.Message{Buffers: [][]byte{o.pkt}, Addr: o.to})
+		}
+		// A datagram that fails (a port that has gone away reports
+		// ICMP unreachable on the next send) costs only itself.
+		for len(msgs) > 0 {
+			k, err := s.pc.WriteBatch(msgs, 0)
+			if err != nil || k <= 0 {
+				k = max(k, 0) + 1
+			}
+			msgs = msgs[min(k, len(msgs)):]
 		}
 	}
 }
@@ -634,35 +704,46 @@ func (s *streamSink) send(ctx context.Context) {
 // read records lateness as a sink does, and the down latency of echoed
 // frames (their kernel send stamp minus the application's write time).
 func (s *streamSink) read() {
-	buf := make([]byte, 2048)
-	oob := make([]byte, 128)
+	const batch = 64
+	msgs := make([]ipv4.Message, batch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+		msgs[i].OOB = make([]byte, 128)
+	}
 	for {
-		n, oobn, _, _, err := s.conn.ReadMsgUDP(buf, oob)
+		k, err := s.pc.ReadBatch(msgs, 0)
 		if err != nil {
 			return
 		}
-		at, ok := kernelStamp(oob[:oobn])
-		if !ok || n < 12 || buf[0]>>6 != 2 || buf[1]&0x7f != 0 {
-			continue
+		for i := range msgs[:k] {
+			s.take(msgs[i].Buffers[0][:msgs[i].N], msgs[i].OOB[:msgs[i].NN])
 		}
-		ts := binary.BigEndian.Uint32(buf[4:8])
-		ssrc := binary.BigEndian.Uint32(buf[8:12])
-		p := buf[12:n]
-		if len(p) >= stampMagic+len(magic) && string(p[stampMagic:stampMagic+len(magic)]) == string(magic) {
-			if wrote, ok := getStamp(p[stampWrote:]); ok {
-				s.m.addDown(at - wrote)
-			}
-		}
-		s.mu.Lock()
-		if s.on {
-			r := s.recs[ssrc]
-			if r == nil {
-				r = &sinkStream{ts0: ts, offs: make([]int64, 0, 512)}
-				s.recs[ssrc] = r
-			}
-			media := int64(int32(ts-r.ts0)) * int64(time.Second) / sampleRate
-			r.offs = append(r.offs, at-media)
-		}
-		s.mu.Unlock()
 	}
+}
+
+// take records one datagram received.
+func (s *streamSink) take(pkt, oob []byte) {
+	at, ok := kernelStamp(oob)
+	if !ok || len(pkt) < 12 || pkt[0]>>6 != 2 || pkt[1]&0x7f != 0 {
+		return
+	}
+	ts := binary.BigEndian.Uint32(pkt[4:8])
+	ssrc := binary.BigEndian.Uint32(pkt[8:12])
+	p := pkt[12:]
+	if len(p) >= stampMagic+len(magic) && string(p[stampMagic:stampMagic+len(magic)]) == string(magic) {
+		if wrote, ok := getStamp(p[stampWrote:]); ok {
+			s.m.addDown(at - wrote)
+		}
+	}
+	s.mu.Lock()
+	if s.on {
+		r := s.recs[ssrc]
+		if r == nil {
+			r = &sinkStream{ts0: ts, offs: make([]int64, 0, 512)}
+			s.recs[ssrc] = r
+		}
+		media := int64(int32(ts-r.ts0)) * int64(time.Second) / sampleRate
+		r.offs = append(r.offs, at-media)
+	}
+	s.mu.Unlock()
 }
