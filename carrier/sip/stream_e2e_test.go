@@ -55,15 +55,18 @@ func TestE2EStreamOverSIP(t *testing.T) {
 		if err := s.Stream.Clear(ctx); err != nil {
 			return
 		}
-		ok := s.Wait(10*time.Second, func(s *streamtest.Session) bool {
-			return len(s.DTMF()) > 0 && streamtest.BestMatch(s.PCM("inbound"), ref) > 0.9
+		// Until the key and as much audio as the far end's phrase needs
+		// have come (cheap to check at every message: the match is
+		// computed once, after).
+		need := int(1500*time.Millisecond/frameTime)*frameSamples + len(say)
+		ok := s.Wait(15*time.Second, func(s *streamtest.Session) bool {
+			return len(s.DTMF()) > 0 && len(s.PCM("inbound")) >= need
 		})
 		reason := "done"
 		if !ok {
 			// Ended all the same, so that the test reports what was heard
 			// instead of waiting for a call that nothing ends.
-			reason = fmt.Sprintf("not heard in 10 s: keys %q, phrase match %.3f over %d samples",
-				strings.Join(s.DTMF(), ""), streamtest.BestMatch(s.PCM("inbound"), ref), len(s.PCM("inbound")))
+			reason = fmt.Sprintf("not heard in 15 s: keys %q, %d of %d samples", strings.Join(s.DTMF(), ""), len(s.PCM("inbound")), need)
 		}
 		_ = s.Stream.Hangup(ctx, reason)
 	}})
@@ -88,8 +91,13 @@ func TestE2EStreamOverSIP(t *testing.T) {
 	if keys := strings.Join(s.DTMF(), ""); keys != "5" {
 		t.Errorf("keys %q", keys)
 	}
-	if m := streamtest.BestMatch(s.PCM("inbound"), ref); m < 0.99 {
-		t.Errorf("the far end's phrase matches at %.3f", m)
+	// Sample for sample (the phrase went through G.711 once): at least
+	// 9 of 10 of its loud 100 ms chunks are found as they are; a loaded
+	// machine's late packets may cost one.
+	if m := streamtest.ChunkMatch(s.PCM("inbound"), ref, 0.98); m < 0.9 {
+		t.Errorf("%.0f%% of the far end's phrase reached the application as it was said", 100*m)
+	} else {
+		t.Logf("%.0f%% of the far end's phrase reached the application as it was said", 100*m)
 	}
 	// clear: the tone the far end heard after the clear left the
 	// application, on the media timeline.

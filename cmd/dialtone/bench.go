@@ -304,21 +304,11 @@ const sipRTPWindow = 5 * time.Second
 // binary, `dialtone bench-farend`), beside a bare send loop.
 func benchSIPConcurrent(ctx context.Context, n int, stderr io.Writer) (benchRow, error) {
 	row := benchRow{name: fmt.Sprintf("SIP concurrent RTP (%d G.711 calls)", n)}
-	exe, err := os.Executable()
-	if err != nil {
-		return row, fmt.Errorf("far end: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, exe, benchFarEndCommand)
-	cmd.Stderr = stderr
-	f, err := sipbench.StartFarEnd(ctx, cmd)
+	f, stop, err := startBenchFarEnd(ctx, benchFarEndCommand, stderr)
 	if err != nil {
 		return row, err
 	}
-	defer func() {
-		if err := f.Close(); err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-		}
-	}()
+	defer stop()
 	r, err := sipbench.RunConcurrent(ctx, f, n, sipRTPWindow)
 	if err != nil {
 		return row, err
@@ -335,26 +325,35 @@ func benchSIPConcurrent(ctx context.Context, n int, stderr io.Writer) (benchRow,
 	return row, nil
 }
 
+// startBenchFarEnd starts this binary as a benchmark's far end (its
+// hidden command); stop ends it.
+func startBenchFarEnd(ctx context.Context, command string, stderr io.Writer) (f *sipbench.FarEnd, stop func(), err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("far end: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, exe, command)
+	cmd.Stderr = stderr
+	if f, err = sipbench.StartFarEnd(ctx, cmd); err != nil {
+		return nil, nil, err
+	}
+	return f, func() {
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+		}
+	}, nil
+}
+
 // benchSIPStreams is the SIP media-streams row: n answered G.711 calls
 // each connected to an echo application over a media stream, the far end
 // and the application in a child process (`dialtone bench-stream-farend`).
 func benchSIPStreams(ctx context.Context, n int, stderr io.Writer) (benchRow, error) {
 	row := benchRow{name: fmt.Sprintf("SIP media streams (%d echo streams)", n)}
-	exe, err := os.Executable()
-	if err != nil {
-		return row, fmt.Errorf("far end: %w", err)
-	}
-	cmd := exec.CommandContext(ctx, exe, benchStreamFarEndCommand)
-	cmd.Stderr = stderr
-	f, err := sipbench.StartFarEnd(ctx, cmd)
+	f, stop, err := startBenchFarEnd(ctx, benchStreamFarEndCommand, stderr)
 	if err != nil {
 		return row, err
 	}
-	defer func() {
-		if err := f.Close(); err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-		}
-	}()
+	defer stop()
 	r, err := sipbench.RunStreams(ctx, f, n, sipRTPWindow)
 	if err != nil {
 		return row, err

@@ -301,3 +301,80 @@ func BestMatch(got, ref []int16) float64 {
 }
 
 func sqrt(x float64) float64 { return math.Sqrt(x) }
+
+// ChunkMatch is the share of ref's loud 100 ms chunks that are in got as
+// they are (normalised cross-correlation at least min), each looked for
+// within 200 ms of where ref as a whole lies in got by its loudness
+// envelope. Where BestMatch needs all of ref in one piece, a few chunks
+// lost or shifted by late packets on a loaded machine leave the others
+// found; and it costs a small fraction of BestMatch's full search.
+func ChunkMatch(got, ref []int16, min float64) float64 {
+	const block, chunk, slack = 80, 800, 1600 // 10 ms, 100 ms, 200 ms
+	if len(ref) < chunk || len(got) < len(ref) {
+		return 0
+	}
+	envelope := func(x []int16) []float64 {
+		e := make([]float64, len(x)/block)
+		for i := range e {
+			var sum float64
+			for _, v := range x[i*block : (i+1)*block] {
+				sum += float64(v) * float64(v)
+			}
+			e[i] = sqrt(sum / block)
+		}
+		return e
+	}
+	eg, er := envelope(got), envelope(ref)
+	lag, best := 0, -1.0
+	for l := 0; l+len(er) <= len(eg); l++ {
+		if c := correlation(eg[l:l+len(er)], er); c > best {
+			lag, best = l*block, c
+		}
+	}
+	loud, found := 0, 0
+	for at := 0; at+chunk <= len(ref); at += chunk {
+		c := ref[at : at+chunk]
+		if !Loud(c, 300) {
+			continue
+		}
+		loud++
+		for l := max(0, lag+at-slack); l <= lag+at+slack && l+chunk <= len(got); l++ {
+			if correlation16(got[l:l+chunk], c) >= min {
+				found++
+				break
+			}
+		}
+	}
+	if loud == 0 {
+		return 0
+	}
+	return float64(found) / float64(loud)
+}
+
+// correlation is the normalised cross-correlation of a and b (same length).
+func correlation(a, b []float64) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += a[i] * b[i]
+		aa += a[i] * a[i]
+		bb += b[i] * b[i]
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / sqrt(aa*bb)
+}
+
+func correlation16(a, b []int16) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		ab += x * y
+		aa += x * x
+		bb += y * y
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / sqrt(aa*bb)
+}

@@ -221,28 +221,11 @@ func (f *FarEnd) Close() error {
 func FarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("bench-farend"))
+	fe, err := newSIPFarEnd("bench-farend")
 	if err != nil {
-		return fmt.Errorf("far end: %w", err)
+		return err
 	}
-	defer ua.Close()
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		return fmt.Errorf("far end: %w", err)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("far end: %w", err)
-	}
-	defer pc.Close()
-	addr := pc.LocalAddr().String()
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(addr), sipgo.WithClientHostname("127.0.0.1"))
-	if err != nil {
-		return fmt.Errorf("far end: %w", err)
-	}
-	host, portS, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portS)
-	dialogs := sipgo.NewDialogServerCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "farend", Host: host, Port: port}})
+	defer fe.close()
 
 	sinks := make([]*sink, farEndSinks)
 	names := make([]string, farEndSinks)
@@ -262,57 +245,14 @@ func FarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		go sinks[i].read()
 	}
 	var next atomic.Uint64
-	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		dlg, err := dialogs.ReadInvite(req, tx)
-		if err != nil {
-			return
-		}
-		defer dlg.Close()
-		sk := sinks[next.Add(1)%farEndSinks]
-		sdp := fmt.Sprintf("v=0\r\no=farend 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-			"m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", sk.conn.LocalAddr().(*net.UDPAddr).Port)
-		if err := dlg.RespondSDP([]byte(sdp)); err != nil {
-			return
-		}
-		// Held until the call ends (sipgo ends the INVITE transaction when
-		// the handler returns), bounded.
-		select {
-		case <-dlg.Context().Done():
-		case <-ctx.Done():
-		case <-time.After(farEndHold):
-		}
+	fe.serve(ctx, func(*sipmsg.Request) (int, func() func(), bool) {
+		return sinks[next.Add(1)%farEndSinks].conn.LocalAddr().(*net.UDPAddr).Port, nil, true
 	})
-	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = dialogs.ReadAck(req, tx) })
-	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		if err := dialogs.ReadBye(req, tx); err != nil {
-			_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusCallTransactionDoesNotExists, "No dialog", nil))
-		}
-	})
-	go func() { _ = srv.ServeUDP(pc) }()
-	// ServeUDP registers the connection in a goroutine; INVITEs before
-	// that would be answered from another socket.
-	for range 500 {
-		if _, err := ua.TransportLayer().GetConnection("udp", addr); err == nil {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	if _, err := fmt.Fprintf(stdout, "%s sip=%s sinks=%s\n", addrLine, addr, strings.Join(names, ",")); err != nil {
+	if _, err := fmt.Fprintf(stdout, "%s sip=%s sinks=%s\n", addrLine, fe.addr, strings.Join(names, ",")); err != nil {
 		return fmt.Errorf("far end: %w", err)
 	}
 
-	cmds := make(chan string)
-	go func() {
-		defer close(cmds)
-		sc := bufio.NewScanner(stdin)
-		for sc.Scan() {
-			select {
-			case cmds <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	cmds := commands(ctx, stdin)
 	for {
 		var cmd string
 		var ok bool
@@ -427,4 +367,113 @@ func summarize(streams []*sinkStream) Lateness {
 		l.Max = time.Duration(all[len(all)-1])
 	}
 	return l
+}
+
+// sipFarEnd is the SIP side of a benchmark's far end: a user agent that
+// answers INVITEs on a loopback port with an SDP naming one of its RTP
+// sinks, and holds each call until it ends.
+type sipFarEnd struct {
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	pc      net.PacketConn
+	addr    string
+	dialogs *sipgo.DialogServerCache
+}
+
+func newSIPFarEnd(agent string) (*sipFarEnd, error) {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(agent))
+	if err != nil {
+		return nil, fmt.Errorf("far end: %w", err)
+	}
+	f := &sipFarEnd{ua: ua}
+	if f.srv, err = sipgo.NewServer(ua); err != nil {
+		f.close()
+		return nil, fmt.Errorf("far end: %w", err)
+	}
+	if f.pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+		f.close()
+		return nil, fmt.Errorf("far end: %w", err)
+	}
+	f.addr = f.pc.LocalAddr().String()
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(f.addr), sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		f.close()
+		return nil, fmt.Errorf("far end: %w", err)
+	}
+	host, portS, _ := net.SplitHostPort(f.addr)
+	port, _ := strconv.Atoi(portS)
+	f.dialogs = sipgo.NewDialogServerCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "farend", Host: host, Port: port}})
+	return f, nil
+}
+
+func (f *sipFarEnd) close() {
+	if f.pc != nil {
+		f.pc.Close()
+	}
+	f.ua.Close()
+}
+
+// serve answers INVITEs until ctx ends. accept picks the RTP port of the
+// answer (ok false: 488), and start, if set, runs once the answer is sent
+// and returns what ends the call's media when the call ends. It returns
+// once the SIP socket is registered: ServeUDP does that in a goroutine,
+// and INVITEs before it would be answered from another socket.
+func (f *sipFarEnd) serve(ctx context.Context, accept func(*sipmsg.Request) (port int, start func() (stop func()), ok bool)) {
+	f.srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		port, start, ok := accept(req)
+		if !ok {
+			_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+			return
+		}
+		dlg, err := f.dialogs.ReadInvite(req, tx)
+		if err != nil {
+			return
+		}
+		defer dlg.Close()
+		sdp := fmt.Sprintf("v=0\r\no=farend 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
+			"m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", port)
+		if err := dlg.RespondSDP([]byte(sdp)); err != nil {
+			return
+		}
+		if start != nil {
+			defer start()()
+		}
+		// Held until the call ends (sipgo ends the INVITE transaction when
+		// the handler returns), bounded.
+		select {
+		case <-dlg.Context().Done():
+		case <-ctx.Done():
+		case <-time.After(farEndHold):
+		}
+	})
+	f.srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = f.dialogs.ReadAck(req, tx) })
+	f.srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if err := f.dialogs.ReadBye(req, tx); err != nil {
+			_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusCallTransactionDoesNotExists, "No dialog", nil))
+		}
+	})
+	go func() { _ = f.srv.ServeUDP(f.pc) }()
+	for range 500 {
+		if _, err := f.ua.TransportLayer().GetConnection("udp", f.addr); err == nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// commands are the lines of stdin, until it closes or ctx ends.
+func commands(ctx context.Context, stdin io.Reader) <-chan string {
+	cmds := make(chan string)
+	go func() {
+		defer close(cmds)
+		sc := bufio.NewScanner(stdin)
+		for sc.Scan() {
+			select {
+			case cmds <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return cmds
 }

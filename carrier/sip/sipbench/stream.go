@@ -1,7 +1,6 @@
 package sipbench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 	"golang.org/x/net/ipv4"
 
@@ -344,28 +342,11 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("bench-stream-farend"))
+	fe, err := newSIPFarEnd("bench-stream-farend")
 	if err != nil {
-		return fmt.Errorf("far end: %w", err)
+		return err
 	}
-	defer ua.Close()
-	srv, err := sipgo.NewServer(ua)
-	if err != nil {
-		return fmt.Errorf("far end: %w", err)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("far end: %w", err)
-	}
-	defer pc.Close()
-	addr := pc.LocalAddr().String()
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(addr), sipgo.WithClientHostname("127.0.0.1"))
-	if err != nil {
-		return fmt.Errorf("far end: %w", err)
-	}
-	host, portS, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portS)
-	dialogs := sipgo.NewDialogServerCache(cli, sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "farend", Host: host, Port: port}})
+	defer fe.close()
 
 	m := &streamMeter{}
 	sinks := make([]*streamSink, farEndSinks)
@@ -397,59 +378,21 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 	defer hs.Close()
 
 	var next atomic.Uint64
-	srv.OnInvite(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	fe.serve(ctx, func(req *sipmsg.Request) (int, func() func(), bool) {
 		peer, ok := offerAddr(req.Body())
 		if !ok {
-			_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
-			return
+			return 0, nil, false
 		}
-		dlg, err := dialogs.ReadInvite(req, tx)
-		if err != nil {
-			return
-		}
-		defer dlg.Close()
 		sk := sinks[next.Add(1)%farEndSinks]
-		sdp := fmt.Sprintf("v=0\r\no=farend 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"+
-			"m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", sk.conn.LocalAddr().(*net.UDPAddr).Port)
-		if err := dlg.RespondSDP([]byte(sdp)); err != nil {
-			return
-		}
-		out := sk.add(peer)
-		defer sk.remove(out)
-		select {
-		case <-dlg.Context().Done():
-		case <-ctx.Done():
-		case <-time.After(farEndHold):
-		}
+		return sk.conn.LocalAddr().(*net.UDPAddr).Port, func() func() {
+			out := sk.add(peer)
+			return func() { sk.remove(out) }
+		}, true
 	})
-	srv.OnAck(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) { _ = dialogs.ReadAck(req, tx) })
-	srv.OnBye(func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-		if err := dialogs.ReadBye(req, tx); err != nil {
-			_ = tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusCallTransactionDoesNotExists, "No dialog", nil))
-		}
-	})
-	go func() { _ = srv.ServeUDP(pc) }()
-	for range 500 {
-		if _, err := ua.TransportLayer().GetConnection("udp", addr); err == nil {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	if _, err := fmt.Fprintf(stdout, "%s sip=%s sinks=%s ws=ws://%s/echo\n", addrLine, addr, strings.Join(names, ","), ln.Addr()); err != nil {
+	if _, err := fmt.Fprintf(stdout, "%s sip=%s sinks=%s ws=ws://%s/echo\n", addrLine, fe.addr, strings.Join(names, ","), ln.Addr()); err != nil {
 		return fmt.Errorf("far end: %w", err)
 	}
-	cmds := make(chan string)
-	go func() {
-		defer close(cmds)
-		sc := bufio.NewScanner(stdin)
-		for sc.Scan() {
-			select {
-			case cmds <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	cmds := commands(ctx, stdin)
 	var cpu0 time.Duration
 	var t0 time.Time
 	for {
