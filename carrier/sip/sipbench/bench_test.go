@@ -42,8 +42,15 @@ func TestSIPBenchFarEnd(t *testing.T) {
 // startFarEnd starts this test binary as the far end; Cleanup ends it.
 func startFarEnd(tb testing.TB) *FarEnd {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSIPBenchFarEnd$", "-test.v=false")
-	cmd.Env = append(os.Environ(), farEndEnv+"=1")
+	return startChild(tb, "TestSIPBenchFarEnd", farEndEnv)
+}
+
+// startChild starts this test binary running only test, with env set to
+// 1 (which makes that test a far end); Cleanup ends it.
+func startChild(tb testing.TB, test, env string) *FarEnd {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v=false")
+	cmd.Env = append(os.Environ(), env+"=1")
 	cmd.Stderr = os.Stderr
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -165,21 +172,7 @@ func TestSIPBenchStreamFarEnd(t *testing.T) {
 
 func startStreamFarEnd(tb testing.TB) *FarEnd {
 	tb.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSIPBenchStreamFarEnd$", "-test.v=false")
-	cmd.Env = append(os.Environ(), streamFarEndEnv+"=1")
-	cmd.Stderr = os.Stderr
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	f, err := StartFarEnd(ctx, cmd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := f.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return f
+	return startChild(tb, "TestSIPBenchStreamFarEnd", streamFarEndEnv)
 }
 
 // BenchmarkSIPStreams holds N answered G.711 calls, each connected to an

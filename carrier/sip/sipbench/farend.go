@@ -169,22 +169,28 @@ func (f *FarEnd) next(ctx context.Context, prefix string, d time.Duration) (stri
 // Measure records the packets arriving during d and returns their
 // lateness.
 func (f *FarEnd) Measure(ctx context.Context, d time.Duration) (Lateness, error) {
-	if _, err := io.WriteString(f.in, "start\n"); err != nil {
-		return Lateness{}, fmt.Errorf("far end: %w", err)
-	}
-	select {
-	case <-time.After(d):
-	case <-ctx.Done():
-		return Lateness{}, ctx.Err()
-	}
-	if _, err := io.WriteString(f.in, "stop\n"); err != nil {
-		return Lateness{}, fmt.Errorf("far end: %w", err)
-	}
-	line, err := f.next(ctx, resultLine, 30*time.Second)
+	line, err := f.window(ctx, d, resultLine)
 	if err != nil {
 		return Lateness{}, err
 	}
 	return parseLateness(line)
+}
+
+// window has the far end record for d and returns its result line, the
+// one that starts with prefix.
+func (f *FarEnd) window(ctx context.Context, d time.Duration, prefix string) (string, error) {
+	if _, err := io.WriteString(f.in, "start\n"); err != nil {
+		return "", fmt.Errorf("far end: %w", err)
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	if _, err := io.WriteString(f.in, "stop\n"); err != nil {
+		return "", fmt.Errorf("far end: %w", err)
+	}
+	return f.next(ctx, prefix, 30*time.Second)
 }
 
 // Close ends the far end: it exits when its stdin closes; after 5 s it is

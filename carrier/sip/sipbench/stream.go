@@ -98,18 +98,7 @@ func parseStreamLatency(line string) (StreamLatency, error) {
 
 // MeasureStreams records a window of d on a stream far end.
 func (f *FarEnd) MeasureStreams(ctx context.Context, d time.Duration) (StreamLatency, error) {
-	if _, err := io.WriteString(f.in, "start\n"); err != nil {
-		return StreamLatency{}, fmt.Errorf("far end: %w", err)
-	}
-	select {
-	case <-time.After(d):
-	case <-ctx.Done():
-		return StreamLatency{}, ctx.Err()
-	}
-	if _, err := io.WriteString(f.in, "stop\n"); err != nil {
-		return StreamLatency{}, fmt.Errorf("far end: %w", err)
-	}
-	line, err := f.next(ctx, streamsLine, 30*time.Second)
+	line, err := f.window(ctx, d, streamsLine)
 	if err != nil {
 		return StreamLatency{}, err
 	}
