@@ -273,19 +273,12 @@ func FarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 		switch cmd {
 		case "start":
 			for _, s := range sinks {
-				s.mu.Lock()
-				s.on, s.recs = true, map[uint32]*sinkStream{}
-				s.mu.Unlock()
+				s.record()
 			}
 		case "stop":
 			var all []*sinkStream
 			for _, s := range sinks {
-				s.mu.Lock()
-				s.on = false
-				for _, r := range s.recs {
-					all = append(all, r)
-				}
-				s.mu.Unlock()
+				all = append(all, s.stopRecording()...)
 			}
 			if _, err := fmt.Fprintln(stdout, summarize(all).line()); err != nil {
 				return fmt.Errorf("far end: %w", err)
@@ -300,6 +293,25 @@ type sink struct {
 	mu   sync.Mutex
 	on   bool
 	recs map[uint32]*sinkStream
+}
+
+// record starts a recording window: what was recorded before is dropped.
+func (s *sink) record() {
+	s.mu.Lock()
+	s.on, s.recs = true, map[uint32]*sinkStream{}
+	s.mu.Unlock()
+}
+
+// stopRecording ends the window and returns its streams.
+func (s *sink) stopRecording() []*sinkStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.on = false
+	all := make([]*sinkStream, 0, len(s.recs))
+	for _, r := range s.recs {
+		all = append(all, r)
+	}
+	return all
 }
 
 // sinkStream holds, per packet of one SSRC, its send time minus its media

@@ -398,9 +398,7 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 		switch cmd {
 		case "start":
 			for _, s := range sinks {
-				s.mu.Lock()
-				s.on, s.recs = true, map[uint32]*sinkStream{}
-				s.mu.Unlock()
+				s.record()
 			}
 			m.reset(true)
 			cpu0, _ = processCPU()
@@ -408,12 +406,7 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 		case "stop":
 			var all []*sinkStream
 			for _, s := range sinks {
-				s.mu.Lock()
-				s.on = false
-				for _, r := range s.recs {
-					all = append(all, r)
-				}
-				s.mu.Unlock()
+				all = append(all, s.stopRecording()...)
 			}
 			up, down := m.reset(false)
 			cpu1, _ := processCPU()
