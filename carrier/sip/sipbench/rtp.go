@@ -97,21 +97,8 @@ func RunConcurrent(ctx context.Context, f *FarEnd, n int, window time.Duration) 
 			}
 		}()
 	}
-	for i := 0; i < n; i++ {
-		select {
-		case err := <-answered:
-			if err != nil {
-				return res, err
-			}
-		case <-ctx.Done():
-			return res, fmt.Errorf("%d of %d calls answered: %w", i, n, ctx.Err())
-		}
-	}
-	// Every call is playing.
-	select {
-	case <-time.After(time.Second):
-	case <-ctx.Done():
-		return res, ctx.Err()
+	if err := awaitAll(ctx, answered, n, "calls answered"); err != nil {
+		return res, err
 	}
 	runtime.GC()
 	var m1 runtime.MemStats
@@ -225,4 +212,25 @@ func RunBare(ctx context.Context, f *FarEnd, n int, window time.Duration) (BareR
 		return BareResult{}, err
 	}
 	return BareResult{Lateness: lat, CPUPerCall: msPerCallSecond(cpu1-cpu0, wall, n)}, nil
+}
+
+// awaitAll takes n results from ready (an error ends it), then lets the
+// calls' media settle for a second.
+func awaitAll(ctx context.Context, ready <-chan error, n int, what string) error {
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-ready:
+			if err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d %s: %w", i, n, what, ctx.Err())
+		}
+	}
+	select {
+	case <-time.After(time.Second):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

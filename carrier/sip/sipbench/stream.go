@@ -240,21 +240,8 @@ func RunStreams(ctx context.Context, f *FarEnd, n int, window time.Duration) (St
 			}
 		}()
 	}
-	for i := 0; i < n; i++ {
-		select {
-		case err := <-ready:
-			if err != nil {
-				return res, err
-			}
-		case <-ctx.Done():
-			return res, fmt.Errorf("%d of %d streams up: %w", i, n, ctx.Err())
-		}
-	}
-	// Every call streams; let the queues settle.
-	select {
-	case <-time.After(time.Second):
-	case <-ctx.Done():
-		return res, ctx.Err()
+	if err := awaitAll(ctx, ready, n, "streams up"); err != nil {
+		return res, err
 	}
 	runtime.GC()
 	cpu0, err := processCPU()
