@@ -113,3 +113,27 @@ func TestBenchPostgresAndScaleOut(t *testing.T) {
 		}
 	}
 }
+
+// The SIP rows: Dialtone's SIP carrier beside SIPp, concurrent RTP beside
+// a bare send loop, and media streams with an echo application, each with
+// its far end in a child process of the same binary.
+func TestBenchSIP(t *testing.T) {
+	if _, err := exec.LookPath("sipp"); err != nil {
+		t.Skip("the SIP rows compare against SIPp:", err)
+	}
+	rows := runBench(t, 3*time.Minute, "--only", "sip",
+		"--sip-calls", "50", "--sip-rate", "50", "--sip-concurrent", "20", "--sip-streams", "10")
+	for _, name := range []string{
+		"SIP calls/s (Dialtone → SIPp answerer)",
+		"SIP concurrent RTP (20 G.711 calls)",
+		"SIP media streams (10 echo streams)",
+	} {
+		if r, ok := rows[name]; !ok || strings.HasPrefix(r, "failed") {
+			t.Errorf("%s: %q", name, r)
+		}
+	}
+	checkRow(t, rows, "SIP calls/s (Dialtone → SIPp answerer)")
+	if r := rows["SIP media streams (10 echo streams)"]; !strings.HasPrefix(r, "p99 ") {
+		t.Errorf("media streams row %q", r)
+	}
+}
