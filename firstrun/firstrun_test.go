@@ -73,7 +73,7 @@ func TestBootstrap(t *testing.T) {
 			t.Errorf("the banner lacks %q:\n%s", want, out.String())
 		}
 	}
-	if cmd := fr.CallCommand("go run ./cmd/dialtone", "127.0.0.1:9090", "/tmp/my data"); !strings.HasPrefix(cmd, "go run ./cmd/dialtone call tts --endpoint 127.0.0.1:9090 --data '/tmp/my data' ") {
+	if cmd := fr.CallCommand("go run ./cmd/dialtone", "127.0.0.1:9090", "var/my data"); !strings.HasPrefix(cmd, "go run ./cmd/dialtone call tts --endpoint 127.0.0.1:9090 --data 'var/my data' ") {
 		t.Errorf("call command %q", cmd)
 	}
 }
