@@ -6,16 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
+	"github.com/dialtone-voice/dialtone/internal/dnstest"
 
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/console"
@@ -31,72 +29,18 @@ import (
 // never followed; and nothing of an answer but its status and the receipt
 // format's code and msg is shown to the user.
 
-// testDNS answers A and AAAA questions from a fixed table.
-type testDNS struct {
-	mu      sync.Mutex
-	records map[string][]netip.Addr
-	addr    string
-}
-
-func newTestDNS(t *testing.T, records map[string]string) *testDNS {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	must(t, err)
-	d := &testDNS{records: map[string][]netip.Addr{}, addr: pc.LocalAddr().String()}
-	for name, a := range records {
-		d.records[dns.Fqdn(name)] = append(d.records[dns.Fqdn(name)], netip.MustParseAddr(a))
-	}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: d, NotifyStartedFunc: func() { close(started) }}
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return d
-}
-
-func (d *testDNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, q := range req.Question {
-		addrs, ok := d.records[strings.ToLower(q.Name)]
-		if !ok {
-			m.Rcode = dns.RcodeNameError
-			continue
-		}
-		hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET}
-		for _, a := range addrs {
-			switch {
-			case q.Qtype == dns.TypeA && a.Is4():
-				hdr.Rrtype = dns.TypeA
-				m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: a.AsSlice()})
-			case q.Qtype == dns.TypeAAAA && a.Is6():
-				hdr.Rrtype = dns.TypeAAAA
-				m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
-			}
-		}
-	}
-	w.WriteMsg(m)
-}
-
-func (d *testDNS) resolver() *net.Resolver {
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var nd net.Dialer
-		return nd.DialContext(ctx, "udp", d.addr)
-	}}
-}
-
 // egressFixture is the console over a resource service and a test push
 // sender that share one outbound client, whose policy allows allow and
 // which resolves names with the test DNS server.
 func egressFixture(t *testing.T, allow ...string) *fixture {
 	t.Helper()
 	f := newFixture(t)
-	d := newTestDNS(t, map[string]string{"loopback.test": "127.0.0.1", "private.test": "10.1.2.3"})
+	d := dnstest.New(t)
+	d.Set("loopback.test", "127.0.0.1")
+	d.Set("private.test", "10.1.2.3")
 	policy, err := outbound.NewPolicy(allow...)
 	must(t, err)
-	client, err := outbound.New(outbound.Config{Policy: policy, Resolver: d.resolver()})
+	client, err := outbound.New(outbound.Config{Policy: policy, Resolver: d.Resolver()})
 	must(t, err)
 	t.Cleanup(client.CloseIdleConnections)
 	res := resource.New(f.store, t.TempDir(), nil, resource.WithURLChecker(client))

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialtone-voice/dialtone/internal/dnstest"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -58,17 +60,17 @@ func TestSendLiteralAddresses(t *testing.T) {
 // passed CheckURL.
 func TestSendResolvedAddresses(t *testing.T) {
 	ctx := ctxT(t)
-	d := newTestDNS(t)
-	d.set("loop.dialtone.test", "127.0.0.1")
-	d.set("loop6.dialtone.test", "::1")
-	d.set("private.dialtone.test", "10.0.0.1")
-	d.set("meta.dialtone.test", "169.254.169.254")
-	d.set("mapped.dialtone.test", "::ffff:127.0.0.1")
-	d.set("mixed.dialtone.test", "10.20.30.40", "127.0.0.1") // one refused address, one allowed
+	d := dnstest.New(t)
+	d.Set("loop.dialtone.test", "127.0.0.1")
+	d.Set("loop6.dialtone.test", "::1")
+	d.Set("private.dialtone.test", "10.0.0.1")
+	d.Set("meta.dialtone.test", "169.254.169.254")
+	d.Set("mapped.dialtone.test", "::ffff:127.0.0.1")
+	d.Set("mixed.dialtone.test", "10.20.30.40", "127.0.0.1") // one refused address, one allowed
 	rcv := newReceiver(t, okHandler)
 	url := func(name string) string { return "http://" + name + ":" + rcv.port() + "/push" }
 
-	strict := newClient(t, Config{Resolver: d.resolver()})
+	strict := newClient(t, Config{Resolver: d.Resolver()})
 	for name, rule := range map[string]Rule{
 		"loop.dialtone.test":    RuleLoopback,
 		"loop6.dialtone.test":   RuleLoopback,
@@ -97,8 +99,8 @@ func TestSendResolvedAddresses(t *testing.T) {
 	}
 
 	// Allowed by address, by host name, or for the operator.
-	byAddr := newClient(t, Config{Resolver: d.resolver()}, "127.0.0.1", "::1")
-	byName := newClient(t, Config{Resolver: d.resolver()}, "loop.dialtone.test", "*.dialtone.test")
+	byAddr := newClient(t, Config{Resolver: d.Resolver()}, "127.0.0.1", "::1")
+	byName := newClient(t, Config{Resolver: d.Resolver()}, "loop.dialtone.test", "*.dialtone.test")
 	trusted := push
 	trusted.Trust = Trusted
 	for _, try := range []struct {
@@ -133,16 +135,16 @@ func TestSendResolvedAddresses(t *testing.T) {
 // once per connection, checks what it got and dials that address.
 func TestRebinding(t *testing.T) {
 	ctx := ctxT(t)
-	d := newTestDNS(t)
+	d := dnstest.New(t)
 	rcv := newReceiver(t, okHandler)
 	u := "http://rebind.dialtone.test:" + rcv.port() + "/push"
-	c := newClient(t, Config{Resolver: d.resolver()})
+	c := newClient(t, Config{Resolver: d.Resolver()})
 
-	d.set("rebind.dialtone.test", "8.8.8.8") // resolved only, never dialled
+	d.Set("rebind.dialtone.test", "8.8.8.8") // resolved only, never dialled
 	if err := c.Check(ctx, u, Untrusted); err != nil {
 		t.Fatalf("entered while public: %v", err)
 	}
-	d.set("rebind.dialtone.test", "127.0.0.1")
+	d.Set("rebind.dialtone.test", "127.0.0.1")
 	if _, err := c.Send(ctx, push, Request{URL: u}); refusedRule(err) != RuleLoopback {
 		t.Fatalf("sent after the rebinding: %v", err)
 	}

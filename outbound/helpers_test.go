@@ -7,13 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/miekg/dns"
 )
 
 // Tests talk to loopback only. Every test client dials through
@@ -72,75 +68,6 @@ func okHandler(w http.ResponseWriter, _ *http.Request) {
 func (r *receiver) port() string {
 	_, p, _ := net.SplitHostPort(r.Listener.Addr().String())
 	return p
-}
-
-// testDNS is a tiny DNS server on 127.0.0.1 answering A and AAAA
-// questions from a table a test may change between requests (a rebinding
-// attacker's server).
-type testDNS struct {
-	mu      sync.Mutex
-	records map[string][]netip.Addr // fully qualified, lower case
-	addr    string
-}
-
-func newTestDNS(t *testing.T) *testDNS {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &testDNS{records: map[string][]netip.Addr{}, addr: pc.LocalAddr().String()}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: d, NotifyStartedFunc: func() { close(started) }}
-	go srv.ActivateAndServe()
-	<-started
-	t.Cleanup(func() { srv.Shutdown() })
-	return d
-}
-
-// set makes name resolve to addrs (none: NXDOMAIN).
-func (d *testDNS) set(name string, addrs ...string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var as []netip.Addr
-	for _, a := range addrs {
-		as = append(as, netip.MustParseAddr(a))
-	}
-	d.records[dns.Fqdn(strings.ToLower(name))] = as
-}
-
-func (d *testDNS) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := new(dns.Msg)
-	m.SetReply(req)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, q := range req.Question {
-		addrs, ok := d.records[strings.ToLower(q.Name)]
-		if !ok {
-			m.Rcode = dns.RcodeNameError
-			continue
-		}
-		hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Ttl: 0}
-		for _, a := range addrs {
-			switch {
-			case q.Qtype == dns.TypeA && a.Is4():
-				hdr.Rrtype = dns.TypeA
-				m.Answer = append(m.Answer, &dns.A{Hdr: hdr, A: a.AsSlice()})
-			case q.Qtype == dns.TypeAAAA && a.Is6():
-				hdr.Rrtype = dns.TypeAAAA
-				m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
-			}
-		}
-	}
-	w.WriteMsg(m)
-}
-
-// resolver is a net.Resolver asking only this server.
-func (d *testDNS) resolver() *net.Resolver {
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var nd net.Dialer
-		return nd.DialContext(ctx, "udp", d.addr)
-	}}
 }
 
 // refusedRule is the rule of err's *RefusedError, "" when there is none.

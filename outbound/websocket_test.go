@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dialtone-voice/dialtone/internal/dnstest"
+
 	"github.com/coder/websocket"
 )
 
@@ -45,9 +47,9 @@ func TestDialStream(t *testing.T) {
 	if _, err := strict.DialStream(ctx, stream, "http://127.0.0.1:"+rcv.port()+"/stream", nil); refusedRule(err) != RuleScheme {
 		t.Fatalf("an http URL for a stream: %v", err)
 	}
-	d := newTestDNS(t)
-	d.set("stream.dialtone.test", "127.0.0.1")
-	named := newClient(t, Config{Resolver: d.resolver()})
+	d := dnstest.New(t)
+	d.Set("stream.dialtone.test", "127.0.0.1")
+	named := newClient(t, Config{Resolver: d.Resolver()})
 	if _, err := named.DialStream(ctx, stream, "ws://stream.dialtone.test:"+rcv.port()+"/stream", nil); refusedRule(err) != RuleLoopback {
 		t.Fatalf("a name resolving to loopback: %v", err)
 	}
