@@ -260,14 +260,8 @@ func FarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 
 	cmds := commands(ctx, stdin)
 	for {
-		var cmd string
-		var ok bool
-		select {
-		case cmd, ok = <-cmds:
-			if !ok {
-				return nil
-			}
-		case <-ctx.Done():
+		cmd, ok := nextCommand(ctx, cmds)
+		if !ok {
 			return nil
 		}
 		switch cmd {
@@ -494,4 +488,15 @@ func commands(ctx context.Context, stdin io.Reader) <-chan string {
 		}
 	}()
 	return cmds
+}
+
+// nextCommand is the next line of cmds; false once stdin closed or ctx
+// ended.
+func nextCommand(ctx context.Context, cmds <-chan string) (string, bool) {
+	select {
+	case cmd, ok := <-cmds:
+		return cmd, ok
+	case <-ctx.Done():
+		return "", false
+	}
 }

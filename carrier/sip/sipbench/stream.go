@@ -372,14 +372,8 @@ func StreamFarEndMain(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 	var cpu0 time.Duration
 	var t0 time.Time
 	for {
-		var cmd string
-		var ok bool
-		select {
-		case cmd, ok = <-cmds:
-			if !ok {
-				return nil
-			}
-		case <-ctx.Done():
+		cmd, ok := nextCommand(ctx, cmds)
+		if !ok {
 			return nil
 		}
 		switch cmd {
