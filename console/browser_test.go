@@ -56,6 +56,13 @@ func startNode(t *testing.T) string { return startNodeWith(t, browserProvision, 
 // written next to the provisioning file.
 func startNodeWith(t *testing.T, yaml string, files map[string][]byte) string {
 	t.Helper()
+	return startNodeConfig(t, yaml, files, nil)
+}
+
+// startNodeConfig is startNodeWith with tweak (if set) changing the node's
+// configuration before it opens.
+func startNodeConfig(t *testing.T, yaml string, files map[string][]byte, tweak func(*server.Config)) string {
+	t.Helper()
 	dir := t.TempDir()
 	prov := filepath.Join(dir, "provision.yaml")
 	must(t, os.WriteFile(prov, []byte(yaml), 0o600))
@@ -64,12 +71,16 @@ func startNodeWith(t *testing.T, yaml string, files map[string][]byte) string {
 	}
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	node, err := server.Open(ctx, server.Config{
+	cfg := server.Config{
 		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0", ProvisionFile: prov, ConsolePassword: adminPassword,
 		SignatureWindow: 15 * time.Minute, ShutdownTimeout: 5 * time.Second,
 		Logger: slog.New(slog.DiscardHandler), Stdout: io.Discard,
 		Ready: func(addr string) { ready <- addr },
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	node, err := server.Open(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -5,12 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -155,37 +152,7 @@ func TestBrowserReceiptRedriven(t *testing.T) {
 // a dead letter at once) until the test ends.
 func startReceiptsNode(t *testing.T, yaml string) string {
 	t.Helper()
-	dir := t.TempDir()
-	prov := filepath.Join(dir, "provision.yaml")
-	must(t, os.WriteFile(prov, []byte(yaml), 0o600))
-	ready := make(chan string, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	node, err := server.Open(ctx, server.Config{
-		DataDir: filepath.Join(dir, "data"), HTTPAddr: "127.0.0.1:0", ProvisionFile: prov, ConsolePassword: adminPassword,
-		SignatureWindow: 15 * time.Minute, ShutdownTimeout: 5 * time.Second,
-		Receipts: receipt.Config{Push: receipt.PusherConfig{Retries: []time.Duration{}}},
-		Logger:   slog.New(slog.DiscardHandler), Stdout: io.Discard,
-		Ready: func(addr string) { ready <- addr },
+	return startNodeConfig(t, yaml, nil, func(c *server.Config) {
+		c.Receipts = receipt.Config{Push: receipt.PusherConfig{Retries: []time.Duration{}}}
 	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- node.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	})
-	select {
-	case addr := <-ready:
-		return "http://" + addr
-	case err := <-done:
-		t.Fatalf("node stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("node did not start")
-	}
-	return ""
 }
