@@ -158,18 +158,6 @@ type Session struct {
 	endedAt                                atomic.Int64 // unix nanoseconds
 }
 
-// muLawTable is G.711 µ-law's 256 values, for Read to expand into the
-// caller's frame without allocating.
-var muLawTable = sync.OnceValue(func() *[256]int16 {
-	all := make([]byte, 256)
-	for i := range all {
-		all[i] = byte(i)
-	}
-	var t [256]int16
-	copy(t[:], media.DecodeMuLaw(all))
-	return &t
-})
-
 // SignedString is what the upgrade's signature covers for the URL u, as
 // dialled: scheme://host[:port]<request target> (see the package doc).
 func SignedString(u *url.URL) string {
@@ -375,10 +363,7 @@ func (s *Session) Read(frame []int16) int {
 	}
 	buf := s.readBuf[:len(frame)]
 	n, due := s.play.Read(buf)
-	dec := muLawTable()
-	for i, b := range buf[:n] {
-		frame[i] = dec[b]
-	}
+	media.AppendDecodeMuLaw(frame[:0], buf[:n]) // into frame: n <= len(frame)
 	s.readMu.Unlock()
 	clear(frame[n:])
 	s.echo(due)
