@@ -394,31 +394,12 @@ func benchParams() map[string]string {
 // measureSigned sends signed QueryCallDetailByCallId requests with c from
 // 4 goroutines per CPU for d and returns the requests per second.
 func measureSigned(ctx context.Context, c *sdk.Client, d time.Duration) (float64, error) {
-	params := benchParams()
-	var ok, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	end := time.Now().Add(d)
 	start := time.Now()
-	for range 4 * runtime.NumCPU() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(end) && ctx.Err() == nil {
-				if _, err := c.Do(ctx, "QueryCallDetailByCallId", params, true); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
+	n, err := sendSigned(ctx, c, d)
+	if err != nil {
+		return 0, err
 	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return 0, fmt.Errorf("%d of %d requests failed, first: %v", f, f+ok.Load(), firstErr.Load())
-	}
-	return float64(ok.Load()) / time.Since(start).Seconds(), nil
+	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 // benchCalls places total TTS calls round-robin over nodes (16 at a time)
@@ -433,33 +414,10 @@ func benchCalls(ctx context.Context, nodes []*benchNode, total int) (float64, er
 func benchCallsPolled(ctx context.Context, nodes []*benchNode, total int) (float64, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	var next atomic.Int64
-	var failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
 	start := time.Now()
-	for w := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= total || ctx.Err() != nil {
-					return
-				}
-				n := nodes[(i+w)%len(nodes)]
-				_, err := n.client.SingleCallByTts(ctx, sdk.TtsCall{CalledNumber: fmt.Sprintf("139%08d", i), CalledShowNumber: "057188880000",
-					TtsCode: "TTS_100002", PlayTimes: 1})
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return 0, 0, fmt.Errorf("%d of %d calls refused: %v", f, total, firstErr.Load())
+	err := placeCalls(ctx, total, 16, func(w, i int) *sdk.Client { return nodes[(i+w)%len(nodes)].client })
+	if err != nil {
+		return 0, 0, err
 	}
 	var polls int64
 	for {
@@ -676,4 +634,34 @@ func benchPostgres(ctx context.Context, dir, url string, calls int, statements b
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// placeCalls places total SingleCallByTts calls (to 139 numbers from 0)
+// from workers goroutines, each call through client(worker, call); any
+// refusal fails the measurement.
+func placeCalls(ctx context.Context, total, workers int, client func(worker, call int) *sdk.Client) error {
+	var next, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				_, err := client(w, i).SingleCallByTts(ctx, sdk.TtsCall{CalledNumber: fmt.Sprintf("139%08d", i), CalledShowNumber: "057188880000",
+					TtsCode: "TTS_100002", PlayTimes: 1})
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return fmt.Errorf("%d of %d calls refused: %v", f, total, firstErr.Load())
+	}
+	return nil
 }

@@ -14,8 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -318,29 +316,9 @@ func scaleMetrics(nodes []*scaleNode) (statements, roundTrips float64) {
 func scaleCalls(ctx context.Context, nodes []*scaleNode, db *pgxpool.Pool, total int) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	var next, failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	for w := range 16 * len(nodes) {
-		n := nodes[w%len(nodes)]
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= total || ctx.Err() != nil {
-					return
-				}
-				_, err := n.client.SingleCallByTts(ctx, sdk.TtsCall{CalledNumber: fmt.Sprintf("139%08d", i), CalledShowNumber: "057188880000",
-					TtsCode: "TTS_100002", PlayTimes: 1})
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return fmt.Errorf("%d of %d calls refused: %v", f, total, firstErr.Load())
+	// 16 senders per node, each keeping to its node.
+	if err := placeCalls(ctx, total, 16*len(nodes), func(w, _ int) *sdk.Client { return nodes[w%len(nodes)].client }); err != nil {
+		return err
 	}
 	for {
 		var open int64
