@@ -172,6 +172,18 @@ type PCMSkipper interface {
 	Skip(samples int)
 }
 
+// PCMPhaser is a PCMSource that says, after each Read, how early the
+// audio it returned had come: lead, how long before the Read the newest
+// of it arrived, when measured (the Read took audio sent in real time,
+// not audio queued ahead); late, that the Read dropped audio that came
+// after its slot. A reader on a fixed clock of its own (the SIP pacer)
+// moves its slot to follow an application sending in real time, which
+// would otherwise wait up to a frame for the slot.
+type PCMPhaser interface {
+	PCMSource
+	Phase() (lead time.Duration, measured, late bool)
+}
+
 // AudioFeed is a Leg that plays audio pulled from a PCMSource, one frame
 // each 20 ms of its media clock, with no queue of its own in between: what
 // the source drops (a barge-in's clear) is not heard a frame later than

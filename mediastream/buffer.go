@@ -182,6 +182,17 @@ func (b *SendBuffer[T]) Drops() SendDrops {
 // second the buffer holds. Audio sent ahead (more than the gap and the
 // frame due) is never dropped for this, nor after a pause longer than
 // MaxHiccup, nor after Clear.
+//
+// Nor does real-time audio keep a standing frame: when over
+// StandingWindow every Write was a frame or two (an application sending as
+// it goes, not a message of audio sent ahead) and nearly every Read (all
+// but one in ten: jitter) was served in full and still left one frame
+// queued, but never two, that frame is latency nobody sends on purpose
+// (frames that bunched on their way, a reader that started late): the
+// oldest frame is dropped and counted as late, as an adaptive jitter
+// buffer shrinks when its delay is more than the jitter needs. An
+// application pacing itself further ahead (the SDK's writers keep 400 ms)
+// always leaves two frames or more, and is left alone.
 type Playout struct {
 	mu       sync.Mutex
 	buf      []byte // ring
@@ -194,6 +205,52 @@ type Playout struct {
 	// Read played since, while at most MaxHiccup.
 	flowing bool
 	owed    int
+	// skipped is the part of owed that Skip added: audio dropped for it
+	// is the reader's doing, not late (PlayoutPhase.Late).
+	skipped int
+	// writes are when the last few Writes came (a ring, w the next);
+	// phase is what the last Read says of the reader's phase.
+	writes [8]playoutWrite
+	w      int
+	phase  PlayoutPhase
+	now    func() time.Time
+	// stand watches for a standing queue of real-time audio.
+	stand standing
+}
+
+// standing is a window of Reads: how many, how many left a frame or more
+// queued (backlog), the least such a Read left, and whether a Write
+// longer than two frames came.
+type standing struct {
+	reads, backlog int
+	least          int
+	bigWrite       bool
+}
+
+// StandingWindow is how long real-time audio must have kept a standing
+// queue before a frame of it is dropped: 50 frames.
+const StandingWindow = time.Second
+
+// playoutWrite is one Write: when it came, and where its audio ends.
+type playoutWrite struct {
+	end uint64 // in after it
+	at  time.Time
+}
+
+// PlayoutPhase is what a Read says of its reader's phase against the
+// application's audio, for a reader on a clock of its own (the call's
+// pacer) that can move its slot to follow the audio.
+type PlayoutPhase struct {
+	// Lead is how long before the Read the newest audio it returned had
+	// come; Measured says whether that is a measure of the reader's
+	// phase: the Read was served in full and left less than a frame
+	// queued. A Read that leaves more is taking audio sent ahead, which
+	// waits its turn whatever the phase.
+	Lead     time.Duration
+	Measured bool
+	// Late: the Read dropped audio that came too late for its slot (the
+	// reader's slot is too early for the application's audio).
+	Late bool
 }
 
 // MaxHiccup is the longest stop in an application's audio after which
@@ -229,7 +286,7 @@ func NewPlayout(capacity, maxMarks int) *Playout {
 	if maxMarks <= 0 {
 		maxMarks = 1024
 	}
-	return &Playout{buf: make([]byte, capacity), maxMarks: maxMarks}
+	return &Playout{buf: make([]byte, capacity), maxMarks: maxMarks, now: time.Now}
 }
 
 // Write queues audio. Past the capacity the oldest audio is dropped; it
@@ -259,6 +316,11 @@ func (p *Playout) Write(audio []byte) (dropped int, due []string) {
 	p.n += len(audio)
 	p.in += uint64(len(audio))
 	p.stats.Queued += int64(len(audio))
+	if len(audio) > 2*FrameBytes {
+		p.stand.bigWrite = true
+	}
+	p.writes[p.w] = playoutWrite{end: p.in, at: p.now()}
+	p.w = (p.w + 1) % len(p.writes)
 	return dropped, p.dueLocked()
 }
 
@@ -285,7 +347,8 @@ func (p *Playout) Clear() (due []string) {
 	p.stats.Cleared += int64(p.n)
 	p.r, p.n = 0, 0
 	p.out = p.in
-	p.flowing, p.owed = false, 0
+	p.flowing, p.owed, p.skipped = false, 0, 0
+	p.stand = standing{}
 	return p.dueLocked()
 }
 
@@ -295,6 +358,8 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := len(p.buf)
+	p.phase = PlayoutPhase{}
+	p.shrinkLocked(len(dst))
 	if p.owed > 0 && p.n > len(dst) {
 		// Back after a hiccup: what came late for the gap goes,
 		// unless the application sent ahead.
@@ -305,17 +370,18 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 			p.out += uint64(late)
 			p.stats.Dropped += int64(late)
 			p.stats.Late += int64(late)
+			p.phase.Late = late > p.skipped
 		}
-		p.owed = 0
+		p.owed, p.skipped = 0, 0
 	}
 	n = min(len(dst), p.n)
 	switch {
 	case n == len(dst):
-		p.flowing, p.owed = true, 0
+		p.flowing, p.owed, p.skipped = true, 0, 0
 	case p.flowing || p.owed > 0:
 		p.flowing = false
 		if p.owed += len(dst) - n; p.owed > maxOwed {
-			p.owed = 0 // a pause, not a hiccup
+			p.owed, p.skipped = 0, 0 // a pause, not a hiccup
 		}
 	}
 	k := copy(dst[:n], p.buf[p.r:min(c, p.r+n)])
@@ -324,7 +390,63 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 	p.n -= n
 	p.out += uint64(n)
 	p.stats.Played += int64(n)
+	if n > 0 && n == len(dst) && p.n < len(dst) {
+		p.measureLocked()
+	}
+	p.stand.reads++
+	if n == len(dst) && p.n >= len(dst) {
+		if p.stand.backlog == 0 || p.n < p.stand.least {
+			p.stand.least = p.n
+		}
+		p.stand.backlog++
+	}
 	return n, p.dueLocked()
+}
+
+// shrinkLocked drops a frame of a standing queue of real-time audio (see
+// Playout) once a window of Reads of frame bytes each has shown one.
+func (p *Playout) shrinkLocked(frame int) {
+	if frame <= 0 || time.Duration(p.stand.reads*frame)*time.Second/SampleRate < StandingWindow {
+		return
+	}
+	st := p.stand
+	p.stand = standing{}
+	if st.bigWrite || st.backlog*10 < st.reads*9 || st.least >= 2*frame || p.n < frame {
+		return
+	}
+	p.r = (p.r + frame) % len(p.buf)
+	p.n -= frame
+	p.out += uint64(frame)
+	p.stats.Dropped += int64(frame)
+	p.stats.Late += int64(frame)
+}
+
+// measureLocked sets the phase's lead from the Write that brought the
+// newest byte just read, if the ring still holds it.
+func (p *Playout) measureLocked() {
+	last := p.out - 1
+	ring := len(p.writes)
+	// Newest first: the Write holding last is the oldest one that ends
+	// after it. The oldest in the ring cannot be told apart from those
+	// before it, gone.
+	for i := 1; i < ring; i++ {
+		wr := p.writes[(p.w-i+ring)%ring]
+		if wr.at.IsZero() || wr.end <= last {
+			return
+		}
+		if prev := p.writes[(p.w-i-1+ring)%ring]; prev.at.IsZero() || prev.end <= last {
+			p.phase.Lead = p.now().Sub(wr.at)
+			p.phase.Measured = true
+			return
+		}
+	}
+}
+
+// Phase reports on the last Read (PlayoutPhase).
+func (p *Playout) Phase() PlayoutPhase {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.phase
 }
 
 // Skip tells the buffer that its reader's slots for n bytes went by
@@ -338,8 +460,9 @@ func (p *Playout) Skip(n int) {
 		return
 	}
 	p.flowing = false
+	p.skipped += n
 	if p.owed += n; p.owed > maxOwed {
-		p.owed = 0
+		p.owed, p.skipped = 0, 0
 	}
 }
 

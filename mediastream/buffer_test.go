@@ -324,6 +324,133 @@ func TestPlayoutLate(t *testing.T) {
 	}
 }
 
+// The phase a Read reports: how long the newest audio it took had waited,
+// measured only when the Read left less than a frame (audio sent ahead
+// waits its turn whatever the reader's phase); late when it dropped audio
+// that came after its slot, but not for slots its reader skipped.
+func TestPlayoutPhase(t *testing.T) {
+	frame := func(v byte) []byte { return bytes.Repeat([]byte{v}, FrameBytes) }
+	buf := make([]byte, FrameBytes)
+	now := time.Unix(1000, 0)
+	p := NewPlayout(0, 0)
+	p.now = func() time.Time { return now }
+	if p.Read(buf); p.Phase() != (PlayoutPhase{}) {
+		t.Fatalf("nothing read: %+v", p.Phase())
+	}
+	p.Write(frame(1))
+	now = now.Add(7 * time.Millisecond)
+	if p.Read(buf); p.Phase() != (PlayoutPhase{Lead: 7 * time.Millisecond, Measured: true}) {
+		t.Fatalf("a frame 7 ms before its slot: %+v", p.Phase())
+	}
+	// Two frames queued: the Read leaves one, no measure.
+	p.Write(frame(2))
+	now = now.Add(5 * time.Millisecond)
+	p.Write(frame(3))
+	now = now.Add(1 * time.Millisecond)
+	if p.Read(buf); p.Phase().Measured {
+		t.Fatalf("a Read that left a frame measured: %+v", p.Phase())
+	}
+	// Then the last: it had waited 1 ms (frame 3 was written 1 ms ago).
+	if p.Read(buf); p.Phase() != (PlayoutPhase{Lead: time.Millisecond, Measured: true}) {
+		t.Fatalf("the last frame: %+v", p.Phase())
+	}
+	// Half a frame written in two parts: the newest part's wait counts.
+	p.Write(frame(4)[:FrameBytes/2])
+	now = now.Add(3 * time.Millisecond)
+	p.Write(frame(4)[:FrameBytes/2])
+	now = now.Add(2 * time.Millisecond)
+	if p.Read(buf); p.Phase() != (PlayoutPhase{Lead: 2 * time.Millisecond, Measured: true}) {
+		t.Fatalf("a frame in two writes: %+v", p.Phase())
+	}
+	// A frame late for its slot: short, then dropped as late.
+	p.Read(buf)
+	p.Write(frame(5))
+	p.Write(frame(6))
+	if p.Read(buf); !p.Phase().Late || buf[0] != 6 {
+		t.Fatalf("after a late frame: %+v, played %d", p.Phase(), buf[0])
+	}
+	// Slots the reader skipped: what queued meanwhile is dropped, not
+	// late for the reader's phase.
+	p.Write(frame(7))
+	p.Read(buf)
+	p.Skip(FrameBytes)
+	p.Write(frame(8))
+	p.Write(frame(9))
+	if p.Read(buf); p.Phase().Late || buf[0] != 9 {
+		t.Fatalf("after a skipped slot: %+v, played %d", p.Phase(), buf[0])
+	}
+}
+
+// Real-time audio that keeps a frame queued for a second loses that
+// frame, counted as late; audio sent ahead (in long messages, or paced
+// further ahead), and a queue that runs dry now and then, are left alone.
+func TestPlayoutStandingQueue(t *testing.T) {
+	frame := func(v byte) []byte { return bytes.Repeat([]byte{v}, FrameBytes) }
+	buf := make([]byte, FrameBytes)
+	frames := int(StandingWindow / FrameDuration)
+	// A frame ahead from the start, then one frame per slot.
+	p := NewPlayout(0, 0)
+	p.Write(frame(0))
+	p.Write(frame(1))
+	for i := range frames + 1 {
+		p.Read(buf)
+		p.Write(frame(byte(i + 2)))
+	}
+	if st := p.Stats(); st.Late != FrameBytes || p.Buffered() != FrameBytes {
+		t.Fatalf("standing queue: %+v, %d queued; want a frame dropped and none ahead", st, p.Buffered())
+	}
+	// Then it stays on time: nothing more dropped.
+	for i := range 3 * frames {
+		p.Read(buf)
+		p.Write(frame(byte(i)))
+	}
+	if st := p.Stats(); st.Late != FrameBytes {
+		t.Fatalf("on time afterwards: %+v", st)
+	}
+	// Audio sent ahead in one message of a second: it all plays.
+	q := NewPlayout(0, 0)
+	q.Write(bytes.Repeat([]byte{1}, 2*SampleRate/5)) // 400 ms
+	for i := range 2 * frames {
+		q.Read(buf)
+		q.Write(frame(byte(i)))
+	}
+	if st := q.Stats(); st.Late != 0 || st.Dropped != 0 {
+		t.Fatalf("audio sent ahead: %+v", st)
+	}
+	// Paced two frames ahead, a frame at a time: left alone too.
+	q = NewPlayout(0, 0)
+	q.Write(frame(0))
+	q.Write(frame(1))
+	q.Write(frame(2))
+	for i := range 2 * frames {
+		q.Read(buf)
+		q.Write(frame(byte(i)))
+	}
+	if st := q.Stats(); st.Late != 0 || q.Buffered() != 3*FrameBytes {
+		t.Fatalf("paced two frames ahead: %+v, %d queued", st, q.Buffered())
+	}
+	// A frame ahead, but one frame in five comes a frame late and the
+	// Read before it leaves nothing: jitter the queue is there for, kept.
+	r := NewPlayout(0, 0)
+	r.Write(frame(0))
+	dry := 0
+	for i := range 3 * frames {
+		if i%5 != 0 {
+			r.Write(frame(byte(i)))
+		}
+		r.Read(buf)
+		if r.Buffered() == 0 {
+			dry++
+		}
+		if i%5 == 0 {
+			r.Write(frame(byte(i))) // the late one
+		}
+	}
+	if st := r.Stats(); st.Late != 0 || st.Dropped != 0 || dry != 3*frames/5 {
+		t.Fatalf("jitter: %+v, %d Reads left nothing", st, dry)
+	}
+}
+
 func TestCounters(t *testing.T) {
 	var c Counters
 	if n := c.Next(); n != 1 {

@@ -380,7 +380,21 @@ func (s *Session) Skip(samples int) {
 	}
 }
 
-var _ dialtone.PCMSkipper = (*Session)(nil)
+// Phase says how early the audio of the last Read had come
+// (dialtone.PCMPhaser), so that the call's pacer can follow the
+// application's phase.
+func (s *Session) Phase() (lead time.Duration, measured, late bool) {
+	if s.p.ListenOnly {
+		return 0, false, false
+	}
+	ph := s.play.Phase()
+	return ph.Lead, ph.Measured, ph.Late
+}
+
+var (
+	_ dialtone.PCMSkipper = (*Session)(nil)
+	_ dialtone.PCMPhaser  = (*Session)(nil)
+)
 
 // Buffered is the application's audio waiting to be played.
 func (s *Session) Buffered() time.Duration {

@@ -99,8 +99,7 @@ func (sh *pacerShard) add(s *rtpSession) {
 	sh.slots[best] = append(sh.slots[best], s)
 }
 
-// remove moves the slot's last stream into the hole: one stream changes
-// place, once, instead of every later one moving up.
+// remove takes s off the pacer.
 func (p *pacer) remove(s *rtpSession) {
 	p.mu.Lock()
 	sh, ok := p.where[s]
@@ -111,9 +110,16 @@ func (p *pacer) remove(s *rtpSession) {
 	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	sh.takeLocked(s)
+}
+
+// takeLocked takes s out of its slot, moving the slot's last stream into
+// the hole: one stream changes place, once, instead of every later one
+// moving up. It returns where s was.
+func (sh *pacerShard) takeLocked(s *rtpSession) (slotPos, bool) {
 	pos, ok := sh.index[s]
 	if !ok {
-		return
+		return pos, false
 	}
 	order := sh.slots[pos.slot]
 	last := len(order) - 1
@@ -122,6 +128,22 @@ func (p *pacer) remove(s *rtpSession) {
 	order[last] = nil
 	sh.slots[pos.slot] = order[:last]
 	delete(sh.index, s)
+	return pos, true
+}
+
+// move puts s moveBy slots later (earlier when negative) in the frame, at
+// the end of that slot: its next packet leaves that much later (or
+// earlier) than the 20 ms after its last.
+func (sh *pacerShard) move(s *rtpSession, by int) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	pos, ok := sh.takeLocked(s)
+	if !ok {
+		return // removed meanwhile
+	}
+	to := ((pos.slot+by)%pacerSlots + pacerSlots) % pacerSlots
+	sh.index[s] = slotPos{to, len(sh.slots[to])}
+	sh.slots[to] = append(sh.slots[to], s)
 }
 
 // len is how many streams the shard serves.
@@ -185,7 +207,9 @@ func (sh *pacerShard) run(stop <-chan struct{}, phase time.Duration) {
 		sh.mu.Unlock()
 		now := time.Now()
 		for _, s := range list {
-			s.tick()
+			if move := s.tick(); move != 0 {
+				sh.move(s, move)
+			}
 			s.tickRTCP(now)
 		}
 	}

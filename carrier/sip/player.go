@@ -16,6 +16,9 @@ type player struct {
 	src dialtone.PCMSource
 	// fed counts the source's frames that held audio.
 	fed uint64
+	// phase follows the source's audio with the send slot, when it says
+	// how early it comes (dialtone.PCMPhaser).
+	phase feedPhase
 }
 
 // playJob is one Play in progress.
@@ -72,6 +75,7 @@ func (p *player) close() {
 func (p *player) setSource(src dialtone.PCMSource) {
 	p.mu.Lock()
 	p.src = src
+	p.phase = feedPhase{}
 	p.mu.Unlock()
 }
 
@@ -86,23 +90,28 @@ func (p *player) clearSource(src dialtone.PCMSource) {
 
 // next returns the next frame to play, or nil when there is nothing: a
 // frame of the job, or of the source written into buf (a frame long).
-// The source is read under the lock: it never blocks (PCMSource).
-func (p *player) next(buf []int16) []int16 {
+// The source is read under the lock: it never blocks (PCMSource). move
+// is how many pacer slots the send slot should move to follow the
+// source's audio (feedPhase): negative is earlier.
+func (p *player) next(buf []int16) (frame []int16, move int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	j := p.job
 	if j == nil {
 		if p.src == nil {
-			return nil
+			return nil, 0
 		}
-		if p.src.Read(buf) == 0 {
-			return nil
+		n := p.src.Read(buf)
+		if ph, ok := p.src.(dialtone.PCMPhaser); ok {
+			move = p.phase.observe(ph.Phase())
+		}
+		if n == 0 {
+			return nil, move
 		}
 		p.fed++
-		return buf
+		return buf, move
 	}
 	n := min(frameSamples, len(j.samples)-j.pos)
-	var frame []int16
 	if n == frameSamples {
 		frame = j.samples[j.pos : j.pos+n]
 	} else {
@@ -117,7 +126,7 @@ func (p *player) next(buf []int16) []int16 {
 		close(j.done)
 		p.job = nil
 	}
-	return frame
+	return frame, 0
 }
 
 // skip tells the source, when it wants to know (dialtone.PCMSkipper), of

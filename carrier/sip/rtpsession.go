@@ -92,6 +92,10 @@ type rtpSession struct {
 	// Touched only by the pacer's goroutine (tick).
 	frame   [frameSamples]int16
 	silence [frameSamples]int16
+	// holdNext: the send slot just moved later, so the pacer's next
+	// tick comes less than a frame after the last packet and sends
+	// nothing.
+	holdNext bool
 
 	// dec is the answered party's decoded audio, reused packet after
 	// packet (the receive goroutine only): the hooks that take it after
@@ -278,13 +282,37 @@ func (s *rtpSession) recording() []byte {
 	return wav
 }
 
+// moveLater turns a move of the send slot (feedPhase; negative: earlier)
+// into one later, which is all the RTP clock allows: the next packet
+// leaves that much later and is stamped so (a gap, as after silence), so
+// that the packets' send times keep to their timestamps. A move earlier
+// by k slots is one later by the rest of the frame with a frame skipped:
+// the source drops the frame due in the skipped slot as late (its audio
+// came a frame ahead, and would otherwise keep that delay).
+func (s *rtpSession) moveLater(move int) int {
+	if move < 0 {
+		move += pacerSlots
+		s.play.skip(1)
+	}
+	// The pacer reaches the slot again 2·move ms from now, in this frame
+	// or the next: that tick is not this session's next frame.
+	s.holdNext = true
+	return move
+}
+
 // tick sends one 20 ms frame; the pacer calls it every frameTime. It
 // takes each part's lock in turn, never two at once, and never waits on
 // anything but them: a frame source (a media stream) is read from its
-// buffer, whatever its network does.
-func (s *rtpSession) tick() {
+// buffer, whatever its network does. It returns how many pacer slots the
+// session's send slot should move to follow a fed source's audio
+// (feedPhase), negative being earlier.
+func (s *rtpSession) tick() (move int) {
+	if s.holdNext {
+		s.holdNext = false
+		return 0
+	}
 	if !s.sending.Load() {
-		return
+		return 0
 	}
 	to, ok := s.path.dest()
 	if !ok {
@@ -300,7 +328,12 @@ func (s *rtpSession) tick() {
 		}
 		return
 	}
-	frame := s.play.next(s.frame[:])
+	frame, move := s.play.next(s.frame[:])
+	if move != 0 {
+		move = s.moveLater(move)
+		// After this packet: the next leaves move slots late.
+		defer s.tx.delay(uint32(move) * frameSamples / pacerSlots)
+	}
 	if frame == nil {
 		frame = s.br.next(s.frame[:])
 	}
@@ -312,11 +345,12 @@ func (s *rtpSession) tick() {
 	}
 	buf := s.tx.packet(f, frame, s.ssrc)
 	if buf == nil {
-		return
+		return move
 	}
 	// A failed write (ICMP unreachable, socket closed) is not fatal: the
 	// RTP timeout and SIP decide when the call is over.
 	_, _ = s.conn.WriteToUDPAddrPort(buf, to)
+	return move
 }
 
 // skip moves the media clock on by frames the pacer did not send (it fell

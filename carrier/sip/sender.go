@@ -71,6 +71,15 @@ func (t *sender) skip(frames int) {
 	t.mu.Unlock()
 }
 
+// delay moves the timestamp on by samples: the send slot moved later by
+// that much (feedPhase), and the next packet is stamped with the time it
+// leaves, a gap as after silence rather than every later packet late.
+func (t *sender) delay(samples uint32) {
+	t.mu.Lock()
+	t.ts += samples
+	t.mu.Unlock()
+}
+
 // queueDTMF queues keys to be sent as RFC 4733 events (farPT < 0: the far
 // end offered none, and they are counted instead).
 func (t *sender) queueDTMF(keys string, farPT int) {

@@ -361,7 +361,7 @@ func benchSIPStreams(ctx context.Context, n int, stderr io.Writer) (benchRow, er
 	l := r.Latency
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	row.value = fmt.Sprintf("p99 %.1f / %.1f ms", ms(l.Up99), ms(l.Down99))
-	row.note = fmt.Sprintf("added latency RTP→WebSocket p50 %.1f p99 %.1f ms, WebSocket→RTP p50 %.1f p99 %.1f ms (with the wait for the 20 ms send slot, 0–20 ms); RTP %.3f%% >5ms late, %.1f%% received; CPU %.2f ms per stream-second, far end and echo application %.0f%% of a core; %d frames dropped; %v window",
+	row.note = fmt.Sprintf("added latency RTP→WebSocket p50 %.1f p99 %.1f ms, WebSocket→RTP p50 %.1f p99 %.1f ms (with the wait for the call's send slot); RTP %.3f%% >5ms late, %.1f%% received; CPU %.2f ms per stream-second, far end and echo application %.0f%% of a core; %d frames dropped; %v window",
 		ms(l.Up50), ms(l.Up99), ms(l.Down50), ms(l.Down99), l.LatePct(), r.RxPct, r.CPUPerStream, float64(l.FarCPU)/float64(time.Second)*100, r.Drops, sipRTPWindow)
 	return row, nil
 }

@@ -187,16 +187,16 @@ func startStreamFarEnd(tb testing.TB) *FarEnd {
 //
 // What WebSocket in → RTP out can be: the echo of a frame arrives at a
 // phase of the 20 ms frame set by the far end's send slot, unrelated to
-// the call's own send slot in Dialtone's pacer, so it waits 0–20 ms for
-// that slot (p50 10 ms, p99 about 20 ms) however fast Dialtone is; the
-// p99 goal of 10 ms cannot be met that way without sending the call's
-// packets off its 20 ms grid. An echo that comes late for its slot, or
-// that queued while the pacer skipped slots, is dropped when the next
-// comes (mediastream.Playout) and counted with the drops, so that the call
-// keeps its latency; but after a stall longer than mediastream.MaxHiccup
-// (the calls being set up on a saturated machine) what came meanwhile
-// stays queued, and the call waits a frame more for each frame of it from
-// then on: a p50 above 10 ms is such calls.
+// the call's own send slot in Dialtone's pacer, so it would wait 0–20 ms
+// for that slot however fast Dialtone is; the slot follows the phase of
+// the application's audio instead (the carrier's feedPhase), keeping a
+// margin the jitter sets. An echo that comes late for its slot, or that
+// queued while the pacer skipped slots, is dropped when the next comes
+// (mediastream.Playout), and so is a single frame left standing in the
+// queue for a second, all counted with the drops; but after a stall
+// longer than mediastream.MaxHiccup (the calls being set up on a
+// saturated machine) more than a frame may stay queued, and the call
+// waits a frame more for each such frame from then on.
 func BenchmarkSIPStreams(b *testing.B) {
 	const window = 5 * time.Second
 	ctx := context.Background()

@@ -46,7 +46,7 @@ import (
 // send time) and, just before writing it back, the time it writes it; the
 // far end receives the echo as RTP with the kernel's send stamp (WebSocket
 // in → RTP out: that stamp minus the application's write time, which
-// includes the wait for the call's next 20 ms send slot). Payload bytes
+// includes the wait for the call's next send slot). Payload bytes
 // pass G.711 decoding and encoding unchanged (the marks avoid 0x7f, the
 // one µ-law code that does not), so the stamps survive the round trip.
 // The far end's sinks measure the lateness of every packet as the
