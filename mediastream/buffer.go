@@ -186,13 +186,14 @@ func (b *SendBuffer[T]) Drops() SendDrops {
 // Nor does real-time audio keep a standing frame: when over
 // StandingWindow every Write was a frame or two (an application sending as
 // it goes, not a message of audio sent ahead) and nearly every Read (all
-// but one in ten: jitter) was served in full and still left one frame
-// queued, but never two, that frame is latency nobody sends on purpose
-// (frames that bunched on their way, a reader that started late): the
-// oldest frame is dropped and counted as late, as an adaptive jitter
-// buffer shrinks when its delay is more than the jitter needs. An
-// application pacing itself further ahead (the SDK's writers keep 400 ms)
-// always leaves two frames or more, and is left alone.
+// but one in ten: jitter) left exactly one frame queued (a frame, less
+// than two), that frame is latency nobody sends on purpose (frames that
+// bunched on their way, a reader that started late): the oldest frame is
+// dropped and counted as late, as an adaptive jitter buffer shrinks when
+// its delay is more than the jitter needs. An application pacing itself
+// further ahead (the SDK's writers keep 400 ms) leaves more, and a queue
+// draining at the end of a message leaves one frame only once: both are
+// left alone.
 type Playout struct {
 	mu       sync.Mutex
 	buf      []byte // ring
@@ -218,12 +219,11 @@ type Playout struct {
 	stand standing
 }
 
-// standing is a window of Reads: how many, how many left a frame or more
-// queued (backlog), the least such a Read left, and whether a Write
-// longer than two frames came.
+// standing is a window of Reads: how many, how many left one frame
+// queued (a frame or more, less than two), and whether a Write longer
+// than two frames came.
 type standing struct {
-	reads, backlog int
-	least          int
+	reads, oneLeft int
 	bigWrite       bool
 }
 
@@ -394,11 +394,8 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 		p.measureLocked()
 	}
 	p.stand.reads++
-	if n == len(dst) && p.n >= len(dst) {
-		if p.stand.backlog == 0 || p.n < p.stand.least {
-			p.stand.least = p.n
-		}
-		p.stand.backlog++
+	if n == len(dst) && p.n >= len(dst) && p.n < 2*len(dst) {
+		p.stand.oneLeft++
 	}
 	return n, p.dueLocked()
 }
@@ -411,7 +408,7 @@ func (p *Playout) shrinkLocked(frame int) {
 	}
 	st := p.stand
 	p.stand = standing{}
-	if st.bigWrite || st.backlog*10 < st.reads*9 || st.least >= 2*frame || p.n < frame {
+	if st.bigWrite || st.oneLeft*10 < st.reads*9 || p.n < frame {
 		return
 	}
 	p.r = (p.r + frame) % len(p.buf)

@@ -429,6 +429,28 @@ func TestPlayoutStandingQueue(t *testing.T) {
 	if st := q.Stats(); st.Late != 0 || q.Buffered() != 3*FrameBytes {
 		t.Fatalf("paced two frames ahead: %+v, %d queued", st, q.Buffered())
 	}
+	// Paced 400 ms ahead, then the end of the message, and the next
+	// message: every frame plays.
+	q = NewPlayout(0, 0)
+	for i := range 20 {
+		q.Write(frame(byte(i)))
+	}
+	for i := range 30 {
+		q.Read(buf)
+		q.Write(frame(byte(i)))
+	}
+	for range 20 {
+		q.Read(buf)
+	}
+	for i := range 20 {
+		q.Write(frame(byte(i)))
+	}
+	for range 20 {
+		q.Read(buf)
+	}
+	if st := q.Stats(); st.Late != 0 || st.Dropped != 0 || q.Buffered() != 0 {
+		t.Fatalf("paced ahead, drained, and again: %+v, %d queued", st, q.Buffered())
+	}
 	// A frame ahead, but one frame in five comes a frame late and the
 	// Read before it leaves nothing: jitter the queue is there for, kept.
 	r := NewPlayout(0, 0)
