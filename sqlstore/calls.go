@@ -71,6 +71,7 @@ func HotStatements(d Dialect) []string {
 	hot = append(hot, receiptInserts[1:]...)
 	hot = append(hot, buildQueries(&d).claimReceipts[1:]...)
 	hot = append(hot, sqlInsertMessage)
+	hot = append(hot, sqlUseNonce)
 	return append(hot, nonceStatements[1:]...)
 }
 
