@@ -131,9 +131,9 @@ func (sh *pacerShard) takeLocked(s *rtpSession) (slotPos, bool) {
 	return pos, true
 }
 
-// move puts s moveBy slots later (earlier when negative) in the frame, at
-// the end of that slot: its next packet leaves that much later (or
-// earlier) than the 20 ms after its last.
+// move puts s by slots later (earlier when negative) in the frame, at the
+// end of that slot: its next packet leaves that much later (or earlier)
+// than the 20 ms after its last.
 func (sh *pacerShard) move(s *rtpSession, by int) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

@@ -303,9 +303,9 @@ func (s *rtpSession) moveLater(move int) int {
 // tick sends one 20 ms frame; the pacer calls it every frameTime. It
 // takes each part's lock in turn, never two at once, and never waits on
 // anything but them: a frame source (a media stream) is read from its
-// buffer, whatever its network does. It returns how many pacer slots the
-// session's send slot should move to follow a fed source's audio
-// (feedPhase), negative being earlier.
+// buffer, whatever its network does. It returns how many pacer slots
+// later the session's send slot moves to follow a fed source's audio
+// (feedPhase, moveLater), 0 for none.
 func (s *rtpSession) tick() (move int) {
 	if s.holdNext {
 		s.holdNext = false
