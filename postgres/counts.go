@@ -3,10 +3,11 @@ package postgres
 import (
 	"context"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
 // slotsChannel is pgnotify.ChannelSlots (pgnotify's tests import this
@@ -41,38 +42,14 @@ func (s *Store) Counts() Counts {
 // additions per statement).
 type counter struct {
 	statements, roundTrips, limits atomic.Int64
-	// byText counts each statement text (*atomic.Int64), at most
-	// maxCountedTexts of them; the rest together under otherText.
-	byText sync.Map
-	texts  atomic.Int64
+	tally                          sqlstore.StatementTally
 }
 
-const (
-	maxCountedTexts = 1024
-	otherText       = "(other statements)"
-)
-
-func (c *counter) text(sql string) {
-	v, ok := c.byText.Load(sql)
-	if !ok {
-		if c.texts.Add(1) > maxCountedTexts {
-			sql = otherText
-		}
-		v, _ = c.byText.LoadOrStore(sql, new(atomic.Int64))
-	}
-	v.(*atomic.Int64).Add(1)
-}
+func (c *counter) text(sql string) { c.tally.Add(sql) }
 
 // StatementCounts returns how many times each statement ran, keyed by its
 // text with runs of white space folded (a breakdown of Counts).
-func (s *Store) StatementCounts() map[string]int64 {
-	out := map[string]int64{}
-	s.tracer.byText.Range(func(k, v any) bool {
-		out[strings.Join(strings.Fields(k.(string)), " ")] += v.(*atomic.Int64).Load()
-		return true
-	})
-	return out
-}
+func (s *Store) StatementCounts() map[string]int64 { return s.tracer.tally.Counts() }
 
 var (
 	_ pgx.QueryTracer = (*counter)(nil)

@@ -1,9 +1,9 @@
 package sqlite
 
 import (
-	"strings"
-	"sync"
 	"sync/atomic"
+
+	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
 // Counts are what a Store ran since it opened, for measurements (dialtone
@@ -36,39 +36,16 @@ func (s *Store) Counts() Counts {
 
 // StatementCounts returns how many times each statement ran, keyed by its
 // text with runs of white space folded (for a breakdown of Counts).
-func (s *Store) StatementCounts() map[string]int64 {
-	out := map[string]int64{}
-	s.engine.counts.byText.Range(func(k, v any) bool {
-		out[strings.Join(strings.Fields(k.(string)), " ")] += v.(*atomic.Int64).Load()
-		return true
-	})
-	return out
-}
+func (s *Store) StatementCounts() map[string]int64 { return s.engine.counts.tally.Counts() }
 
 // counter counts, nothing else: a few atomic additions per statement.
 type counter struct {
 	statements, reads, ops, commits atomic.Int64
-	// byText counts each statement text (*atomic.Int64); the texts are
-	// the store's constants and a few built ones (filters), so texts past
-	// maxCountedTexts are counted together under otherText.
-	byText sync.Map
-	texts  atomic.Int64
+	tally                           sqlstore.StatementTally
 }
-
-const (
-	maxCountedTexts = 1024
-	otherText       = "(other statements)"
-)
 
 // stmt counts one statement.
 func (c *counter) stmt(query string) {
 	c.statements.Add(1)
-	v, ok := c.byText.Load(query)
-	if !ok {
-		if c.texts.Add(1) > maxCountedTexts {
-			query = otherText
-		}
-		v, _ = c.byText.LoadOrStore(query, new(atomic.Int64))
-	}
-	v.(*atomic.Int64).Add(1)
+	c.tally.Add(query)
 }
