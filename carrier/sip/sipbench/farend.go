@@ -332,20 +332,27 @@ func (s *sink) read() {
 		if !ok || n < 12 || buf[0]>>6 != 2 || buf[1]&0x7f != 0 {
 			continue
 		}
-		ts := binary.BigEndian.Uint32(buf[4:8])
-		ssrc := binary.BigEndian.Uint32(buf[8:12])
-		s.mu.Lock()
-		if s.on {
-			r := s.recs[ssrc]
-			if r == nil {
-				r = &sinkStream{ts0: ts, offs: make([]int64, 0, 512)}
-				s.recs[ssrc] = r
-			}
-			media := int64(int32(ts-r.ts0)) * int64(time.Second) / sampleRate
-			r.offs = append(r.offs, at-media)
-		}
-		s.mu.Unlock()
+		s.note(at, buf[:n])
 	}
+}
+
+// note records, while the window is open, when the RTP packet pkt (its
+// header checked) arrived against its media time.
+func (s *sink) note(at int64, pkt []byte) {
+	ts := binary.BigEndian.Uint32(pkt[4:8])
+	ssrc := binary.BigEndian.Uint32(pkt[8:12])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.on {
+		return
+	}
+	r := s.recs[ssrc]
+	if r == nil {
+		r = &sinkStream{ts0: ts, offs: make([]int64, 0, 512)}
+		s.recs[ssrc] = r
+	}
+	media := int64(int32(ts-r.ts0)) * int64(time.Second) / sampleRate
+	r.offs = append(r.offs, at-media)
 }
 
 // summarize measures each packet against its stream's own clock: the

@@ -633,23 +633,11 @@ func (s *streamSink) take(pkt, oob []byte) {
 	if !ok || len(pkt) < 12 || pkt[0]>>6 != 2 || pkt[1]&0x7f != 0 {
 		return
 	}
-	ts := binary.BigEndian.Uint32(pkt[4:8])
-	ssrc := binary.BigEndian.Uint32(pkt[8:12])
 	p := pkt[12:]
 	if len(p) >= stampMagic+len(magic) && string(p[stampMagic:stampMagic+len(magic)]) == string(magic) {
 		if wrote, ok := getStamp(p[stampWrote:]); ok {
 			s.m.addDown(at - wrote)
 		}
 	}
-	s.mu.Lock()
-	if s.on {
-		r := s.recs[ssrc]
-		if r == nil {
-			r = &sinkStream{ts0: ts, offs: make([]int64, 0, 512)}
-			s.recs[ssrc] = r
-		}
-		media := int64(int32(ts-r.ts0)) * int64(time.Second) / sampleRate
-		r.offs = append(r.offs, at-media)
-	}
-	s.mu.Unlock()
+	s.note(at, pkt)
 }
