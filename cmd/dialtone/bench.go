@@ -567,22 +567,32 @@ func perCall(sent postgres.Counts, calls int) string {
 		per(sent.Statements), per(sent.RoundTrips), per(sent.Statements-sent.Limits), per(sent.Statements), per(sent.Limits))
 }
 
+// startPostgres starts the bench's throw-away PostgreSQL server, or
+// takes the server at url (a role with CREATEDB) when one is given; stop
+// stops what was started.
+func startPostgres(url string, stderr io.Writer) (srv *pgtest.Server, stop func(), err error) {
+	if url != "" {
+		os.Setenv(pgtest.EnvDSN, url)
+	}
+	if srv, err = pgtest.Start(); err != nil {
+		return nil, nil, err
+	}
+	return srv, func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintln(stderr, "bench: stopping PostgreSQL:", err)
+		}
+	}, nil
+}
+
 // benchPostgres runs the end-to-end call measurement on 1, 2 and 3 nodes
 // sharing one PostgreSQL database (a fresh one each time).
 func benchPostgres(ctx context.Context, dir, url string, calls int, statements bool, stderr io.Writer) ([]benchRow, error) {
 	var newDB func() (string, error)
-	if url != "" {
-		os.Setenv(pgtest.EnvDSN, url)
-	}
-	srv, err := pgtest.Start()
+	srv, stop, err := startPostgres(url, stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err := srv.Stop(); err != nil {
-			fmt.Fprintln(stderr, "bench: stopping PostgreSQL:", err)
-		}
-	}()
+	defer stop()
 	newDB = func() (string, error) { return srv.NewDatabase(ctx) }
 	var rows []benchRow
 	rates := map[int]float64{}

@@ -59,18 +59,11 @@ func benchScale(ctx context.Context, dir string, o benchOptions, stderr io.Write
 			fmt.Fprintln(stderr, "bench: removing the CPU groups:", err)
 		}
 	}()
-	if o.pgURL != "" {
-		os.Setenv(pgtest.EnvDSN, o.pgURL)
-	}
-	srv, err := pgtest.Start()
+	srv, stop, err := startPostgres(o.pgURL, stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err := srv.Stop(); err != nil {
-			fmt.Fprintln(stderr, "bench: stopping PostgreSQL:", err)
-		}
-	}()
+	defer stop()
 	pgShare, err := sh.group("postgres", o.pgCPU)
 	if err != nil {
 		return nil, err
