@@ -441,11 +441,13 @@ func benchCallsPolled(ctx context.Context, nodes []*benchNode, total int) (float
 	return float64(total) / time.Since(start).Seconds(), polls, nil
 }
 
-// benchReceipts enqueues total VoiceReport messages in the account's queue
-// and measures 4 consumers receiving 16 at a time and deleting them.
+// benchReceipts enqueues total receipts in the account's VoiceRecordReport
+// queue, which no call of the bench fills (the calls rows' VoiceReports
+// keep arriving in theirs after the calls end), and measures 4 consumers
+// receiving 16 at a time and deleting them.
 func benchReceipts(ctx context.Context, n *benchNode, total int) (float64, error) {
 	rs := n.node.Store()
-	queue := dialtone.QueueName(benchUID, dialtone.MsgVoiceReport)
+	queue := dialtone.QueueName(benchUID, dialtone.MsgVoiceRecordReport)
 	now := time.Now()
 	for i := range total {
 		m := mns.NewReceiptMessage(&dialtone.Receipt{ID: fmt.Sprint("bench-", i), AccountUID: benchUID,
@@ -464,7 +466,7 @@ func benchReceipts(ctx context.Context, n *benchNode, total int) (float64, error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &sdk.Consumer{Client: n.client, MessageType: dialtone.MsgVoiceReport, AccountUID: benchUID, Batch: 16,
+			c := &sdk.Consumer{Client: n.client, MessageType: dialtone.MsgVoiceRecordReport, AccountUID: benchUID, Batch: 16,
 				Wait: time.Second, Concurrency: 16,
 				Handler: func(context.Context, sdk.Receipt) error {
 					if got.Add(1) >= int64(total) {

@@ -51,6 +51,9 @@ func benchDocAnswer(scale, answerAfter string) string {
     rate_limits: {SingleCallByTts: 1000000, QueryCallDetailByCallId: 1000000, QueryTokenForMnsQueue: 1000000}
     subscriptions:
       - {message_type: VoiceReport, queue: true}
+      # The receipts row's own queue: the calls rows' VoiceReports, routed
+      # after their calls ended, would otherwise land among its messages.
+      - {message_type: VoiceRecordReport, queue: true}
 network:
   time_scale: ` + scale + `
   default:
