@@ -138,8 +138,11 @@ func TestBrowserReceiptRedriven(t *testing.T) {
 			checkFit(t, s, name, w)
 		}
 	}
-	// From the receipt to its call, and back.
+	// From the receipt to its call, and back. The loop above ended on
+	// either page (a map's order): start from the call's receipts.
 	s.Do("receipt to call",
+		chromedp.Navigate(base+"/console/receipts?call="+url.QueryEscape(call.CallID)),
+		chromedp.WaitVisible(".call-receipts[data-type=VoiceReport] a.receipt-call"),
 		chromedp.Click(".call-receipts[data-type=VoiceReport] a.receipt-call"),
 		chromedp.WaitVisible("#call-receipts"),
 	)
