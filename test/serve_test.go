@@ -45,9 +45,14 @@ func TestFirstStartGeneratesCredentials(t *testing.T) {
 			t.Fatalf("%s: %v mode %v", f, err, st.Mode().Perm())
 		}
 	}
-	out := n.stdout.String()
+	// The node is up once it answers; what it printed may still be in
+	// the pipe to the test's copy of its stdout.
 	for _, want := range []string{id, secret, creds["DIALTONE_ADMIN_TOKEN"], creds["DIALTONE_CONSOLE_PASSWORD"], "listening on " + n.url()} {
-		if !strings.Contains(out, want) {
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(n.stdout.String(), want) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if out := n.stdout.String(); !strings.Contains(out, want) {
 			t.Fatalf("stdout lacks %q:\n%s", want, out)
 		}
 	}
