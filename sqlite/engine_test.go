@@ -143,12 +143,11 @@ func TestGroupCommitBrokenBatch(t *testing.T) {
 	}()
 	<-blocked
 	var wg sync.WaitGroup
-	used := make([]bool, 10)
 	errs := make([]error, 10)
 	var breakErr error
-	for i := range used {
+	for i := range errs {
 		wg.Go(func() {
-			used[i], errs[i] = st.UseNonce(ctx, "K", fmt.Sprint(i), time.UnixMilli(1), time.UnixMilli(1000))
+			errs[i] = st.PutAccount(ctx, &dialtone.Account{UID: fmt.Sprint("u", i)})
 		})
 	}
 	wg.Go(func() {
@@ -165,20 +164,19 @@ func TestGroupCommitBrokenBatch(t *testing.T) {
 	if breakErr == nil {
 		t.Error("the breaking op succeeded")
 	}
-	for i := range used {
-		if errs[i] != nil || !used[i] {
-			t.Errorf("UseNonce %d = %v, %v; want true", i, used[i], errs[i])
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("PutAccount %d: %v", i, err)
 		}
 	}
 	var n int
-	must(t, st.pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'K'`).Scan(&n))
-	if n != len(used) {
-		t.Errorf("%d nonces stored, want %d", n, len(used))
+	must(t, st.pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE uid LIKE 'u%'`).Scan(&n))
+	if n != len(errs) {
+		t.Errorf("%d accounts stored, want %d", n, len(errs))
 	}
 	// The store still works.
-	ok, err := st.UseNonce(ctx, "K", "after", time.UnixMilli(1), time.UnixMilli(1000))
-	if err != nil || !ok {
-		t.Errorf("UseNonce after a broken batch = %v, %v", ok, err)
+	if err := st.PutAccount(ctx, &dialtone.Account{UID: "after"}); err != nil {
+		t.Errorf("PutAccount after a broken batch: %v", err)
 	}
 }
 

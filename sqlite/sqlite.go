@@ -37,6 +37,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/dialtone-voice/dialtone"
+	"github.com/dialtone-voice/dialtone/replay"
 	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
@@ -81,6 +82,9 @@ type engine struct {
 	write *sql.DB   // exactly one connection; every write goes here
 	pool  *readPool // the read-only pool, its queries prepared once
 	log   *slog.Logger
+	// nonces keeps the used nonces in a journal beside the file
+	// (package replay), not in the nonces table.
+	nonces *replay.Journal
 
 	// The group-commit writer (batch.go): ops go in, quit stops it and
 	// writerDone closes when it has.
@@ -170,24 +174,54 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
-	e := &engine{
-		write: write, pool: newReadPool(read), log: o.logger,
-		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
-	}
-	if err := e.prepareHot(ctx); err != nil {
+	// A journal created now starts with the table's unexpired nonces, so
+	// that moving to it opens no window for a replay.
+	nonces, err := replay.Open(ctx, path+"-nonces", func(ctx context.Context, add func(scope, nonce string, expires time.Time)) error {
+		return tableNonces(ctx, read, add)
+	})
+	if err != nil {
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger)
+	e := &engine{
+		write: write, pool: newReadPool(read), log: o.logger, nonces: nonces,
+		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
+	}
+	if err := e.prepareHot(ctx); err != nil {
+		nonces.Close()
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger, sqlstore.WithNonceJournal(nonces))
 	if err != nil {
 		e.closeStmts()
+		nonces.Close()
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	go e.writer()
 	return &Store{Store: st, engine: e}, nil
+}
+
+// tableNonces lists the unexpired rows of the nonces table.
+func tableNonces(ctx context.Context, read *sql.DB, add func(scope, nonce string, expires time.Time)) error {
+	rows, err := read.QueryContext(ctx, `SELECT scope, nonce, expires_at FROM nonces WHERE expires_at > ?`, time.Now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var scope, nonce string
+		var expires int64
+		if err := rows.Scan(&scope, &nonce, &expires); err != nil {
+			return err
+		}
+		add(scope, nonce, time.UnixMilli(expires))
+	}
+	return rows.Err()
 }
 
 // Ping checks that both pools can reach the database file.
@@ -255,7 +289,7 @@ func (e *engine) close() error {
 		}
 		e.closeStmts()
 		errWrite := e.write.Close()
-		if err := errors.Join(errRead, errCkpt, errWrite); err != nil {
+		if err := errors.Join(errRead, errCkpt, errWrite, e.nonces.Close()); err != nil {
 			e.closeErr = fmt.Errorf("sqlite: close: %w", err)
 		}
 	})

@@ -321,11 +321,20 @@ func (s *Store) PurgeTempCredentials(ctx context.Context, now time.Time) (int, e
 
 // --- nonces ---
 
-// PurgeNonces deletes the records expired at now and returns how many.
+// PurgeNonces deletes the records expired at now and returns how many
+// (with a NonceJournal, the journal's and the table's, which then holds
+// only what was there before the journal).
 func (s *Store) PurgeNonces(ctx context.Context, now time.Time) (int, error) {
 	n, err := s.execCount(ctx, `DELETE FROM nonces WHERE expires_at <= $1`, now.UnixMilli())
 	if err != nil {
 		return 0, s.errorf("purge nonces: %w", err)
+	}
+	if s.journal != nil {
+		m, err := s.journal.Purge(ctx, now)
+		if err != nil {
+			return n, s.errorf("purge nonces: %w", err)
+		}
+		n += m
 	}
 	return n, nil
 }

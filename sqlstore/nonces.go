@@ -44,6 +44,11 @@ import (
 //
 // Inside a transaction's view the nonce is written at once in that
 // transaction, as before.
+//
+// With a NonceJournal (SQLite: package replay) the journal keeps the
+// nonces with the same guarantees and the table is not written; the view
+// uses the journal too, so a nonce stays used when its transaction rolls
+// back, as a request's nonce should.
 
 // nonceBatchMax bounds the nonces of one statement; a larger batch runs
 // several statements in the same write.
@@ -106,6 +111,13 @@ type nonceBatcher struct {
 func (s *Store) UseNonce(ctx context.Context, scope, nonce string, now, expires time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, s.errorf("use nonce: %w", err)
+	}
+	if s.journal != nil {
+		fresh, err := s.journal.Use(ctx, scope, nonce, now, expires)
+		if err != nil {
+			return false, s.errorf("use nonce: %w", err)
+		}
+		return fresh, nil
 	}
 	u := &nonceUse{scope: scope, nonce: nonce, now: now.UnixMilli(), expires: toMillis(expires), done: make(chan struct{})}
 	if s.inView {

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/dialtone-voice/dialtone"
 )
@@ -147,12 +148,30 @@ type Store struct {
 	authDirty *bool
 	// nonces forms the batches of UseNonce (nonces.go).
 	nonces *nonceBatcher
+	// journal, when set, keeps the nonces in place of the nonces table.
+	journal NonceJournal
+}
+
+// NonceJournal keeps the nonces of signed requests outside the database,
+// with UseNonce's guarantees (nonces.go): SQLite's journal file (package
+// replay), where a row per nonce cost a transaction per request.
+type NonceJournal interface {
+	Use(ctx context.Context, scope, nonce string, now, expires time.Time) (bool, error)
+	Purge(ctx context.Context, now time.Time) (int, error)
+}
+
+// Option changes how New builds a Store.
+type Option func(*Store)
+
+// WithNonceJournal keeps the nonces in j instead of the nonces table.
+func WithNonceJournal(j NonceJournal) Option {
+	return func(s *Store) { s.journal = j }
 }
 
 var _ dialtone.Store = (*Store)(nil)
 
 // New returns the store over db. sealer seals secrets at rest.
-func New(db DB, d Dialect, sealer dialtone.Sealer, log *slog.Logger) (*Store, error) {
+func New(db DB, d Dialect, sealer dialtone.Sealer, log *slog.Logger, opts ...Option) (*Store, error) {
 	if db == nil || sealer == nil {
 		return nil, errors.New("sqlstore: nil database or sealer")
 	}
@@ -162,7 +181,11 @@ func New(db DB, d Dialect, sealer dialtone.Sealer, log *slog.Logger) (*Store, er
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log, auth: newAuthCache(AuthCacheTTL), nonces: &nonceBatcher{}}, nil
+	s := &Store{db: db, d: &d, q: buildQueries(&d), sealer: sealer, log: log, auth: newAuthCache(AuthCacheTTL), nonces: &nonceBatcher{}}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
 }
 
 // errorf prefixes an error with the engine's name.
@@ -214,7 +237,7 @@ func (s *Store) Atomic(ctx context.Context, fn func(ctx context.Context, tx dial
 }
 
 func (s *Store) view(q Querier, authDirty *bool) *Store {
-	return &Store{db: &txDB{q: q}, d: s.d, q: s.q, sealer: s.sealer, log: s.log, inView: true, auth: s.auth, authDirty: authDirty}
+	return &Store{db: &txDB{q: q}, d: s.d, q: s.q, sealer: s.sealer, log: s.log, inView: true, auth: s.auth, authDirty: authDirty, journal: s.journal}
 }
 
 // txDB is the DB of a transaction's view.
