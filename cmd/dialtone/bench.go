@@ -269,7 +269,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // benchSIPCalls is the SIP calls/s row: Dialtone's SIP carrier placing
 // short calls against a SIPp answerer, beside SIPp's caller against
-// another answerer at the same offered rate.
+// another answerer at the same offered rate, without media (its built-in
+// scenario) and with the RTP Dialtone's calls carry.
 func benchSIPCalls(ctx context.Context, dir string, rate, calls int) (benchRow, error) {
 	row := benchRow{name: "SIP calls/s (Dialtone → SIPp answerer)"}
 	if !sipbench.SippInstalled() {
@@ -287,15 +288,28 @@ func benchSIPCalls(ctx context.Context, dir string, rate, calls int) (benchRow, 
 	if err != nil {
 		return row, fmt.Errorf("SIPp caller: %w", err)
 	}
+	spm, err := run(func(uas string) (sipbench.CPSResult, error) { return sipbench.SippCallsRTP(ctx, dir, uas, rate, calls) })
+	if err != nil {
+		return row, fmt.Errorf("SIPp caller with RTP: %w", err)
+	}
 	dt, err := run(func(uas string) (sipbench.CPSResult, error) { return sipbench.DialtoneCalls(ctx, uas, rate, calls) })
 	if err != nil {
 		return row, fmt.Errorf("Dialtone caller: %w", err)
 	}
 	row.value = fmtRate(dt.CPS(), "calls/s")
-	row.note = fmt.Sprintf("SIPp → SIPp %s; ratio %.2f; %d calls offered at %d/s, held 100 ms; CPU/call %d µs vs SIPp %d µs; failed %d vs %d",
+	row.note = fmt.Sprintf("SIPp → SIPp %s; ratio %.2f; %d calls offered at %d/s, held 100 ms; CPU/call %d µs vs SIPp %d µs (%.1fx), SIPp with RTP as Dialtone's calls %d µs (%.1fx); failed %d vs %d, %d with RTP",
 		fmtRate(sp.CPS(), "calls/s"), dt.CPS()/max(sp.CPS(), 1e-9), calls, rate,
-		dt.CPUPerCall().Microseconds(), sp.CPUPerCall().Microseconds(), dt.Failed, sp.Failed)
+		dt.CPUPerCall().Microseconds(), sp.CPUPerCall().Microseconds(), ratioOf(dt.CPUPerCall(), sp.CPUPerCall()),
+		spm.CPUPerCall().Microseconds(), ratioOf(dt.CPUPerCall(), spm.CPUPerCall()), dt.Failed, sp.Failed, spm.Failed)
 	return row, nil
+}
+
+// ratioOf is a / b, 0 when b is.
+func ratioOf(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 // sipRTPWindow is how long the concurrent-RTP row measures, as the Go

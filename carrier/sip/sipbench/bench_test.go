@@ -82,8 +82,9 @@ func startUAS(tb testing.TB) *Sipp {
 
 // BenchmarkSIPCallsPerSecond: Dialtone as the caller against a SIPp
 // answerer, beside SIPp calling SIPp at the same offered rate in the same
-// run. The ratio of the two rates is the figure; CPU per call is the
-// caller's own (this process; the SIPp caller's rusage).
+// run, without media and with RTP as Dialtone's calls have. The ratio of
+// the rates is the figure; CPU per call is the caller's own (this
+// process; the SIPp caller's rusage).
 func BenchmarkSIPCallsPerSecond(b *testing.B) {
 	if !SippInstalled() {
 		b.Skip(ErrNoSipp)
@@ -94,6 +95,10 @@ func BenchmarkSIPCallsPerSecond(b *testing.B) {
 		b.Run(fmt.Sprintf("offered=%dcps", rate), func(b *testing.B) {
 			for range b.N {
 				sp, err := SippCalls(ctx, b.TempDir(), startUAS(b).Addr, rate, calls)
+				if err != nil {
+					b.Fatal(err)
+				}
+				spm, err := SippCallsRTP(ctx, b.TempDir(), startUAS(b).Addr, rate, calls)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -108,6 +113,8 @@ func BenchmarkSIPCallsPerSecond(b *testing.B) {
 				b.ReportMetric(float64(sp.Failed), "sipp_failed")
 				b.ReportMetric(float64(dt.CPUPerCall().Nanoseconds())/1000, "dialtone_cpu_us/call")
 				b.ReportMetric(float64(sp.CPUPerCall().Nanoseconds())/1000, "sipp_cpu_us/call")
+				b.ReportMetric(float64(spm.CPUPerCall().Nanoseconds())/1000, "sipp_rtp_cpu_us/call")
+				b.ReportMetric(float64(spm.Failed), "sipp_rtp_failed")
 				b.Logf("%d calls offered at %d/s: dialtone %d ok %d failed in %v (%.0f cps); sipp %d ok %d failed in %v (%.0f cps)",
 					calls, rate, dt.OK, dt.Failed, dt.Elapsed.Round(time.Millisecond), dt.CPS(),
 					sp.OK, sp.Failed, sp.Elapsed.Round(time.Millisecond), sp.CPS())

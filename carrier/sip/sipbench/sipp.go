@@ -175,14 +175,34 @@ func (r CPSResult) CPUPerCall() time.Duration {
 
 // SippCalls runs SIPp's built-in caller against the answerer at uas:
 // calls calls offered at rate per second, each held 100 ms and ended by
-// the caller's BYE. Its files go to a new directory under dir.
+// the caller's BYE. Its files go to a new directory under dir. The calls
+// carry no media.
 func SippCalls(ctx context.Context, dir, uas string, rate, calls int) (CPSResult, error) {
+	return sippCalls(ctx, dir, uas, rate, calls, false)
+}
+
+// SippCallsRTP is SippCalls with media, as Dialtone's calls have: a
+// scenario of the same messages in which each call sends G.711 µ-law RTP
+// (SIPp's rtp_stream, 20 ms packets from a WAV file) from the ACK to the
+// BYE, so that the two callers' CPU per call compares the same work.
+func SippCallsRTP(ctx context.Context, dir, uas string, rate, calls int) (CPSResult, error) {
+	return sippCalls(ctx, dir, uas, rate, calls, true)
+}
+
+func sippCalls(ctx context.Context, dir, uas string, rate, calls int, media bool) (CPSResult, error) {
 	if rate <= 0 || calls <= 0 {
 		return CPSResult{}, fmt.Errorf("sipp calls: rate %d and calls %d must be positive", rate, calls)
 	}
 	wd, err := os.MkdirTemp(dir, "sipp-uac-")
 	if err != nil {
 		return CPSResult{}, fmt.Errorf("sipp calls: %w", err)
+	}
+	scenario := []string{"-sn", "uac"}
+	if media {
+		if err := writeRTPScenario(wd); err != nil {
+			return CPSResult{}, err
+		}
+		scenario = []string{"-sf", rtpScenarioFile}
 	}
 	port, err := freePort()
 	if err != nil {
@@ -193,9 +213,10 @@ func SippCalls(ctx context.Context, dir, uas string, rate, calls int) (CPSResult
 		return CPSResult{}, err
 	}
 	start := time.Now()
-	s, err := startSipp(ctx, wd, "-sn", "uac", uas, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
+	s, err := startSipp(ctx, wd, append(scenario, uas, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-mp", strconv.Itoa(mport&^1), "-r", strconv.Itoa(rate), "-m", strconv.Itoa(calls), "-d", "100",
-		"-nostdin", "-timeout", "30s", "-timeout_error", "-trace_stat", "-stf", "stat.csv", "-fd", "1")
+		"-nostdin", "-timeout", "30s", "-timeout_error", "-trace_stat", "-stf", "stat.csv", "-fd", "1")...)
+
 	if err != nil {
 		return CPSResult{}, err
 	}
