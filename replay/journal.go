@@ -222,6 +222,14 @@ func (j *Journal) reload(now time.Time) error {
 // under the lock.
 func (j *Journal) catchUp(now time.Time) error {
 	st, err := os.Stat(j.path)
+	if errors.Is(err, os.ErrNotExist) {
+		// Removed from under the node (by hand): written again from
+		// the set, so that the nonces it held stay used.
+		if err := j.rewrite(now); err != nil {
+			return err
+		}
+		st, err = os.Stat(j.path)
+	}
 	if err != nil {
 		return fmt.Errorf("nonce journal: %w", err)
 	}
@@ -316,6 +324,15 @@ func (j *Journal) compact(now time.Time) error {
 	if err := j.catchUp(now); err != nil {
 		return err
 	}
+	if err := j.rewrite(now); err != nil {
+		return err
+	}
+	return j.reload(now)
+}
+
+// rewrite replaces the file with the set's records live at now. Called
+// under the lock.
+func (j *Journal) rewrite(now time.Time) error {
 	ms := now.UnixMilli()
 	buf := bytes.NewBuffer(make([]byte, 0, headerSize+j.set.live*recordSize))
 	buf.Write(header)
@@ -324,10 +341,7 @@ func (j *Journal) compact(now time.Time) error {
 			buf.Write(encode(k, expires))
 		}
 	})
-	if err := j.replace(buf.Bytes()); err != nil {
-		return err
-	}
-	return j.reload(now)
+	return j.replace(buf.Bytes())
 }
 
 // Close closes the journal's files; Use and Purge fail after it.

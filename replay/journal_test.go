@@ -342,3 +342,26 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// A journal file removed while the node runs is written again from the
+// set: the nonces it held stay used, here and after a restart.
+func TestFileRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "n")
+	now := time.Now()
+	j := open(t, path)
+	use(t, j, "K", "before", now, now.Add(time.Hour))
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if use(t, j, "K", "before", now, now.Add(time.Hour)) {
+		t.Error("a nonce was accepted again after its journal was removed")
+	}
+	if !use(t, j, "K", "after", now, now.Add(time.Hour)) {
+		t.Error("a new nonce was refused after the journal was removed")
+	}
+	j.Close()
+	j = open(t, path)
+	if use(t, j, "K", "before", now, now.Add(time.Hour)) || use(t, j, "K", "after", now, now.Add(time.Hour)) {
+		t.Error("a nonce was forgotten across the rewrite and a reopen")
+	}
+}

@@ -2,7 +2,9 @@
 // SQLite file with the pure-Go driver modernc.org/sqlite, so the binary
 // builds with CGO_ENABLED=0. The queries live in sqlstore; this package
 // holds what is SQLite's own: the connections, the writer and its group
-// commit, the prepared statements and the dialect.
+// commit, the prepared statements, the dialect, and the journal that keeps
+// the nonces of signed requests beside the file (package replay) instead
+// of a transaction per request.
 //
 // The database runs in WAL mode. All writes go through one dedicated
 // connection (a sql.DB limited to one connection, starting transactions with
