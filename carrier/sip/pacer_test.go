@@ -142,3 +142,40 @@ type skipSource struct{ skipped int }
 
 func (s *skipSource) Read(frame []int16) int { clear(frame); return 0 }
 func (s *skipSource) Skip(samples int)       { s.skipped += samples }
+
+// TestPacerIdleShardSleeps: a shard whose streams have all gone stops
+// waking (500 times a second, for nothing, before), and serves again as
+// soon as a stream is added.
+func TestPacerIdleShardSleeps(t *testing.T) {
+	p := newPacer()
+	defer p.close()
+	s := &rtpSession{}
+	p.add(s)
+	sh := p.where[s]
+	waitTurns := func(what string, more int64) {
+		t.Helper()
+		from := sh.turns.Load()
+		deadline := time.Now().Add(2 * time.Second)
+		for sh.turns.Load() < from+more {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the shard served %d slots in 2 s, want %d", what, sh.turns.Load()-from, more)
+			}
+			time.Sleep(slotTime)
+		}
+	}
+	waitTurns("with a stream", 2*pacerSlots)
+	p.remove(s)
+	time.Sleep(2 * slotTime) // the turn under way ends
+	idle := sh.turns.Load()
+	time.Sleep(50 * slotTime)
+	if n := sh.turns.Load() - idle; n > 1 {
+		t.Errorf("a shard without streams served %d slots in %v", n, 50*slotTime)
+	}
+	p.next = 0
+	again := &rtpSession{}
+	p.add(again)
+	if p.where[again] != sh {
+		t.Fatal("the new stream went to another shard")
+	}
+	waitTurns("after a stream was added again", 2*pacerSlots)
+}
