@@ -16,13 +16,13 @@ import (
 	"github.com/dialtone-voice/dialtone/poptest"
 )
 
-// TestNonceSurvivesKill: signed requests from many senders at once (so
-// that their nonces share batches: one statement for several nonces, and
-// the writer's group commit) while the SQLite node is SIGKILLed. Every
-// request that was answered before the kill must be refused when it is
-// replayed, unchanged, to the restarted node: a nonce acknowledged is
-// never forgotten. Half the senders place calls (SingleCallByTts, whose
-// nonce shares the writer's batches with call inserts), half read
+// TestNonceSurvivesKill: signed requests from many senders at once while
+// the SQLite node is SIGKILLed; their nonces go to the node's nonce
+// journal (package replay: a check and an append under its lock), their
+// calls to the writer's group commit. Every request that was answered
+// before the kill must be refused when it is replayed, unchanged, to the
+// restarted node: a nonce acknowledged is never forgotten. Half the
+// senders place calls (SingleCallByTts), half read
 // (QueryCallDetailByCallId). Every call answered with a CallId before the
 // kill must exist after the restart: group commit never acknowledges a
 // call that the kill then loses.
