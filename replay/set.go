@@ -23,20 +23,25 @@ func minuteOf(ms int64) int64 {
 // k is forgotten on the way.
 func (s *nonceSet) has(k key, now int64) bool {
 	for m, keys := range s.minutes {
-		e, ok := keys[k]
-		if !ok {
-			continue
-		}
-		if e > now {
-			return true
-		}
-		delete(keys, k)
-		s.live--
-		if len(keys) == 0 {
-			delete(s.minutes, m)
+		if e, ok := keys[k]; ok {
+			if e > now {
+				return true
+			}
+			s.forget(m, k)
+			return false
 		}
 	}
 	return false
+}
+
+// forget takes k out of minute m.
+func (s *nonceSet) forget(m int64, k key) {
+	keys := s.minutes[m]
+	delete(keys, k)
+	s.live--
+	if len(keys) == 0 {
+		delete(s.minutes, m)
+	}
 }
 
 // add records k until expires; k must not be recorded (has returned
@@ -55,11 +60,7 @@ func (s *nonceSet) add(k key, expires int64) {
 func (s *nonceSet) drop(k key) {
 	for m, keys := range s.minutes {
 		if _, ok := keys[k]; ok {
-			delete(keys, k)
-			s.live--
-			if len(keys) == 0 {
-				delete(s.minutes, m)
-			}
+			s.forget(m, k)
 			return
 		}
 	}

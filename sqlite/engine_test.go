@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -235,5 +236,33 @@ func TestQueryPlans(t *testing.T) {
 		if p := strings.Join(plan, "; "); !strings.Contains(p, tc.Index) {
 			t.Errorf("plan %q does not use %s for %s", p, tc.Index, tc.Query)
 		}
+	}
+}
+
+// TestNoncesFromTable: a database whose nonces were rows of the table (a
+// node from before the journal) starts its journal with the unexpired
+// ones: they stay used across the upgrade, the expired ones do not.
+func TestNoncesFromTable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "u.db")
+	st := openAt(t, path, sealer(t, 1))
+	now := time.Now()
+	if _, err := st.write.ExecContext(ctx, `INSERT INTO nonces (scope, nonce, expires_at) VALUES ('K', 'live', ?), ('K', 'old', ?)`,
+		now.Add(time.Hour).UnixMilli(), now.Add(-time.Second).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	must(t, st.Close())
+	for _, f := range []string{path + "-nonces", path + "-nonces.lock"} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st = openAt(t, path, sealer(t, 1))
+	defer st.Close()
+	if ok, err := st.UseNonce(ctx, "K", "live", now, now.Add(time.Hour)); err != nil || ok {
+		t.Errorf("a nonce of the table was accepted after the upgrade: %v, %v", ok, err)
+	}
+	if ok, err := st.UseNonce(ctx, "K", "old", now, now.Add(time.Hour)); err != nil || !ok {
+		t.Errorf("an expired nonce of the table was refused: %v, %v", ok, err)
 	}
 }

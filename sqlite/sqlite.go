@@ -176,54 +176,35 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
-	// A journal created now starts with the table's unexpired nonces, so
-	// that moving to it opens no window for a replay.
-	nonces, err := replay.Open(ctx, path+"-nonces", func(ctx context.Context, add func(scope, nonce string, expires time.Time)) error {
-		return tableNonces(ctx, read, add)
-	})
-	if err != nil {
-		read.Close()
-		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
 	e := &engine{
-		write: write, pool: newReadPool(read), log: o.logger, nonces: nonces,
+		write: write, pool: newReadPool(read), log: o.logger,
 		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
 	}
-	if err := e.prepareHot(ctx); err != nil {
-		nonces.Close()
+	// A journal created now starts with the table's unexpired nonces, so
+	// that moving to it opens no window for a replay.
+	if e.nonces, err = replay.Open(ctx, path+"-nonces", func(ctx context.Context, add func(scope, nonce string, expires time.Time)) error {
+		return sqlstore.TableNonces(ctx, readQuerier{e.pool, &e.counts}, time.Now(), add)
+	}); err != nil {
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger, sqlstore.WithNonceJournal(nonces))
+	if err := e.prepareHot(ctx); err != nil {
+		e.nonces.Close()
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger, sqlstore.WithNonceJournal(e.nonces))
 	if err != nil {
 		e.closeStmts()
-		nonces.Close()
+		e.nonces.Close()
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	go e.writer()
 	return &Store{Store: st, engine: e}, nil
-}
-
-// tableNonces lists the unexpired rows of the nonces table.
-func tableNonces(ctx context.Context, read *sql.DB, add func(scope, nonce string, expires time.Time)) error {
-	rows, err := read.QueryContext(ctx, `SELECT scope, nonce, expires_at FROM nonces WHERE expires_at > ?`, time.Now().UnixMilli())
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var scope, nonce string
-		var expires int64
-		if err := rows.Scan(&scope, &nonce, &expires); err != nil {
-			return err
-		}
-		add(scope, nonce, time.UnixMilli(expires))
-	}
-	return rows.Err()
 }
 
 // Ping checks that both pools can reach the database file.

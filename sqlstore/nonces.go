@@ -263,3 +263,22 @@ func recordNonces(ctx context.Context, q Querier, uses []*nonceUse, first map[[2
 	}
 	return rows.Err()
 }
+
+// TableNonces lists the rows of the nonces table unexpired at now: what a
+// NonceJournal created for a database that used the table starts with.
+func TableNonces(ctx context.Context, q Querier, now time.Time, add func(scope, nonce string, expires time.Time)) error {
+	rows, err := q.Query(ctx, `SELECT scope, nonce, expires_at FROM nonces WHERE expires_at > $1`, now.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("nonces table: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var scope, nonce string
+		var expires int64
+		if err := rows.Scan(&scope, &nonce, &expires); err != nil {
+			return fmt.Errorf("nonces table: %w", err)
+		}
+		add(scope, nonce, fromMillis(expires))
+	}
+	return rows.Err()
+}

@@ -216,7 +216,6 @@ func sippCalls(ctx context.Context, dir, uas string, rate, calls int, media bool
 	s, err := startSipp(ctx, wd, append(scenario, uas, "-i", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-mp", strconv.Itoa(mport&^1), "-r", strconv.Itoa(rate), "-m", strconv.Itoa(calls), "-d", "100",
 		"-nostdin", "-timeout", "30s", "-timeout_error", "-trace_stat", "-stf", "stat.csv", "-fd", "1")...)
-
 	if err != nil {
 		return CPSResult{}, err
 	}
