@@ -308,6 +308,12 @@ func (p *Policy) checkRaw(raw string, t Trust, schemes []string) (*url.URL, erro
 	if err := p.checkParsed(u, t, schemes); err != nil {
 		return nil, err
 	}
+	// The URL as it is kept and sent again (bytes net/url escapes take
+	// three each) within the bound too, so that what was accepted once is
+	// accepted when checked again.
+	if len(u.String()) > maxURL {
+		return nil, &RefusedError{URL: u.Redacted(), Host: u.Hostname(), Rule: RuleURL, Trust: t, Detail: fmt.Sprintf("longer than %d bytes once escaped", maxURL)}
+	}
 	return u, nil
 }
 
