@@ -4,8 +4,8 @@
 package pop
 
 import (
+	"slices"
 	"sort"
-	"strings"
 )
 
 const upperHex = "0123456789ABCDEF"
@@ -15,28 +15,36 @@ const upperHex = "0123456789ABCDEF"
 // uppercase hex. Go's url.QueryEscape differs (space -> '+'), so it is not
 // used here.
 func Encode(s string) string {
+	n := escapes(s)
+	if n == 0 {
+		return s
+	}
+	return string(appendEncoded(make([]byte, 0, len(s)+2*n), s))
+}
+
+// escapes counts the bytes of s that Encode turns into %XX.
+func escapes[T string | []byte](s T) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		if !unreserved(s[i]) {
 			n++
 		}
 	}
-	if n == 0 {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 2*n)
+	return n
+}
+
+// appendEncoded appends Encode(s) to b; the signing code builds its strings
+// in one buffer with it instead of one string per parameter.
+func appendEncoded[T string | []byte](b []byte, s T) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(upperHex[c>>4])
-		b.WriteByte(upperHex[c&15])
+		b = append(b, '%', upperHex[c>>4], upperHex[c&15])
 	}
-	return b.String()
+	return b
 }
 
 func unreserved(c byte) bool {
@@ -47,19 +55,26 @@ func unreserved(c byte) bool {
 // CanonicalQuery sorts params by key (byte order) and joins
 // Encode(key)=Encode(value) with '&'. Empty values still give "key=".
 func CanonicalQuery(params map[string]string) string {
+	return string(appendCanonicalQuery(nil, params))
+}
+
+// appendCanonicalQuery appends CanonicalQuery(params) to b.
+func appendCanonicalQuery(b []byte, params map[string]string) []byte {
 	keys := make([]string, 0, len(params))
-	for k := range params {
+	size := 0
+	for k, v := range params {
 		keys = append(keys, k)
+		size += len(k) + len(v) + 2
 	}
 	sort.Strings(keys)
-	var b strings.Builder
+	b = slices.Grow(b, size+size/4) // room for a few escapes
 	for i, k := range keys {
 		if i > 0 {
-			b.WriteByte('&')
+			b = append(b, '&')
 		}
-		b.WriteString(Encode(k))
-		b.WriteByte('=')
-		b.WriteString(Encode(params[k]))
+		b = appendEncoded(b, k)
+		b = append(b, '=')
+		b = appendEncoded(b, params[k])
 	}
-	return b.String()
+	return b
 }

@@ -1,9 +1,11 @@
 package pop
 
 import (
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,29 +82,73 @@ func isForm(r *http.Request) bool {
 // A parameter given twice is refused: two values for one signed name would
 // let a proxy and Dialtone disagree about what was signed.
 func mergeParams(r *http.Request, body []byte) (map[string]string, *Error) {
-	out := map[string]string{}
-	add := func(raw string) *Error {
-		vals, err := url.ParseQuery(raw)
-		if err != nil {
-			return &Error{http.StatusBadRequest, "InvalidParameter", "The request parameters are not correctly URL-encoded."}
-		}
-		for k, vs := range vals {
-			if _, dup := out[k]; dup || len(vs) > 1 {
-				return ErrInvalidParameter(k, "given more than once")
-			}
-			out[k] = vs[0]
-		}
-		return nil
-	}
-	if e := add(r.URL.RawQuery); e != nil {
+	out, e := addParams(newParams(r.URL.RawQuery), r.URL.RawQuery)
+	if e != nil {
 		return nil, e
 	}
 	if len(body) > 0 && isForm(r) {
-		if e := add(string(body)); e != nil {
-			return nil, e
-		}
+		return addParams(out, string(body))
 	}
 	return out, nil
+}
+
+// maxParams bounds the parameters of one query or body, as net/url's
+// ParseQuery does by default.
+const maxParams = 10000
+
+// addParams adds the URL-encoded parameters raw to out; a name already
+// in out, or given twice in raw, is refused. It reads raw as
+// url.ParseQuery does (the same bound, separators and unescaping), but
+// into out directly: a url.Values would cost a slice per parameter on
+// every request.
+func addParams(out map[string]string, raw string) (map[string]string, *Error) {
+	malformed := &Error{http.StatusBadRequest, "InvalidParameter", "The request parameters are not correctly URL-encoded."}
+	if strings.Count(raw, "&")+1 > maxParams {
+		return nil, malformed
+	}
+	bad, twice, dup := false, false, ""
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(kv, ";") {
+			bad = true
+			continue
+		}
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			bad = true
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			bad = true
+			continue
+		}
+		if _, seen := out[k]; seen {
+			if !twice {
+				twice, dup = true, k
+			}
+			continue
+		}
+		out[k] = v
+	}
+	// Malformed wins over repeated, whatever the order, as when the whole
+	// of raw was parsed first.
+	if bad {
+		return nil, malformed
+	}
+	if twice {
+		return nil, ErrInvalidParameter(dup, "given more than once")
+	}
+	return out, nil
+}
+
+// newParams is an empty parameter map sized for the parameters of raw.
+func newParams(raw string) map[string]string {
+	return make(map[string]string, min(strings.Count(raw, "&")+1, 64))
 }
 
 // ParseTimestamp accepts ISO 8601 UTC with or without fractional seconds
@@ -172,22 +218,19 @@ func decodeV3(r *http.Request, body []byte) (*Request, *Error) {
 	if auth.Algorithm != AlgorithmV3 {
 		return nil, ErrIncompleteSignature("Only " + AlgorithmV3 + " is supported.")
 	}
-	signed := map[string]bool{}
-	for _, h := range auth.SignedHeaders {
-		signed[h] = true
-	}
 	for _, h := range v3Required {
-		if !signed[h] {
+		if !slices.Contains(auth.SignedHeaders, h) {
 			return nil, ErrIncompleteSignature("SignedHeaders must include " + h + ".")
 		}
 	}
+	hdr := r.Header
 	req := &Request{Style: StyleV3, Method: r.Method, v3: auth, host: r.Host}
-	req.Action = r.Header.Get("x-acs-action")
-	req.Version = r.Header.Get("x-acs-version")
+	req.Action = hdr.Get("X-Acs-Action")
+	req.Version = hdr.Get("X-Acs-Version")
 	req.AccessKeyID = auth.AccessKeyID
-	req.Nonce = r.Header.Get("x-acs-signature-nonce")
-	req.SecurityToken = r.Header.Get("x-acs-security-token")
-	if req.SecurityToken != "" && !signed["x-acs-security-token"] {
+	req.Nonce = hdr.Get("X-Acs-Signature-Nonce")
+	req.SecurityToken = hdr.Get("X-Acs-Security-Token")
+	if req.SecurityToken != "" && !slices.Contains(auth.SignedHeaders, "x-acs-security-token") {
 		return nil, ErrIncompleteSignature("SignedHeaders must include x-acs-security-token.")
 	}
 	if req.Action == "" {
@@ -199,7 +242,7 @@ func decodeV3(r *http.Request, body []byte) (*Request, *Error) {
 	if req.Nonce == "" {
 		return nil, ErrMissing("SignatureNonce")
 	}
-	date := r.Header.Get("x-acs-date")
+	date := hdr.Get("X-Acs-Date")
 	if date == "" {
 		return nil, ErrMissing("Timestamp")
 	}
@@ -208,31 +251,56 @@ func decodeV3(r *http.Request, body []byte) (*Request, *Error) {
 		return nil, ErrTimestampFormat("x-acs-date")
 	}
 	req.Timestamp = ts
-	req.payloadHash = strings.ToLower(r.Header.Get("x-acs-content-sha256"))
+	req.payloadHash = strings.ToLower(hdr.Get("X-Acs-Content-Sha256"))
 	if req.payloadHash == "" {
 		return nil, ErrMissing("x-acs-content-sha256")
 	}
 	req.bodyHash = sha256Hex(body)
-	query, e := mergeParams(&http.Request{URL: &url.URL{RawQuery: r.URL.RawQuery}}, nil)
+	// The query alone is signed; the business parameters are the query
+	// and a form body together, so the query is parsed once and a form
+	// body added to a copy of it.
+	query, e := addParams(newParams(r.URL.RawQuery), r.URL.RawQuery)
 	if e != nil {
 		return nil, e
 	}
-	params, e := mergeParams(r, body)
-	if e != nil {
-		return nil, e
+	req.Params = query
+	if len(body) > 0 && isForm(r) {
+		if req.Params, e = addParams(maps.Clone(query), string(body)); e != nil {
+			return nil, e
+		}
 	}
-	req.Params = params
 	req.signParams = query
-	hdr := r.Header
 	req.headerValues = func(name string) string {
 		if name == "host" {
 			return r.Host
 		}
-		return strings.Join(hdr.Values(name), ",")
+		return strings.Join(hdr.Values(canonicalHeader(name)), ",")
 	}
 	path := r.URL.EscapedPath()
 	req.v3Canonical = CanonicalRequestV3(r.Method, path, query, auth.SignedHeaders, req.headerValues, req.payloadHash)
 	return req, nil
+}
+
+// canonicalHeader is http.CanonicalHeaderKey, without its allocation for
+// the headers every V3 request signs.
+func canonicalHeader(lower string) string {
+	switch lower {
+	case "x-acs-action":
+		return "X-Acs-Action"
+	case "x-acs-version":
+		return "X-Acs-Version"
+	case "x-acs-date":
+		return "X-Acs-Date"
+	case "x-acs-signature-nonce":
+		return "X-Acs-Signature-Nonce"
+	case "x-acs-content-sha256":
+		return "X-Acs-Content-Sha256"
+	case "x-acs-security-token":
+		return "X-Acs-Security-Token"
+	case "content-type":
+		return "Content-Type"
+	}
+	return http.CanonicalHeaderKey(lower)
 }
 
 // Verify checks the signature with secret in constant time. On mismatch it

@@ -15,7 +15,11 @@ import (
 // StringToSignV1 builds the RPC v1 string to sign from every parameter except
 // Signature (the caller removes it).
 func StringToSignV1(method string, params map[string]string) string {
-	return strings.ToUpper(method) + "&%2F&" + Encode(CanonicalQuery(params))
+	q := appendCanonicalQuery(nil, params)
+	b := make([]byte, 0, len(method)+len("&%2F&")+len(q)+2*escapes(q))
+	b = append(b, strings.ToUpper(method)...)
+	b = append(b, "&%2F&"...)
+	return string(appendEncoded(b, q))
 }
 
 // SignV1 computes the base64 HMAC-SHA1 signature with key secret+"&".
@@ -51,28 +55,36 @@ func ParseAuthorizationV3(h string) (*V3Auth, error) {
 		return nil, ErrMalformedAuthorization
 	}
 	a := &V3Auth{Algorithm: alg}
-	seen := map[string]bool{}
-	for _, part := range strings.Split(rest, ",") {
+	var seen [3]bool // Credential, SignedHeaders, Signature: each at most once
+	for more := true; more; {
+		var part string
+		part, rest, more = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || seen[k] {
+		if !ok {
 			return nil, ErrMalformedAuthorization
 		}
-		seen[k] = true
+		field := -1
 		switch k {
 		case "Credential":
+			field = 0
 			a.AccessKeyID = v
 		case "SignedHeaders":
-			for _, name := range strings.Split(v, ";") {
+			field = 1
+			a.SignedHeaders = make([]string, 0, strings.Count(v, ";")+1)
+			for name := range strings.SplitSeq(v, ";") {
 				if name == "" {
 					return nil, ErrMalformedAuthorization
 				}
 				a.SignedHeaders = append(a.SignedHeaders, strings.ToLower(name))
 			}
 		case "Signature":
+			field = 2
 			a.Signature = strings.ToLower(v)
-		default:
+		}
+		if field < 0 || seen[field] {
 			return nil, ErrMalformedAuthorization
 		}
+		seen[field] = true
 	}
 	if a.AccessKeyID == "" || len(a.SignedHeaders) == 0 || a.Signature == "" {
 		return nil, ErrMalformedAuthorization
@@ -89,24 +101,29 @@ func CanonicalRequestV3(method, path string, query map[string]string, signed []s
 	if path == "" {
 		path = "/"
 	}
-	var b strings.Builder
-	b.WriteString(strings.ToUpper(method))
-	b.WriteByte('\n')
-	b.WriteString(path)
-	b.WriteByte('\n')
-	b.WriteString(CanonicalQuery(query))
-	b.WriteByte('\n')
+	b := make([]byte, 0, 512)
+	b = append(b, strings.ToUpper(method)...)
+	b = append(b, '\n')
+	b = append(b, path...)
+	b = append(b, '\n')
+	b = appendCanonicalQuery(b, query)
+	b = append(b, '\n')
 	for _, n := range names {
-		b.WriteString(n)
-		b.WriteByte(':')
-		b.WriteString(strings.TrimSpace(header(n)))
-		b.WriteByte('\n')
+		b = append(b, n...)
+		b = append(b, ':')
+		b = append(b, strings.TrimSpace(header(n))...)
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(names, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+	b = append(b, '\n')
+	for i, n := range names {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, n...)
+	}
+	b = append(b, '\n')
+	b = append(b, payloadHash...)
+	return string(b)
 }
 
 // StringToSignV3 hashes a canonical request into the V3 string to sign.
