@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dialtone-voice/dialtone"
@@ -419,31 +420,53 @@ func (s *Store) ListUnfinishedCalls(ctx context.Context, node string) ([]dialton
 }
 
 func scanCall(row Row) (*dialtone.Call, error) {
-	var (
-		c                   dialtone.Call
-		kind, state         string
-		params              sql.NullString
-		created, lease, dur int64
-		a, b                [4]int64
-	)
-	err := row.Scan(&c.ID, &c.AccountUID, &kind, &c.ProdID, &c.Caller, &c.Callee, &c.CallerShowNumber, &c.CalleeShowNumber, &c.OutID, &params,
-		&state, &c.StatusCode, &c.SmartStatusCode, &c.StatusMsg, &c.HangupDirection, &c.DTMF, &c.Reason,
-		&created, &a[0], &a[1], &a[2], &a[3], &b[0], &b[1], &b[2], &b[3], &dur,
-		&c.Node, &lease, &c.Version)
-	if err != nil {
+	s := callScans.Get().(*callScan)
+	defer s.release()
+	if err := row.Scan(s.dest...); err != nil {
 		return nil, err
 	}
-	c.Kind = dialtone.CallKind(kind)
-	c.State = dialtone.CallState(state)
-	if params.Valid {
-		c.Params = []byte(params.String)
+	c := s.c
+	c.Kind = dialtone.CallKind(s.kind)
+	c.State = dialtone.CallState(s.state)
+	if s.params.Valid {
+		c.Params = []byte(s.params.String)
 	}
-	c.CreatedAt = fromMillis(created)
-	c.A = legTimes(a)
-	c.B = legTimes(b)
-	c.Duration = int(dur)
-	c.LeaseTill = fromMillis(lease)
+	c.CreatedAt = fromMillis(s.created)
+	c.A = legTimes(s.a)
+	c.B = legTimes(s.b)
+	c.Duration = int(s.dur)
+	c.LeaseTill = fromMillis(s.lease)
 	return &c, nil
+}
+
+// callScan holds the scan targets of one calls row. Scan takes them as
+// pointers in a []any, so each would be its own allocation on every read
+// (ten for a call, found or not); they are reused instead.
+type callScan struct {
+	c                   dialtone.Call
+	kind, state         string
+	params              sql.NullString
+	created, lease, dur int64
+	a, b                [4]int64
+	dest                []any // pointers into the fields above, in callCols order
+}
+
+var callScans = sync.Pool{New: func() any {
+	s := &callScan{}
+	c := &s.c
+	s.dest = []any{&c.ID, &c.AccountUID, &s.kind, &c.ProdID, &c.Caller, &c.Callee, &c.CallerShowNumber, &c.CalleeShowNumber, &c.OutID, &s.params,
+		&s.state, &c.StatusCode, &c.SmartStatusCode, &c.StatusMsg, &c.HangupDirection, &c.DTMF, &c.Reason,
+		&s.created, &s.a[0], &s.a[1], &s.a[2], &s.a[3], &s.b[0], &s.b[1], &s.b[2], &s.b[3], &s.dur,
+		&c.Node, &s.lease, &c.Version}
+	return s
+}}
+
+// release clears what the row left, so that no call's data outlives its
+// read in the pool, and returns s to it.
+func (s *callScan) release() {
+	s.c = dialtone.Call{}
+	s.kind, s.state, s.params = "", "", sql.NullString{}
+	callScans.Put(s)
 }
 
 func legTimes(ms [4]int64) dialtone.LegTimes {
