@@ -14,27 +14,44 @@ import (
 //
 // Every write runs as an op on one writer goroutine. The writer takes the
 // first waiting op, then every other op already waiting (up to defaultMaxBatch),
-// and runs them all in one BEGIN IMMEDIATE transaction, each inside its own
-// SAVEPOINT: an op that fails is rolled back to its savepoint alone, and the
-// others commit. One COMMIT (one WAL append and, with synchronous=NORMAL,
-// no fsync) then serves the whole batch, which is what makes thousands of
-// small call changes per second affordable: the cost of a transaction is
-// paid per batch instead of per change. An idle store sees batches of one,
-// so a lone write is not delayed.
+// and runs them all in one BEGIN IMMEDIATE transaction. One COMMIT (one WAL
+// append and, with synchronous=NORMAL, no fsync) then serves the whole
+// batch, which is what makes thousands of small call changes per second
+// affordable: the cost of a transaction is paid per batch instead of per
+// change. An idle store sees batches of one, so a lone write is not delayed.
+//
+// An op that fails must leave nothing behind while the others commit. A
+// batch first runs optimistically, its ops one after the other with
+// nothing between them; if an op fails, the whole transaction is rolled
+// back and the batch runs again with each op inside its own SAVEPOINT, so
+// that a failed op is rolled back to its savepoint alone. Savepoints are
+// not free (two statements per op, and every page an op changes copied to
+// the statement journal first): most batches have no failing op and pay
+// none of it. After a failure the next batches (isolatedBatches) take
+// savepoints from the start, so a workload that keeps failing does not
+// run its batches twice.
 //
 // Semantics are those of one transaction per op, run in arrival order:
 // each op sees the writes of the ops before it (so flow-control counts and
 // duplicate checks stay exact), and its caller learns the result only after
-// the COMMIT that made it durable. Ops must be re-runnable: if the shared
-// transaction breaks (COMMIT fails, or a failure rolled back more than its
-// savepoint), every op of the batch is run again in a transaction of its
-// own, so an op's function must only touch the database, never state that
-// a second run would see. Callers change their Go values (Call.Version, ...)
-// after the op returned nil.
+// the COMMIT that made it durable. Ops must be re-runnable: a batch may run
+// again with savepoints, and if the shared transaction breaks (COMMIT
+// fails, or a failure rolled back more than its savepoint), every op of the
+// batch is run again in a transaction of its own, so an op's function must
+// only touch the database, never state that a second run would see.
+// Callers change their Go values (Call.Version, ...) after the op returned
+// nil.
 
 // defaultMaxBatch bounds the work of one transaction, so the latency a
 // write can wait behind others stays bounded as well.
 const defaultMaxBatch = 128
+
+// isolatedBatches is how many batches run with savepoints from the start
+// after one whose optimistic run met a failing op.
+const isolatedBatches = 16
+
+// errOpFailed ends an optimistic run at the first op that failed.
+var errOpFailed = errors.New("an op of the batch failed")
 
 // One savepoint name serves every op: each is released before the next is
 // opened, so they never nest.
@@ -120,13 +137,30 @@ func (e *engine) runBatch(batch []*writeOp) {
 		batch[0].err = e.runAlone(batch[0])
 		return
 	}
-	if err := e.runTogether(batch); err != nil {
-		// The shared transaction is gone, and with it what every op wrote;
-		// results computed inside it (even failures, which may have
-		// depended on an earlier op's writes) are void.
-		for _, op := range batch {
-			op.err = e.runAlone(op)
+	if e.isolate == 0 {
+		err := e.runTogether(batch, false)
+		if err == nil {
+			return
 		}
+		if !errors.Is(err, errOpFailed) {
+			e.runEachAlone(batch)
+			return
+		}
+		e.isolate = isolatedBatches
+	} else {
+		e.isolate--
+	}
+	if err := e.runTogether(batch, true); err != nil {
+		e.runEachAlone(batch)
+	}
+}
+
+// runEachAlone runs every op of a batch whose shared transaction is gone,
+// and with it what every op wrote; results computed inside it (even
+// failures, which may have depended on an earlier op's writes) are void.
+func (e *engine) runEachAlone(batch []*writeOp) {
+	for _, op := range batch {
+		op.err = e.runAlone(op)
 	}
 }
 
@@ -159,8 +193,10 @@ func (e *engine) runAlone(op *writeOp) error {
 
 // runTogether runs the ops in one transaction, setting the error of each op
 // that failed. It returns an error only when the transaction as a whole
-// failed, after rolling it back.
-func (e *engine) runTogether(batch []*writeOp) (err error) {
+// failed, after rolling it back. With isolate, each op runs in its own
+// savepoint and a failed op is rolled back alone; without, the first op
+// that fails ends the run with errOpFailed.
+func (e *engine) runTogether(batch []*writeOp, isolate bool) (err error) {
 	bg := context.Background()
 	e.counts.stmt(sqlBegin)
 	tx, err := e.write.BeginTx(bg, nil)
@@ -178,6 +214,12 @@ func (e *engine) runTogether(batch []*writeOp) (err error) {
 			continue
 		}
 		e.counts.ops.Add(1)
+		if !isolate {
+			if op.err = op.fn(context.WithoutCancel(op.ctx), tx); op.err != nil {
+				return errOpFailed
+			}
+			continue
+		}
 		if _, err := e.txExec(bg, tx, sqlSavepoint); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
 		}

@@ -266,3 +266,95 @@ func TestNoncesFromTable(t *testing.T) {
 		t.Errorf("an expired nonce of the table was refused: %v, %v", ok, err)
 	}
 }
+
+// runQueued holds the writer busy while ops queue behind it, then lets
+// them run, so that they share batches, and returns their results.
+func runQueued(t *testing.T, st *Store, ops []func() error) []error {
+	t.Helper()
+	ctx := context.Background()
+	release, blocked := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = st.inTx(ctx, func(context.Context, *sql.Tx) error {
+			close(blocked)
+			<-release
+			return nil
+		})
+	}()
+	<-blocked
+	var wg sync.WaitGroup
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		wg.Go(func() { errs[i] = op() })
+	}
+	time.Sleep(100 * time.Millisecond) // let them queue; a late one runs in a later batch
+	close(release)
+	wg.Wait()
+	return errs
+}
+
+// TestGroupCommitSavepointsOnlyAfterFailure: a batch whose ops all succeed
+// runs without savepoints; one with a failing op runs again with them
+// (the failed op's write gone, the others' kept), and so do the batches
+// right after it.
+func TestGroupCommitSavepointsOnlyAfterFailure(t *testing.T) {
+	st := openTest(t)
+	ctx := context.Background()
+	savepoints := func() int64 { return st.StatementCounts()[sqlSavepoint] }
+	puts := func(prefix string, n int) []func() error {
+		var ops []func() error
+		for i := range n {
+			ops = append(ops, func() error { return st.PutAccount(ctx, &dialtone.Account{UID: fmt.Sprint(prefix, i)}) })
+		}
+		return ops
+	}
+	c0 := st.Counts()
+	for i, err := range runQueued(t, st, puts("a", 10)) {
+		if err != nil {
+			t.Fatalf("PutAccount %d: %v", i, err)
+		}
+	}
+	if d := st.Counts().Sub(c0); savepoints() != 0 || d.Commits >= d.Ops {
+		t.Fatalf("successful batch: %d savepoints, %d ops in %d commits; want no savepoints and shared commits", savepoints(), d.Ops, d.Commits)
+	}
+
+	ops := puts("b", 6)
+	ops = append(ops, func() error {
+		return st.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (scope, nonce, expires_at) VALUES ('failed', 'n', 1)`); err != nil {
+				return err
+			}
+			return errors.New("op failed on purpose")
+		})
+	})
+	errs := runQueued(t, st, ops)
+	for i, err := range errs[:6] {
+		if err != nil {
+			t.Errorf("PutAccount %d beside a failing op: %v", i, err)
+		}
+	}
+	if errs[6] == nil || !strings.Contains(errs[6].Error(), "on purpose") {
+		t.Errorf("failing op: %v", errs[6])
+	}
+	if savepoints() == 0 {
+		t.Error("a batch with a failing op ran without savepoints")
+	}
+	var n int
+	must(t, st.pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM nonces WHERE scope = 'failed'`).Scan(&n))
+	if n != 0 {
+		t.Error("the failed op's write was kept")
+	}
+	must(t, st.pool.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE uid LIKE 'b%'`).Scan(&n))
+	if n != 6 {
+		t.Errorf("%d of the 6 accounts beside the failing op stored", n)
+	}
+
+	before := savepoints()
+	for i, err := range runQueued(t, st, puts("c", 5)) {
+		if err != nil {
+			t.Fatalf("PutAccount %d: %v", i, err)
+		}
+	}
+	if savepoints() == before {
+		t.Error("the batch after a failure ran without savepoints")
+	}
+}

@@ -16,9 +16,9 @@
 // process opens the same file.
 //
 // The write connection is driven by one goroutine that commits concurrent
-// writes together (group commit, see batch.go), each in its own savepoint,
-// so the per-transaction cost is shared without writes affecting each
-// other's outcome. Because one writer runs one transaction at a time, the
+// writes together (group commit, see batch.go), a failed write rolled back
+// alone, so the per-transaction cost is shared without writes affecting
+// each other's outcome. Because one writer runs one transaction at a time, the
 // dialect needs no row locks, flow-control lock or migration lock: the
 // writer makes every claim and count exclusive.
 package sqlite
@@ -92,6 +92,7 @@ type engine struct {
 	// writerDone closes when it has.
 	stmts      map[string]*sql.Stmt // hot write statements, see prepareHot
 	maxBatch   int
+	isolate    int // batches left to run with savepoints from the start (the writer's own)
 	ops        chan *writeOp
 	quit       chan struct{}
 	writerDone chan struct{}
@@ -229,6 +230,15 @@ func dsn(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
+		// Group commit may wrap each op in a SAVEPOINT (batch.go), and then
+		// every page an op changes is first copied to the statement
+		// journal. With temporary files on disk that journal spills to a
+		// file after 64 KiB and stays one for the rest of the batch (SQLite
+		// truncates only an in-memory one when the savepoint is released),
+		// so each op of a large batch paid write(2) calls. In memory it is
+		// truncated at every RELEASE and holds one op's pages. The write
+		// connection runs no large sorts or temporary tables.
+		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + escapePath(path) + "?" + q.Encode()
