@@ -57,42 +57,29 @@ func TestGroupCommitIsolation(t *testing.T) {
 	st := openTest(t)
 	ctx := context.Background()
 	must(t, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
-	release := make(chan struct{})
-	blocked := make(chan struct{})
-	go func() {
-		_ = st.inTx(ctx, func(context.Context, *sql.Tx) error {
-			close(blocked)
-			<-release
-			return nil
-		})
-	}()
-	<-blocked
-
-	var wg sync.WaitGroup
-	results := make([]error, 30)
-	for i := range results {
-		wg.Go(func() {
-			switch i % 3 {
-			case 0: // succeeds
-				results[i] = st.CreateCall(ctx, &dialtone.Call{ID: fmt.Sprintf("ok-%d", i), AccountUID: "1", Callee: "139"}, nil)
-			case 1: // writes, then fails: its write must be rolled back
-				results[i] = st.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	ops := make([]func() error, 30)
+	for i := range ops {
+		switch i % 3 {
+		case 0: // succeeds
+			ops[i] = func() error {
+				return st.CreateCall(ctx, &dialtone.Call{ID: fmt.Sprintf("ok-%d", i), AccountUID: "1", Callee: "139"}, nil)
+			}
+		case 1: // writes, then fails: its write must be rolled back
+			ops[i] = func() error {
+				return st.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 					if _, err := tx.ExecContext(ctx, `INSERT INTO nonces (scope, nonce, expires_at) VALUES ('fail', ?, 1)`, i); err != nil {
 						return err
 					}
 					return errors.New("op failed on purpose")
 				})
-			case 2: // all but the first of these are duplicates of one ID
-				results[i] = st.CreateCall(ctx, &dialtone.Call{ID: "dup", AccountUID: "1", Callee: "139"}, nil)
 			}
-		})
+		case 2: // all but the first of these are duplicates of one ID
+			ops[i] = func() error {
+				return st.CreateCall(ctx, &dialtone.Call{ID: "dup", AccountUID: "1", Callee: "139"}, nil)
+			}
+		}
 	}
-	// Give the ops time to queue behind the blocked writer; if some are
-	// late they run in a later batch, which weakens the test but not its
-	// verdict.
-	time.Sleep(100 * time.Millisecond)
-	close(release)
-	wg.Wait()
+	results := runQueued(t, st, ops)
 
 	dupOK := 0
 	for i, err := range results {
@@ -133,35 +120,20 @@ func TestGroupCommitIsolation(t *testing.T) {
 func TestGroupCommitBrokenBatch(t *testing.T) {
 	st := openTest(t)
 	ctx := context.Background()
-	release := make(chan struct{})
-	blocked := make(chan struct{})
-	go func() {
-		_ = st.inTx(ctx, func(context.Context, *sql.Tx) error {
-			close(blocked)
-			<-release
-			return nil
-		})
-	}()
-	<-blocked
-	var wg sync.WaitGroup
-	errs := make([]error, 10)
-	var breakErr error
-	for i := range errs {
-		wg.Go(func() {
-			errs[i] = st.PutAccount(ctx, &dialtone.Account{UID: fmt.Sprint("u", i)})
-		})
+	var ops []func() error
+	for i := range 10 {
+		ops = append(ops, func() error { return st.PutAccount(ctx, &dialtone.Account{UID: fmt.Sprint("u", i)}) })
 	}
-	wg.Go(func() {
-		breakErr = st.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	ops = append(ops, func() error {
+		return st.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `ROLLBACK`); err != nil {
 				return err
 			}
 			return errors.New("transaction destroyed")
 		})
 	})
-	time.Sleep(100 * time.Millisecond)
-	close(release)
-	wg.Wait()
+	results := runQueued(t, st, ops)
+	errs, breakErr := results[:10], results[10]
 	if breakErr == nil {
 		t.Error("the breaking op succeeded")
 	}
