@@ -78,18 +78,22 @@ func isForm(r *http.Request) bool {
 	return err == nil && mt == "application/x-www-form-urlencoded"
 }
 
-// mergeParams merges the query and (for form bodies) the body into one map.
-// A parameter given twice is refused: two values for one signed name would
-// let a proxy and Dialtone disagree about what was signed.
-func mergeParams(r *http.Request, body []byte) (map[string]string, *Error) {
-	out, e := addParams(newParams(r.URL.RawQuery), r.URL.RawQuery)
-	if e != nil {
-		return nil, e
+// mergeParams merges the query and (for form bodies) the body into one map,
+// and returns the query's own parameters too (V3 signs the query alone);
+// without a form body the two are one map. A parameter given twice is
+// refused: two values for one signed name would let a proxy and Dialtone
+// disagree about what was signed.
+func mergeParams(r *http.Request, body []byte) (query, all map[string]string, e *Error) {
+	if query, e = addParams(newParams(r.URL.RawQuery), r.URL.RawQuery); e != nil {
+		return nil, nil, e
 	}
-	if len(body) > 0 && isForm(r) {
-		return addParams(out, string(body))
+	if len(body) == 0 || !isForm(r) {
+		return query, query, nil
 	}
-	return out, nil
+	if all, e = addParams(maps.Clone(query), string(body)); e != nil {
+		return nil, nil, e
+	}
+	return query, all, nil
 }
 
 // maxParams bounds the parameters of one query or body, as net/url's
@@ -102,9 +106,11 @@ const maxParams = 10000
 // into out directly: a url.Values would cost a slice per parameter on
 // every request.
 func addParams(out map[string]string, raw string) (map[string]string, *Error) {
-	malformed := &Error{http.StatusBadRequest, "InvalidParameter", "The request parameters are not correctly URL-encoded."}
+	malformed := func() *Error {
+		return &Error{http.StatusBadRequest, "InvalidParameter", "The request parameters are not correctly URL-encoded."}
+	}
 	if strings.Count(raw, "&")+1 > maxParams {
-		return nil, malformed
+		return nil, malformed()
 	}
 	bad, twice, dup := false, false, ""
 	for raw != "" {
@@ -138,7 +144,7 @@ func addParams(out map[string]string, raw string) (map[string]string, *Error) {
 	// Malformed wins over repeated, whatever the order, as when the whole
 	// of raw was parsed first.
 	if bad {
-		return nil, malformed
+		return nil, malformed()
 	}
 	if twice {
 		return nil, ErrInvalidParameter(dup, "given more than once")
@@ -163,7 +169,7 @@ func ParseTimestamp(s string) (time.Time, bool) {
 }
 
 func decodeV1(r *http.Request, body []byte) (*Request, *Error) {
-	all, e := mergeParams(r, body)
+	_, all, e := mergeParams(r, body)
 	if e != nil {
 		return nil, e
 	}
@@ -256,19 +262,11 @@ func decodeV3(r *http.Request, body []byte) (*Request, *Error) {
 		return nil, ErrMissing("x-acs-content-sha256")
 	}
 	req.bodyHash = sha256Hex(body)
-	// The query alone is signed; the business parameters are the query
-	// and a form body together, so the query is parsed once and a form
-	// body added to a copy of it.
-	query, e := addParams(newParams(r.URL.RawQuery), r.URL.RawQuery)
+	query, params, e := mergeParams(r, body)
 	if e != nil {
 		return nil, e
 	}
-	req.Params = query
-	if len(body) > 0 && isForm(r) {
-		if req.Params, e = addParams(maps.Clone(query), string(body)); e != nil {
-			return nil, e
-		}
-	}
+	req.Params = params
 	req.signParams = query
 	req.headerValues = func(name string) string {
 		if name == "host" {

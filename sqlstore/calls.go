@@ -63,17 +63,17 @@ ORDER BY e.seq`
 	sqlUnfinishedOrder = ` ORDER BY created_at, id{C}`
 )
 
-// HotStatements are the statements that every call change or API request
-// writes, as d words them; an engine that prepares statements itself
-// (SQLite) prepares these once.
+// HotStatements are the statements that every call change writes, as d
+// words them; an engine that prepares statements itself (SQLite) prepares
+// these once. The nonce statements are not among them: the one engine
+// that asks (SQLite) keeps its nonces in a journal (WithNonceJournal)
+// and never runs them.
 func HotStatements(d Dialect) []string {
 	hot := []string{sqlAccountExists, sqlCallExists, sqlInsertCall, sqlFlowCount, sqlUpdateCall}
 	hot = append(hot, eventInserts[1:]...)
 	hot = append(hot, receiptInserts[1:]...)
 	hot = append(hot, buildQueries(&d).claimReceipts[1:]...)
-	hot = append(hot, sqlInsertMessage)
-	hot = append(hot, sqlUseNonce)
-	return append(hot, nonceStatements[1:]...)
+	return append(hot, sqlInsertMessage)
 }
 
 // Defaults of CallFilter.Limit.
