@@ -125,6 +125,7 @@ func (e *engine) writer() {
 			}
 		}
 		e.runBatch(batch)
+		e.ckpt.wrote()
 		for i, op := range batch {
 			close(op.done)
 			batch[i] = nil // do not keep finished ops reachable

@@ -83,6 +83,7 @@ var _ dialtone.Store = (*Store)(nil)
 type engine struct {
 	write *sql.DB   // exactly one connection; every write goes here
 	pool  *readPool // the read-only pool, its queries prepared once
+	ckpt  *checkpointer
 	log   *slog.Logger
 	// nonces keeps the used nonces in a journal beside the file
 	// (package replay), not in the nonces table.
@@ -177,33 +178,49 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
+	// The checkpointer's connection is a writer's (a read-only one may
+	// not checkpoint) but never begins a transaction.
+	ckdb, err := sql.Open("sqlite", dsn(path, false))
+	if err == nil {
+		ckdb.SetMaxOpenConns(1)
+		if err = ckdb.PingContext(ctx); err != nil {
+			ckdb.Close()
+		}
+	}
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: checkpoint connection: %w", path, err)
+	}
 	e := &engine{
 		write: write, pool: newReadPool(read), log: o.logger,
 		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
+	}
+	fail := func(err error) (*Store, error) {
+		e.closeStmts()
+		if e.nonces != nil {
+			e.nonces.Close()
+		}
+		ckdb.Close()
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	// A journal created now starts with the table's unexpired nonces, so
 	// that moving to it opens no window for a replay.
 	if e.nonces, err = replay.Open(ctx, path+"-nonces", func(ctx context.Context, add func(scope, nonce string, expires time.Time)) error {
 		return sqlstore.TableNonces(ctx, readQuerier{e.pool, &e.counts}, time.Now(), add)
 	}); err != nil {
-		read.Close()
-		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return fail(err)
 	}
 	if err := e.prepareHot(ctx); err != nil {
-		e.nonces.Close()
-		read.Close()
-		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return fail(err)
 	}
 	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger, sqlstore.WithNonceJournal(e.nonces))
 	if err != nil {
-		e.closeStmts()
-		e.nonces.Close()
-		read.Close()
-		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return fail(err)
 	}
+	e.ckpt = newCheckpointer(ckdb, o.logger)
 	go e.writer()
 	return &Store{Store: st, engine: e}, nil
 }
@@ -239,6 +256,9 @@ func dsn(path string, readOnly bool) string {
 		// truncated at every RELEASE and holds one op's pages. The write
 		// connection runs no large sorts or temporary tables.
 		q.Add("_pragma", "temp_store(MEMORY)")
+		// The checkpointer (checkpoint.go) copies the log back; the
+		// write connection only does when the log outgrows it.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walFallbackPages))
 		q.Set("_txlock", "immediate")
 	}
 	return "file:" + escapePath(path) + "?" + q.Encode()
@@ -272,6 +292,7 @@ func (e *engine) close() error {
 		// so no caller is left without an answer.
 		close(e.quit)
 		<-e.writerDone
+		errCk := e.ckpt.close()
 		// Readers go first so that the checkpoint is not held back by them.
 		errRead := e.pool.Close()
 		var errCkpt error
@@ -282,7 +303,7 @@ func (e *engine) close() error {
 		}
 		e.closeStmts()
 		errWrite := e.write.Close()
-		if err := errors.Join(errRead, errCkpt, errWrite, e.nonces.Close()); err != nil {
+		if err := errors.Join(errCk, errRead, errCkpt, errWrite, e.nonces.Close()); err != nil {
 			e.closeErr = fmt.Errorf("sqlite: close: %w", err)
 		}
 	})
