@@ -104,3 +104,119 @@ func TestAuthCacheSeesChangesAtOnce(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// What every call reads of its account (settings, display numbers,
+// templates) is cached like keys: a hit reads nothing, copies are handed
+// out, and any write of the account's resources by this store, inside or
+// outside a transaction, is seen at once; another process's within the TTL.
+func TestAccountReadsCachedAndForgotten(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dialtone.db")
+	st := openAt(t, path, sealer(t, 1))
+	defer st.Close()
+	st.SetAuthCacheTTL(time.Hour)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.PutAccount(ctx, &dialtone.Account{UID: "1", Name: "a", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now}))
+	must(st.PutNumber(ctx, &dialtone.Number{AccountUID: "1", Number: "057188880000", Concurrency: 5, CreatedAt: now}))
+	must(st.PutTemplate(ctx, &dialtone.TTSTemplate{AccountUID: "1", Code: "TTS_1", Kind: dialtone.TemplateNotification, Content: "a",
+		Status: dialtone.ReviewApproved, CreatedAt: now, UpdatedAt: now}))
+	must(st.PutAccountSettings(ctx, "1", &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl, Blacklist: []string{"x"},
+		ForkStreamKinds: []dialtone.ForkKind{dialtone.ForkNotification}}))
+
+	read := func() (*dialtone.AccountSettings, *dialtone.Number, *dialtone.TTSTemplate) {
+		t.Helper()
+		s, err := st.GetAccountSettings(ctx, "1")
+		must(err)
+		n, err := st.GetNumber(ctx, "1", "057188880000")
+		must(err)
+		tp, err := st.GetTemplate(ctx, "1", "TTS_1")
+		must(err)
+		return s, n, tp
+	}
+	s, n, tp := read()
+	// Copies: changing them changes nothing cached.
+	s.Blacklist[0], s.ForkStreamKinds[0], n.Concurrency, tp.Content = "y", dialtone.ForkIVR, 9, "z"
+	before := st.Counts()
+	s, n, tp = read()
+	if got := st.Counts().Sub(before).Reads; got != 0 {
+		t.Errorf("cached reads ran %d statements", got)
+	}
+	if s.Blacklist[0] != "x" || s.ForkStreamKinds[0] != dialtone.ForkNotification || n.Concurrency != 5 || tp.Content != "a" {
+		t.Fatalf("cache changed through returned copies: %+v %+v %+v", s, n, tp)
+	}
+
+	// Outside a transaction, each write seen by the next read.
+	must(st.PutNumber(ctx, &dialtone.Number{AccountUID: "1", Number: "057188880000", Concurrency: 7, CreatedAt: now}))
+	if _, n, _ := read(); n.Concurrency != 7 {
+		t.Fatalf("own number write not seen: %+v", n)
+	}
+	must(st.PutTemplate(ctx, &dialtone.TTSTemplate{AccountUID: "1", Code: "TTS_1", Kind: dialtone.TemplateNotification, Content: "b",
+		Status: dialtone.ReviewApproved, CreatedAt: now, UpdatedAt: now}))
+	if _, _, tp := read(); tp.Content != "b" {
+		t.Fatalf("own template write not seen: %+v", tp)
+	}
+	must(st.PutAccountSettings(ctx, "1", &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl, Blacklist: []string{"w"}}))
+	if s, _, _ := read(); s.Blacklist[0] != "w" {
+		t.Fatalf("own settings write not seen: %+v", s)
+	}
+
+	// Inside a transaction: at once after the commit, never a rolled-back one.
+	must(st.Atomic(ctx, func(ctx context.Context, tx dialtone.Store) error {
+		return tx.PutNumber(ctx, &dialtone.Number{AccountUID: "1", Number: "057188880000", Concurrency: 3, CreatedAt: now})
+	}))
+	_ = st.Atomic(ctx, func(ctx context.Context, tx dialtone.Store) error {
+		_ = tx.PutAccountSettings(ctx, "1", &dialtone.AccountSettings{Blacklist: []string{"rolled back"}})
+		return errors.New("roll back")
+	})
+	if s, n, _ := read(); n.Concurrency != 3 || s.Blacklist[0] != "w" {
+		t.Fatalf("after the transactions: %+v %+v", s, n)
+	}
+
+	// Deleted, each seen by the next read.
+	must(st.DeleteNumber(ctx, "1", "057188880000"))
+	if _, err := st.GetNumber(ctx, "1", "057188880000"); !errors.Is(err, dialtone.ErrNotFound) {
+		t.Fatalf("deleted number: %v", err)
+	}
+	must(st.DeleteTemplate(ctx, "1", "TTS_1"))
+	if _, err := st.GetTemplate(ctx, "1", "TTS_1"); !errors.Is(err, dialtone.ErrNotFound) {
+		t.Fatalf("deleted template: %v", err)
+	}
+
+	// The operator's global settings (account "") are cached and forgotten
+	// the same way.
+	must(st.PutAccountSettings(ctx, "", &dialtone.AccountSettings{Blacklist: []string{"g1"}}))
+	if g, err := st.GetAccountSettings(ctx, ""); err != nil || g.Blacklist[0] != "g1" {
+		t.Fatalf("global settings = %+v, %v", g, err)
+	}
+	must(st.PutAccountSettings(ctx, "", &dialtone.AccountSettings{Blacklist: []string{"g2"}}))
+	if g, err := st.GetAccountSettings(ctx, ""); err != nil || g.Blacklist[0] != "g2" {
+		t.Fatalf("global settings after a change = %+v, %v", g, err)
+	}
+
+	// Another process on the same file: seen within the TTL.
+	st.SetAuthCacheTTL(200 * time.Millisecond)
+	if _, err := st.GetAccountSettings(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	other := openAt(t, path, sealer(t, 1))
+	defer other.Close()
+	must(other.PutAccountSettings(ctx, "1", &dialtone.AccountSettings{Blacklist: []string{"other"}}))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, err := st.GetAccountSettings(ctx, "1")
+		must(err)
+		if len(s.Blacklist) == 1 && s.Blacklist[0] == "other" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a change by another process was not seen after the TTL")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -59,7 +59,7 @@ func (s *Store) ListConsoleUsers(ctx context.Context) ([]dialtone.ConsoleUser, e
 
 // DeleteConsoleUser returns dialtone.ErrNotFound for an unknown username.
 func (s *Store) DeleteConsoleUser(ctx context.Context, username string) error {
-	return s.deleteScoped(ctx, "console user "+username, sqlDeleteConsoleUser, username)
+	return s.deleteScoped(ctx, "console user "+username, "", sqlDeleteConsoleUser, username)
 }
 
 func scanConsoleUser(row Row) (*dialtone.ConsoleUser, error) {

@@ -77,7 +77,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, accountUID string) ([]dia
 
 // DeleteSubscription returns dialtone.ErrNotFound unless the account has one.
 func (s *Store) DeleteSubscription(ctx context.Context, accountUID, messageType string) error {
-	return s.deleteScoped(ctx, "subscription "+messageType+" of account "+accountUID,
+	return s.deleteScoped(ctx, "subscription "+messageType+" of account "+accountUID, accountUID,
 		sqlDeleteSubscription, accountUID, messageType)
 }
 

@@ -38,7 +38,9 @@ func (s *Store) PutNumber(ctx context.Context, n *dialtone.Number) error {
 
 // GetNumber returns dialtone.ErrNotFound unless the account has the number.
 func (s *Store) GetNumber(ctx context.Context, accountUID, number string) (*dialtone.Number, error) {
-	return getRow(ctx, s, "number "+number+" of account "+accountUID, scanNumber, sqlGetNumber, accountUID, number)
+	return getCached(s, accountUID, resNumbers, number, clonePlain, func() (*dialtone.Number, error) {
+		return getRow(ctx, s, "number "+number+" of account "+accountUID, scanNumber, sqlGetNumber, accountUID, number)
+	})
 }
 
 // ListNumbers returns the account's numbers ordered by number.
@@ -48,7 +50,7 @@ func (s *Store) ListNumbers(ctx context.Context, accountUID string) ([]dialtone.
 
 // DeleteNumber returns dialtone.ErrNotFound unless the account has the number.
 func (s *Store) DeleteNumber(ctx context.Context, accountUID, number string) error {
-	return s.deleteScoped(ctx, "number "+number+" of account "+accountUID, sqlDeleteNumber, accountUID, number)
+	return s.deleteScoped(ctx, "number "+number+" of account "+accountUID, accountUID, sqlDeleteNumber, accountUID, number)
 }
 
 func scanNumber(row Row) (*dialtone.Number, error) {
@@ -95,7 +97,9 @@ func (s *Store) PutTemplate(ctx context.Context, t *dialtone.TTSTemplate) error 
 
 // GetTemplate returns dialtone.ErrNotFound unless the account has the template.
 func (s *Store) GetTemplate(ctx context.Context, accountUID, code string) (*dialtone.TTSTemplate, error) {
-	return getRow(ctx, s, "template "+code+" of account "+accountUID, scanTemplate, sqlGetTemplate, accountUID, code)
+	return getCached(s, accountUID, resTemplates, code, clonePlain, func() (*dialtone.TTSTemplate, error) {
+		return getRow(ctx, s, "template "+code+" of account "+accountUID, scanTemplate, sqlGetTemplate, accountUID, code)
+	})
 }
 
 // ListTemplates returns the account's templates ordered by code.
@@ -105,7 +109,7 @@ func (s *Store) ListTemplates(ctx context.Context, accountUID string) ([]dialton
 
 // DeleteTemplate returns dialtone.ErrNotFound unless the account has the template.
 func (s *Store) DeleteTemplate(ctx context.Context, accountUID, code string) error {
-	return s.deleteScoped(ctx, "template "+code+" of account "+accountUID, sqlDeleteTemplate, accountUID, code)
+	return s.deleteScoped(ctx, "template "+code+" of account "+accountUID, accountUID, sqlDeleteTemplate, accountUID, code)
 }
 
 func scanTemplate(row Row) (*dialtone.TTSTemplate, error) {
@@ -165,7 +169,7 @@ func (s *Store) ListVoiceFiles(ctx context.Context, accountUID string) ([]dialto
 
 // DeleteVoiceFile returns dialtone.ErrNotFound unless the account has the file.
 func (s *Store) DeleteVoiceFile(ctx context.Context, accountUID, code string) error {
-	return s.deleteScoped(ctx, "voice file "+code+" of account "+accountUID, sqlDeleteVoiceFile, accountUID, code)
+	return s.deleteScoped(ctx, "voice file "+code+" of account "+accountUID, accountUID, sqlDeleteVoiceFile, accountUID, code)
 }
 
 func scanVoiceFile(row Row) (*dialtone.VoiceFile, error) {
@@ -218,6 +222,12 @@ ON CONFLICT (account_uid) DO UPDATE SET
 // It does not check that the account exists: an unknown account simply has
 // no settings, and account "" (the operator's) never exists.
 func (s *Store) GetAccountSettings(ctx context.Context, accountUID string) (*dialtone.AccountSettings, error) {
+	return getCached(s, accountUID, resSettings, "", cloneSettings, func() (*dialtone.AccountSettings, error) {
+		return s.readSettings(ctx, accountUID)
+	})
+}
+
+func (s *Store) readSettings(ctx context.Context, accountUID string) (*dialtone.AccountSettings, error) {
 	var (
 		st                dialtone.AccountSettings
 		minute, hour, day int64
@@ -270,6 +280,8 @@ func (s *Store) PutAccountSettings(ctx context.Context, accountUID string, st *d
 		return s.errorf("put settings of account %s: %w", accountUID, err)
 	}
 	fc := st.FlowControl
+	name := accountName(accountUID)
+	defer s.authWritten(name)
 	err = s.db.Write(ctx, func(ctx context.Context, q Querier) error {
 		if accountUID != "" {
 			if err := requireAccount(ctx, q, accountUID); err != nil {
@@ -282,8 +294,10 @@ func (s *Store) PutAccountSettings(ctx context.Context, accountUID string, st *d
 			st.ForkStreamURL, boolInt(st.ForkStreamTrusted), dialtone.FormatForkKinds(st.ForkStreamKinds)); err != nil {
 			return err
 		}
-		_, err := q.Exec(ctx, sqlPutCallback, callback...)
-		return err
+		if _, err := q.Exec(ctx, sqlPutCallback, callback...); err != nil {
+			return err
+		}
+		return s.notifyAuth(ctx, q, name)
 	})
 	if err != nil {
 		return s.errorf("put settings of account %s: %w", accountUID, err)

@@ -368,7 +368,9 @@ func (s *Store) execCount(ctx context.Context, query string, args ...any) (int, 
 // putScoped runs an upsert of an account's resource after checking that
 // the account exists, so a missing account is ErrNotFound; a foreign-key
 // failure is mapped too, should the account vanish in between.
+// It is a change of the account for the cache (authcache.go).
 func (s *Store) putScoped(ctx context.Context, what, account, upsert string, args ...any) error {
+	name := accountName(account)
 	err := s.db.Write(ctx, func(ctx context.Context, q Querier) error {
 		if err := requireAccount(ctx, q, account); err != nil {
 			return err
@@ -377,8 +379,12 @@ func (s *Store) putScoped(ctx context.Context, what, account, upsert string, arg
 		if s.d.IsForeignKey(err) {
 			return fmt.Errorf("account %s: %w", account, dialtone.ErrNotFound)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.notifyAuth(ctx, q, name)
 	})
+	s.authWritten(name)
 	if err != nil {
 		return s.errorf("put %s: %w", what, err)
 	}
@@ -386,9 +392,22 @@ func (s *Store) putScoped(ctx context.Context, what, account, upsert string, arg
 }
 
 // deleteScoped runs a DELETE whose WHERE names the account and reports
-// ErrNotFound when it removed nothing.
-func (s *Store) deleteScoped(ctx context.Context, what, del string, args ...any) error {
-	n, err := s.execCount(ctx, del, args...)
+// ErrNotFound when it removed nothing. Unless account is "" (what is
+// deleted is no account's), it is a change of the account for the cache
+// (authcache.go).
+func (s *Store) deleteScoped(ctx context.Context, what, account, del string, args ...any) error {
+	var n int64
+	name := accountName(account)
+	err := s.db.Write(ctx, func(ctx context.Context, q Querier) error {
+		var err error
+		if n, err = q.Exec(ctx, del, args...); err != nil || n == 0 || account == "" {
+			return err
+		}
+		return s.notifyAuth(ctx, q, name)
+	})
+	if account != "" {
+		s.authWritten(name)
+	}
 	if err != nil {
 		return s.errorf("delete %s: %w", what, err)
 	}
