@@ -137,6 +137,9 @@ func scaleRun(ctx context.Context, dir, exe string, sh *shares, pgShare *share, 
 	}
 	defer db.Close()
 
+	if err := warmPostgres(ctx, dsn, o.scaleCalls, func(n int) error { return scaleCalls(ctx, nodes, db, n) }); err != nil {
+		return res, err
+	}
 	nodeUse0, err := sumUsage(nodes)
 	if err != nil {
 		return res, err
