@@ -289,6 +289,10 @@ func TestReceiptsIsolation(t *testing.T) {
 	f := egressFixture(t)
 	ctx := context.Background()
 	now := f.clock.Now()
+	// Subscribed, so that the receipt waits for the routing below (one of
+	// no subscription is routed to nowhere as it is written).
+	must(t, f.store.PutSubscription(ctx, &dialtone.Subscription{AccountUID: acctA, MessageType: dialtone.MsgVoiceReport,
+		PushURL: "https://a.example/only-a", CreatedAt: now, UpdatedAt: now}))
 	must(t, f.store.CreateCall(ctx, &dialtone.Call{ID: "iso-1", AccountUID: acctA, Kind: dialtone.KindTTS, Callee: "13800000000",
 		State: dialtone.CallQueued, CreatedAt: now}, nil))
 	c, err := f.store.GetCall(ctx, acctA, "iso-1")

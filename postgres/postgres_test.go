@@ -351,6 +351,8 @@ func TestTwoNodesUpdateCall(t *testing.T) {
 	nodes := []*Store{node(t, dsn), node(t, dsn)}
 	ctx := context.Background()
 	must(t, nodes[0].PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	// Subscribed, so that each winning change's receipt waits in the outbox.
+	must(t, nodes[0].PutSubscription(ctx, &dialtone.Subscription{AccountUID: "1", MessageType: dialtone.MsgVoiceReport, Queue: true}))
 	for round := range 10 {
 		id := fmt.Sprintf("c%d", round)
 		must(t, nodes[0].CreateCall(ctx, &dialtone.Call{ID: id, AccountUID: "1", Kind: dialtone.KindTTS, CreatedAt: time.Now()}, nil))
@@ -362,7 +364,7 @@ func TestTwoNodesUpdateCall(t *testing.T) {
 				c := &dialtone.Call{ID: id, AccountUID: "1", Kind: dialtone.KindTTS, Version: 1, Node: fmt.Sprint(r)}
 				err := st.UpdateCall(ctx, &dialtone.CallChange{Call: c,
 					Events:   []dialtone.CallEvent{{Seq: 1, Type: "t", Detail: map[string]string{"by": fmt.Sprint(r)}}},
-					Receipts: []dialtone.Receipt{{ID: fmt.Sprintf("%s-r%d", id, r), MessageType: dialtone.MsgVoiceReport, Body: []byte(`{}`)}}})
+					Receipts: []dialtone.Receipt{{ID: fmt.Sprintf("%s-r%d", id, r), MessageType: dialtone.MsgVoiceReport, Body: []byte(`{}`), CreatedAt: time.Now()}}})
 				switch {
 				case err == nil:
 					wins.Add(1)

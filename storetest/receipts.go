@@ -22,6 +22,9 @@ type ReceiptStore interface {
 //   - Subscription durations and times are kept to the millisecond; the
 //     push secret round-trips.
 //   - ListUnroutedReceipts orders by CreatedAt, then ID.
+//   - A receipt of a type its account has no subscription for when the
+//     call change writes it goes nowhere: it is routed at its creation
+//     and never listed as unrouted.
 //   - Messages of a queue are received in Priority order (lower first),
 //     then enqueue order; a message whose retention ended is never received.
 //   - ClaimPushDeliveries orders by DueAt, then CreatedAt, then ID.
@@ -34,6 +37,7 @@ func RunReceipts(t *testing.T, open func(t *testing.T) ReceiptStore) {
 	})
 	t.Run("Route", func(t *testing.T) {
 		t.Run("ExactlyOnce", r.routeExactlyOnce)
+		t.Run("NoSubscription", r.routeNoSubscription)
 		t.Run("Concurrent", r.routeConcurrent)
 		t.Run("Purge", r.routePurge)
 	})
@@ -139,9 +143,12 @@ func (r *rsuite) subIsolation(t *testing.T) {
 	}
 }
 
-// addReceipts writes n receipts of a new call through UpdateCall.
+// addReceipts writes n VoiceReports of a new call through UpdateCall,
+// the account subscribed to them (so they wait in the outbox).
 func addReceipts(t *testing.T, st dialtone.Store, acct, callID string, n int, created time.Time) []string {
 	t.Helper()
+	must(t, "PutSubscription", st.PutSubscription(ctx(t), &dialtone.Subscription{AccountUID: acct,
+		MessageType: dialtone.MsgVoiceReport, Queue: true, CreatedAt: t0, UpdatedAt: t0}))
 	c := createCall(t, st, acct, callID, "13800000000", created)
 	var rs []dialtone.Receipt
 	var ids []string
@@ -158,6 +165,49 @@ func addReceipts(t *testing.T, st dialtone.Store, acct, callID string, n int, cr
 func message(id, queue, acct string, enq time.Time) *dialtone.QueueMessage {
 	return &dialtone.QueueMessage{ID: id, Queue: queue, AccountUID: acct, ReceiptID: "r-" + id, Body: "e30=",
 		BodyMD5: "X", Priority: 8, EnqueuedAt: enq, NextVisibleAt: enq, ExpiresAt: enq.Add(72 * time.Hour)}
+}
+
+// routeNoSubscription: of one change's receipts, the one whose type the
+// account subscribed to waits in the outbox; the others are routed at
+// their creation, to nowhere, and only that one is listed unrouted.
+func (r *rsuite) routeNoSubscription(t *testing.T) {
+	st := r.store(t)
+	putAccount(t, st, "100")
+	putAccount(t, st, "200")
+	// Another account's subscription to the type routes nothing of 100's.
+	must(t, "PutSubscription", st.PutSubscription(ctx(t), &dialtone.Subscription{AccountUID: "200",
+		MessageType: dialtone.MsgVoiceCallReport, Queue: true, CreatedAt: t0, UpdatedAt: t0}))
+	must(t, "PutSubscription", st.PutSubscription(ctx(t), &dialtone.Subscription{AccountUID: "100",
+		MessageType: dialtone.MsgVoiceReport, Queue: true, CreatedAt: t0, UpdatedAt: t0}))
+	c := createCall(t, st, "100", "c1", "13800000000", at(0))
+	rs := []dialtone.Receipt{
+		{ID: "r-report", MessageType: dialtone.MsgVoiceReport, Body: []byte(`{}`), CreatedAt: at(time.Second)},
+		{ID: "r-call", MessageType: dialtone.MsgVoiceCallReport, Body: []byte(`{}`), CreatedAt: at(2 * time.Second)},
+		{ID: "r-record", MessageType: dialtone.MsgVoiceRecordReport, Body: []byte(`{}`), CreatedAt: at(3 * time.Second)},
+	}
+	must(t, "UpdateCall", st.UpdateCall(ctx(t), &dialtone.CallChange{Call: c, Receipts: rs}))
+	un, err := st.ListUnroutedReceipts(ctx(t), 10)
+	must(t, "ListUnroutedReceipts", err)
+	if len(un) != 1 || un[0].ID != "r-report" {
+		t.Fatalf("unrouted = %+v, want only the subscribed r-report", un)
+	}
+	all, err := st.ListReceipts(ctx(t), dialtone.ReceiptFilter{AccountUID: "100"})
+	must(t, "ListReceipts", err)
+	routed := map[string]time.Time{}
+	for _, r := range all {
+		routed[r.ID] = r.RoutedAt
+	}
+	if len(all) != 3 || !routed["r-report"].IsZero() ||
+		!routed["r-call"].Equal(normTime(at(2*time.Second))) || !routed["r-record"].Equal(normTime(at(3*time.Second))) {
+		t.Fatalf("receipts = %+v: want all three kept, the unsubscribed ones routed at their creation", all)
+	}
+	// Routing the unrouted one claims it; the pre-routed ones are no
+	// longer claimable (already routed).
+	got, err := st.RouteReceipts(ctx(t), []dialtone.RouteReceipt{{ReceiptID: "r-report"}, {ReceiptID: "r-call"}}, at(time.Minute))
+	must(t, "RouteReceipts", err)
+	if fmt.Sprint(got) != "[r-report]" {
+		t.Errorf("routed = %v, want only r-report", got)
+	}
 }
 
 func (r *rsuite) routeExactlyOnce(t *testing.T) {
