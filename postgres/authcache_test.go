@@ -13,16 +13,15 @@ import (
 	"github.com/dialtone-voice/dialtone/sqlstore"
 )
 
-// A key disabled on one node is refused by another at once: the writing
-// store notifies sqlstore.AuthChannel in its transaction, and the other
-// node's listener (wired as the cluster bus wires it) drops its cached
-// copy, long before the TTL (an hour here) would.
-func TestAuthCacheInvalidatedAcrossNodes(t *testing.T) {
+// twoCachingNodes returns two nodes of one database: b caches for an hour
+// and forgets on AuthChannel's notifications, as the cluster bus wires it.
+// ctx ends with the test.
+func twoCachingNodes(t *testing.T) (a, b *Store, ctx context.Context) {
 	dsn := pgtest.DB(t)
-	a, b := node(t, dsn), node(t, dsn)
+	a, b = node(t, dsn), node(t, dsn)
 	b.SetAuthCacheTTL(time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	l := pgnotify.NewListener(dsn, slog.New(slog.DiscardHandler))
 	l.Handle(sqlstore.AuthChannel, b.AuthChanged)
 	go l.Run(ctx)
@@ -31,6 +30,15 @@ func TestAuthCacheInvalidatedAcrossNodes(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("listener not ready")
 	}
+	return a, b, ctx
+}
+
+// A key disabled on one node is refused by another at once: the writing
+// store notifies sqlstore.AuthChannel in its transaction, and the other
+// node's listener (wired as the cluster bus wires it) drops its cached
+// copy, long before the TTL (an hour here) would.
+func TestAuthCacheInvalidatedAcrossNodes(t *testing.T) {
+	a, b, ctx := twoCachingNodes(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	must(t, a.PutAccount(ctx, &dialtone.Account{UID: "1", Name: "a", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now}))
 	must(t, a.PutAccessKey(ctx, &dialtone.AccessKey{ID: "K", AccountUID: "1", Secret: "s", Enabled: true, CreatedAt: now}))
@@ -65,19 +73,7 @@ func TestAuthCacheInvalidatedAcrossNodes(t *testing.T) {
 // on each node and forgotten on the others when one node changes it: the
 // write notifies AuthChannel with the account, in its transaction.
 func TestAccountReadsInvalidatedAcrossNodes(t *testing.T) {
-	dsn := pgtest.DB(t)
-	a, b := node(t, dsn), node(t, dsn)
-	b.SetAuthCacheTTL(time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	l := pgnotify.NewListener(dsn, slog.New(slog.DiscardHandler))
-	l.Handle(sqlstore.AuthChannel, b.AuthChanged)
-	go l.Run(ctx)
-	select {
-	case <-l.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("listener not ready")
-	}
+	a, b, ctx := twoCachingNodes(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	must(t, a.PutAccount(ctx, &dialtone.Account{UID: "1", Name: "a", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now}))
 	must(t, a.PutNumber(ctx, &dialtone.Number{AccountUID: "1", Number: "057188880000", Concurrency: 5, CreatedAt: now}))

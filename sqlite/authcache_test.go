@@ -10,22 +10,34 @@ import (
 	"github.com/dialtone-voice/dialtone"
 )
 
-// The authentication cache (sqlstore/authcache.go) never lets this store's
-// own changes go unseen, inside or outside a transaction, hands out copies,
-// and sees another process's changes within the TTL.
-func TestAuthCacheSeesChangesAtOnce(t *testing.T) {
-	ctx := context.Background()
+// cachingStore opens a store on a new file that caches for an hour (its
+// path, for a second process) and closes it with the test.
+func cachingStore(t *testing.T) (string, *Store) {
 	path := filepath.Join(t.TempDir(), "dialtone.db")
 	st := openAt(t, path, sealer(t, 1))
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	st.SetAuthCacheTTL(time.Hour)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	must := func(err error) {
+	return path, st
+}
+
+// fatalIf ends the test at an error.
+func fatalIf(t *testing.T) func(error) {
+	return func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// The authentication cache (sqlstore/authcache.go) never lets this store's
+// own changes go unseen, inside or outside a transaction, hands out copies,
+// and sees another process's changes within the TTL.
+func TestAuthCacheSeesChangesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	path, st := cachingStore(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	must := fatalIf(t)
 	must(st.PutAccount(ctx, &dialtone.Account{UID: "1", Name: "a", Status: dialtone.AccountActive, VoiceService: true,
 		RateLimits: map[string]float64{"X": 1}, CreatedAt: now}))
 	must(st.PutAccessKey(ctx, &dialtone.AccessKey{ID: "K", AccountUID: "1", Secret: "s", Enabled: true, Actions: []string{"A"}, CreatedAt: now}))
@@ -111,17 +123,9 @@ func TestAuthCacheSeesChangesAtOnce(t *testing.T) {
 // outside a transaction, is seen at once; another process's within the TTL.
 func TestAccountReadsCachedAndForgotten(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "dialtone.db")
-	st := openAt(t, path, sealer(t, 1))
-	defer st.Close()
-	st.SetAuthCacheTTL(time.Hour)
+	path, st := cachingStore(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	must := fatalIf(t)
 	must(st.PutAccount(ctx, &dialtone.Account{UID: "1", Name: "a", Status: dialtone.AccountActive, VoiceService: true, CreatedAt: now}))
 	must(st.PutNumber(ctx, &dialtone.Number{AccountUID: "1", Number: "057188880000", Concurrency: 5, CreatedAt: now}))
 	must(st.PutTemplate(ctx, &dialtone.TTSTemplate{AccountUID: "1", Code: "TTS_1", Kind: dialtone.TemplateNotification, Content: "a",
