@@ -16,6 +16,7 @@ import (
 	"github.com/dialtone-voice/dialtone"
 	"github.com/dialtone-voice/dialtone/migrations"
 	"github.com/dialtone-voice/dialtone/secret"
+	"github.com/dialtone-voice/dialtone/sqlstore"
 	"github.com/dialtone-voice/dialtone/storetest"
 )
 
@@ -455,6 +456,50 @@ func benchCall(id, callee string, now time.Time) *dialtone.Call {
 		Caller: "057100000000", Callee: callee, CalleeShowNumber: "057100000001", OutID: "bench",
 		Params: []byte(`{"prompt":[{"text":"您的验证码是1234","vars":{"code":"1234"}}],"play_times":2}`),
 		State:  dialtone.CallQueued, CreatedAt: now,
+	}
+}
+
+// BenchmarkCallReads is what a call reads of its account when it is
+// placed: its settings twice and the operator's once, its display number
+// twice, its template once. cache=off reads the database each time, as
+// before the cache held them (sqlstore/authcache.go).
+func BenchmarkCallReads(b *testing.B) {
+	st := openAt(b, filepath.Join(b.TempDir(), "bench.db"), sealer(b, 1))
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	must(b, st.PutAccount(ctx, &dialtone.Account{UID: "1"}))
+	must(b, st.PutAccountSettings(ctx, "1", &dialtone.AccountSettings{FlowControl: dialtone.DefaultFlowControl, Blacklist: []string{"x"}}))
+	must(b, st.PutAccountSettings(ctx, "", &dialtone.AccountSettings{Blacklist: []string{"y"}}))
+	must(b, st.PutNumber(ctx, &dialtone.Number{AccountUID: "1", Number: "057188880000", Concurrency: 10, CreatedAt: now}))
+	must(b, st.PutTemplate(ctx, &dialtone.TTSTemplate{AccountUID: "1", Code: "TTS_1", Kind: dialtone.TemplateNotification,
+		Content: "code ${code}", Status: dialtone.ReviewApproved, CreatedAt: now, UpdatedAt: now}))
+	reads := func() error {
+		for _, uid := range []string{"1", "", "1"} {
+			if _, err := st.GetAccountSettings(ctx, uid); err != nil {
+				return err
+			}
+		}
+		for range 2 {
+			if _, err := st.GetNumber(ctx, "1", "057188880000"); err != nil {
+				return err
+			}
+		}
+		_, err := st.GetTemplate(ctx, "1", "TTS_1")
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"cache=off", 0}, {"cache=on", sqlstore.AuthCacheTTL}} {
+		b.Run(c.name, func(b *testing.B) {
+			st.SetAuthCacheTTL(c.ttl)
+			for b.Loop() {
+				if err := reads(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
