@@ -57,10 +57,22 @@ type checkpointer struct {
 	lastLog, lastCopied atomic.Int64
 }
 
-func newCheckpointer(db *sql.DB, log *slog.Logger) *checkpointer {
+// newCheckpointer opens the checkpointer's connection to the file at path
+// and starts it. The connection is a writer's (a read-only one may not
+// checkpoint) but never begins a transaction.
+func newCheckpointer(ctx context.Context, path string, log *slog.Logger) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint connection: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("checkpoint connection: %w", err)
+	}
 	c := &checkpointer{db: db, log: log, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
-	return c
+	return c, nil
 }
 
 // wrote tells the checkpointer that the log grew. It never blocks.
@@ -73,8 +85,6 @@ func (c *checkpointer) wrote() {
 
 func (c *checkpointer) loop() {
 	defer close(c.done)
-	pause := time.NewTimer(0)
-	<-pause.C
 	for {
 		select {
 		case <-c.kick:
@@ -86,11 +96,9 @@ func (c *checkpointer) loop() {
 			// log meanwhile.
 			c.log.Warn("sqlite checkpoint failed", "err", err)
 		}
-		pause.Reset(checkpointEvery)
 		select {
-		case <-pause.C:
+		case <-time.After(checkpointEvery):
 		case <-c.quit:
-			pause.Stop()
 			return
 		}
 	}

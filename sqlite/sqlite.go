@@ -178,20 +178,6 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: read pool: %w", path, err)
 	}
-	// The checkpointer's connection is a writer's (a read-only one may
-	// not checkpoint) but never begins a transaction.
-	ckdb, err := sql.Open("sqlite", dsn(path, false))
-	if err == nil {
-		ckdb.SetMaxOpenConns(1)
-		if err = ckdb.PingContext(ctx); err != nil {
-			ckdb.Close()
-		}
-	}
-	if err != nil {
-		read.Close()
-		write.Close()
-		return nil, fmt.Errorf("sqlite: open %s: checkpoint connection: %w", path, err)
-	}
 	e := &engine{
 		write: write, pool: newReadPool(read), log: o.logger,
 		maxBatch: o.maxBatch, ops: make(chan *writeOp), quit: make(chan struct{}), writerDone: make(chan struct{}),
@@ -201,7 +187,9 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 		if e.nonces != nil {
 			e.nonces.Close()
 		}
-		ckdb.Close()
+		if e.ckpt != nil {
+			e.ckpt.close()
+		}
 		read.Close()
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -216,11 +204,13 @@ func Open(ctx context.Context, path string, sealer dialtone.Sealer, opts ...Opti
 	if err := e.prepareHot(ctx); err != nil {
 		return fail(err)
 	}
+	if e.ckpt, err = newCheckpointer(ctx, path, o.logger); err != nil {
+		return fail(err)
+	}
 	st, err := sqlstore.New(db{e}, Dialect, sealer, o.logger, sqlstore.WithNonceJournal(e.nonces))
 	if err != nil {
 		return fail(err)
 	}
-	e.ckpt = newCheckpointer(ckdb, o.logger)
 	go e.writer()
 	return &Store{Store: st, engine: e}, nil
 }
