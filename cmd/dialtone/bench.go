@@ -453,7 +453,40 @@ func benchCallsPolled(ctx context.Context, nodes []*benchNode, total int) (float
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return float64(total) / time.Since(start).Seconds(), polls, nil
+	rate := float64(total) / time.Since(start).Seconds()
+	stats, err := nodes[0].node.Store().CallStats(ctx, benchUID, time.Unix(0, 0), time.Now().Add(time.Hour), 24*time.Hour*365*100)
+	if err != nil {
+		return 0, polls, fmt.Errorf("calls' statuses: %w", err)
+	}
+	return rate, polls, callsEndedNormally(stats.ByStatus)
+}
+
+// benchCallStatus is how every call the bench places ends when all went
+// well: answered, the prompt played, hung up (Alibaba's 200000).
+const benchCallStatus = "200000"
+
+// callsEndedNormally refuses a measurement in which more than 1% of the
+// calls did not end with benchCallStatus: a call that fails early
+// (espeak-ng missing, a refused prompt) skips most of the path and would
+// make the rate look better than the platform is. A few may end
+// otherwise: at 1/1000 time a ring timeout is tens of milliseconds, which
+// a loaded machine can overrun.
+func callsEndedNormally(byStatus map[string]int) error {
+	var other []string
+	n, total := 0, 0
+	for status, k := range byStatus {
+		total += k
+		if status != benchCallStatus {
+			other = append(other, fmt.Sprintf("%d with status %q", k, status))
+			n += k
+		}
+	}
+	if n*100 <= total {
+		return nil
+	}
+	slices.Sort(other)
+	return fmt.Errorf("%d of %d calls did not end with %s (%s): the measurement would not be of the whole call path; `dialtone call get` on one of them says why (espeak-ng installed?)",
+		n, total, benchCallStatus, strings.Join(other, ", "))
 }
 
 // benchReceipts enqueues total receipts in the account's VoiceRecordReport

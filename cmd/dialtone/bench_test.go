@@ -63,3 +63,27 @@ func TestParseBenchFlagsDefaults(t *testing.T) {
 		t.Errorf("a stray argument: %v, want errUsage", err)
 	}
 }
+
+// TestCallsEndedNormally: a calls row is refused when more than 1% of its
+// calls ended other than answered and played (a prompt that cannot play
+// ends a call early and would flatter the rate), and says which statuses.
+func TestCallsEndedNormally(t *testing.T) {
+	if err := callsEndedNormally(map[string]int{benchCallStatus: 2000}); err != nil {
+		t.Errorf("all normal: %v", err)
+	}
+	if err := callsEndedNormally(map[string]int{benchCallStatus: 1980, "200003": 20}); err != nil {
+		t.Errorf("1%% no answer under scaled time: %v", err)
+	}
+	err := callsEndedNormally(map[string]int{benchCallStatus: 1979, "200003": 1, "200006": 20})
+	if err == nil {
+		t.Fatal("21 of 2000 calls ended otherwise, accepted")
+	}
+	for _, want := range []string{"21 of 2000", `1 with status "200003"`, `20 with status "200006"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %s", err, want)
+		}
+	}
+	if err := callsEndedNormally(map[string]int{"200006": 300}); err == nil {
+		t.Error("every call failed its prompt, accepted")
+	}
+}

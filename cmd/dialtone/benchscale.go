@@ -322,7 +322,7 @@ func scaleCalls(ctx context.Context, nodes []*scaleNode, db *pgxpool.Pool, total
 			return err
 		}
 		if open == 0 {
-			return nil
+			return scaleCallsEnded(ctx, db)
 		}
 		select {
 		case <-ctx.Done():
@@ -330,6 +330,29 @@ func scaleCalls(ctx context.Context, nodes []*scaleNode, db *pgxpool.Pool, total
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// scaleCallsEnded checks that every call in the database ended as the
+// bench's calls should (callsEndedNormally).
+func scaleCallsEnded(ctx context.Context, db *pgxpool.Pool) error {
+	rows, err := db.Query(ctx, `SELECT status_code, COUNT(*) FROM calls GROUP BY status_code`)
+	if err != nil {
+		return fmt.Errorf("calls' statuses: %w", err)
+	}
+	byStatus := map[string]int{}
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			rows.Close()
+			return fmt.Errorf("calls' statuses: %w", err)
+		}
+		byStatus[status] = n
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("calls' statuses: %w", err)
+	}
+	return callsEndedNormally(byStatus)
 }
 
 // scaleRows turns the runs into rows, with the projection after them.
