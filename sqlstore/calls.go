@@ -73,7 +73,7 @@ func HotStatements(d Dialect) []string {
 	hot = append(hot, eventInserts[1:]...)
 	hot = append(hot, receiptInserts[1:]...)
 	hot = append(hot, buildQueries(&d).claimReceipts[1:]...)
-	return append(hot, sqlInsertMessage)
+	return append(hot, messageInserts[1:]...)
 }
 
 // Defaults of CallFilter.Limit.

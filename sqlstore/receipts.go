@@ -115,16 +115,6 @@ const (
 	sqlListUnrouted = `
 SELECT id, account_uid, call_id, message_type, body, created_at
 FROM receipts WHERE routed_at = 0 ORDER BY created_at, id{C} LIMIT $1`
-	// The claim: a concurrent claim of the same receipt (PostgreSQL) waits
-	// for this transaction and then re-checks routed_at = 0 on the
-	// committed row, so only the first dispatcher changes it and routes
-	// the receipt.
-	sqlInsertMessage = `INSERT INTO queue_messages (id, queue, account_uid, receipt_id, body, body_md5, priority,
-    enqueued_at, next_visible_at, first_dequeued_at, dequeue_count, handle, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
-	sqlInsertPush = `INSERT INTO push_deliveries (id, account_uid, message_type, body, created_at, due_at, attempts, last_error, dead)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (id) DO NOTHING`
 )
 
 // ListUnroutedReceipts returns up to limit receipts not yet routed, oldest
@@ -197,21 +187,26 @@ func (s *Store) RouteReceipts(ctx context.Context, routes []dialtone.RouteReceip
 			}
 			rest = rest[k:]
 		}
+		// What the claimed receipts route to, written claimMax rows to
+		// a statement: a round trip per batch, not per receipt.
+		var msgs, pushes [][]any
 		for _, rt := range sorted {
 			if !claimed[rt.ReceiptID] {
 				continue
 			}
 			if m := rt.Message; m != nil {
-				if _, err := q.Exec(ctx, sqlInsertMessage, messageArgs(m)...); err != nil {
-					return fmt.Errorf("queue message of receipt %s: %w", rt.ReceiptID, err)
-				}
+				msgs = append(msgs, messageArgs(m))
 			}
 			if p := rt.Push; p != nil {
-				if _, err := q.Exec(ctx, sqlInsertPush, pushArgs(p)...); err != nil {
-					return fmt.Errorf("push delivery of receipt %s: %w", rt.ReceiptID, err)
-				}
+				pushes = append(pushes, pushArgs(p))
 			}
 			routed = append(routed, rt.ReceiptID)
+		}
+		if err := insertRows(ctx, q, messageInserts, msgs); err != nil {
+			return fmt.Errorf("queue messages: %w", err)
+		}
+		if err := insertRows(ctx, q, pushInserts, pushes); err != nil {
+			return fmt.Errorf("push deliveries: %w", err)
 		}
 		return nil
 	})
@@ -221,8 +216,39 @@ func (s *Store) RouteReceipts(ctx context.Context, routes []dialtone.RouteReceip
 	return routed, nil
 }
 
-// claimMax bounds the receipts of one claim statement.
+// claimMax bounds the receipts of one claim statement, and the rows of
+// one insert of what they route to.
 const claimMax = 16
+
+// messageInserts[n] and pushInserts[n] insert n queue messages (their 13
+// columns, messageArgs) and n push deliveries (9, pushArgs; one already
+// there is left as it is).
+var messageInserts, pushInserts = func() ([]string, []string) {
+	msg, push := make([]string, claimMax+1), make([]string, claimMax+1)
+	noTail := func(int) string { return "" }
+	for n := 1; n <= claimMax; n++ {
+		msg[n] = multiInsert("queue_messages", messageCols, n, 13, noTail)
+		push[n] = multiInsert("push_deliveries", pushCols, n, 9, noTail) + ` ON CONFLICT (id) DO NOTHING`
+	}
+	return msg, push
+}()
+
+// insertRows inserts rows (each one row's arguments) with stmts[n], the
+// insert of n rows, at most len(stmts)-1 rows to a statement.
+func insertRows(ctx context.Context, q Querier, stmts []string, rows [][]any) error {
+	for len(rows) > 0 {
+		k := min(len(rows), len(stmts)-1)
+		args := make([]any, 0, k*len(rows[0]))
+		for _, r := range rows[:k] {
+			args = append(args, r...)
+		}
+		if _, err := q.Exec(ctx, stmts[k], args...); err != nil {
+			return err
+		}
+		rows = rows[k:]
+	}
+	return nil
+}
 
 // claimStatements are the claims of 1..claimMax receipts (index n): $1 the
 // time, $2.. their IDs; each marks routed the ones not routed yet and
@@ -436,7 +462,7 @@ func (s *Store) EnqueueMessage(ctx context.Context, m *dialtone.QueueMessage) er
 		if err := requireAccount(ctx, q, m.AccountUID); err != nil {
 			return err
 		}
-		n, err := q.Exec(ctx, sqlInsertMessage+` ON CONFLICT (id) DO NOTHING`, messageArgs(m)...)
+		n, err := q.Exec(ctx, messageInserts[1]+` ON CONFLICT (id) DO NOTHING`, messageArgs(m)...)
 		switch {
 		case s.d.IsForeignKey(err):
 			return fmt.Errorf("account %s: %w", m.AccountUID, dialtone.ErrNotFound)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ func RunReceipts(t *testing.T, open func(t *testing.T) ReceiptStore) {
 		t.Run("ExactlyOnce", r.routeExactlyOnce)
 		t.Run("NoSubscription", r.routeNoSubscription)
 		t.Run("Concurrent", r.routeConcurrent)
+		t.Run("Batch", r.routeBatch)
 		t.Run("Purge", r.routePurge)
 	})
 	t.Run("Queue", func(t *testing.T) {
@@ -254,6 +256,63 @@ func (r *rsuite) routeExactlyOnce(t *testing.T) {
 	must(t, "ClaimPushDeliveries", err)
 	if len(ds) != 1 || ds[0].ID != ids[0] {
 		t.Errorf("push deliveries = %+v", ds)
+	}
+}
+
+// routeBatch: one call routing more receipts than one statement writes
+// creates every message and push delivery, each as given.
+func (r *rsuite) routeBatch(t *testing.T) {
+	st := r.store(t)
+	putAccount(t, st, "100")
+	ids := addReceipts(t, st, "100", "c1", 37, at(0))
+	q := dialtone.QueueName("100", dialtone.MsgVoiceReport)
+	var routes []dialtone.RouteReceipt
+	want := map[string]*dialtone.QueueMessage{}
+	wantPush := map[string]bool{}
+	for i, id := range ids {
+		m := message("M-"+id, q, "100", at(time.Duration(i)*time.Second))
+		m.Priority = 1 + i%16
+		m.Body = fmt.Sprintf("body-%d", i)
+		want[m.ID] = m
+		rt := dialtone.RouteReceipt{ReceiptID: id, Message: m}
+		if i%2 == 1 {
+			rt.Push = &dialtone.PushDelivery{ID: "P-" + id, AccountUID: "100", MessageType: dialtone.MsgVoiceReport,
+				Body: []byte(id), CreatedAt: at(0), DueAt: at(0)}
+			wantPush[rt.Push.ID] = true
+		}
+		routes = append(routes, rt)
+	}
+	routed, err := st.RouteReceipts(ctx(t), routes, at(time.Second))
+	must(t, "RouteReceipts", err)
+	if len(routed) != len(ids) {
+		t.Fatalf("routed %d of %d receipts", len(routed), len(ids))
+	}
+	stats, err := st.QueueStats(ctx(t), q, at(time.Hour))
+	must(t, "QueueStats", err)
+	if stats.Active != len(ids) {
+		t.Errorf("queue holds %d messages, want %d", stats.Active, len(ids))
+	}
+	msgs, err := st.PeekMessages(ctx(t), q, 16, at(time.Hour))
+	must(t, "PeekMessages", err)
+	if len(msgs) != 16 {
+		t.Fatalf("peeked %d messages, want 16", len(msgs))
+	}
+	for _, m := range msgs {
+		w := want[m.ID]
+		if w == nil || m.Body != w.Body || m.Priority != w.Priority || m.ReceiptID != w.ReceiptID ||
+			!m.EnqueuedAt.Equal(normTime(w.EnqueuedAt)) || !m.ExpiresAt.Equal(normTime(w.ExpiresAt)) {
+			t.Errorf("message %+v, want %+v", m, w)
+		}
+	}
+	ds, err := st.ClaimPushDeliveries(ctx(t), at(time.Hour), at(2*time.Hour), 100)
+	must(t, "ClaimPushDeliveries", err)
+	if len(ds) != len(wantPush) {
+		t.Errorf("%d push deliveries, want %d", len(ds), len(wantPush))
+	}
+	for _, d := range ds {
+		if !wantPush[d.ID] || string(d.Body) != strings.TrimPrefix(d.ID, "P-") {
+			t.Errorf("push delivery %s with body %q", d.ID, d.Body)
+		}
 	}
 }
 
