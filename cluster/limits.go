@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -425,9 +427,24 @@ type SharedLimits struct {
 	dirty map[string]bool // keys whose slots were given back since the last pump
 	all   bool            // look at every waiter at the next pump
 	kick  chan struct{}
+
+	// The other nodes' news of slots this node gave back (freed): the
+	// keys not signalled yet, and whether a signaller is running.
+	outMu      sync.Mutex
+	outKeys    map[string]bool
+	signalling bool
 }
 
 var _ Limits = (*SharedLimits)(nil)
+
+// signalEvery is the least time between two of a node's signals of freed
+// slots. A node ending calls at hundreds a second would otherwise send a
+// NOTIFY, a round trip and a transaction, for every call, and every node
+// would wake for each: the first slot freed after a quiet spell is
+// signalled at once, and what is freed within the next signalEvery goes
+// in one signal after it. A waiter on another node learns of a slot at
+// most this much later.
+const signalEvery = 10 * time.Millisecond
 
 // NewSharedLimits returns the limits of node, kept in store, whose other
 // nodes are told through bus that slots were given back. sweep is how
@@ -440,7 +457,7 @@ func NewSharedLimits(store LimitStore, bus Bus, node string, sweep time.Duration
 		log = slog.Default()
 	}
 	s := &SharedLimits{store: store, bus: bus, node: node, log: log.With("component", "limits"), sweep: sweep,
-		rates: newRates(), dirty: map[string]bool{}, kick: make(chan struct{}, 1)}
+		rates: newRates(), dirty: map[string]bool{}, kick: make(chan struct{}, 1), outKeys: map[string]bool{}}
 	bus.OnSlotsFreed(s.onFreed)
 	return s
 }
@@ -553,27 +570,58 @@ func (s *SharedLimits) giveBack(holder string) {
 	}
 }
 
-// Release implements dialtone.Limits: one DELETE and, when it freed
-// slots, one NOTIFY to the other nodes.
+// Release implements dialtone.Limits: one DELETE; when it freed slots,
+// the other nodes are signalled (freed).
 func (s *SharedLimits) Release(ctx context.Context, holder string) error {
 	keys, err := s.store.ReleaseSlots(ctx, holder)
 	if err != nil {
 		return err
 	}
-	s.freed(ctx, keys)
+	s.freed(keys)
 	return nil
 }
 
 // freed tells this node's queue and the others' that slots under keys are
-// free again.
-func (s *SharedLimits) freed(ctx context.Context, keys []string) {
+// free again: this node's at once, the others' by a signal on the bus,
+// coalesced (signalEvery) and sent off the caller's path.
+func (s *SharedLimits) freed(keys []string) {
 	if len(keys) == 0 {
 		return
 	}
 	s.mark(keys)
-	if err := s.bus.SlotsFreed(ctx, s.node, keys); err != nil {
-		// The other nodes' sweeps find the slots within a second.
-		s.log.Warn("cannot signal freed slots", "err", err)
+	s.outMu.Lock()
+	for _, k := range keys {
+		s.outKeys[k] = true
+	}
+	start := !s.signalling
+	s.signalling = true
+	s.outMu.Unlock()
+	if start {
+		go s.signalFreed()
+	}
+}
+
+// signalFreed sends the keys freed so far in one signal, then again after
+// signalEvery while more were freed meanwhile. It ends when a pause finds
+// nothing new, so it outlives the last Release by one send and a pause.
+func (s *SharedLimits) signalFreed() {
+	for {
+		s.outMu.Lock()
+		if len(s.outKeys) == 0 {
+			s.signalling = false
+			s.outMu.Unlock()
+			return
+		}
+		keys := slices.Sorted(maps.Keys(s.outKeys))
+		clear(s.outKeys)
+		s.outMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		if err := s.bus.SlotsFreed(ctx, s.node, keys); err != nil {
+			// The other nodes' sweeps find the slots within a second.
+			s.log.Warn("cannot signal freed slots", "err", err)
+		}
+		cancel()
+		time.Sleep(signalEvery)
 	}
 }
 
@@ -586,7 +634,7 @@ func (s *SharedLimits) ReleaseNode(ctx context.Context, node string) error {
 	if len(keys) > 0 {
 		s.log.Info("gave back the slots of a node", "node", node, "keys", len(keys))
 	}
-	s.freed(ctx, keys)
+	s.freed(keys)
 	return nil
 }
 

@@ -306,3 +306,95 @@ func TestLimitsAllowShare(t *testing.T) {
 		t.Errorf("with two nodes a node admits %d in a second, want 15", got)
 	}
 }
+
+// signalBus records the freed-slot signals a node sends.
+type signalBus struct {
+	*LocalBus
+	mu      sync.Mutex
+	signals [][]string
+}
+
+func (b *signalBus) SlotsFreed(ctx context.Context, node string, keys []string) error {
+	b.mu.Lock()
+	b.signals = append(b.signals, keys)
+	b.mu.Unlock()
+	return b.LocalBus.SlotsFreed(ctx, node, keys)
+}
+
+func (b *signalBus) sent() (n int, keys map[string]bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keys = map[string]bool{}
+	for _, s := range b.signals {
+		for _, k := range s {
+			keys[k] = true
+		}
+	}
+	return len(b.signals), keys
+}
+
+// TestFreedSignalsCoalesce: slots given back in a burst reach the other
+// nodes in far fewer signals than releases, the first at once and every
+// key in one of them; a release after a quiet spell is signalled alone.
+func TestFreedSignalsCoalesce(t *testing.T) {
+	st := openStore(t)
+	bus := &signalBus{LocalBus: NewLocalBus()}
+	l := NewSharedLimits(st, bus, "n0", time.Hour, quiet)
+	ctx := context.Background()
+	const holders = 40
+	for i := range holders {
+		key := fmt.Sprintf("k%d", i%8)
+		holder := fmt.Sprintf("h%d", i)
+		if err := l.Acquire(ctx, holder, caps(key, holders)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range holders {
+		if err := l.Release(ctx, fmt.Sprintf("h%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, keys := bus.sent()
+		if len(keys) == 8 {
+			if n >= holders {
+				t.Errorf("%d releases sent %d signals", holders, n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, %d signals carried keys %v of 8", n, keys)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Quiet: the signaller has stopped; the next release goes at once,
+	// alone.
+	time.Sleep(5 * signalEvery)
+	before, _ := bus.sent()
+	if err := l.Acquire(ctx, "late", caps("late", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(ctx, "late"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		bus.mu.Lock()
+		n := len(bus.signals)
+		var last []string
+		if n > before {
+			last = bus.signals[before]
+		}
+		bus.mu.Unlock()
+		if n > before {
+			if fmt.Sprint(last) != "[late]" {
+				t.Errorf("signal after a quiet spell carried %v, want [late]", last)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the release after a quiet spell was never signalled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
