@@ -87,6 +87,12 @@ type waiter struct {
 	// granted and gone are guarded by the lock of the queue's owner: gone is
 	// set by a waiter that stopped waiting before it was granted.
 	granted, gone bool
+	// twin (guarded alike): its holder holds slots already, taken by
+	// another run of the same call on another node (an API start and a
+	// claim raced). It waits for that run to dial the call or give them
+	// back, not for room, so it holds back no one behind it: else every
+	// call of its keys on this node would wait for the twin's whole call.
+	twin bool
 }
 
 func (w *waiter) touches(keys map[string]bool) bool {
@@ -109,7 +115,7 @@ func (q waitQueue) ahead(want []dialtone.SlotWant) bool {
 		keys[w.Key] = true
 	}
 	for _, w := range q {
-		if w.touches(keys) {
+		if !w.twin && w.touches(keys) {
 			return true
 		}
 	}
@@ -528,7 +534,7 @@ func (s *SharedLimits) Acquire(ctx context.Context, holder string, caps []dialto
 	if err != nil && !errors.Is(err, dialtone.ErrConflict) || ok {
 		return err
 	}
-	w := &waiter{holder: holder, want: want, done: make(chan struct{})}
+	w := &waiter{holder: holder, want: want, done: make(chan struct{}), twin: err != nil}
 	s.mu.Lock()
 	s.q = append(s.q, w)
 	// A slot given back between the try and now would wake nobody.
@@ -714,17 +720,29 @@ func (s *SharedLimits) pump(ctx context.Context) {
 		if !all && !w.touches(dirty) {
 			continue
 		}
+		s.mu.Lock()
+		twin := w.twin
+		s.mu.Unlock()
 		if w.touches(blocked) {
-			for _, x := range w.want {
-				blocked[x.Key] = true
+			if !twin {
+				for _, x := range w.want {
+					blocked[x.Key] = true
+				}
 			}
 			continue
 		}
 		opCtx, cancel := context.WithTimeout(ctx, opTimeout)
 		ok, err := s.store.TakeSlots(opCtx, s.node, w.holder, w.want, time.Now())
 		cancel()
-		if errors.Is(err, dialtone.ErrConflict) {
-			ok, err = false, nil // held by another run of the holder (see Acquire)
+		if twin = errors.Is(err, dialtone.ErrConflict); twin || err == nil {
+			// Held by another run of the holder (see waiter.twin), or
+			// not: either way what it waits for now.
+			s.mu.Lock()
+			w.twin = twin
+			s.mu.Unlock()
+		}
+		if twin {
+			continue
 		}
 		if err != nil {
 			if ctx.Err() == nil {

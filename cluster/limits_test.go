@@ -398,3 +398,52 @@ func TestFreedSignalsCoalesce(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestLimitsTwinHoldsBackNoOne: a run of a call that waits because
+// another run of the same call (on another node) holds its slots waits
+// for that run, not for room: other calls of its keys on its node pass it,
+// and it gets the slots once the other run gives them back.
+func TestLimitsTwinHoldsBackNoOne(t *testing.T) {
+	nodes := sharedNodes(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := nodes[0].Acquire(ctx, "c1", caps("k", 10)); err != nil {
+		t.Fatal(err)
+	}
+	twin := make(chan error, 1)
+	go func() { twin <- nodes[1].Acquire(ctx, "c1", caps("k", 10)) }()
+	for len(nodes[1].Waiting()) == 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the twin never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ok, err := nodes[1].TryAcquire(ctx, "c2", caps("k", 10))
+	if err != nil || !ok {
+		t.Fatalf("another call of the key behind the twin: TryAcquire = %v, %v; want the free slot", ok, err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- nodes[1].Acquire(ctx, "c3", caps("k", 10)) }()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call with room waited behind the twin for 5 s")
+	}
+	select {
+	case err := <-twin:
+		t.Fatalf("the twin got the slots its other run holds: %v", err)
+	default:
+	}
+	if err := nodes[0].Release(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-twin; err != nil {
+		t.Fatalf("the twin after the other run gave back: %v", err)
+	}
+	if w := nodes[1].Waiting(); len(w) != 0 {
+		t.Errorf("still waiting: %v", w)
+	}
+}
