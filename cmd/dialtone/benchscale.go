@@ -207,7 +207,8 @@ func startScaleNode(ctx context.Context, dir, exe string, sh *shares, dsn, key, 
 	}
 	defer logf.Close() // the child has its own descriptor
 	argv := g.wrap([]string{exe, "serve", "--data", data, "--http", addr, "--store", dsn, "--node", name,
-		"--provision", prov, "--log-level", "warn"})
+		"--provision", prov, "--log-level", "warn", "--ring-timeout", benchTimeout.String(),
+		"--queue-timeout", benchTimeout.String()})
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "DIALTONE_MASTER_KEY="+key)
 	cmd.Stdout, cmd.Stderr = logf, logf
