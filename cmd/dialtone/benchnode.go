@@ -64,13 +64,12 @@ network:
 // benchTimeout is the bench nodes' ring timeout and queue timeout, in
 // simulated time. The simulated subscribers answer after 2 s, and the
 // display number's cap is never reached; but at 1/1000 time the defaults
-// (45 s of ringing, 60 s queued) are tens of milliseconds of wall time,
+// (45 s of ringing, 10 min queued) are 45 ms and 0.6 s of wall time,
 // which a node saturated by the bench (or held to a tenth of a core in
 // the scale-out rows: 1 ms of each 10 ms) can let pass: a call then ends
 // unanswered, or over concurrency while a second run of it (a claim that
-// raced the API's start) waits for the slots the first holds. Either
-// skips the rest of the call's path, and callsEndedNormally refuses the
-// row.
+// raced the API's start) waits for its twin's slots. Either skips the
+// rest of the call's path, and callsEndedNormally refuses the row.
 const benchTimeout = time.Hour
 
 // benchNode is one running in-process node.
