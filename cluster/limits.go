@@ -734,14 +734,15 @@ func (s *SharedLimits) pump(ctx context.Context) {
 		opCtx, cancel := context.WithTimeout(ctx, opTimeout)
 		ok, err := s.store.TakeSlots(opCtx, s.node, w.holder, w.want, time.Now())
 		cancel()
-		if twin = errors.Is(err, dialtone.ErrConflict); twin || err == nil {
+		conflict := errors.Is(err, dialtone.ErrConflict)
+		if conflict || err == nil {
 			// Held by another run of the holder (see waiter.twin), or
-			// not: either way what it waits for now.
+			// not: what it waits for from now on.
 			s.mu.Lock()
-			w.twin = twin
+			w.twin = conflict
 			s.mu.Unlock()
 		}
-		if twin {
+		if conflict {
 			continue
 		}
 		if err != nil {

@@ -81,13 +81,15 @@ func multiInsert(table, cols string, n, width int, tail func(first int) string) 
 	return b.String()
 }
 
+// noTail is multiInsert's tail of rows that are their parameters alone.
+func noTail(int) string { return "" }
+
 // eventInserts[n] and receiptInserts[n] insert n rows: an event is its 7
 // columns (changeRows' arguments); a receipt its id, account, call, type,
 // body, created_at and available_at (the same), with no attempt yet and
 // routed as routedAtInsert says.
 var eventInserts, receiptInserts = func() ([]string, []string) {
 	ev, rc := make([]string, rowsMax+1), make([]string, rowsMax+1)
-	noTail := func(int) string { return "" }
 	receiptTail := func(p int) string {
 		arg := func(i int) string { return "$" + strconv.Itoa(p+i) }
 		return ", 0, " + routedAtInsert(arg(1), arg(3), arg(5))
@@ -102,20 +104,23 @@ var eventInserts, receiptInserts = func() ([]string, []string) {
 // changeStatements are a change's inserts on SQLite: the events' and the
 // receipts', rowsMax rows at most each.
 func changeStatements(rows []Stmt, nEvents int) []Stmt {
+	return append(multiRow(eventInserts, rows[:nEvents]), multiRow(receiptInserts, rows[nEvents:])...)
+}
+
+// multiRow turns rows (each one row's arguments; their SQL unused) into
+// the inserts texts[n] of n rows each, at most len(texts)-1 rows to a
+// statement.
+func multiRow(texts []string, rows []Stmt) []Stmt {
 	var out []Stmt
-	add := func(texts []string, rs []Stmt) {
-		for len(rs) > 0 {
-			k := min(len(rs), rowsMax)
-			var args []any
-			for _, r := range rs[:k] {
-				args = append(args, r.Args...)
-			}
-			out = append(out, Stmt{texts[k], args})
-			rs = rs[k:]
+	for len(rows) > 0 {
+		k := min(len(rows), len(texts)-1)
+		var args []any
+		for _, r := range rows[:k] {
+			args = append(args, r.Args...)
 		}
+		out = append(out, Stmt{texts[k], args})
+		rows = rows[k:]
 	}
-	add(eventInserts, rows[:nEvents])
-	add(receiptInserts, rows[nEvents:])
 	return out
 }
 

@@ -189,24 +189,23 @@ func (s *Store) RouteReceipts(ctx context.Context, routes []dialtone.RouteReceip
 		}
 		// What the claimed receipts route to, written claimMax rows to
 		// a statement: a round trip per batch, not per receipt.
-		var msgs, pushes [][]any
+		var msgs, pushes []Stmt
 		for _, rt := range sorted {
 			if !claimed[rt.ReceiptID] {
 				continue
 			}
 			if m := rt.Message; m != nil {
-				msgs = append(msgs, messageArgs(m))
+				msgs = append(msgs, Stmt{Args: messageArgs(m)})
 			}
 			if p := rt.Push; p != nil {
-				pushes = append(pushes, pushArgs(p))
+				pushes = append(pushes, Stmt{Args: pushArgs(p)})
 			}
 			routed = append(routed, rt.ReceiptID)
 		}
-		if err := insertRows(ctx, q, messageInserts, msgs); err != nil {
-			return fmt.Errorf("queue messages: %w", err)
-		}
-		if err := insertRows(ctx, q, pushInserts, pushes); err != nil {
-			return fmt.Errorf("push deliveries: %w", err)
+		for _, st := range append(multiRow(messageInserts, msgs), multiRow(pushInserts, pushes)...) {
+			if _, err := q.Exec(ctx, st.SQL, st.Args...); err != nil {
+				return fmt.Errorf("queue messages and push deliveries: %w", err)
+			}
 		}
 		return nil
 	})
@@ -225,30 +224,12 @@ const claimMax = 16
 // there is left as it is).
 var messageInserts, pushInserts = func() ([]string, []string) {
 	msg, push := make([]string, claimMax+1), make([]string, claimMax+1)
-	noTail := func(int) string { return "" }
 	for n := 1; n <= claimMax; n++ {
 		msg[n] = multiInsert("queue_messages", messageCols, n, 13, noTail)
 		push[n] = multiInsert("push_deliveries", pushCols, n, 9, noTail) + ` ON CONFLICT (id) DO NOTHING`
 	}
 	return msg, push
 }()
-
-// insertRows inserts rows (each one row's arguments) with stmts[n], the
-// insert of n rows, at most len(stmts)-1 rows to a statement.
-func insertRows(ctx context.Context, q Querier, stmts []string, rows [][]any) error {
-	for len(rows) > 0 {
-		k := min(len(rows), len(stmts)-1)
-		args := make([]any, 0, k*len(rows[0]))
-		for _, r := range rows[:k] {
-			args = append(args, r...)
-		}
-		if _, err := q.Exec(ctx, stmts[k], args...); err != nil {
-			return err
-		}
-		rows = rows[k:]
-	}
-	return nil
-}
 
 // claimStatements are the claims of 1..claimMax receipts (index n): $1 the
 // time, $2.. their IDs; each marks routed the ones not routed yet and
