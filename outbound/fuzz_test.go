@@ -284,8 +284,11 @@ func TestInetAtonReference(t *testing.T) {
 // the authority (up to the first /, ? or #), before its last @, after the
 // first :, as net/url reads it.
 func password(raw string) (string, bool) {
-	_, rest, ok := strings.Cut(raw, "://")
-	if !ok {
+	// A "://" after a ':', '/', '?' or '#' is in an opaque part, the
+	// path, the query or the fragment ("A:://:pw@", "A#://:pw@"), where no
+	// URL reader finds a user or password.
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok || strings.ContainsAny(scheme, ":/?#") {
 		return "", false
 	}
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
