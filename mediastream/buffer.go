@@ -176,8 +176,11 @@ func (b *SendBuffer[T]) Drops() SendDrops {
 // most MaxHiccup (the pacer read, found less than a frame and played
 // silence, or its slots went by unread: Skip) and then comes back with no
 // more than it owes plus what is due now, what it owes for the gap is
-// dropped, oldest first, and counted (Dropped, Late). Otherwise a real-time sender that is once a frame late
-// would hold that frame in the queue for the rest of the call, 20 ms more
+// dropped, oldest first, and counted (Dropped, Late), also when it comes
+// within owedHold Reads after the gap (the late frames straggle in, one
+// after a Read that took the one before). Otherwise
+// a real-time sender that is once a frame late would hold that frame in
+// the queue for the rest of the call, 20 ms more
 // latency for every frame, and every hiccup would add to it up to the
 // second the buffer holds. Audio sent ahead (more than the gap and the
 // frame due) is never dropped for this, nor after a pause longer than
@@ -207,8 +210,10 @@ type Playout struct {
 	flowing bool
 	owed    int
 	// skipped is the part of owed that Skip added: audio dropped for it
-	// is the reader's doing, not late (PlayoutPhase.Late).
+	// is the reader's doing, not late (PlayoutPhase.Late). held counts
+	// the full Reads since the gap (owedHold).
 	skipped int
+	held    int
 	// writes are when the last few Writes came (a ring, w the next);
 	// phase is what the last Read says of the reader's phase.
 	writes [8]playoutWrite
@@ -252,6 +257,10 @@ type PlayoutPhase struct {
 	// reader's slot is too early for the application's audio).
 	Late bool
 }
+
+// owedHold is how many Reads after a gap (a short Read or a Skip) may
+// drop what it owes: 60 ms of frames.
+const owedHold = 3
 
 // MaxHiccup is the longest stop in an application's audio after which
 // what comes late for the gap is dropped; a longer one is a pause.
@@ -347,7 +356,7 @@ func (p *Playout) Clear() (due []string) {
 	p.stats.Cleared += int64(p.n)
 	p.r, p.n = 0, 0
 	p.out = p.in
-	p.flowing, p.owed, p.skipped = false, 0, 0
+	p.flowing, p.owed, p.skipped, p.held = false, 0, 0, 0
 	p.stand = standing{}
 	return p.dueLocked()
 }
@@ -372,16 +381,25 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 			p.stats.Late += int64(late)
 			p.phase.Late = late > p.skipped
 		}
-		p.owed, p.skipped = 0, 0
+		p.owed, p.skipped, p.held = 0, 0, 0
 	}
 	n = min(len(dst), p.n)
 	switch {
 	case n == len(dst):
-		p.flowing, p.owed, p.skipped = true, 0, 0
+		// What is owed stays owed for the next owedHold Reads: the late
+		// audio for the gap can come after a Read that found a frame
+		// (the first late frame, or the one of a slot the pacer skipped
+		// to move earlier), the audio after it late too; a Read that
+		// forgot the gap would leave the rest queued, a frame more of
+		// latency for the rest of the call.
+		p.flowing = true
+		if p.held++; p.owed == 0 || p.held >= owedHold {
+			p.owed, p.skipped, p.held = 0, 0, 0
+		}
 	case p.flowing || p.owed > 0:
-		p.flowing = false
+		p.flowing, p.held = false, 0
 		if p.owed += len(dst) - n; p.owed > maxOwed {
-			p.owed, p.skipped = 0, 0 // a pause, not a hiccup
+			p.owed, p.skipped, p.held = 0, 0, 0 // a pause, not a hiccup
 		}
 	}
 	k := copy(dst[:n], p.buf[p.r:min(c, p.r+n)])
@@ -458,8 +476,9 @@ func (p *Playout) Skip(n int) {
 	}
 	p.flowing = false
 	p.skipped += n
+	p.held = 0
 	if p.owed += n; p.owed > maxOwed {
-		p.owed, p.skipped = 0, 0
+		p.owed, p.skipped, p.held = 0, 0, 0
 	}
 }
 

@@ -322,6 +322,64 @@ func TestPlayoutLate(t *testing.T) {
 	if n, v := read(q); n != FrameBytes || v != 4 || q.Stats().Late != 2*FrameBytes {
 		t.Fatalf("after skipped slots: frame %d (%d bytes), %+v", v, n, q.Stats())
 	}
+
+	// The reader skipped a slot (the pacer moving its slot earlier) and
+	// the frame for it came only after the next Read, with the next
+	// frame: it still goes, and the latency is what it was. Before, the
+	// full Read forgot the skip, and every later frame waited a frame
+	// more.
+	r := NewPlayout(0, 0)
+	r.Write(frame(1))
+	read(r)
+	r.Skip(FrameBytes)
+	r.Write(frame(2))
+	if n, v := read(r); n != FrameBytes || v != 2 {
+		t.Fatalf("after the skip: frame %d (%d bytes)", v, n)
+	}
+	r.Write(frame(3))
+	r.Write(frame(4))
+	if n, v := read(r); n != FrameBytes || v != 4 || r.Buffered() != 0 || r.Stats().Late != FrameBytes {
+		t.Fatalf("the skipped slot's frame, late: read frame %d (%d bytes), %d left, %+v; want frame 4, none left, a frame late",
+			v, n, r.Buffered(), r.Stats())
+	}
+	if r.Phase().Late {
+		t.Fatal("audio dropped for a skipped slot reported as late")
+	}
+	// Two frames late in a row, by different amounts (a stall on the
+	// application's side): the first comes after its slot, the second
+	// after the next Read, which took the first. The second goes when
+	// the frame after it comes, and the latency is what it was.
+	r.Write(frame(30))
+	read(r)
+	if n, _ := read(r); n != 0 {
+		t.Fatalf("the slot of the late frame: %d bytes", n)
+	}
+	r.Write(frame(31))
+	if n, v := read(r); n != FrameBytes || v != 31 {
+		t.Fatalf("the first late frame: frame %d (%d bytes)", v, n)
+	}
+	r.Write(frame(32))
+	r.Write(frame(33))
+	lateBefore := r.Stats().Late
+	if n, v := read(r); n != FrameBytes || v != 33 || r.Buffered() != 0 || r.Stats().Late != lateBefore+FrameBytes {
+		t.Fatalf("after the stragglers: frame %d (%d bytes), %d left, late %d bytes (was %d); want frame 33, none left, a frame late",
+			v, n, r.Buffered(), r.Stats().Late, lateBefore)
+	}
+	if !r.Phase().Late {
+		t.Fatal("a frame dropped for coming late not reported as late")
+	}
+	// Owed for owedHold Reads only: a frame that comes after them is
+	// audio sent ahead, and waits its turn.
+	r.Skip(FrameBytes)
+	for v := byte(5); v < 5+owedHold; v++ {
+		r.Write(frame(v))
+		read(r)
+	}
+	r.Write(frame(20))
+	r.Write(frame(21))
+	if n, v := read(r); n != FrameBytes || v != 20 || r.Buffered() != FrameBytes {
+		t.Fatalf("after the hold: frame %d (%d bytes), %d left", v, n, r.Buffered())
+	}
 }
 
 // The phase a Read reports: how long the newest audio it took had waited,
