@@ -178,11 +178,10 @@ func (b *SendBuffer[T]) Drops() SendDrops {
 // more than it owes plus what is due now, what it owes for the gap is
 // dropped, oldest first, and counted (Dropped, Late), also when it comes
 // within owedHold Reads after the gap (the late frames straggle in, one
-// after a Read that took the one before). Otherwise
-// a real-time sender that is once a frame late would hold that frame in
-// the queue for the rest of the call, 20 ms more
-// latency for every frame, and every hiccup would add to it up to the
-// second the buffer holds. Audio sent ahead (more than the gap and the
+// after a Read that took the one before). Otherwise a real-time sender
+// that is once a frame late would hold that frame in the queue for the
+// rest of the call, 20 ms more latency for every frame, and every hiccup
+// would add to it up to the second the buffer holds. Audio sent ahead (more than the gap and the
 // frame due) is never dropped for this, nor after a pause longer than
 // MaxHiccup, nor after Clear.
 //
@@ -210,10 +209,10 @@ type Playout struct {
 	flowing bool
 	owed    int
 	// skipped is the part of owed that Skip added: audio dropped for it
-	// is the reader's doing, not late (PlayoutPhase.Late). held counts
-	// the full Reads since the gap (owedHold).
+	// is the reader's doing, not late (PlayoutPhase.Late).
 	skipped int
-	held    int
+	// held counts the full Reads since the gap (owedHold).
+	held int
 	// writes are when the last few Writes came (a ring, w the next);
 	// phase is what the last Read says of the reader's phase.
 	writes [8]playoutWrite
@@ -356,7 +355,8 @@ func (p *Playout) Clear() (due []string) {
 	p.stats.Cleared += int64(p.n)
 	p.r, p.n = 0, 0
 	p.out = p.in
-	p.flowing, p.owed, p.skipped, p.held = false, 0, 0, 0
+	p.flowing = false
+	p.forgetGap()
 	p.stand = standing{}
 	return p.dueLocked()
 }
@@ -381,7 +381,7 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 			p.stats.Late += int64(late)
 			p.phase.Late = late > p.skipped
 		}
-		p.owed, p.skipped, p.held = 0, 0, 0
+		p.forgetGap()
 	}
 	n = min(len(dst), p.n)
 	switch {
@@ -394,12 +394,12 @@ func (p *Playout) Read(dst []byte) (n int, due []string) {
 		// latency for the rest of the call.
 		p.flowing = true
 		if p.held++; p.owed == 0 || p.held >= owedHold {
-			p.owed, p.skipped, p.held = 0, 0, 0
+			p.forgetGap()
 		}
 	case p.flowing || p.owed > 0:
 		p.flowing, p.held = false, 0
 		if p.owed += len(dst) - n; p.owed > maxOwed {
-			p.owed, p.skipped, p.held = 0, 0, 0 // a pause, not a hiccup
+			p.forgetGap() // a pause, not a hiccup
 		}
 	}
 	k := copy(dst[:n], p.buf[p.r:min(c, p.r+n)])
@@ -457,6 +457,9 @@ func (p *Playout) measureLocked() {
 	}
 }
 
+// forgetGap drops what a gap owed: the audio for it came, or will not.
+func (p *Playout) forgetGap() { p.owed, p.skipped, p.held = 0, 0, 0 }
+
 // Phase reports on the last Read (PlayoutPhase).
 func (p *Playout) Phase() PlayoutPhase {
 	p.mu.Lock()
@@ -478,7 +481,7 @@ func (p *Playout) Skip(n int) {
 	p.skipped += n
 	p.held = 0
 	if p.owed += n; p.owed > maxOwed {
-		p.owed, p.skipped, p.held = 0, 0, 0
+		p.forgetGap()
 	}
 }
 
